@@ -1,0 +1,164 @@
+"""The ``studybot`` command.
+
+Commands that only read decks (``ask``, ``kb``) import neither the chat libraries nor the
+database driver, so a one-shot ``studybot ask`` starts in a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from bot.config import ConfigError, load_config
+from bot.kb.library import Library, load_library
+from bot.kb.loader import DeckError, builtin_decks_root, deck_folders, load_decks
+from bot.kb.search import SearchResult
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the command line; returns the process exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args))
+    except DeckError as exc:
+        print(f"The decks have {len(exc.problems)} problem(s):", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    except ConfigError as exc:
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="studybot", description="A study bot for team chat.")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, help="config file (TOML); see config.example.toml")
+    sub = parser.add_subparsers(metavar="COMMAND")
+
+    ask = sub.add_parser("ask", parents=[common], help="look a question up in the decks")
+    ask.add_argument("query", help="the question, or - to read one query per line from stdin")
+    ask.add_argument("--deck", help="search only this deck")
+    ask.add_argument("--top", type=_positive, default=3, help="how many matches to show (default 3)")
+    ask.add_argument("--json", action="store_true", help="print JSON (one object per line)")
+    ask.set_defaults(handler=_ask)
+
+    kb = sub.add_parser("kb", help="inspect and validate knowledge decks")
+    kb_sub = kb.add_subparsers(metavar="ACTION", required=True)
+    kb_list = kb_sub.add_parser("list", parents=[common], help="list every entry")
+    kb_list.add_argument("--json", action="store_true", help="print a JSON array")
+    kb_list.set_defaults(handler=_kb_list)
+    kb_show = kb_sub.add_parser("show", parents=[common], help="show one entry with its quiz cards")
+    kb_show.add_argument("id", help="entry id, or deck/id")
+    kb_show.set_defaults(handler=_kb_show)
+    kb_validate = kb_sub.add_parser("validate", parents=[common], help="check decks, list every problem")
+    kb_validate.add_argument("paths", nargs="*", type=Path,
+                             help="deck folders or folders of decks (default: the configured decks)")
+    kb_validate.set_defaults(handler=_kb_validate)
+    return parser
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def _library(args: argparse.Namespace) -> Library:
+    config = load_config(args.config)
+    return load_library(config.deck_paths, include_builtin=config.builtin_decks)
+
+
+def _ask(args: argparse.Namespace) -> int:
+    library = _library(args)
+    if args.deck and library.deck(args.deck) is None:
+        names = ", ".join(d.name for d in library.decks)
+        print(f"No deck named {args.deck!r}. Decks: {names}", file=sys.stderr)
+        return 2
+    queries = (line.rstrip("\n") for line in sys.stdin) if args.query == "-" else [args.query]
+    for query in queries:
+        result = library.search(query, top=args.top, deck=args.deck)
+        if args.json:
+            print(json.dumps(_result_json(result), ensure_ascii=False), flush=True)
+        else:
+            _print_result(result, library, sys.stdout)
+    return 0
+
+
+def _result_json(result: SearchResult) -> dict[str, object]:
+    return {
+        "query": result.query,
+        "answered": result.answered,
+        "matches": [{"id": m.entry.id, "deck": m.entry.deck, "question": m.entry.question, "score": m.score}
+                    for m in result.matches],
+    }
+
+
+def _print_result(result: SearchResult, library: Library, out: TextIO) -> None:
+    best = result.best
+    if result.answered and best:
+        entry = best.entry
+        out.write(f"{entry.question}\n[{library.topic_name(entry)} · {entry.deck}/{entry.id}]\n\n")
+        out.write(entry.answer.rstrip() + "\n")
+        related = [r for r in (library.entry(f"{entry.deck}/{rid}") for rid in entry.related) if r]
+        if related:
+            out.write("\nRelated:\n" + "".join(f"  - {r.question} ({r.id})\n" for r in related))
+        return
+    out.write(f"No confident answer for {result.query!r}.\n")
+    if result.matches:
+        out.write("Did you mean:\n" + "".join(f"  {i}. {m.entry.question} ({m.entry.id})\n"
+                                             for i, m in enumerate(result.matches, 1)))
+
+
+def _kb_list(args: argparse.Namespace) -> int:
+    library = _library(args)
+    rows = [{"id": e.id, "deck": e.deck, "topic": e.topic, "question": e.question, "cards": len(e.quiz)}
+            for deck in library.decks for e in deck.entries]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    for row in rows:
+        print(f"{row['deck']}/{row['id']:<28} {row['topic']:<18} {row['cards']} cards  {row['question']}")
+    print(f"{len(rows)} entries, {sum(int(str(r['cards'])) for r in rows)} quiz cards "
+          f"in {len(library.decks)} deck(s)")
+    return 0
+
+
+def _kb_show(args: argparse.Namespace) -> int:
+    library = _library(args)
+    entry = library.entry(args.id)
+    if entry is None:
+        print(f"No entry with id {args.id!r}. `studybot kb list` shows every id.", file=sys.stderr)
+        return 1
+    print(f"{entry.question}\n[{library.topic_name(entry)} · {entry.deck}/{entry.id}]\n")
+    print(entry.answer)
+    for label, values in (("Aliases", entry.aliases), ("Keywords", entry.keywords), ("Related", entry.related)):
+        if values:
+            print(f"\n{label}: {', '.join(values)}")
+    for card in entry.quiz:
+        print(f"\nQuiz {card.id}{f' ({card.difficulty})' if card.difficulty else ''}: {card.prompt}")
+        for i, choice in enumerate(card.choices, 1):
+            print(f"  {'*' if choice.correct else ' '} {i}. {choice.text}")
+        print(f"  Why: {card.explanation}")
+    return 0
+
+
+def _kb_validate(args: argparse.Namespace) -> int:
+    if args.paths:
+        folders = deck_folders(args.paths)
+    else:
+        config = load_config(args.config)
+        folders = deck_folders(([builtin_decks_root()] if config.builtin_decks else []) + config.deck_paths)
+    decks = load_decks(folders)  # raises DeckError, reported by main()
+    for deck in decks:
+        print(f"ok  {deck.name}: {len(deck.entries)} entries, {len(deck.cards)} quiz cards")
+    return 0

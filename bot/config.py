@@ -1,0 +1,230 @@
+"""Loads and validates the TOML config; config.example.toml documents every key.
+
+Every section is a frozen dataclass whose fields are the keys and their defaults, so the
+example file, the validation and the code that reads a setting cannot drift apart silently.
+Secrets never live in the file: it names the environment variables that hold them.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, get_type_hints
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+ADAPTERS = ("console", "discord", "slack")
+
+
+class ConfigError(Exception):
+    """A config problem, worded for the person editing the file (names the key)."""
+
+
+@dataclass(frozen=True)
+class BotSection:
+    """[bot]: which adapters run and where data lives."""
+
+    adapters: list[str] = field(default_factory=lambda: ["console"])
+    data_dir: str = ""
+    timezone: str = "UTC"
+    log_level: str = "INFO"
+
+
+@dataclass(frozen=True)
+class DecksSection:
+    """[decks]: where decks are read from."""
+
+    builtin: bool = True
+    paths: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class QuizSection:
+    """[quiz]: on-demand rounds."""
+
+    round_seconds: int = 60
+    min_seconds: int = 5
+    max_seconds: int = 600
+    max_questions: int = 10
+    points_correct: int = 10
+
+
+@dataclass(frozen=True)
+class CooldownSection:
+    """[cooldowns]: per-user limits so one person cannot flood a channel."""
+
+    ask_seconds: float = 3.0
+    quiz_seconds: float = 20.0
+
+
+@dataclass(frozen=True)
+class DailySection:
+    """[daily]: the scheduled daily challenge."""
+
+    grace_minutes: int = 120
+    open_hours: float = 12.0
+    check_seconds: int = 30
+
+
+@dataclass(frozen=True)
+class DiscordSection:
+    """[discord]: the Discord adapter."""
+
+    token_env: str = "STUDYBOT_DISCORD_TOKEN"
+    sharded: bool = False
+    shard_count: int = 0
+    private_stats: bool = True
+
+
+@dataclass(frozen=True)
+class SlackSection:
+    """[slack]: the Slack adapter."""
+
+    mode: str = "socket"
+    command: str = "/study"
+    bot_token_env: str = "STUDYBOT_SLACK_BOT_TOKEN"
+    app_token_env: str = "STUDYBOT_SLACK_APP_TOKEN"
+    signing_secret_env: str = "STUDYBOT_SLACK_SIGNING_SECRET"
+    api_base_url: str = "https://slack.com/api/"
+    http_host: str = "0.0.0.0"
+    http_port: int = 3000
+    admin_user_ids: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration; ``Config()`` is the embedded default (console, built-in decks)."""
+
+    bot: BotSection = field(default_factory=BotSection)
+    decks: DecksSection = field(default_factory=DecksSection)
+    quiz: QuizSection = field(default_factory=QuizSection)
+    cooldowns: CooldownSection = field(default_factory=CooldownSection)
+    daily: DailySection = field(default_factory=DailySection)
+    discord: DiscordSection = field(default_factory=DiscordSection)
+    slack: SlackSection = field(default_factory=SlackSection)
+    base_dir: Path = Path(".")
+
+    @property
+    def deck_paths(self) -> list[Path]:
+        """Configured deck folders, relative paths taken from the config file's folder."""
+        return [self.base_dir / p for p in self.decks.paths]
+
+    @property
+    def builtin_decks(self) -> bool:
+        """Whether the shipped decks are loaded too."""
+        return self.decks.builtin
+
+    def data_dir(self, override: Path | None = None) -> Path:
+        """Where the SQLite file lives: --data-dir, then [bot] data_dir, then the user data folder."""
+        if override is not None:
+            return override
+        if self.bot.data_dir:
+            return self.base_dir / self.bot.data_dir
+        xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+        return Path(xdg) / "studybot"
+
+    def secret(self, env_name: str, key: str) -> str:
+        """The secret held in the environment variable ``env_name`` named by config ``key``."""
+        value = os.environ.get(env_name, "").strip()
+        if not value:
+            raise ConfigError(f"{key}: the environment variable {env_name} is not set "
+                              f"(it must hold the secret; the config only names the variable)")
+        return value
+
+
+def load_config(path: Path | None) -> Config:
+    """Reads and validates ``path``; with no path, the embedded default.
+
+    Raises:
+        ConfigError: naming the first key that is wrong and what was expected.
+    """
+    if path is None:
+        return Config()
+    try:
+        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    problems: list[str] = []
+    sections: dict[str, Any] = {}
+    hints = get_type_hints(Config)
+    for name, value in raw.items():
+        section_type = hints.get(name)
+        if name == "base_dir" or section_type is None:
+            problems.append(f"[{name}]: unknown section (known: {', '.join(_section_names())})")
+        elif not isinstance(value, dict):
+            problems.append(f"{name}: expected a [{name}] table")
+        else:
+            sections[name] = _section(section_type, name, value, problems)
+    config = Config(**sections, base_dir=Path(path).resolve().parent)
+    problems.extend(_check_values(config))
+    if problems:
+        raise ConfigError(f"{path}: " + "; ".join(problems))
+    return config
+
+
+def _section_names() -> list[str]:
+    return [f.name for f in fields(Config) if f.name != "base_dir"]
+
+
+def _section(section_type: type, name: str, values: dict[str, Any], problems: list[str]) -> Any:
+    hints = get_type_hints(section_type)
+    accepted: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in hints:
+            problems.append(f"{name}.{key}: unknown key (known: {', '.join(hints)})")
+            continue
+        expected = hints[key]
+        if not _has_type(value, expected):
+            problems.append(f"{name}.{key}: expected {_describe(expected)}, got {value!r}")
+            continue
+        accepted[key] = float(value) if expected is float else value
+    return section_type(**accepted)
+
+
+def _has_type(value: Any, expected: Any) -> bool:
+    if expected is bool:
+        return isinstance(value, bool)
+    if expected is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if expected is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if expected is str:
+        return isinstance(value, str)
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _describe(expected: Any) -> str:
+    return {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}.get(
+        expected, "a list of strings")
+
+
+def _check_values(config: Config) -> list[str]:
+    problems = [f"bot.adapters: unknown adapter {a!r} (choose from {', '.join(ADAPTERS)})"
+                for a in config.bot.adapters if a not in ADAPTERS]
+    if not config.bot.adapters:
+        problems.append("bot.adapters: name at least one adapter, e.g. [\"console\"]")
+    try:
+        ZoneInfo(config.bot.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(f"bot.timezone: {config.bot.timezone!r} is not an IANA time zone "
+                        f"(e.g. \"UTC\", \"Europe/Berlin\", \"America/New_York\")")
+    quiz = config.quiz
+    if not 1 <= quiz.min_seconds <= quiz.round_seconds <= quiz.max_seconds:
+        problems.append("quiz.round_seconds: must lie between quiz.min_seconds (>= 1) and quiz.max_seconds")
+    if quiz.max_questions < 1:
+        problems.append("quiz.max_questions: must be 1 or more")
+    for key in ("ask_seconds", "quiz_seconds"):
+        if getattr(config.cooldowns, key) < 0:
+            problems.append(f"cooldowns.{key}: must be 0 (off) or more")
+    if config.daily.grace_minutes < 0 or config.daily.open_hours <= 0 or config.daily.check_seconds < 1:
+        problems.append("daily: grace_minutes must be >= 0, open_hours > 0 and check_seconds >= 1")
+    if config.slack.mode not in ("socket", "http"):
+        problems.append(f"slack.mode: expected \"socket\" or \"http\", got {config.slack.mode!r}")
+    if not config.slack.command.startswith("/"):
+        problems.append(f"slack.command: must start with '/', e.g. \"/study\", got {config.slack.command!r}")
+    if not 0 < config.slack.http_port < 65536:
+        problems.append(f"slack.http_port: expected a port between 1 and 65535, got {config.slack.http_port}")
+    return problems

@@ -1,0 +1,1 @@
+"""Knowledge decks: the data model, loading with validation, and the lookup engine."""

@@ -1,0 +1,62 @@
+"""The loaded decks the bot serves, with lookups by id and the search index over all of them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+
+from bot.kb.loader import builtin_decks_root, deck_folders, load_decks
+from bot.kb.model import Deck, Entry, QuizCard
+from bot.kb.search import SearchIndex, SearchResult
+
+
+class Library:
+    """Every deck in one place; entry ids are looked up as ``id`` or ``deck/id``."""
+
+    def __init__(self, decks: Sequence[Deck]) -> None:
+        self.decks = tuple(decks)
+        self._entries: dict[str, Entry] = {}
+        self._cards: dict[str, QuizCard] = {}
+        for deck in self.decks:
+            for entry in deck.entries:
+                self._entries[f"{deck.name}/{entry.id}"] = entry
+                self._entries.setdefault(entry.id, entry)
+                for card in entry.quiz:
+                    self._cards[card.id] = card
+
+    @cached_property
+    def index(self) -> SearchIndex:
+        """Built on first use, so commands that never search never pay for it."""
+        return SearchIndex(self.decks)
+
+    def search(self, query: str, top: int = 3, deck: str | None = None) -> SearchResult:
+        """Ranked matches for ``query`` across the decks (or within ``deck``)."""
+        return self.index.search(query, top=top, deck=deck)
+
+    def entry(self, entry_id: str) -> Entry | None:
+        """The entry with this id (``id`` or ``deck/id``), or None."""
+        return self._entries.get(entry_id)
+
+    def card(self, card_id: str) -> QuizCard | None:
+        """The quiz card with this global id (``deck/entry/card``), or None."""
+        return self._cards.get(card_id)
+
+    def deck(self, name: str) -> Deck | None:
+        """The deck with this name, or None."""
+        return next((d for d in self.decks if d.name == name), None)
+
+    def topic_name(self, entry: Entry | QuizCard) -> str:
+        """The display name of an entry's or card's topic."""
+        deck = self.deck(entry.deck)
+        return deck.topics.get(entry.topic, entry.topic) if deck else entry.topic
+
+
+def load_library(extra_paths: Sequence[Path] = (), include_builtin: bool = True) -> Library:
+    """Loads the built-in decks plus any deck folders (or folders of decks) in ``extra_paths``.
+
+    Raises:
+        DeckError: listing every problem in every deck.
+    """
+    roots = ([builtin_decks_root()] if include_builtin else []) + list(extra_paths)
+    return Library(load_decks(deck_folders(roots)))

@@ -1,0 +1,46 @@
+"""Text normalization shared by indexing and querying, so both sides see the same terms."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import snowballstemmer
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+_STEMMER = snowballstemmer.stemmer("english")
+
+# Words that carry no topic: question scaffolding and chat filler. Kept small on purpose;
+# BM25's idf already discounts words that are common in the deck itself.
+STOPWORDS = frozenset("""
+a about above after again all also am an and any are aren as at be because been before being
+below between both but by can cannot could did didn do does doesn doing don down during each
+even ever every few for from further get gets getting got had has have having he her here hers
+herself him himself his how i if in into is isn it its itself just let like ll me mean means
+more most my myself no nor not now of off on once only or other our ours out over own please
+pls re really s same say she should so some someone something such t tell than thank thanks that
+the their theirs them themselves then there these they this those through to too under until
+up us ve very want was wasn way we were weren what whats when where which while who whom why
+will with won would wouldn you your yours yourself yourselves anyone anybody guys hey hi hello
+ok okay explain explaining know knows thing things stuff kind sort actually basically
+question questions difference differences work works working use used using
+im d m y e g eg ie etc vs versus
+""".split())
+
+
+def fold(text: str) -> str:
+    """Lowercases and strips accents and compatibility forms ("Ｔｅｎｓｏｒ", "café" -> "tensor", "cafe")."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def words(text: str) -> list[str]:
+    """The folded alphanumeric words of ``text``, stopwords included."""
+    return _TOKEN.findall(fold(text))
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """The English Snowball stem, cached because decks repeat words endlessly."""
+    return str(_STEMMER.stemWord(word))
