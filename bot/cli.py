@@ -141,7 +141,8 @@ def _kb_show(args: argparse.Namespace) -> int:
         return 1
     print(f"{entry.question}\n[{library.topic_name(entry)} · {entry.deck}/{entry.id}]\n")
     print(entry.answer)
-    for label, values in (("Aliases", entry.aliases), ("Keywords", entry.keywords), ("Related", entry.related)):
+    details = {"Aliases": entry.aliases, "Keywords": entry.keywords, "Related": entry.related}
+    for label, values in details.items():
         if values:
             print(f"\n{label}: {', '.join(values)}")
     for card in entry.quiz:

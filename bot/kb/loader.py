@@ -273,7 +273,7 @@ def _text_mapping(checker: _FileChecker, node: _Node | None, field: str, line: i
         checker.problem(node.line, field, "expected a mapping of text to text")
         return {}
     result = {}
-    for key, (key_node, value) in node.value.items():
+    for key, (_, value) in node.value.items():
         if not isinstance(value.value, str) or not value.value.strip():
             checker.problem(value.line, f"{field}.{key}", "expected non-empty text")
         else:

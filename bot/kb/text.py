@@ -31,6 +31,8 @@ im d m y e g eg ie etc vs versus
 
 def fold(text: str) -> str:
     """Lowercases and strips accents and compatibility forms ("Ｔｅｎｓｏｒ", "café" -> "tensor", "cafe")."""
+    if text.isascii():  # the common case, and far faster than decomposing
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
