@@ -1,0 +1,101 @@
+"""The daily challenge: fire each schedule exactly once per local date, late within a grace window.
+
+Exactly-once comes from the store: a fire is *claimed* (unique on schedule and local date)
+before anything is posted, so a restart, a second process or a double tick cannot post twice.
+
+Question choice, per channel: cards the channel has had least often come first (so nothing
+repeats until the pool, filtered by the schedule's topic, is used up); among those, cards
+whose entry the channel answers worst come first (entries never answered count as 50%);
+remaining ties are broken by a shuffle seeded with the channel and date, so it is
+deterministic but not alphabetical.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime, timedelta
+
+from bot.core.schedule import fire_instant, parse_local_time, parse_zone
+from bot.kb.library import Library
+from bot.kb.model import QuizCard
+from bot.store.base import Schedule, Store
+
+log = logging.getLogger(__name__)
+
+OpenDaily = Callable[[Schedule, date, list[QuizCard]], Awaitable[None]]
+
+
+class DailyPlanner:
+    """Decides when schedules fire and which cards they post."""
+
+    def __init__(self, library: Library, store: Store, now: Callable[[], datetime], grace: timedelta) -> None:
+        self.library = library
+        self.store = store
+        self.now = now
+        self.grace = grace
+        self._handled: set[tuple[int, date]] = set()
+
+    async def tick(self, open_daily: OpenDaily) -> None:
+        """Fires every schedule whose time has come and that has not fired for that local date."""
+        now = self.now()
+        for schedule in await self.store.schedules():
+            try:
+                await self._check(schedule, now, open_daily)
+            except Exception:
+                log.exception("daily schedule %s for %s failed", schedule.id, schedule.channel)
+
+    async def _check(self, schedule: Schedule, now: datetime, open_daily: OpenDaily) -> None:
+        zone = parse_zone(schedule.timezone)
+        at = parse_local_time(schedule.local_time)
+        today = now.astimezone(zone).date()
+        for day in (today - timedelta(days=1), today):
+            key = (schedule.id, day)
+            fire = fire_instant(day, at, zone)
+            if key in self._handled or fire > now or fire <= schedule.updated_at:
+                continue
+            self._handled.add(key)
+            late = now - fire
+            if late > self.grace:
+                if await self.store.claim_fire(schedule.id, day, now, "skipped"):
+                    log.warning("daily challenge for %s on %s skipped: the bot was down at %s and came back "
+                                "%s later, past the %s grace window", schedule.channel, day, fire, late, self.grace)
+                continue
+            if await self.store.claim_fire(schedule.id, day, now, "posted"):
+                cards = await self.choose(schedule, day)
+                if cards:
+                    await open_daily(schedule, day, cards)
+                else:
+                    log.warning("daily challenge for %s: no cards for topic %r", schedule.channel, schedule.topic)
+
+    async def choose(self, schedule: Schedule, day: date) -> list[QuizCard]:
+        """The day's cards by the rule in this module's docstring."""
+        pool = [c for d in self.library.decks for c in d.cards if schedule.topic in (None, c.topic)]
+        if not pool:
+            return []
+        used = Counter(await self.store.used_daily_cards(schedule.channel))
+        stats = await self.store.channel_card_stats(schedule.channel)
+        entry_totals: dict[str, list[int]] = {}
+        for card_id, (answered, correct) in stats.items():
+            card = self.library.card(card_id)
+            if card is not None:
+                totals = entry_totals.setdefault(card.entry_id, [0, 0])
+                totals[0] += answered
+                totals[1] += correct
+
+        def accuracy(card: QuizCard) -> float:
+            answered, correct = entry_totals.get(card.entry_id, (0, 0))
+            return correct / answered if answered else 0.5
+
+        shuffle = random.Random(f"{schedule.channel}:{day.isoformat()}")
+        tiebreak = {c.id: shuffle.random() for c in pool}
+        ranked = sorted(pool, key=lambda c: (used[c.id], accuracy(c), tiebreak[c.id]))
+        chosen: list[QuizCard] = []
+        for card in ranked:  # at most one card per entry in a day, when the pool allows
+            if len(chosen) == schedule.questions:
+                break
+            if all(c.entry_id != card.entry_id for c in chosen) or len(pool) <= schedule.questions:
+                chosen.append(card)
+        return chosen

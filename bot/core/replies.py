@@ -1,0 +1,85 @@
+"""Neutral replies: what the core answers with; each adapter renders them its own way.
+
+A reply is a card (errbot's idea): title, Markdown body, fields, buttons. Adapters that cannot
+show buttons fall back to numbered text, ones that cannot whisper post publicly (the core
+words private replies so that this is harmless), and ones that cannot edit post anew.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Button:
+    """A clickable choice; ``id`` is stable and self-describing, so it survives restarts."""
+
+    id: str
+    label: str
+    style: str = "secondary"  # "primary", "secondary", "success" or "danger"
+
+
+@dataclass(frozen=True)
+class Field:
+    """A name/value pair shown beside the body (a leaderboard column, a stat)."""
+
+    name: str
+    value: str
+    inline: bool = True
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    """An adapter's handle to a message it posted, so the core can ask for an edit later."""
+
+    platform: str
+    channel_id: str
+    message_id: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message to show."""
+
+    body: str = ""
+    title: str | None = None
+    fields: tuple[Field, ...] = ()
+    buttons: tuple[Button, ...] = ()
+    footer: str | None = None
+    ephemeral: bool = False
+    edit: MessageRef | None = None  # replace this earlier message instead of posting anew
+
+    def text(self) -> str:
+        """A plain-text rendering, the fallback for adapters without rich messages."""
+        parts = [f"**{self.title}**"] if self.title else []
+        if self.body:
+            parts.append(self.body)
+        parts.extend(f"**{f.name}:** {f.value}" for f in self.fields)
+        if self.footer:
+            parts.append(f"_{self.footer}_")
+        return "\n".join(parts)
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What an adapter's platform can do; the core degrades where it cannot."""
+
+    buttons: bool = True
+    ephemeral: bool = True
+    edits: bool = True
+    max_buttons: int = 25
+
+
+_MENTION = re.compile(r"@(?=(everyone|here|channel|&|!|\w))", re.IGNORECASE)
+_SLACK_SPECIAL = re.compile(r"<([!@#])")
+
+
+def neutralize(text: str) -> str:
+    """User text made safe to echo: it can never ping @everyone, @here, users or roles.
+
+    A zero-width space after ``@`` defuses plain-text mentions on every platform; Discord's
+    ``<@id>``/``<@&role>`` and Slack's ``<!here>`` forms lose their angle bracket.
+    """
+    text = _SLACK_SPECIAL.sub(lambda m: "‹" + m.group(1), text)
+    return _MENTION.sub("@\u200b", text)

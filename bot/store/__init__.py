@@ -1,0 +1,1 @@
+"""Storage: the interface the core talks to, and its SQLite implementation."""

@@ -1,0 +1,167 @@
+"""The storage interface. The core depends on this Protocol only, never on a driver.
+
+Kept narrow on purpose (rounds, answers, schedules, fires, gaps), with every uniqueness rule
+the bot relies on enforced by the database itself, so another backend (PostgreSQL) only has
+to keep the same constraints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Protocol
+
+from bot.core.events import Channel
+
+UserAnswer = tuple[str, str, bool, date | None]  # card id, round kind, correct, daily round's local date
+
+
+@dataclass(frozen=True)
+class RoundRecord:
+    """One question put to a channel (an on-demand quiz, a daily challenge or private practice)."""
+
+    id: int
+    channel: Channel
+    kind: str  # "quiz", "daily" or "practice"
+    card_id: str
+    opened_at: datetime
+    closes_at: datetime
+    closed_at: datetime | None = None
+    message_id: str | None = None
+    remaining: int = 0  # questions still to come after this one in the same quiz
+    seconds: int = 60
+    topic: str | None = None
+    owner_id: str | None = None  # the only user who may answer a practice round
+    schedule_id: int | None = None
+    local_date: date | None = None
+
+
+@dataclass(frozen=True)
+class AnswerRecord:
+    """One user's answer to one round."""
+
+    round_id: int
+    user_id: str
+    display_name: str
+    choice: int
+    correct: bool
+    points: int
+    answered_at: datetime
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A daily challenge for one channel."""
+
+    id: int
+    channel: Channel
+    local_time: str  # "HH:MM"
+    timezone: str
+    questions: int
+    topic: str | None
+    updated_at: datetime  # fires only for instants after this, so a new schedule never fires late
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class ScoreRow:
+    """A user's totals over a period, for leaderboards."""
+
+    user_id: str
+    display_name: str
+    points: int
+    correct: int
+    answered: int
+    first_at: datetime
+
+
+class Store(Protocol):
+    """Everything the core persists."""
+
+    async def open_round(self, record: RoundRecord) -> RoundRecord | None:
+        """Stores a new round and returns it with its id; None if the channel already has an
+        open on-demand quiz (only one at a time)."""
+        ...
+
+    async def set_round_message(self, round_id: int, message_id: str) -> None:
+        """Remembers where the round was posted, for the reveal edit."""
+        ...
+
+    async def open_rounds(self) -> list[RoundRecord]:
+        """Every round not yet closed."""
+        ...
+
+    async def get_round(self, round_id: int) -> RoundRecord | None:
+        """One round by id."""
+        ...
+
+    async def close_round(self, round_id: int, at: datetime) -> bool:
+        """Marks the round closed; True only for the one caller that actually closed it."""
+        ...
+
+    async def record_answer(self, answer: AnswerRecord, platform: str, workspace: str) -> bool:
+        """Stores an answer; False if this user already answered this round."""
+        ...
+
+    async def answers(self, round_id: int) -> list[AnswerRecord]:
+        """The answers to one round, in the order they came."""
+        ...
+
+    async def scores(self, platform: str, workspace: str, since: datetime | None, until: datetime | None,
+                     topic: str | None) -> list[ScoreRow]:
+        """Per-user totals of points in the workspace in [since, until)."""
+        ...
+
+    async def user_answers(self, platform: str, workspace: str, user_id: str) -> list[UserAnswer]:
+        """(card id, round kind, correct, local date of a daily round) of every answer by a user."""
+        ...
+
+    async def channel_card_stats(self, channel: Channel) -> dict[str, tuple[int, int]]:
+        """Per card id: (answers, correct answers) in one channel."""
+        ...
+
+    async def used_daily_cards(self, channel: Channel) -> list[str]:
+        """Card ids of the channel's daily rounds, oldest first."""
+        ...
+
+    async def save_schedule(self, channel: Channel, local_time: str, timezone: str, questions: int,
+                            topic: str | None, at: datetime) -> Schedule:
+        """Creates or replaces the channel's daily schedule."""
+        ...
+
+    async def schedule_for(self, channel: Channel) -> Schedule | None:
+        """The channel's enabled schedule, if any."""
+        ...
+
+    async def disable_schedule(self, channel: Channel) -> bool:
+        """Turns the channel's schedule off; False if there was none."""
+        ...
+
+    async def schedules(self) -> list[Schedule]:
+        """Every enabled schedule."""
+        ...
+
+    async def claim_fire(self, schedule_id: int, local_date: date, at: datetime, status: str) -> bool:
+        """Records that a schedule fired (or was skipped) for a local date; False if it already
+        had, which is what makes daily posts exactly-once across restarts."""
+        ...
+
+    async def workspace_timezone(self, platform: str, workspace: str) -> str | None:
+        """The workspace's time zone for days and weeks, if one was set."""
+        ...
+
+    async def set_workspace_timezone(self, platform: str, workspace: str, timezone: str) -> None:
+        """Sets the workspace's time zone."""
+        ...
+
+    async def record_gap(self, query: str, at: datetime) -> None:
+        """Counts a question that got no confident answer."""
+        ...
+
+    async def gaps(self, limit: int) -> list[tuple[str, int, datetime]]:
+        """Unanswered questions, most asked first: (query, times asked, last asked)."""
+        ...
+
+    async def close(self) -> None:
+        """Releases the connection."""
+        ...

@@ -1,0 +1,86 @@
+"""Versioned schema migrations, applied in order on start and by ``studybot db upgrade``.
+
+The database's ``PRAGMA user_version`` says how many have run. Never edit a released
+migration: append a new one.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 1: rounds, answers, schedules, fires, workspaces, gaps
+    """
+    CREATE TABLE rounds (
+        id INTEGER PRIMARY KEY,
+        platform TEXT NOT NULL,
+        workspace TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('quiz', 'daily', 'practice')),
+        card_id TEXT NOT NULL,
+        opened_at TEXT NOT NULL,
+        closes_at TEXT NOT NULL,
+        closed_at TEXT,
+        message_id TEXT,
+        remaining INTEGER NOT NULL DEFAULT 0,
+        seconds INTEGER NOT NULL,
+        topic TEXT,
+        owner_id TEXT,
+        schedule_id INTEGER REFERENCES schedules(id),
+        local_date TEXT
+    );
+    CREATE UNIQUE INDEX one_open_quiz_per_channel ON rounds (platform, workspace, channel)
+        WHERE closed_at IS NULL AND kind = 'quiz';
+    CREATE INDEX open_rounds ON rounds (closed_at) WHERE closed_at IS NULL;
+    CREATE INDEX rounds_by_channel ON rounds (platform, workspace, channel, kind);
+
+    CREATE TABLE answers (
+        round_id INTEGER NOT NULL REFERENCES rounds(id),
+        platform TEXT NOT NULL,
+        workspace TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        display_name TEXT NOT NULL,
+        choice INTEGER NOT NULL,
+        correct INTEGER NOT NULL,
+        points INTEGER NOT NULL,
+        answered_at TEXT NOT NULL,
+        PRIMARY KEY (round_id, user_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX answers_by_workspace ON answers (platform, workspace, answered_at);
+    CREATE INDEX answers_by_user ON answers (platform, workspace, user_id);
+
+    CREATE TABLE schedules (
+        id INTEGER PRIMARY KEY,
+        platform TEXT NOT NULL,
+        workspace TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        local_time TEXT NOT NULL,
+        timezone TEXT NOT NULL,
+        questions INTEGER NOT NULL,
+        topic TEXT,
+        enabled INTEGER NOT NULL DEFAULT 1,
+        updated_at TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX one_schedule_per_channel ON schedules (platform, workspace, channel);
+
+    CREATE TABLE fires (
+        schedule_id INTEGER NOT NULL REFERENCES schedules(id),
+        local_date TEXT NOT NULL,
+        fired_at TEXT NOT NULL,
+        status TEXT NOT NULL,
+        PRIMARY KEY (schedule_id, local_date)
+    );
+
+    CREATE TABLE workspaces (
+        platform TEXT NOT NULL,
+        workspace TEXT NOT NULL,
+        timezone TEXT NOT NULL,
+        PRIMARY KEY (platform, workspace)
+    );
+
+    CREATE TABLE gaps (
+        query_key TEXT PRIMARY KEY,
+        query TEXT NOT NULL,
+        times INTEGER NOT NULL,
+        last_asked TEXT NOT NULL
+    );
+    """,
+]
