@@ -7,7 +7,10 @@ database driver, so a one-shot ``studybot ask`` starts in a fraction of a second
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import json
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -42,6 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="studybot", description="A study bot for team chat.")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", type=Path, help="config file (TOML); see config.example.toml")
+    data = argparse.ArgumentParser(add_help=False)
+    data.add_argument("--data-dir", type=Path, help="folder for the SQLite file (default: see README)")
     sub = parser.add_subparsers(metavar="COMMAND")
 
     ask = sub.add_parser("ask", parents=[common], help="look a question up in the decks")
@@ -63,6 +68,23 @@ def _parser() -> argparse.ArgumentParser:
     kb_validate.add_argument("paths", nargs="*", type=Path,
                              help="deck folders or folders of decks (default: the configured decks)")
     kb_validate.set_defaults(handler=_kb_validate)
+    kb_gaps = kb_sub.add_parser("gaps", parents=[common, data], help="questions that got no confident answer")
+    kb_gaps.add_argument("--limit", type=_positive, default=30)
+    kb_gaps.set_defaults(handler=_kb_gaps)
+
+    run = sub.add_parser("run", parents=[common, data], help="start the bot (console when no config is given)")
+    run.set_defaults(handler=_run)
+
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(metavar="ACTION", required=True)
+    db_sub.add_parser("upgrade", parents=[common, data], help="create or migrate the database").set_defaults(
+        handler=_db_upgrade)
+
+    discord = sub.add_parser("discord", help="Discord set-up")
+    discord_sub = discord.add_subparsers(metavar="ACTION", required=True)
+    sync = discord_sub.add_parser("sync", parents=[common], help="register the slash commands with Discord")
+    sync.add_argument("--guild", type=int, help="a server id: instant, for testing (default: global)")
+    sync.set_defaults(handler=_discord_sync)
     return parser
 
 
@@ -162,4 +184,46 @@ def _kb_validate(args: argparse.Namespace) -> int:
     decks = load_decks(folders)  # raises DeckError, reported by main()
     for deck in decks:
         print(f"ok  {deck.name}: {len(deck.entries)} entries, {len(deck.cards)} quiz cards")
+    return 0
+
+
+def _kb_gaps(args: argparse.Namespace) -> int:
+    from bot.run import show_gaps
+
+    config = load_config(args.config)
+    rows = asyncio.run(show_gaps(config.data_dir(args.data_dir), args.limit))
+    if not rows:
+        print("No unanswered questions recorded yet.")
+    for query, times, last in rows:
+        print(f"{times:5}  {last}  {query}")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from bot.run import run
+
+    config = load_config(args.config)
+    logging.basicConfig(level=config.bot.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    load_library(config.deck_paths, include_builtin=config.builtin_decks)  # refuse a broken deck before starting
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a person leaves the console
+        asyncio.run(run(config, config.data_dir(args.data_dir)))
+    return 0
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    from bot.run import upgrade_database
+
+    config = load_config(args.config)
+    path = asyncio.run(upgrade_database(config.data_dir(args.data_dir)))
+    print(f"Database {path} is up to date.")
+    return 0
+
+
+def _discord_sync(args: argparse.Namespace) -> int:
+    from bot.adapters.discord import sync_commands
+
+    config = load_config(args.config)
+    count = asyncio.run(sync_commands(config, args.guild))
+    where = f"server {args.guild} (available now)" if args.guild else "all servers (may take up to an hour)"
+    print(f"Registered {count} commands for {where}.")
     return 0

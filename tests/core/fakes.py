@@ -14,6 +14,7 @@ from bot.kb.library import Library, load_library
 from bot.store.sqlite import SqliteStore
 
 _LIBRARY: Library | None = None
+OPEN_STORES: list[SqliteStore] = []  # closed after each test by tests/conftest.py
 
 
 def library() -> Library:
@@ -64,6 +65,7 @@ async def make_bot(path: Path | str = ":memory:", clock: FakeClock | None = None
 
     clock = clock or FakeClock(datetime(2026, 3, 2, 12, 0, tzinfo=UTC))
     store = await SqliteStore.open(path)
+    OPEN_STORES.append(store)
     bot = StudyBot(library(), store, config or Config(), clock=clock, rng=random.Random(seed))
     outbox = RecordingOutbox()
     bot.attach("test", outbox)

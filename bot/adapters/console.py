@@ -1,0 +1,105 @@
+"""The console adapter: chat in a terminal or through a pipe, no tokens, no network.
+
+Commands are typed as in chat (``/ask what is dropout``). Buttons are shown as numbers and
+pressed by typing the number (Rasa's text fallback). ``/as NAME`` switches the simulated user,
+so one person can try a multi-user round. At end of input, rounds this console started are
+revealed before it exits, so a piped script always sees its results.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import TextIO
+
+from bot.core.app import StudyBot
+from bot.core.events import ButtonEvent, Channel, CommandEvent, User, parse_command
+from bot.core.replies import Button, Capabilities, Reply
+
+PLATFORM = "console"
+CHANNEL = Channel(PLATFORM, "local", "console")
+GREETING = ("StudyBot console. Type /help for commands, /as NAME to switch user, a number to press a button, "
+            "/quit to leave.")
+
+
+class ConsoleAdapter:
+    """Reads lines, hands them to the core, prints what comes back."""
+
+    capabilities = Capabilities(buttons=True, ephemeral=False, edits=False)
+
+    def __init__(self, bot: StudyBot, out: TextIO = sys.stdout, user: str = "you") -> None:
+        self.bot = bot
+        self.out = out
+        self.user = self._user(user)
+        self.buttons: list[Button] = []
+        self._messages = 0
+        bot.attach(PLATFORM, self)
+
+    @staticmethod
+    def _user(name: str) -> User:
+        # The person at the console owns this local workspace, so they may run admin commands.
+        return User(PLATFORM, "local", name.casefold(), name, is_admin=True)
+
+    async def post(self, channel: Channel, reply: Reply) -> str | None:
+        """Outbox: messages the core posts on its own (rounds, reveals) are printed too."""
+        self._show(reply)
+        self._messages += 1
+        return str(self._messages)
+
+    async def edit(self, channel: Channel, message_id: str, reply: Reply) -> bool:
+        return False  # a terminal cannot change what it printed; the core posts the reveal anew
+
+    async def handle_line(self, line: str) -> bool:
+        """Handles one line of input; False when the user asked to quit."""
+        text = line.strip()
+        if not text:
+            return True
+        if text in ("/quit", "/exit"):
+            return False
+        if text.split()[0] == "/as":
+            name = text[3:].strip()
+            if name:
+                self.user = self._user(name)
+                self._print(f"(you are now {name})")
+            else:
+                self._print("Usage: /as NAME")
+            return True
+        if text.isdigit():
+            await self._press(int(text))
+            return True
+        name, options = parse_command(text)
+        for reply in await self.bot.handle_command(CommandEvent(self.user, CHANNEL, name, options)):
+            self._show(reply)
+        return True
+
+    async def _press(self, number: int) -> None:
+        if not 1 <= number <= len(self.buttons):
+            self._print(f"There is no button {number}." if self.buttons else "There are no buttons to press.")
+            return
+        event = ButtonEvent(self.user, CHANNEL, self.buttons[number - 1].id)
+        for reply in await self.bot.handle_button(event):
+            self._show(reply)
+
+    async def run(self, stream: TextIO = sys.stdin) -> None:
+        """Reads until end of input or /quit, then reveals rounds still open here."""
+        self._print(GREETING)
+        loop = asyncio.get_running_loop()
+        while True:
+            line = await loop.run_in_executor(None, stream.readline)
+            if not line or not await self.handle_line(line):
+                break
+        await self.bot.close_open_rounds({CHANNEL})
+
+    def _show(self, reply: Reply) -> None:
+        lines = []
+        if reply.ephemeral:
+            lines.append(f"(only {self.user.display_name} sees this)")
+        lines.append(reply.text())
+        if reply.buttons:
+            self.buttons = list(reply.buttons)
+            lines.extend(f"  [{i}] {b.label}" for i, b in enumerate(reply.buttons, 1))
+        self._print("\n".join(lines))
+
+    def _print(self, text: str) -> None:
+        self.out.write(text.rstrip() + "\n\n")
+        self.out.flush()

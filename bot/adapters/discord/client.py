@@ -1,0 +1,60 @@
+"""The Discord client classes: discord.py's clients, plus the StudyBot they serve and their command tree.
+
+Slash commands and persistent buttons are declared once per client, but dispatched by
+discord.py; their callbacks find the StudyBot through ``interaction.client``, so the same
+declarations serve a running bot and ``studybot discord sync`` (which has no StudyBot).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from bot.config import Config
+from bot.core.app import StudyBot
+
+log = logging.getLogger(__name__)
+
+
+class StudyClient(discord.Client):
+    """A discord.Client that knows its StudyBot (None when built only to sync commands)."""
+
+    def __init__(self, studybot: StudyBot | None, **options: Any) -> None:
+        super().__init__(**options)
+        self.studybot = studybot
+        self.tree: app_commands.CommandTree[StudyClient] = app_commands.CommandTree(self)
+
+    async def on_ready(self) -> None:
+        """Logs who the bot is and where, the first thing to check when commands do not show up."""
+        log.info("Discord: logged in as %s (application %s) in %d server(s)", self.user, self.application_id,
+                 len(self.guilds))
+
+
+class ShardedStudyClient(StudyClient, discord.AutoShardedClient):
+    """The same, over several gateway shards: Discord requires sharding from 2,500 servers on."""
+
+
+def make_client(studybot: StudyBot | None, config: Config) -> StudyClient:
+    """A client with no privileged intents, that can never ping anyone, sharded if configured."""
+    intents = discord.Intents.default()
+    intents.message_content = False  # slash commands and buttons carry their own data
+    options: dict[str, Any] = {"intents": intents, "allowed_mentions": discord.AllowedMentions.none()}
+    if config.discord.sharded:
+        # shard_count None lets Discord recommend how many shards to use.
+        return ShardedStudyClient(studybot, shard_count=config.discord.shard_count or None, **options)
+    return StudyClient(studybot, **options)
+
+
+def studybot_of(interaction: discord.Interaction[Any]) -> StudyBot:
+    """The StudyBot behind the client that received ``interaction``.
+
+    Raises:
+        RuntimeError: the client was built without one (only to sync commands).
+    """
+    client = interaction.client
+    if isinstance(client, StudyClient) and client.studybot is not None:
+        return client.studybot
+    raise RuntimeError("this Discord client serves no StudyBot (it was built only to sync commands)")
