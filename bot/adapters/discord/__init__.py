@@ -14,6 +14,7 @@ import discord
 
 from bot.adapters.discord.client import StudyClient, make_client
 from bot.adapters.discord.commands import add_commands
+from bot.adapters.discord.interactions import answer_stale_press
 from bot.adapters.discord.outbox import DiscordOutbox
 from bot.adapters.discord.views import StudyButton
 from bot.config import Config
@@ -28,6 +29,11 @@ def build_client(bot: StudyBot, config: Config) -> StudyClient:
     client = make_client(bot, config)
     add_commands(client.tree, config)
     client.add_dynamic_items(StudyButton)  # buttons from before a restart are answered too
+
+    @client.event
+    async def on_interaction(interaction: discord.Interaction[StudyClient]) -> None:
+        await answer_stale_press(interaction)
+
     bot.attach("discord", DiscordOutbox(client))
     return client
 

@@ -20,7 +20,7 @@ from discord.utils import MISSING
 
 from bot.adapters.discord.client import studybot_of
 from bot.adapters.discord.render import RenderedMessage, render
-from bot.adapters.discord.views import view_for
+from bot.adapters.discord.views import BUTTON_TEMPLATE, shows_button, view_for
 from bot.core.app import APOLOGY, StudyBot
 from bot.core.events import ButtonEvent, Channel, CommandEvent, User
 from bot.core.replies import Reply, neutralize
@@ -69,7 +69,9 @@ def channel_of(interaction: discord.Interaction[Any]) -> Channel:
 
 
 def missing_post_permissions(interaction: discord.Interaction[Any]) -> list[str]:
-    """Permissions the bot lacks in this channel to post questions and reveals (by their names)."""
+    """Permissions the bot lacks in this server channel to post questions and reveals (by their names)."""
+    if interaction.guild_id is None:
+        return []  # in a DM there are no channel permissions to grant
     permissions = interaction.app_permissions
     return [name.replace("_", " ").title() for name in POST_PERMISSIONS if not getattr(permissions, name)]
 
@@ -110,6 +112,21 @@ async def answer_button(interaction: discord.Interaction[Any], button_id: str) -
     except Exception:
         log.exception("Discord button %s from %s failed", button_id, interaction.user.id)
         await apologize(interaction)
+
+
+async def answer_stale_press(interaction: discord.Interaction[Any]) -> None:
+    """A press on a button its message no longer shows: answered here, since no StudyButton will be.
+
+    Happens when someone presses a question's button just as the round closes and the
+    buttons are edited away; the core then says privately that the round has closed,
+    instead of Discord showing "This interaction failed".
+    """
+    if interaction.type is not discord.InteractionType.component or interaction.data is None:
+        return
+    custom_id = interaction.data.get("custom_id")
+    if isinstance(custom_id, str) and BUTTON_TEMPLATE.fullmatch(custom_id) \
+            and not shows_button(interaction.message, custom_id):
+        await answer_button(interaction, custom_id)
 
 
 async def send_replies(interaction: discord.Interaction[Any], bot: StudyBot, replies: list[Reply],
@@ -187,7 +204,8 @@ async def on_tree_error(interaction: discord.Interaction[Any], error: app_comman
         await apologize(interaction, "That command only works in a server channel.")
     elif isinstance(error, app_commands.TransformerError):
         log.warning("Discord option could not be read: %s", error)
-        await apologize(interaction, f"I could not read the value {neutralize(str(error.value))!r}. Please pick one from the list.")
+        value = neutralize(str(error.value))
+        await apologize(interaction, f"I could not read the value {value!r}. Please pick one from the list.")
     else:
         log.exception("Discord command failed", exc_info=error)
         await apologize(interaction)

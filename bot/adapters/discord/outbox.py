@@ -42,7 +42,10 @@ class DiscordOutbox:
         message_id: str | None = None
         for message in render(reply):
             view = view_for(message.buttons)
-            sent = await target.send(embeds=list(message.embeds), view=view, allowed_mentions=NO_MENTIONS)
+            if view is None:
+                sent = await target.send(embeds=list(message.embeds), allowed_mentions=NO_MENTIONS)
+            else:
+                sent = await target.send(embeds=list(message.embeds), view=view, allowed_mentions=NO_MENTIONS)
             if view is not None:
                 view.stop()  # presses reach the dynamic items by custom id; nothing to keep
             message_id = str(sent.id)

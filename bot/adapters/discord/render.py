@@ -51,9 +51,12 @@ def render(reply: Reply) -> list[RenderedMessage]:
     """The messages that show ``reply``; its buttons go under the last one."""
     title = fit(reply.title, TITLE_LIMIT) if reply.title else None
     footer = fit(reply.footer, FOOTER_LIMIT) if reply.footer else None
-    # Any single embed may then carry the title and the footer and still fit in one message.
-    body_limit = min(DESCRIPTION_LIMIT, MESSAGE_TOTAL_LIMIT - len(title or "") - len(footer or ""))
-    bodies = split_markdown(reply.body.strip(), body_limit) if reply.body.strip() else []
+    body = reply.body.strip()
+    # Any one embed can carry the title and the footer too; a body that needs several embeds
+    # is cut into pieces of which two fit in a message, so long answers take fewer messages.
+    room = MESSAGE_TOTAL_LIMIT - len(title or "") - len(footer or "")
+    body_limit = min(DESCRIPTION_LIMIT, room if len(body) <= min(DESCRIPTION_LIMIT, room) else room // 2)
+    bodies = split_markdown(body, body_limit) if body else []
     embeds = [discord.Embed(description=body, colour=COLOUR) for body in bodies] or [discord.Embed(colour=COLOUR)]
     if title:
         embeds[0].title = title

@@ -66,3 +66,18 @@ def view_for(buttons: tuple[Button, ...]) -> discord.ui.View | None:
         style = STYLES.get(button.style, discord.ButtonStyle.secondary)
         view.add_item(StudyButton(button.id, button.label, style, row=len(view.children) // PER_ROW))
     return view if view.children else None
+
+
+def shows_button(message: discord.Message | None, custom_id: str) -> bool:
+    """Whether ``message`` still shows the button ``custom_id``, i.e. whether a press on it reaches a StudyButton.
+
+    discord.py finds a dynamic item's button in the pressed message as Discord sends it; a
+    press arriving after the message was edited (a round closed, buttons removed) finds none
+    and would be dropped. This mirrors discord.py's lookup so such presses can be answered.
+    """
+    if message is None:
+        return False
+    view_class = discord.ui.LayoutView if message.flags.components_v2 else discord.ui.View
+    view = view_class.from_message(message, timeout=None)
+    return any(getattr(item, "custom_id", None) == custom_id for item in view.walk_children())
+

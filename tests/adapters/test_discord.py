@@ -1,0 +1,612 @@
+"""The Discord adapter, offline, through discord.py's own code.
+
+Gateway INTERACTION_CREATE payloads (tests/payloads/discord/) go into
+``client._connection.parse_interaction_create``, so the real CommandTree, option
+transformers, autocomplete and dynamic items run. Only HTTP is replaced: a recording
+webhook adapter answers interaction callbacks and follow-ups, and the client's
+``http.request`` answers channel sends and edits, both with message objects shaped like
+Discord's. Assertions are on what Discord would have received.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import itertools
+import json
+import logging
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import discord
+import pytest
+from discord.http import Route
+from discord.webhook.async_ import AsyncWebhookAdapter, async_context
+
+from bot.adapters.discord import build_client, sync_commands
+from bot.adapters.discord import interactions as discord_interactions
+from bot.adapters.discord.client import StudyClient
+from bot.adapters.discord.render import (
+    DESCRIPTION_LIMIT,
+    EMBEDS_PER_MESSAGE,
+    FIELD_VALUE_LIMIT,
+    LABEL_LIMIT,
+    MESSAGE_TOTAL_LIMIT,
+    TITLE_LIMIT,
+    render,
+    split_markdown,
+)
+from bot.adapters.discord.views import view_for
+from bot.config import Config, ConfigError, CooldownSection, DiscordSection
+from bot.core.app import APOLOGY, StudyBot
+from bot.core.clock import FakeClock
+from bot.core.events import Channel
+from bot.core.replies import Button, Field, Reply
+from bot.store.sqlite import SqliteStore
+from tests.core.fakes import library
+
+PAYLOADS = Path(__file__).parent.parent / "payloads" / "discord"
+APP_ID = "1346100000000000000"
+GUILD_ID = "1346000000000000001"
+CHANNEL_ID = "1346000000000000002"
+ADA = {"id": "1346000000000000101", "username": "ada.lovelace", "global_name": "Ada"}
+GRACE = {"id": "1346000000000000102", "username": "grace.hopper", "global_name": "Grace"}
+BOT_USER = {"id": "1346100000000000000", "username": "studybot", "global_name": "StudyBot", "discriminator": "0",
+            "avatar": None, "bot": True, "public_flags": 0}
+MANAGE_GUILD = str(discord.Permissions(manage_guild=True).value)
+NO_MENTIONS: dict[str, list[str]] = {"parse": []}
+CONFIG = Config(cooldowns=CooldownSection(ask_seconds=0, quiz_seconds=0))
+
+_snowflakes = itertools.count(discord.utils.time_snowflake(datetime.now(UTC)))
+
+
+def snowflake() -> str:
+    """A fresh id, dated now, as Discord's ids are (interaction expiry is derived from them)."""
+    return str(next(_snowflakes) + 1)
+
+
+def payload(name: str) -> dict[str, Any]:
+    return json.loads((PAYLOADS / f"{name}.json").read_text(encoding="utf-8"))
+
+
+# Recording Discord's side of HTTP
+
+
+@dataclass
+class Call:
+    """One REST request as Discord would receive it."""
+
+    method: str
+    path: str
+    body: dict[str, Any] | None
+    message_id: str | None = None  # the message Discord created or changed for it
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The message part: ``data`` of an interaction callback, else the body itself."""
+        body = self.body or {}
+        return body.get("data") or {} if "type" in body and self.path.endswith("/callback") else body
+
+    @property
+    def embeds(self) -> list[dict[str, Any]]:
+        return self.data.get("embeds", [])
+
+    @property
+    def text(self) -> str:
+        """Everything a person would read: content, titles, descriptions, fields, footers."""
+        parts = [self.data.get("content") or ""]
+        for embed in self.embeds:
+            parts += [embed.get("title", ""), embed.get("description", "")]
+            parts += [f"{f['name']} {f['value']}" for f in embed.get("fields", [])]
+            parts.append(embed.get("footer", {}).get("text", ""))
+        return "\n".join(p for p in parts if p)
+
+    @property
+    def custom_ids(self) -> list[str]:
+        return [c["custom_id"] for row in self.data.get("components", []) for c in row["components"]]
+
+    @property
+    def ephemeral(self) -> bool:
+        return bool(self.data.get("flags", 0) & 64)
+
+
+class DiscordRecorder:
+    """Answers REST calls as Discord does and keeps each request, plus the messages it holds."""
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.messages: dict[str, dict[str, Any]] = {}
+        self.originals: dict[str, str] = {}  # interaction token -> id of its original response
+
+    def _message(self, channel_id: str, body: dict[str, Any], message_id: str | None = None,
+                 interaction: bool = False) -> dict[str, Any]:
+        message = self.messages.get(message_id or "") or {
+            "id": message_id or snowflake(), "channel_id": channel_id, "author": BOT_USER, "content": "",
+            "timestamp": datetime.now(UTC).isoformat(), "edited_timestamp": None, "tts": False,
+            "mention_everyone": False, "mentions": [], "mention_roles": [], "attachments": [], "embeds": [],
+            "components": [], "pinned": False, "type": 20 if interaction else 0, "flags": 0,
+        }
+        if interaction:
+            message.update(webhook_id=APP_ID, application_id=APP_ID)
+        for key in ("content", "embeds", "components", "flags"):
+            if key in body:
+                message[key] = body[key]
+        if message_id:
+            message["edited_timestamp"] = datetime.now(UTC).isoformat()
+        self.messages[message["id"]] = message
+        return copy.deepcopy(message)
+
+    async def http_request(self, route: Route, *, files: Any = None, form: Any = None, **kwargs: Any) -> Any:
+        """Stands in for ``client.http.request`` (channel messages)."""
+        call = Call(route.method, route.url.removeprefix(Route.BASE), kwargs.get("json"))
+        self.calls.append(call)
+        if route.method == "POST" and route.path == "/channels/{channel_id}/messages":
+            message = self._message(str(route.channel_id), call.body or {})
+        elif route.method == "PATCH" and route.path == "/channels/{channel_id}/messages/{message_id}":
+            message = self._message(str(route.channel_id), call.body or {}, message_id=call.path.rsplit("/", 1)[1])
+        else:
+            raise AssertionError(f"unexpected REST call {route.method} {route.path}")
+        call.message_id = message["id"]
+        return message
+
+    def webhook_request(self, route: Route, body: dict[str, Any] | None) -> Any:
+        """Interaction callbacks and follow-ups (through the webhook adapter)."""
+        call = Call(route.method, route.url.removeprefix(Route.BASE), body)
+        self.calls.append(call)
+        if call.path.endswith("/callback"):
+            assert body is not None
+            kind, data = body["type"], body.get("data") or {}
+            result: dict[str, Any] = {"interaction": {"id": str(route.webhook_id), "type": 2,
+                                                      "response_message_loading": kind == 5,
+                                                      "response_message_ephemeral": bool(data.get("flags", 0) & 64)}}
+            if kind in (4, 5):
+                message = self._message(CHANNEL_ID, data, interaction=True)
+                call.message_id = message["id"]
+                self.originals[str(route.webhook_token)] = message["id"]
+                result["interaction"]["response_message_id"] = message["id"]
+                result["resource"] = {"type": kind, "message": message}
+            return result
+        if route.method == "DELETE":
+            return None
+        original = self.originals.get(str(route.webhook_token)) if call.path.endswith("/@original") else None
+        message = self._message(CHANNEL_ID, body or {}, message_id=original, interaction=True)  # or a follow-up
+        call.message_id = message["id"]
+        return message
+
+    def since(self, mark: int) -> list[Call]:
+        return self.calls[mark:]
+
+
+class RecordingWebhookAdapter(AsyncWebhookAdapter):
+    """discord.py's interaction HTTP path, ending in the recorder instead of the network."""
+
+    def __init__(self, recorder: DiscordRecorder) -> None:
+        super().__init__()
+        self.recorder = recorder
+
+    async def request(self, route: Route, session: Any, *, payload: dict[str, Any] | None = None,
+                      multipart: Any = None, files: Any = None, **kwargs: Any) -> Any:
+        assert not multipart and not files, "the adapter sends no files"
+        return self.recorder.webhook_request(route, payload)
+
+
+# A running bot with its Discord client
+
+
+@dataclass
+class Harness:
+    bot: StudyBot
+    client: StudyClient
+    clock: FakeClock
+    recorder: DiscordRecorder
+
+    async def dispatch(self, data: dict[str, Any]) -> list[Call]:
+        """Delivers one interaction as the gateway would; returns the REST calls it caused."""
+        mark = len(self.recorder.calls)
+        self.client._connection.parse_interaction_create(data)  # type: ignore[arg-type]
+        await settle()
+        return self.recorder.since(mark)
+
+    async def command(self, name: str, options: list[dict[str, Any]] | None = None, who: dict[str, str] = ADA,
+                      permissions: str = "0", app_permissions: str | None = None,
+                      fixture: str = "application_command") -> list[Call]:
+        data = interaction(fixture, who, permissions)
+        data["data"].update(name=name, options=options or [])
+        if app_permissions is not None:
+            data["app_permissions"] = app_permissions
+        return await self.dispatch(data)
+
+    async def click(self, message: dict[str, Any], custom_id: str, who: dict[str, str]) -> list[Call]:
+        data = interaction("message_component", who)
+        data["message"] = copy.deepcopy(message)
+        data["data"] = {"custom_id": custom_id, "component_type": 2}
+        return await self.dispatch(data)
+
+    def message(self, message_id: str) -> dict[str, Any]:
+        return copy.deepcopy(self.recorder.messages[message_id])
+
+
+def interaction(fixture: str, who: dict[str, str], permissions: str = "0") -> dict[str, Any]:
+    """A payload from the fixture with a fresh id and token, from ``who``."""
+    data = payload(fixture)
+    data["id"] = snowflake()
+    data["token"] = f"offline-token-{data['id']}"
+    data["member"]["user"].update(who)
+    data["member"]["permissions"] = permissions
+    return data
+
+
+INTERACTION_TASKS = ("CommandTree-invoker", "discord-ui-dynamic-item", "discord.py: on_interaction")
+
+
+async def settle() -> None:
+    """Waits for the tasks discord.py started for an interaction (command invoker, dynamic items, events)."""
+    for _ in range(20):
+        tasks = [t for t in asyncio.all_tasks()
+                 if not t.done() and t.get_name().startswith(INTERACTION_TASKS)]
+        if not tasks:
+            return
+        await asyncio.gather(*tasks)
+    raise AssertionError("interaction tasks kept spawning")
+
+
+Start = Callable[..., Awaitable[Harness]]
+
+
+@pytest.fixture
+async def start() -> AsyncIterator[Start]:
+    """Builds StudyBot + Discord client pairs (called inside the test, so the recorder is in its context)."""
+    started: list[Harness] = []
+
+    async def _start(path: Path | str = ":memory:", clock: FakeClock | None = None, config: Config = CONFIG,
+                     recorder: DiscordRecorder | None = None) -> Harness:
+        clock = clock or FakeClock(datetime(2026, 3, 2, 12, 0, tzinfo=UTC))
+        bot = StudyBot(library(), await SqliteStore.open(path), config, clock=clock, rng=random.Random(7))
+        client = build_client(bot, config)
+        await client._async_setup_hook()  # what login() does first: binds the client to this event loop
+        client._connection.application_id = int(APP_ID)
+        client._connection.user = discord.ClientUser(state=client._connection, data=BOT_USER)  # type: ignore[arg-type]
+        recorder = recorder or DiscordRecorder()
+        client.http.request = recorder.http_request  # type: ignore[method-assign]
+        async_context.set(RecordingWebhookAdapter(recorder))
+        await bot.start()
+        harness = Harness(bot, client, clock, recorder)
+        started.append(harness)
+        return harness
+
+    yield _start
+    for harness in started:
+        await stop(harness)
+
+
+async def stop(harness: Harness) -> None:
+    if not harness.client.is_closed():
+        await harness.client.close()
+        await harness.bot.store.close()
+
+
+def callback(calls: list[Call]) -> Call:
+    """The interaction callback among ``calls`` (there is exactly one per interaction)."""
+    found = [c for c in calls if c.path.endswith("/callback")]
+    assert len(found) == 1, calls
+    return found[0]
+
+
+def assert_no_mentions(calls: list[Call]) -> None:
+    """Every message sent can ping nobody."""
+    for call in calls:
+        if call.method in ("POST", "PATCH") and (call.data.get("embeds") or call.data.get("content")):
+            assert call.data.get("allowed_mentions") == NO_MENTIONS, call
+
+
+def option(name: str, value: Any, kind: int = 3) -> dict[str, Any]:
+    return {"name": name, "type": kind, "value": value}
+
+
+# /ask and autocomplete
+
+
+async def test_confident_answer_is_a_public_embed_with_a_practice_button(start: Start) -> None:
+    h = await start()
+    calls = await h.command("ask", [option("query", "what is eager execution")])
+    reply = callback(calls)
+    assert reply.body is not None and reply.body["type"] == 4
+    assert not reply.ephemeral
+    assert reply.embeds[0]["title"].startswith("What is eager execution")
+    assert "Eager execution" in reply.embeds[0]["description"]
+    assert "practice:tensorflow/eager-execution" in reply.custom_ids
+    assert reply.data["allowed_mentions"] == NO_MENTIONS
+
+
+async def test_unsure_answer_offers_private_suggestion_buttons_that_answer_when_pressed(start: Start) -> None:
+    h = await start()
+    reply = callback(await h.command("ask", [option("query", "model compression for phones")]))
+    assert reply.body is not None and reply.body["type"] == 4 and reply.ephemeral
+    assert "no confident answer" in reply.text
+    assert reply.custom_ids and all(cid.startswith("ask:tensorflow/") for cid in reply.custom_ids)
+
+    assert reply.message_id is not None
+    calls = await h.click(h.message(reply.message_id), reply.custom_ids[0], ADA)
+    assert callback(calls).body == {"type": 6}  # acknowledged without a visible "thinking"
+    [answer] = [c for c in calls if c.method == "POST" and not c.path.endswith("/callback")]
+    assert answer.ephemeral and answer.embeds[0]["title"]
+    assert_no_mentions(calls)
+
+
+async def test_empty_question_gets_a_private_hint(start: Start) -> None:
+    h = await start()
+    reply = callback(await h.command("ask", [option("query", "   ")]))
+    assert reply.body is not None and reply.body["type"] == 4 and reply.ephemeral
+    assert "Ask me something" in reply.text
+
+
+async def test_autocomplete_suggests_questions_and_topics_within_limits(start: Start) -> None:
+    h = await start()
+    reply = callback(await h.dispatch(interaction("autocomplete", ADA)))
+    assert reply.body is not None and reply.body["type"] == 8
+    choices = reply.body["data"]["choices"]
+    assert choices[0]["value"].startswith("What is eager execution")
+    assert 0 < len(choices) <= 25 and all(len(c["name"]) <= 100 and len(c["value"]) <= 100 for c in choices)
+
+    data = interaction("autocomplete", ADA)
+    data["data"].update(name="quiz", options=[{"name": "topic", "type": 3, "value": "ker", "focused": True}])
+    topics = callback(await h.dispatch(data)).body
+    assert topics is not None and topics["data"]["choices"][0]["value"] == "keras"
+
+
+# A quiz round, start to reveal
+
+
+async def test_full_round_with_two_players(start: Start) -> None:
+    h = await start()
+    calls = await h.command("quiz", [option("seconds", 10, kind=4)], app_permissions=None)
+    defer = callback(calls)
+    assert defer.body == {"type": 5, "data": {"flags": 64}}
+    [question] = [c for c in calls if c.path == f"/channels/{CHANNEL_ID}/messages"]
+    assert question.method == "POST" and question.embeds[0]["title"].startswith("Quiz:")
+    assert all(cid.startswith("answer:") for cid in question.custom_ids) and len(question.custom_ids) >= 2
+    [started] = [c for c in calls if c.path.endswith("/messages/@original")]
+    assert started.method == "PATCH" and "Quiz started: 1 question, 10 s each" in started.text
+    assert_no_mentions(calls)
+
+    message_id = question.message_id
+    assert message_id is not None
+    round_id = int(question.custom_ids[0].split(":")[1])
+    card = h.bot.library.card(h.bot.quiz.open[round_id].card_id)
+    assert card is not None
+    right, wrong = f"answer:{round_id}:{card.correct_index}", f"answer:{round_id}:{(card.correct_index + 1) % 2}"
+
+    for who, choice in ((ADA, right), (GRACE, wrong)):
+        calls = await h.click(h.message(message_id), choice, who)
+        assert callback(calls).body == {"type": 6}
+        [locked] = [c for c in calls if c.method == "POST" and not c.path.endswith("/callback")]
+        assert locked.path.startswith(f"/webhooks/{APP_ID}/") and locked.ephemeral
+        assert "locked in" in locked.text
+
+    again = await h.click(h.message(message_id), wrong, ADA)
+    assert [c.text for c in again if c.ephemeral] == ["You already answered this round; your first answer counts."]
+
+    stale = h.message(message_id)  # as a client that has not seen the edit yet still shows it
+    h.clock.advance(seconds=11)
+    mark = len(h.recorder.calls)
+    await h.bot.tick()
+    edit, reveal = h.recorder.since(mark)
+    assert (edit.method, edit.path) == ("PATCH", f"/channels/{CHANNEL_ID}/messages/{message_id}")
+    assert edit.data["components"] == [] and "closed" in edit.embeds[0]["footer"]["text"]
+    assert (reveal.method, reveal.path) == ("POST", f"/channels/{CHANNEL_ID}/messages")
+    assert reveal.embeds[0]["title"].startswith("Answer:")
+    fields = {f["name"]: f["value"] for f in reveal.embeds[0]["fields"]}
+    assert "Ada" in fields["Correct"] and "Grace" not in fields["Correct"]
+    assert fields["Answers"] == "2 (1 right)"
+    assert_no_mentions([edit, reveal])
+
+    for pressed in (stale, h.message(message_id)):  # with its buttons, and as edited (buttons gone)
+        late = await h.click(pressed, right, GRACE)
+        assert callback(late).body == {"type": 6}
+        assert [c.text for c in late if c.ephemeral] == [
+            "This round has closed. Watch the channel for the results, or start one with `quiz`."]
+
+    board = await h.command("leaderboard", [option("period", "today")])
+    assert callback(board).body == {"type": 5}  # public "thinking"
+    [shown] = [c for c in board if c.path.endswith("/messages/@original")]
+    assert shown.embeds[0]["title"] == "Leaderboard: Today" and "1. Ada — 10 pts" in shown.text
+
+
+async def test_button_from_before_a_restart_is_still_answered(start: Start, tmp_path: Path) -> None:
+    database = tmp_path / "studybot.sqlite3"
+    first = await start(database)
+    calls = await first.command("quiz", [option("seconds", 60, kind=4)])
+    [question] = [c for c in calls if c.path == f"/channels/{CHANNEL_ID}/messages"]
+    assert question.message_id is not None
+    message = first.message(question.message_id)
+    await stop(first)  # the process goes away; the round stays open in the database
+
+    second = await start(database, clock=first.clock)
+    calls = await second.click(message, question.custom_ids[0], GRACE)
+    assert callback(calls).body == {"type": 6}
+    assert any("locked in" in c.text and c.ephemeral for c in calls)
+
+
+async def test_quiz_refused_where_the_bot_cannot_post(start: Start) -> None:
+    h = await start()
+    calls = await h.command("quiz", app_permissions=str(discord.Permissions(view_channel=True).value))
+    reply = callback(calls)
+    assert reply.body is not None and reply.body["type"] == 4 and reply.ephemeral
+    assert "I need Send Messages, Embed Links" in reply.text
+    assert not h.bot.quiz.open
+
+
+async def test_practice_question_stays_private_and_is_judged_at_once(start: Start) -> None:
+    h = await start()
+    answer = callback(await h.command("ask", [option("query", "what is eager execution")]))
+    assert answer.message_id is not None
+    calls = await h.click(h.message(answer.message_id), "practice:tensorflow/eager-execution", GRACE)
+    [question] = [c for c in calls if c.method == "POST" and not c.path.endswith("/callback")]
+    assert question.ephemeral and question.embeds[0]["title"].startswith("Practice question")
+    assert question.message_id is not None and all(cid.startswith("answer:") for cid in question.custom_ids)
+
+    calls = await h.click(h.message(question.message_id), question.custom_ids[0], GRACE)
+    [result] = [c for c in calls if c.ephemeral]
+    assert result.embeds[0]["title"] == "Practice result"
+
+
+async def test_private_answer_after_a_public_deferral_is_never_shown_publicly(start: Start) -> None:
+    h = await start()
+    calls = await h.command("leaderboard", [option("period", "week"), option("topic", "cooking")])
+    assert callback(calls).body == {"type": 5}
+    delete, follow_up = calls[1:]
+    assert delete.method == "DELETE" and delete.path.endswith("/messages/@original")
+    assert follow_up.method == "POST" and follow_up.path.startswith(f"/webhooks/{APP_ID}/") and follow_up.ephemeral
+    assert "I don't know the topic `cooking`" in follow_up.text
+
+
+# Other commands
+
+
+async def test_daily_set_is_refused_to_members_and_done_for_admins(start: Start) -> None:
+    h = await start()
+    refused = await h.dispatch(interaction("daily_set", ADA, permissions="0"))
+    assert callback(refused).body == {"type": 5, "data": {"flags": 64}}
+    assert "Only workspace admins" in refused[-1].text
+
+    done = await h.dispatch(interaction("daily_set", ADA, permissions=MANAGE_GUILD))
+    assert done[-1].text.startswith("Scheduled. Daily challenge here at 09:00 Europe/Berlin: 2 question(s)")
+    assert await h.bot.store.schedule_for(Channel("discord", GUILD_ID, CHANNEL_ID))
+
+
+async def test_stats_for_another_member_passes_their_id(start: Start) -> None:
+    h = await start()
+    calls = await h.dispatch(interaction("stats_user", ADA))
+    assert callback(calls).body == {"type": 5, "data": {"flags": 64}}  # discord.private_stats defaults to true
+    assert f"{GRACE['id']} has not answered any questions yet" in calls[-1].text
+
+
+async def test_help_and_topics_answer_privately_at_once(start: Start) -> None:
+    h = await start()
+    for name, title in (("help", "StudyBot commands"), ("topics", "Topics")):
+        reply = callback(await h.command(name))
+        assert reply.body is not None and reply.body["type"] == 4 and reply.ephemeral
+        assert reply.embeds[0]["title"] == title
+
+
+# Failures end in a private apology
+
+
+async def test_rendering_failure_is_logged_and_apologized_for(start: Start, monkeypatch: pytest.MonkeyPatch,
+                                                              caplog: pytest.LogCaptureFixture) -> None:
+    h = await start()
+
+    def broken(reply: Reply) -> list[Any]:
+        raise ValueError("renderer broke")
+
+    monkeypatch.setattr(discord_interactions, "render", broken)
+    with caplog.at_level(logging.ERROR):
+        reply = callback(await h.command("ask", [option("query", "what is eager execution")]))
+    assert reply.body is not None and reply.body["type"] == 4
+    assert reply.data["content"] == APOLOGY and reply.ephemeral and reply.data["allowed_mentions"] == NO_MENTIONS
+    assert "renderer broke" in caplog.text
+
+
+async def test_unknown_command_goes_through_the_tree_error_handler(start: Start) -> None:
+    h = await start()
+    reply = callback(await h.command("flashcards"))
+    assert reply.ephemeral and "This command changed since Discord last saw it" in reply.text
+
+
+# Rendering within Discord's limits
+
+
+def test_long_answer_with_code_is_split_within_limits_and_fences_stay_balanced() -> None:
+    code = "```python\n" + "\n".join(f"layer_{i} = tf.keras.layers.Dense({i}, activation='relu')" for i in range(250))
+    body = "Intro paragraph.\n\n" + code + "\n```\n\n" + "\n\n".join("Closing words. " * 30 for _ in range(20))
+    reply = Reply(body, title="T" * 300, footer="deck · topic",
+                  fields=tuple(Field(f"f{i}", "v" * 2000) for i in range(3)))
+    messages = render(reply)
+    assert len(messages) > 1
+    descriptions = [e.description or "" for m in messages for e in m.embeds]
+    for message in messages:
+        assert len(message.embeds) <= EMBEDS_PER_MESSAGE
+        assert sum(len(e) for e in message.embeds) <= MESSAGE_TOTAL_LIMIT
+        for embed in message.embeds:
+            assert len(embed.title or "") <= TITLE_LIMIT and len(embed.description or "") <= DESCRIPTION_LIMIT
+            assert all(len(f.value or "") <= FIELD_VALUE_LIMIT for f in embed.fields)
+    assert all(d.count("```") % 2 == 0 for d in descriptions)
+    continued = [d for d in descriptions[1:] if d.startswith("```python")]
+    assert continued, "a code block split across embeds is reopened with its language"
+    joined = "\n".join(descriptions)
+    assert all(f"layer_{i} = " in joined for i in range(250))
+    assert messages[0].embeds[0].title == "T" * 255 + "…"
+
+
+def test_split_prefers_paragraph_breaks_and_cuts_only_overlong_lines() -> None:
+    text = "first paragraph\nstill first\n\nsecond paragraph " + "x" * 50 + "\n\n" + "y " * 200
+    pieces = split_markdown(text, 60)
+    assert pieces[0] == "first paragraph\nstill first"
+    assert all(len(p) <= 60 for p in pieces)
+    assert "".join(pieces).replace(" ", "").replace("\n", "") == text.replace(" ", "").replace("\n", "")
+
+
+async def test_buttons_are_fitted_to_discord_limits() -> None:
+    buttons = tuple(Button(f"ask:tensorflow/entry-{i}", "A long label " * 10) for i in range(30))
+    buttons += (Button("ask:" + "x" * 120, "too long an id"),)
+    [message] = render(Reply("choose", buttons=buttons))
+    assert len(message.buttons) == 25 and all(len(b.label) <= LABEL_LIMIT for b in message.buttons)
+    view = view_for(message.buttons)
+    assert view is not None
+    rows = [c["components"] for c in view.to_components()]
+    assert len(rows) == 5 and all(len(row) == 5 for row in rows)
+
+
+# Client set-up and command registration
+
+
+async def test_sharded_client_without_privileged_intents() -> None:
+    bot = StudyBot(library(), await SqliteStore.open(":memory:"), CONFIG)
+    config = Config(discord=DiscordSection(sharded=True, shard_count=2))
+    try:
+        async with build_client(bot, config) as client:
+            assert isinstance(client, discord.AutoShardedClient) and client.shard_count == 2
+            assert not client.intents.message_content and not client.intents.members
+            assert client.allowed_mentions is not None and client.allowed_mentions.to_dict() == NO_MENTIONS
+            assert "discord" in bot.outboxes
+    finally:
+        await bot.store.close()
+
+
+async def test_sync_registers_the_commands_in_a_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[tuple[str, str, Any]] = []
+
+    async def fake_request(self: discord.http.HTTPClient, route: Route, **kwargs: Any) -> Any:
+        sent.append((route.method, route.url.removeprefix(Route.BASE), kwargs.get("json")))
+        if route.path == "/users/@me":
+            return BOT_USER
+        if route.path == "/oauth2/applications/@me":
+            return {"id": APP_ID, "name": "StudyBot", "icon": None, "description": "", "bot_public": True,
+                    "bot_require_code_grant": False, "verify_key": "0" * 64, "flags": 0,
+                    "owner": {**ADA, "discriminator": "0", "avatar": None}, "team": None}
+        if route.method == "PUT":
+            return [{**c, "id": snowflake(), "application_id": APP_ID, "version": snowflake()}
+                    for c in kwargs["json"]]
+        raise AssertionError(route.path)
+
+    monkeypatch.setattr(discord.http.HTTPClient, "request", fake_request)
+    monkeypatch.setenv("STUDYBOT_DISCORD_TOKEN", "offline.test.token")
+    count = await sync_commands(CONFIG, int(GUILD_ID))
+    put = next(body for method, path, body in sent if method == "PUT")
+    assert next(path for method, path, _ in sent if method == "PUT") == \
+        f"/applications/{APP_ID}/guilds/{GUILD_ID}/commands"
+    assert count == 7 and {c["name"] for c in put} == {"ask", "quiz", "leaderboard", "stats", "topics", "daily",
+                                                       "help"}
+    daily = next(c for c in put if c["name"] == "daily")
+    assert str(daily["default_member_permissions"]) == MANAGE_GUILD
+    assert {o["name"] for o in daily["options"]} == {"set", "show", "off"}
+
+
+async def test_sync_without_a_token_names_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("STUDYBOT_DISCORD_TOKEN", raising=False)
+    with pytest.raises(ConfigError, match="discord.token_env.*STUDYBOT_DISCORD_TOKEN"):
+        await sync_commands(CONFIG, None)
