@@ -1,0 +1,125 @@
+"""Slack's slash command, button presses and mentions in, core events out; replies back to Slack.
+
+Every listener acknowledges first: Slack shows an error when a command or a press is not
+acknowledged within 3 seconds, and the core may touch the database. Replies then go where
+Slack expects them: to a command or a press through its ``response_url`` (``ephemeral`` for
+private replies, ``in_channel`` for public ones), to a mention as a threaded message (or an
+ephemeral one in the thread, seen only by the person who asked).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import replace
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.adapters.slack.blocks import render
+from bot.adapters.slack.mrkdwn import unescape
+from bot.adapters.slack.outbox import NOT_A_MEMBER, SlackOutbox, noting_failed_posts
+from bot.adapters.slack.people import PLATFORM, UserDirectory
+from bot.core.app import APOLOGY, StudyBot
+from bot.core.events import ButtonEvent, Channel, CommandEvent, parse_command
+from bot.core.replies import Reply
+
+log = logging.getLogger(__name__)
+
+ANY_ACTION = re.compile(r".+")  # every button in our messages is the core's
+_LEADING_MENTIONS = re.compile(r"^(\s*<@[A-Z0-9]+(?:\|[^>]*)?>[\s,:]*)+")  # when our own id is unknown
+INVITE_ME = ("I can't post in this conversation because I'm not a member of it. Invite me with "
+             "`/invite @StudyBot` and try again. (In a direct message, use me in a channel instead.)")
+
+
+def register_listeners(app: AsyncApp, bot: StudyBot, outbox: SlackOutbox, people: UserDirectory,
+                       command: str) -> None:
+    """Adds the slash command ``command``, button presses and ``app_mention`` to ``app``."""
+
+    async def on_command(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        team = str(body.get("team_id", ""))
+        channel = Channel(PLATFORM, team, str(body.get("channel_id", "")))
+        user = await people.user(team, str(body.get("user_id", "")), str(body.get("user_name", "")))
+        name, options = parse_command(unescape(str(body.get("text", ""))))
+        event = CommandEvent(user, channel, name, options, event_id=str(body.get("trigger_id", "")))
+        replies = await _handle_command(bot, event)
+        for reply in replies:
+            await _respond(respond, outbox, channel, reply)
+
+    async def on_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
+                        respond: AsyncRespond) -> None:
+        await ack()
+        user_payload = body.get("user") or {}
+        team = str((body.get("team") or {}).get("id") or user_payload.get("team_id", ""))
+        channel_id = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
+        channel = Channel(PLATFORM, team, str(channel_id))
+        user = await people.user(team, str(user_payload.get("id", "")),
+                                 str(user_payload.get("username") or user_payload.get("name") or ""))
+        button_id = str(action.get("value") or action.get("action_id", ""))
+        event = ButtonEvent(user, channel, button_id, event_id=str(action.get("action_ts", "")))
+        for reply in await bot.handle_button(event):
+            await _respond(respond, outbox, channel, reply)
+
+    async def on_mention(body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient,
+                         context: AsyncBoltContext) -> None:
+        if not event.get("user"):  # another app mentioning us; nobody to answer
+            return
+        team = str(body.get("team_id") or event.get("team", ""))
+        channel = Channel(PLATFORM, team, str(event.get("channel", "")))
+        user = await people.user(team, str(event["user"]))
+        text = without_mention(str(event.get("text", "")), context.bot_user_id)
+        name, options = parse_command(unescape(text))
+        command_event = CommandEvent(user, channel, name, options, event_id=str(body.get("event_id", "")))
+        thread = str(event.get("thread_ts") or event.get("ts", ""))  # a reply in a thread goes to its parent
+        for reply in await _handle_command(bot, command_event):
+            await _post_in_thread(client, outbox, channel, user.user_id, thread, reply)
+
+    app.command(command)(on_command)
+    app.block_action(ANY_ACTION)(on_button)
+    app.event("app_mention")(on_mention)
+
+
+def without_mention(text: str, bot_user_id: str | None) -> str:
+    """A mention's text without the mention of the bot (``<@U123>``, wherever it stands)."""
+    if bot_user_id:
+        return re.sub(rf"[ \t]*<@{re.escape(bot_user_id)}(?:\|[^>]*)?>[,:]?[ \t]*", " ", text).strip()
+    return _LEADING_MENTIONS.sub("", text).strip()
+
+
+async def _handle_command(bot: StudyBot, event: CommandEvent) -> list[Reply]:
+    """The core's replies; a failed post caused by the bot not being in the channel is explained."""
+    with noting_failed_posts() as failures:
+        replies = await bot.handle_command(event)
+    if any(code in NOT_A_MEMBER for code in failures):
+        replies = [Reply(INVITE_ME, ephemeral=True) if r.body == APOLOGY else r for r in replies]
+    return replies
+
+
+async def _respond(respond: AsyncRespond, outbox: SlackOutbox, channel: Channel, reply: Reply) -> None:
+    """A reply to a command or press, through its ``response_url``; edits go through ``chat.update``."""
+    if reply.edit is not None and reply.edit.platform == PLATFORM:
+        await outbox.edit(channel, reply.edit.message_id, replace(reply, edit=None))
+        return
+    message = render(reply)
+    response = await respond(text=message.text, blocks=message.blocks,
+                             response_type="ephemeral" if reply.ephemeral else "in_channel",
+                             replace_original=False, unfurl_links=False, unfurl_media=False)
+    if response.status_code != 200:
+        log.warning("Slack refused a reply through response_url (%s): %s", response.status_code, response.body)
+
+
+async def _post_in_thread(client: AsyncWebClient, outbox: SlackOutbox, channel: Channel, user_id: str, thread: str,
+                          reply: Reply) -> None:
+    """A reply to a mention, in the mention's thread: private ones only for the person who asked."""
+    if reply.edit is not None and reply.edit.platform == PLATFORM:
+        await outbox.edit(channel, reply.edit.message_id, replace(reply, edit=None))
+        return
+    message = render(reply)
+    if reply.ephemeral:
+        await client.chat_postEphemeral(channel=channel.channel_id, user=user_id, text=message.text,
+                                        blocks=message.blocks, thread_ts=thread)
+    else:
+        await client.chat_postMessage(channel=channel.channel_id, thread_ts=thread, text=message.text,
+                                      blocks=message.blocks, unfurl_links=False, unfurl_media=False)

@@ -1,0 +1,614 @@
+"""The Slack adapter, offline, through slack-bolt's own request handling.
+
+Requests are built as Slack sends them (form-encoded slash commands, ``payload=`` button
+presses, JSON events), signed with a test signing secret, and POSTed over loopback to the
+adapter's aiohttp server. The bolt app's Web API client and every ``response_url`` point at
+:class:`FakeSlack`, a loopback server that records what Slack would have received.
+``process_before_response=True`` makes each request return only when its listener is done,
+so nothing here waits on a timer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+import re
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote_plus, urlencode
+
+import aiohttp
+import pytest
+import yaml
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from slack_bolt.request.internals import parse_body
+from slack_sdk.signature import SignatureVerifier
+
+from bot.adapters.slack import build_app, connect_socket_mode, run_slack
+from bot.adapters.slack.blocks import (
+    BLOCKS_PER_MESSAGE,
+    BUTTON_TEXT_LIMIT,
+    CUT_NOTE,
+    FIELD_TEXT_LIMIT,
+    HEADER_LIMIT,
+    SECTION_TEXT_LIMIT,
+    render,
+    split_mrkdwn,
+)
+from bot.adapters.slack.http import EVENTS_PATH, build_web_app, parse_form
+from bot.adapters.slack.listeners import without_mention
+from bot.adapters.slack.mrkdwn import to_mrkdwn, unescape
+from bot.adapters.slack.retries import DeliveryLog
+from bot.config import Config, ConfigError, CooldownSection, SlackSection
+from bot.core.app import StudyBot
+from bot.core.clock import FakeClock
+from bot.core.replies import Button, Field, Reply
+from tests.core.fakes import make_bot
+
+PAYLOADS = Path(__file__).resolve().parent.parent / "payloads" / "slack"
+MANIFEST = Path(__file__).resolve().parents[2] / "bot" / "adapters" / "slack" / "manifest.yaml"
+SECRET = "test-signing-secret"
+BOT_TOKEN = "xoxb-test-bot-token"
+APP_TOKEN = "xapp-test-app-token"
+TEAM, GENERAL = "T0STUDY01", "C0GENERAL"
+ALICE, BOB, ADMIN, OWNER, LISTED = "U0ALICE01", "U0BOB0001", "U0ADMIN01", "U0OWNER01", "U0LISTED1"
+STRANGER = "U0NOBODY1"  # users.info does not know them
+BOT_USER = "U0STUDYBOT"
+
+
+def payload(name: str) -> dict[str, Any]:
+    data = json.loads((PAYLOADS / f"{name}.json").read_text(encoding="utf-8"))
+    data.pop("_comment", None)
+    return data
+
+
+@dataclass
+class Call:
+    """One request Slack would have received: a Web API method, or a post to a response_url."""
+
+    method: str
+    data: dict[str, Any]
+    token: str = ""
+    answer: dict[str, Any] = field(default_factory=dict)
+
+
+class FakeSlack:
+    """Slack's Web API, response_url hooks and Socket Mode endpoint, on loopback; records every call."""
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.users: dict[str, Any] = payload("users")
+        self.not_member: set[str] = set()
+        self.sockets: asyncio.Queue[web.WebSocketResponse] = asyncio.Queue()
+        self.socket_messages: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._ts = itertools.count(1)
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_post("/respond/{key}", self._respond)
+        app.router.add_get("/socket", self._socket)
+        self.server = TestServer(app, host="127.0.0.1")
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.port}/api/"  # the trailing slash matters
+
+    def response_url(self, key: str) -> str:
+        return f"http://127.0.0.1:{self.server.port}/respond/{key}"
+
+    def of(self, method: str) -> list[Call]:
+        return [call for call in self.calls if call.method == method]
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        data: dict[str, Any] = dict(request.query)
+        if request.can_read_body:
+            data.update(await request.json() if request.content_type == "application/json" else await request.post())
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ") or str(data.get("token", ""))
+        call = Call(method, data, token, self._answer(method, data))
+        self.calls.append(call)
+        return web.json_response(call.answer)
+
+    def _answer(self, method: str, data: dict[str, Any]) -> dict[str, Any]:
+        if method == "auth.test":
+            return {"ok": True, "url": "https://studybot-test.slack.com/", "team": "StudyBot Test", "user": "studybot",
+                    "team_id": TEAM, "user_id": BOT_USER, "bot_id": "B0STUDYBOT"}
+        if method == "users.info":
+            user = self.users.get(str(data.get("user")))
+            return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
+        if method in ("chat.postMessage", "chat.postEphemeral"):
+            if data.get("channel") in self.not_member:
+                return {"ok": False, "error": "not_in_channel"}
+            ts = f"1767000000.{next(self._ts):06d}"
+            return {"ok": True, "channel": data.get("channel"), "ts": ts, "message_ts": ts}
+        if method == "chat.update":
+            return {"ok": True, "channel": data.get("channel"), "ts": data.get("ts")}
+        if method == "apps.connections.open":
+            return {"ok": True, "url": f"ws://127.0.0.1:{self.server.port}/socket"}
+        return {"ok": False, "error": "unknown_method"}
+
+    async def _respond(self, request: web.Request) -> web.Response:
+        self.calls.append(Call("respond", await request.json(), request.match_info["key"]))
+        return web.Response(text="ok")
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await self.sockets.put(ws)
+        async for message in ws:
+            if message.type == aiohttp.WSMsgType.TEXT:
+                await self.socket_messages.put(json.loads(message.data))
+        return ws
+
+
+def signed(raw: str, content_type: str, secret: str = SECRET, timestamp: int | None = None) -> dict[str, str]:
+    """The headers Slack sends with ``raw``: its content type and a signature over timestamp and body."""
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    signature = SignatureVerifier(secret).generate_signature(timestamp=stamp, body=raw) or ""
+    return {"Content-Type": content_type, "X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": signature}
+
+
+FORM = "application/x-www-form-urlencoded"
+_ids = itertools.count(1)
+
+
+def command_fields(slack: FakeSlack, text: str, user: str = ALICE, channel: str = GENERAL) -> dict[str, Any]:
+    """A slash command's form fields, with a fresh trigger id and a response_url on the fake."""
+    n = next(_ids)
+    return {**payload("slash_command"), "text": text, "user_id": user, "user_name": user.lower()[2:7],
+            "channel_id": channel, "trigger_id": f"trigger.{n}", "response_url": slack.response_url(f"c{n}")}
+
+
+@dataclass
+class Rig:
+    """A StudyBot behind the Slack adapter's HTTP server, with Slack faked around it."""
+
+    bot: StudyBot
+    clock: FakeClock
+    slack: FakeSlack
+    http: TestClient
+
+    def command_fields(self, text: str, user: str = ALICE, channel: str = GENERAL) -> dict[str, Any]:
+        return command_fields(self.slack, text, user, channel)
+
+    async def command(self, text: str, user: str = ALICE, channel: str = GENERAL, **send: Any) -> web.Response:
+        return await self.send(urlencode(self.command_fields(text, user, channel)), FORM, **send)
+
+    async def press(self, value: str, user: str = ALICE, message_ts: str = "1767000000.000001", **send: Any
+                    ) -> web.Response:
+        n = next(_ids)
+        body = payload("block_actions")
+        body["user"] = {**body["user"], "id": user, "username": user.lower()[2:7], "name": user.lower()[2:7]}
+        body["trigger_id"] = f"trigger.{n}"
+        body["response_url"] = self.slack.response_url(f"p{n}")
+        body["message"]["ts"] = body["container"]["message_ts"] = message_ts
+        body["actions"] = [{**body["actions"][0], "action_id": value, "value": value, "action_ts": f"1767000001.{n}"}]
+        return await self.send("payload=" + quote_plus(json.dumps(body)), FORM, **send)
+
+    async def mention(self, text: str, user: str = ALICE, ts: str = "1767000100.000200", thread_ts: str | None = None,
+                      event_id: str | None = None, **send: Any) -> web.Response:
+        body = payload("app_mention")
+        body["event"] = {**body["event"], "text": text, "user": user, "ts": ts, "event_ts": ts}
+        if thread_ts:
+            body["event"]["thread_ts"] = thread_ts
+        body["event_id"] = event_id or f"Ev{next(_ids)}"
+        return await self.send(json.dumps(body), "application/json", **send)
+
+    async def send(self, raw: str, content_type: str, headers: dict[str, str] | None = None, secret: str = SECRET,
+                   timestamp: int | None = None) -> web.Response:
+        response = await self.http.post(EVENTS_PATH, data=raw.encode(),
+                                        headers={**signed(raw, content_type, secret, timestamp), **(headers or {})})
+        await response.read()
+        return response  # type: ignore[return-value]
+
+    def replies(self) -> list[dict[str, Any]]:
+        """What reached response_urls, in order."""
+        return [call.data for call in self.slack.of("respond")]
+
+
+def slack_config(base_url: str, mode: str = "http", **slack: Any) -> Config:
+    return Config(slack=SlackSection(mode=mode, api_base_url=base_url, admin_user_ids=[LISTED], **slack),
+                  cooldowns=CooldownSection(ask_seconds=0, quiz_seconds=0))
+
+
+@pytest.fixture
+async def fake_slack() -> Any:
+    fake = FakeSlack()
+    await fake.server.start_server()
+    yield fake
+    await fake.server.close()
+
+
+@pytest.fixture
+def tokens(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Secrets only from the environment variables the config names (here: the defaults)."""
+    monkeypatch.setenv("STUDYBOT_SLACK_BOT_TOKEN", BOT_TOKEN)
+    monkeypatch.setenv("STUDYBOT_SLACK_SIGNING_SECRET", SECRET)
+    monkeypatch.setenv("STUDYBOT_SLACK_APP_TOKEN", APP_TOKEN)
+
+
+@pytest.fixture
+async def rig(fake_slack: FakeSlack, tokens: None) -> Any:
+    bot, _, clock = await make_bot(config=slack_config(fake_slack.base_url))
+    app = build_app(bot, bot.config, process_before_response=True)
+    http = TestClient(TestServer(build_web_app(app), host="127.0.0.1"))
+    await http.start_server()
+    yield Rig(bot, clock, fake_slack, http)
+    await http.close()
+
+
+def blocks_of(kind: str, blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [block for block in blocks if block["type"] == kind]
+
+
+def buttons_of(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [element for block in blocks_of("actions", blocks) for element in block["elements"]]
+
+
+def all_text(blocks: list[dict[str, Any]]) -> str:
+    return json.dumps(blocks, ensure_ascii=False)
+
+
+# Asking
+
+
+async def test_confident_answer_is_posted_publicly_as_block_kit(rig: Rig) -> None:
+    response = await rig.command("what is dropout")  # no subcommand: a question
+    assert response.status == 200
+    [answer] = rig.replies()
+    assert answer["response_type"] == "in_channel" and answer["replace_original"] is False
+    blocks = answer["blocks"]
+    assert blocks[0]["type"] == "header" and blocks[0]["text"]["text"].startswith("How do you handle overfitting")
+    body = "\n".join(b["text"]["text"] for b in blocks_of("section", blocks))
+    assert "• *Dropout*: during training" in body and "```\nimport tensorflow as tf" in body and "**" not in body
+    assert "Keras API and Model Development · tensorflow" in blocks_of("context", blocks)[0]["elements"][0]["text"]
+    values = [b["value"] for b in buttons_of(blocks)]
+    assert "practice:tensorflow/handling-overfitting" in values and all(b["action_id"] for b in buttons_of(blocks))
+    assert answer["text"].startswith("*How do you handle overfitting")  # the plain fallback
+    assert not rig.slack.of("chat.postMessage")
+    assert {call.token for call in rig.slack.calls if call.method != "respond"} == {BOT_TOKEN}
+
+
+async def test_unsure_answer_offers_private_suggestions_and_a_pick_is_answered_privately(rig: Rig) -> None:
+    await rig.command("ask regularization tricks")
+    [unsure] = rig.replies()
+    assert unsure["response_type"] == "ephemeral" and "no confident answer" in unsure["text"]
+    suggestions = buttons_of(unsure["blocks"])
+    assert suggestions[0]["value"] == "ask:tensorflow/handling-overfitting"
+    await rig.press(suggestions[0]["value"])
+    picked = rig.replies()[-1]
+    assert picked["response_type"] == "ephemeral" and picked["replace_original"] is False
+    assert picked["blocks"][0]["type"] == "header"
+
+
+async def test_empty_question_is_explained_privately(rig: Rig) -> None:
+    await rig.command("ask")
+    [reply] = rig.replies()
+    assert reply["response_type"] == "ephemeral" and "Ask me something" in reply["text"]
+
+
+async def test_command_text_containing_payload_is_still_a_command(rig: Rig) -> None:
+    response = await rig.command("ask what is a payload")
+    assert response.status == 200
+    [reply] = rig.replies()
+    assert 'for "what is a payload"' in reply["text"]
+
+
+def test_parse_form_reads_payload_only_from_a_payload_field() -> None:
+    command = urlencode({"command": "/study", "text": "ask what is a payload"})
+    assert parse_form(command)["text"] == "ask what is a payload"
+    assert parse_form("payload=" + quote_plus(json.dumps({"type": "block_actions"}))) == {"type": "block_actions"}
+    if parse_body(command, FORM) != {}:
+        pytest.skip("slack_bolt now parses such bodies itself; bot/adapters/slack/http.py's workaround can go")
+
+
+# Quiz rounds
+
+
+async def test_quiz_round_with_two_users_is_posted_answered_privately_and_revealed(rig: Rig) -> None:
+    await rig.command("quiz seconds 10")
+    [question] = rig.slack.of("chat.postMessage")
+    assert question.data["channel"] == GENERAL and question.data["text"]
+    buttons = buttons_of(question.data["blocks"])
+    assert buttons and all(re.fullmatch(r"answer:\d+:\d", b["value"]) and b["action_id"] == b["value"]
+                           for b in buttons)
+    assert rig.replies()[0]["response_type"] == "ephemeral" and "Quiz started" in rig.replies()[0]["text"]
+    round_id = int(buttons[0]["value"].split(":")[1])
+    card = rig.bot.library.card(rig.bot.quiz.open[round_id].card_id)
+    assert card is not None
+    right, wrong = buttons[card.correct_index]["value"], buttons[(card.correct_index + 1) % len(buttons)]["value"]
+    ts = question.answer["ts"]
+
+    for value, user in ((right, BOB), (wrong, ALICE), (right, ALICE)):
+        assert (await rig.press(value, user=user, message_ts=ts)).status == 200
+    presses = rig.replies()[1:]
+    assert all(p["response_type"] == "ephemeral" and p["replace_original"] is False for p in presses)
+    assert ["locked in" in p["text"] for p in presses] == [True, True, False]
+    assert "already answered" in presses[2]["text"]
+
+    rig.clock.advance(seconds=11)
+    await rig.bot.tick()
+    [closed] = rig.slack.of("chat.update")
+    assert closed.data["channel"] == GENERAL and closed.data["ts"] == ts
+    assert not buttons_of(closed.data["blocks"]) and "closed" in all_text(closed.data["blocks"])
+    reveal = rig.slack.of("chat.postMessage")[1]
+    assert reveal.data["channel"] == GENERAL
+    revealed = all_text(reveal.data["blocks"])
+    assert "Bob Brown (+10 each)" in revealed and "2 (1 right)" in revealed  # users.info's name, not the handle
+
+    await rig.press(right, user=BOB, message_ts=ts)
+    assert "This round has closed" in rig.replies()[-1]["text"]
+    await rig.command("top today")
+    board = rig.replies()[-1]
+    assert board["response_type"] == "in_channel" and "Bob Brown — 10 pts" in all_text(board["blocks"])
+    assert len(rig.slack.of("chat.postMessage")) == 2
+
+
+async def test_quiz_where_the_bot_is_not_a_member_asks_to_be_invited(rig: Rig) -> None:
+    rig.slack.not_member.add("C0ELSEWHERE")
+    await rig.command("quiz", channel="C0ELSEWHERE")
+    [reply] = rig.replies()
+    assert reply["response_type"] == "ephemeral" and "/invite @StudyBot" in reply["text"]
+
+
+# Retries and signatures
+
+
+async def test_resent_command_is_handled_once(rig: Rig) -> None:
+    raw = urlencode(rig.command_fields("quiz"))
+    assert (await rig.send(raw, FORM)).status == 200
+    retry = await rig.send(raw, FORM, headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+    assert retry.status == 200
+    assert len(rig.slack.of("chat.postMessage")) == 1 and len(rig.replies()) == 1
+
+
+async def test_resent_press_is_counted_once(rig: Rig) -> None:
+    await rig.command("quiz")
+    [button, *_] = buttons_of(rig.slack.of("chat.postMessage")[0].data["blocks"])
+    body = payload("block_actions")
+    body.update(trigger_id="trigger.resent", response_url=rig.slack.response_url("resent"))
+    body["actions"] = [{**body["actions"][0], "action_id": button["value"], "value": button["value"]}]
+    raw = "payload=" + quote_plus(json.dumps(body))
+    await rig.send(raw, FORM)
+    await rig.send(raw, FORM, headers={"X-Slack-Retry-Num": "2", "X-Slack-Retry-Reason": "http_timeout"})
+    presses = rig.replies()[1:]
+    assert len(presses) == 1 and "locked in" in presses[0]["text"]
+    assert len(await rig.bot.store.answers(int(button["value"].split(":")[1]))) == 1
+
+
+def test_delivery_log_forgets_after_its_time() -> None:
+    now = [0.0]
+    deliveries = DeliveryLog(ttl=60, clock=lambda: now[0])
+    assert deliveries.first_time("trigger:1") and not deliveries.first_time("trigger:1")
+    now[0] = 61
+    assert deliveries.first_time("trigger:1")
+
+
+@pytest.mark.parametrize("secret, age", [("not-the-secret", 0), (SECRET, 60 * 10)], ids=["bad", "stale"])
+async def test_unsigned_or_stale_requests_are_refused_and_ignored(rig: Rig, secret: str, age: int) -> None:
+    response = await rig.command("quiz", secret=secret, timestamp=int(time.time()) - age)
+    assert response.status == 401
+    assert rig.slack.calls == [] and not rig.bot.quiz.open
+
+
+# Admins and names
+
+
+@pytest.mark.parametrize("user, allowed", [(ALICE, False), (STRANGER, False), (ADMIN, True), (OWNER, True),
+                                           (LISTED, True)],
+                         ids=["member", "unknown-to-users.info", "admin", "owner", "in-admin_user_ids"])
+async def test_only_admins_may_set_the_daily_challenge(rig: Rig, user: str, allowed: bool) -> None:
+    await rig.command("daily set 09:00 Europe/Berlin", user=user)
+    await rig.command("daily show", user=user)
+    first, second = rig.replies()
+    assert first["response_type"] == "ephemeral"
+    assert ("Scheduled" in first["text"]) is allowed and ("Only workspace admins" in first["text"]) is not allowed
+    assert ("09:00 Europe/Berlin" in second["text"]) is allowed
+    assert [c.data["user"] for c in rig.slack.of("users.info")] == [user] * (1 if user != STRANGER else 2)
+
+
+async def test_daily_challenge_is_posted_through_the_web_api(rig: Rig) -> None:
+    await rig.command("daily set 12:05 UTC", user=ADMIN)  # the FakeClock starts at 12:00 UTC
+    rig.clock.advance(minutes=6)
+    await rig.bot.tick()
+    intro, question = rig.slack.of("chat.postMessage")
+    assert intro.data["channel"] == question.data["channel"] == GENERAL
+    assert intro.data["blocks"][0]["text"]["text"] == "Daily challenge"
+    assert question.data["blocks"][0]["text"]["text"].startswith("Daily challenge:")
+    assert all(b["value"].startswith("answer:") for b in buttons_of(question.data["blocks"]))
+
+
+# Mentions
+
+
+@pytest.mark.parametrize("thread_ts", [None, "1767000050.000100"], ids=["top-level", "in-a-thread"])
+async def test_mention_is_answered_in_its_thread(rig: Rig, thread_ts: str | None) -> None:
+    response = await rig.mention(f"<@{BOT_USER}> what is dropout", ts="1767000100.000200", thread_ts=thread_ts)
+    assert response.status == 200
+    [answer] = rig.slack.of("chat.postMessage")
+    assert answer.data["channel"] == GENERAL and answer.data["thread_ts"] == (thread_ts or "1767000100.000200")
+    assert answer.data["blocks"][0]["text"]["text"].startswith("How do you handle overfitting")
+
+
+async def test_private_reply_to_a_mention_is_ephemeral_in_the_thread_and_resends_are_ignored(rig: Rig) -> None:
+    await rig.mention(f"<@{BOT_USER}> help", event_id="Ev0HELP")
+    await rig.mention(f"<@{BOT_USER}> help", event_id="Ev0HELP", headers={"X-Slack-Retry-Num": "1"})
+    [private] = rig.slack.of("chat.postEphemeral")
+    assert private.data["user"] == ALICE and private.data["thread_ts"] == "1767000100.000200"
+    assert "StudyBot commands" in private.data["text"] and not rig.slack.of("chat.postMessage")
+
+
+def test_only_the_bots_own_mention_is_removed() -> None:
+    assert without_mention(f"<@{BOT_USER}> stats <@U0BOB0001>", BOT_USER) == "stats <@U0BOB0001>"
+    assert without_mention(f"hey <@{BOT_USER}|studybot>, what is dropout", BOT_USER) == "hey what is dropout"
+    assert without_mention(f"<@{BOT_USER}> what is dropout", None) == "what is dropout"
+
+
+# Connection modes
+
+
+async def test_events_url_check_is_answered(rig: Rig) -> None:
+    raw = json.dumps({"token": "gIkuvaNzQIHg97ATvDxqgjtO", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7",
+                      "type": "url_verification"})
+    response = await rig.send(raw, "application/json")
+    assert response.status == 200 and "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7" in await response.text()
+
+
+async def test_socket_mode_acknowledges_envelopes_and_ignores_resent_ones(fake_slack: FakeSlack, tokens: None) -> None:
+    bot, _, _ = await make_bot(config=slack_config(fake_slack.base_url, mode="socket"))
+    handler = await connect_socket_mode(build_app(bot, bot.config, process_before_response=True), APP_TOKEN)
+    try:
+        ws = await asyncio.wait_for(fake_slack.sockets.get(), 5)
+        assert fake_slack.of("apps.connections.open")[0].token == APP_TOKEN
+        fields = command_fields(fake_slack, "what is dropout")
+        for attempt, envelope in enumerate(("env-1", "env-2")):
+            await ws.send_json({"envelope_id": envelope, "type": "slash_commands", "payload": fields,
+                                "accepts_response_payload": True, "retry_attempt": attempt})
+            ack = await asyncio.wait_for(fake_slack.socket_messages.get(), 5)
+            assert ack["envelope_id"] == envelope
+        [answer] = fake_slack.of("respond")
+        assert answer.data["response_type"] == "in_channel"
+        assert answer.data["blocks"][0]["text"]["text"].startswith("How do you handle overfitting")
+    finally:
+        await handler.close_async()
+
+
+async def test_http_mode_serves_on_the_configured_host_and_port(fake_slack: FakeSlack, tokens: None) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    # No trailing slash on purpose: the adapter adds it (the Web API client builds URLs with urljoin).
+    config = slack_config(fake_slack.base_url.rstrip("/"), http_host="127.0.0.1", http_port=port)
+    bot, _, _ = await make_bot(config=config)
+    listening = asyncio.Event()
+
+    class Ready(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "listening on" in record.getMessage():
+                listening.set()
+
+    ready, logger = Ready(), logging.getLogger("bot.adapters.slack")
+    level = logger.level
+    logger.addHandler(ready)
+    logger.setLevel(logging.INFO)
+    server = asyncio.create_task(run_slack(bot, bot.config))
+    try:
+        await asyncio.wait_for(listening.wait(), 5)
+        raw = json.dumps({"token": "x", "challenge": "checked-with-the-secret", "type": "url_verification"})
+        url = f"http://127.0.0.1:{port}{EVENTS_PATH}"
+        async with aiohttp.ClientSession() as session:
+            async with session.post(url, data=raw, headers=signed(raw, "application/json")) as response:
+                assert response.status == 200 and "checked-with-the-secret" in await response.text()
+            async with session.post(url, data=raw, headers=signed(raw, "application/json", "wrong")) as response:
+                assert response.status == 401
+        assert fake_slack.of("auth.test")  # the token is checked at start
+    finally:
+        server.cancel()
+        await asyncio.gather(server, return_exceptions=True)
+        logger.removeHandler(ready)
+        logger.setLevel(level)
+
+
+@pytest.mark.parametrize("mode, env, value, complaint", [
+    ("socket", "STUDYBOT_SLACK_APP_TOKEN", None, "slack.app_token_env"),
+    ("socket", "STUDYBOT_SLACK_APP_TOKEN", "xoxb-swapped", "app-level token"),
+    ("http", "STUDYBOT_SLACK_SIGNING_SECRET", None, "slack.signing_secret_env"),
+    ("http", "STUDYBOT_SLACK_BOT_TOKEN", "xapp-swapped", "Bot User OAuth Token"),
+])
+async def test_missing_or_swapped_secrets_are_named(tokens: None, monkeypatch: pytest.MonkeyPatch, mode: str,
+                                                    env: str, value: str | None, complaint: str) -> None:
+    if value is None:
+        monkeypatch.delenv(env)
+    else:
+        monkeypatch.setenv(env, value)
+    bot, _, _ = await make_bot(config=slack_config("http://127.0.0.1:9/api/", mode=mode))
+    with pytest.raises(ConfigError, match=complaint):
+        await run_slack(bot, bot.config)
+
+
+def test_manifest_declares_what_the_adapter_uses() -> None:
+    manifest = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
+    assert manifest["display_information"]["name"] == "StudyBot"
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == {"commands", "chat:write", "users:read",
+                                                              "app_mentions:read"}
+    [command] = manifest["features"]["slash_commands"]
+    assert command["command"] == SlackSection().command and command["description"] and command["usage_hint"]
+    settings = manifest["settings"]
+    assert settings["interactivity"]["is_enabled"] and settings["socket_mode_enabled"] is True
+    assert settings["event_subscriptions"]["bot_events"] == ["app_mention"]
+
+
+# Rendering
+
+
+@pytest.mark.parametrize("markdown, mrkdwn", [
+    ("**bold** and *italic* and _italic_", "*bold* and _italic_ and _italic_"),
+    ("`a < b && **c**` stays code", "`a &lt; b &amp;&amp; **c**` stays code"),
+    ("- one\n  - two", "• one\n  • two"),
+    ("[the docs](https://example.com/?a=1&b=2)", "<https://example.com/?a=1&amp;b=2|the docs>"),
+    ("<!here> & <@U123>", "&lt;!here&gt; &amp; &lt;@U123&gt;"),
+    ("```python\nx = 1 < 2\n```", "```\nx = 1 &lt; 2\n```"),
+    ("```\nnever closed", "```\nnever closed\n```"),
+    ("## Heading", "*Heading*"),
+    ("2*3*4 and a * b", "2*3*4 and a * b"),
+])
+def test_markdown_becomes_mrkdwn(markdown: str, mrkdwn: str) -> None:
+    assert to_mrkdwn(markdown) == mrkdwn
+
+
+def test_slack_escapes_are_undone_in_what_people_type() -> None:
+    assert unescape("a &lt;b&gt; &amp;amp; c") == "a <b> &amp; c"
+
+
+def _check_limits(blocks: list[dict[str, Any]]) -> None:
+    assert len(blocks) <= BLOCKS_PER_MESSAGE
+    for block in blocks:
+        if block["type"] == "header":
+            assert len(block["text"]["text"]) <= HEADER_LIMIT
+        if block["type"] == "section" and "text" in block:
+            text = block["text"]["text"]
+            assert len(text) <= SECTION_TEXT_LIMIT and text.count("```") % 2 == 0
+        for item in block.get("fields", []):
+            assert len(item["text"]) <= FIELD_TEXT_LIMIT
+        if block["type"] == "actions":
+            assert len(block["elements"]) <= 25
+            assert len({e["action_id"] for e in block["elements"]}) == len(block["elements"])
+            assert all(len(e["text"]["text"]) <= BUTTON_TEXT_LIMIT for e in block["elements"])
+
+
+def test_long_answer_is_split_cleanly_within_slack_limits() -> None:
+    prose = "\n\n".join(f"Paragraph {i}: " + "**word** & <tag> " * 40 for i in range(12))
+    code = "```python\n" + "\n".join(f"x_{i} = {i} < {i + 1}" for i in range(400)) + "\n```"
+    body = f"{prose}\n\n{code}\n\n{'y' * 7000}"
+    reply = Reply(body, title="What is " + "very " * 40 + "long?", footer="topic · deck",
+                  fields=(Field("Wide", "v" * 2500, inline=False),) + tuple(Field(f"F{i}", "x") for i in range(12)),
+                  buttons=tuple(Button(f"ask:deck/{i}", "L" * 100) for i in range(30)) + (Button("ask:deck/0", "dup"),))
+    message = render(reply)
+    _check_limits(message.blocks)
+    sections = [b["text"]["text"] for b in message.blocks if b["type"] == "section" and "text" in b]
+    assert sections[0].startswith("*What is very")  # too long for a header: a bold section instead
+    assert len(sections) > 5 and message.text and len(message.text) <= 3000
+    squeeze = "".join(to_mrkdwn(body).replace("```", "").split())
+    shown = "".join("".join(s.replace("```", "").split()) for s in sections[1:-1])
+    assert squeeze in shown  # nothing lost, only re-wrapped
+    assert [len(b["elements"]) for b in blocks_of("actions", message.blocks)] == [25, 6]
+    assert [b["value"] for b in buttons_of(message.blocks)].count("ask:deck/0") == 2  # same id, distinct action_ids
+    assert blocks_of("context", message.blocks)
+
+
+def test_huge_answer_is_cut_to_fifty_blocks_with_a_note() -> None:
+    message = render(Reply("\n\n".join("p" * 2900 for _ in range(80)), title="Huge"))
+    _check_limits(message.blocks)
+    assert len(message.blocks) == BLOCKS_PER_MESSAGE and message.blocks[-1]["text"]["text"] == CUT_NOTE
+
+
+def test_splitting_never_cuts_links_or_entities() -> None:
+    line = " ".join(["<https://example.com/a|a link with spaces> &amp;"] * 200)
+    for piece in split_mrkdwn(line, 500):
+        assert len(piece) <= 500 and piece.count("<") == piece.count(">")
+        assert not re.search(r"&(?!amp;)", piece)
