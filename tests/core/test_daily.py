@@ -1,0 +1,132 @@
+"""Daily challenge: exactly once per local date, DST, grace window, admin-only, streaks."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+
+import pytest
+
+from bot.core.clock import FakeClock
+from bot.core.schedule import ScheduleInputError, fire_instant, parse_local_time, parse_zone
+from bot.core.standings import streaks
+from tests.core.fakes import command, make_bot, press, user
+
+ADMIN = user("admin", admin=True)
+
+
+def daily_questions(outbox):  # type: ignore[no-untyped-def]
+    return [r for _, r, _ in outbox.posts if r.buttons and r.title and r.title.startswith("Daily challenge:")]
+
+
+def test_missing_local_time_fires_at_the_end_of_the_gap() -> None:
+    berlin = parse_zone("Europe/Berlin")
+    # 2026-03-29 02:30 does not exist in Berlin: clocks jump from 02:00 to 03:00 (01:00 UTC).
+    assert fire_instant(date(2026, 3, 29), time(2, 30), berlin) == datetime(2026, 3, 29, 1, 0, tzinfo=UTC)
+    new_york = parse_zone("America/New_York")
+    assert fire_instant(date(2026, 3, 8), time(2, 15), new_york) == datetime(2026, 3, 8, 7, 0, tzinfo=UTC)
+
+
+def test_doubled_local_time_fires_at_its_first_occurrence() -> None:
+    berlin = parse_zone("Europe/Berlin")
+    # 2026-10-25 02:30 happens twice (CEST then CET); the first is 00:30 UTC.
+    assert fire_instant(date(2026, 10, 25), time(2, 30), berlin) == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("text", "hint"), [("Europe/Berln", "Did you mean Europe/Berlin?"),
+                                            ("Mars/Olympus", "Europe/Berlin"), ("../../etc/passwd", "IANA")])
+def test_bad_zone_is_refused_with_examples(text: str, hint: str) -> None:
+    with pytest.raises(ScheduleInputError, match="not a time zone") as caught:
+        parse_zone(text)
+    assert hint in str(caught.value)
+
+
+@pytest.mark.parametrize("text", ["25:00", "9am", "", "12:60"])
+def test_bad_time_is_refused_with_an_example(text: str) -> None:
+    with pytest.raises(ScheduleInputError, match="for example 09:00"):
+        parse_local_time(text)
+
+
+async def test_non_admin_cannot_schedule() -> None:
+    bot, _, _ = await make_bot()
+    [reply] = await bot.handle_command(command("daily set 09:00 UTC", user("bob")))
+    assert reply.ephemeral and "Only workspace admins" in reply.body
+    assert await bot.store.schedule_for(command("help").channel) is None
+
+
+async def test_posts_exactly_once_per_local_date_across_restarts(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    clock = FakeClock(datetime(2026, 3, 28, 7, 0, tzinfo=UTC))
+    bot, outbox, _ = await make_bot(path, clock=clock)
+    [ok] = await bot.handle_command(command("daily set 09:00 Europe/Berlin questions 2", ADMIN))
+    assert "Scheduled" in ok.body
+    clock.set(datetime(2026, 3, 28, 8, 0, 30, tzinfo=UTC))  # 09:00:30 CET
+    await bot.tick()
+    assert len(daily_questions(outbox)) == 2
+    bot2, outbox2, _ = await make_bot(path, clock=clock)  # restart right after posting
+    await bot2.tick()
+    clock.advance(minutes=5)
+    await bot.tick()
+    await bot2.tick()
+    assert len(daily_questions(outbox)) + len(daily_questions(outbox2)) == 2
+
+    # Next day is the spring-forward day: 09:00 CEST is 07:00 UTC.
+    clock.set(datetime(2026, 3, 29, 6, 59, tzinfo=UTC))
+    await bot2.tick()
+    assert daily_questions(outbox2) == []
+    clock.set(datetime(2026, 3, 29, 7, 0, 1, tzinfo=UTC))
+    await bot2.tick()
+    assert len(daily_questions(outbox2)) == 2
+
+
+async def test_late_start_within_grace_posts_and_after_grace_skips(tmp_path: Path,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    clock = FakeClock(datetime(2026, 6, 1, 6, 0, tzinfo=UTC))
+    bot, outbox, _ = await make_bot(tmp_path / "a.sqlite3", clock=clock)
+    await bot.handle_command(command("daily set 09:00 UTC", ADMIN))
+    clock.set(datetime(2026, 6, 1, 10, 30, tzinfo=UTC))  # down at 09:00, back 1.5 h later
+    await bot.tick()
+    assert len(daily_questions(outbox)) == 1
+    clock.set(datetime(2026, 6, 2, 11, 30, tzinfo=UTC))  # 2.5 h late: skipped, and said why
+    await bot.tick()
+    assert len(daily_questions(outbox)) == 1
+    assert "skipped" in caplog.text and "grace" in caplog.text
+
+
+async def test_new_schedule_does_not_fire_for_a_time_already_past_today() -> None:
+    clock = FakeClock(datetime(2026, 6, 1, 10, 0, tzinfo=UTC))
+    bot, outbox, _ = await make_bot(clock=clock)
+    await bot.handle_command(command("daily set 09:00 UTC", ADMIN))
+    await bot.tick()
+    assert daily_questions(outbox) == []
+
+
+async def test_daily_closes_after_window_reveals_and_counts_streaks() -> None:
+    clock = FakeClock(datetime(2026, 6, 1, 8, 0, tzinfo=UTC))
+    bot, outbox, _ = await make_bot(clock=clock)
+    await bot.handle_command(command("daily set 09:00 UTC", ADMIN))
+    alice = user("alice")
+    for day in (1, 2, 3):
+        clock.set(datetime(2026, 6, day, 9, 0, 1, tzinfo=UTC))
+        await bot.tick()
+        round_id = max(bot.quiz.open)
+        card = bot.library.card(bot.quiz.open[round_id].card_id)
+        [ack] = await bot.handle_button(press(f"answer:{round_id}:{card.correct_index}", alice))
+        assert "locked in" in ack.body
+        clock.set(datetime(2026, 6, day, 21, 0, 2, tzinfo=UTC))  # 12 h window
+        await bot.tick()
+        assert round_id not in bot.quiz.open
+    ids = [r.title for _, r, _ in outbox.posts]
+    assert sum(1 for t in ids if t and t.startswith("Answer:")) == 3
+    cards = [r.body for r in daily_questions(outbox)]
+    assert len(set(cards)) == 3  # no repeats while the pool lasts
+    [stats] = await bot.handle_command(command("stats", alice))
+    assert dict((f.name, f.value) for f in stats.fields)["Daily streak"] == "3 (best 3)"
+
+
+def test_streaks_count_consecutive_local_days() -> None:
+    days = {date(2026, 1, d) for d in (1, 2, 3, 5, 6)}
+    assert streaks(days, date(2026, 1, 7)).current == 2
+    assert streaks(days, date(2026, 1, 7)).best == 3
+    assert streaks(days, date(2026, 1, 9)).current == 0
+    assert streaks(set(), date(2026, 1, 9)).best == 0
