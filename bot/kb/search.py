@@ -10,21 +10,22 @@ sides. Whether to *answer* is decided separately, on how much of the query's inf
 best entry explains, so an off-topic question is declined even though something ranks first.
 
 Postings are numpy arrays, built with array operations, so a 100,000-entry deck indexes in
-seconds and answers in milliseconds.
+under five seconds and answers in milliseconds (``python -m bench.ask``).
 """
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import chain
+from itertools import chain, count
 
 import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from bot.kb.model import Deck, Entry
-from bot.kb.text import STOPWORDS, stem, words
+from bot.kb.text import DOC_END, STOPWORDS, field_words, stem, words
 
 FIELD_WEIGHTS = {"question": 3.0, "aliases": 2.0, "keywords": 2.0, "topic": 1.0, "answer": 1.0}
 HEAD_FIELDS = ("question", "aliases", "keywords")
@@ -32,6 +33,11 @@ HEAD_WEIGHT = 1.0
 K1 = 1.2
 B = 0.75
 CANDIDATES = 10
+# A repaired word is a guess at what the person meant, so it explains less of the query: "wat is
+# eagr execution" is still answered, "xyzzy plugh" (read as "plug") is not.
+REPAIR_CERTAINTY = 0.85
+FIELD_BITS = 3  # room for the five fields in an index key
+CHUNK = 8192  # documents tokenized at a time while indexing
 # Unknown words count as this much information when judging coverage: chat filler is often
 # unknown to the deck, so counting it at full idf would make long questions look off-topic.
 OOV_WEIGHT = 2.0
@@ -68,21 +74,15 @@ class SearchResult:
 class _Postings:
     """BM25 postings for one group of fields: per term, the documents and their weights."""
 
-    def __init__(self, terms: np.ndarray, docs: np.ndarray, weights: np.ndarray, n: int, n_terms: int) -> None:
-        # Sum the weighted counts of each (term, doc) pair; sorting by term, then doc, gives postings.
-        keys = terms * max(n, 1) + docs
-        order = np.argsort(keys, kind="stable")
-        keys, weights = keys[order], weights[order]
-        first = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1]))) if keys.size else keys
-        tf = np.add.reduceat(weights, first) if keys.size else np.zeros(0)
-        posting_terms = keys[first] // max(n, 1)
-        self.docs = (keys[first] % max(n, 1)).astype(np.int32)
-        lengths = np.bincount(self.docs, weights=tf, minlength=n)
-        df = np.bincount(posting_terms, minlength=n_terms)
+    def __init__(self, terms: np.ndarray, docs: np.ndarray, tf: np.ndarray, n: int, n_terms: int) -> None:
+        """``terms``, ``docs`` and ``tf`` (weighted term frequency) are one row per posting, sorted."""
+        self.docs = docs.astype(np.int32)
+        lengths = np.bincount(docs, weights=tf, minlength=n)
+        df = np.bincount(terms, minlength=n_terms)
         self.ptr = np.concatenate(([0], np.cumsum(df))).astype(np.int64)
         self.idf = np.log(1.0 + (n - df + 0.5) / (df + 0.5))
-        norm = K1 * (1.0 - B + B * lengths[self.docs] / (float(lengths.mean()) if n else 1.0))
-        self.weights = (self.idf[posting_terms] * tf * (K1 + 1.0) / (tf + norm)).astype(np.float32)
+        norm = K1 * (1.0 - B + B * lengths[docs] / (float(lengths.mean()) if n else 1.0))
+        self.weights = (self.idf[terms] * tf * (K1 + 1.0) / (tf + norm)).astype(np.float32)
         self.n = n
 
     def scores(self, term_ids: list[int]) -> np.ndarray:
@@ -101,6 +101,32 @@ class _Postings:
         return posting[pos] == docs
 
 
+def _tokenize(fields: list[list[str]]) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """The vocabulary, and every word of every field of every document as (word id, document, field) arrays.
+
+    This is most of the work of indexing a large deck. Documents are split a chunk at a time so
+    the memory for their word strings is reused rather than grown, and each word costs one dict
+    call: it is numbered by the position where it first occurs, then those numbers are made dense.
+    """
+    first_seen: dict[str, int] = {}
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    total = 0
+    for field, texts in enumerate(fields):
+        for start in range(0, len(texts), CHUNK):
+            tokens = field_words(texts[start:start + CHUNK])
+            positions = np.fromiter(map(first_seen.setdefault, tokens, count(total)), np.int32, len(tokens))
+            total += len(tokens)
+            is_end = positions == first_seen[DOC_END]
+            docs = start + np.cumsum(is_end, dtype=np.int32) - is_end  # each text ends with DOC_END
+            keep = ~is_end
+            parts.append((positions[keep], docs[keep], np.full(int(keep.sum()), field, dtype=np.int8)))
+    vocabulary = list(first_seen)
+    dense = np.zeros(total, dtype=np.int32)
+    dense[np.fromiter(first_seen.values(), dtype=np.int64, count=len(vocabulary))] = np.arange(len(vocabulary))
+    positions, docs, field_of = (np.concatenate([p[i] for p in parts] or [np.zeros(0, np.int32)]) for i in range(3))
+    return vocabulary, dense[positions], docs, field_of
+
+
 class SearchIndex:
     """An immutable index over the entries of one or more decks."""
 
@@ -112,7 +138,13 @@ class SearchIndex:
                 self._synonyms.setdefault(term, words(expansion))
         self._deck_of = np.array([d for d, deck in enumerate(decks) for _ in deck.entries], dtype=np.int32)
         self._deck_index = {deck.name: d for d, deck in enumerate(decks)}
-        self._build(decks)
+        gc_was_enabled = gc.isenabled()
+        gc.disable()  # the build makes no cycles, and collections would walk every loaded entry in vain
+        try:
+            self._build(decks)
+        finally:
+            if gc_was_enabled:
+                gc.enable()
 
     def _expand(self, word: str) -> tuple[str, ...]:
         """The index terms one surface word stands for: synonyms expanded, stopwords dropped, stemmed."""
@@ -128,38 +160,34 @@ class SearchIndex:
             "answer": [e.answer for e in self.entries],
         }
         n = self._n = len(self.entries)
-        tokens: list[str] = []
-        doc_parts, weight_parts, head_parts = [], [], []
-        for name, texts in field_texts.items():
-            per_doc = [words(text) for text in texts]
-            doc_parts.append(np.repeat(np.arange(n, dtype=np.int64), [len(t) for t in per_doc]))
-            weight_parts.append(np.full(doc_parts[-1].size, FIELD_WEIGHTS[name]))
-            head_parts.append(np.full(doc_parts[-1].size, name in HEAD_FIELDS))
-            tokens.extend(chain.from_iterable(per_doc))
-        vocabulary = list(dict.fromkeys(tokens))
-        word_ids = {word: i for i, word in enumerate(vocabulary)}
-        token_words = np.fromiter(map(word_ids.__getitem__, tokens), dtype=np.int64, count=len(tokens))
-        token_docs = np.concatenate(doc_parts)
-        token_weights = np.concatenate(weight_parts)
-        token_head = np.concatenate(head_parts)
+        vocabulary, token_words, token_docs, token_field = _tokenize(list(field_texts.values()))
 
         # A word maps to up to a few terms (the synonym "gan" expands to three); one slot each.
-        expansions = [self._expand(word) for word in vocabulary]
+        expansions = [() if word == DOC_END else self._expand(word) for word in vocabulary]
         self._term_ids: dict[str, int] = {}
         slots = max((len(e) for e in expansions), default=0)
         table = np.full((slots, len(vocabulary)), -1, dtype=np.int64)
         for word_id, terms in enumerate(expansions):
             for slot, term in enumerate(terms):
                 table[slot, word_id] = self._term_ids.setdefault(term, len(self._term_ids))
-        pairs = [(table[slot][token_words], token_docs, token_weights, token_head) for slot in range(slots)]
-        terms_arr, docs_arr, weights_arr, head_arr = (
-            np.concatenate([p[i][p[0] >= 0] for p in pairs]) if pairs else np.zeros(0, np.int64)
-            for i in range(4))
-        head_arr = head_arr.astype(bool)
         n_terms = len(self._term_ids)
-        self._full = _Postings(terms_arr, docs_arr, weights_arr.astype(np.float64), n, n_terms)
-        self._head = _Postings(terms_arr[head_arr], docs_arr[head_arr], weights_arr[head_arr].astype(np.float64),
-                               n, n_terms)
+
+        # One sort of (term, doc, field) keys groups every posting; doc and field ride in the low bits.
+        doc_bits = max(n - 1, 1).bit_length()
+        keys = np.concatenate([self._posting_keys(table[slot][token_words], token_docs, token_field, doc_bits)
+                               for slot in range(slots)] or [np.zeros(0, np.int64)])
+        keys.sort()
+        pairs, fields = keys >> FIELD_BITS, keys & (1 << FIELD_BITS) - 1
+        first = np.flatnonzero(np.concatenate(([True], pairs[1:] != pairs[:-1]))) if keys.size else keys
+        weights = np.array([FIELD_WEIGHTS[name] for name in field_texts])
+        head = np.array([FIELD_WEIGHTS[name] if name in HEAD_FIELDS else 0.0 for name in field_texts])
+        full_tf = np.add.reduceat(weights[fields], first) if keys.size else np.zeros(0)
+        head_tf = np.add.reduceat(head[fields], first) if keys.size else np.zeros(0)
+        pairs = pairs[first]
+        terms, docs = pairs >> doc_bits, pairs & (1 << doc_bits) - 1
+        self._full = _Postings(terms, docs, full_tf, n, n_terms)
+        in_head = head_tf > 0
+        self._head = _Postings(terms[in_head], docs[in_head], head_tf[in_head], n, n_terms)
 
         # Typo repair compares unknown query words with deck words (and stopwords) of similar length.
         frequency = np.bincount(token_words, minlength=len(vocabulary))
@@ -168,10 +196,19 @@ class SearchIndex:
         for word in chain(self._word_frequency, STOPWORDS):
             self._by_length.setdefault(len(word), []).append(word)
 
-    def query_terms(self, query: str) -> list[str]:
-        """The query's distinct content stems after synonym expansion and typo repair."""
+    @staticmethod
+    def _posting_keys(terms: np.ndarray, docs: np.ndarray, fields: np.ndarray, doc_bits: int) -> np.ndarray:
+        """Sortable keys ``(term, doc, field)`` for the tokens that map to a term."""
+        has_term = terms >= 0
+        return (terms[has_term] << doc_bits | docs[has_term]) << FIELD_BITS | fields[has_term]
+
+    def query_terms(self, query: str) -> dict[str, float]:
+        """The query's distinct content stems after synonym expansion and typo repair.
+
+        Each maps to how sure we are the person meant it: 1, or ``REPAIR_CERTAINTY`` for a repaired word.
+        """
         raw = words(query)
-        terms: list[str] = []
+        terms: dict[str, float] = {}
         i = 0
         while i < len(raw):
             joined = raw[i] + raw[i + 1] if i + 1 < len(raw) else ""
@@ -184,11 +221,12 @@ class SearchIndex:
             for part in self._synonyms.get(word, (word,)):
                 if part in STOPWORDS:
                     continue
-                term = stem(part)
+                term, certainty = stem(part), 1.0
                 if term not in self._term_ids:
-                    term = self._repair(part) or term
-                if term != _DROP and term not in terms:
-                    terms.append(term)
+                    repaired = self._repair(part)
+                    term, certainty = (repaired, REPAIR_CERTAINTY) if repaired else (term, 1.0)
+                if term != _DROP:
+                    terms[term] = max(certainty, terms.get(term, 0.0))
         return terms
 
     def _repair(self, word: str) -> str | None:
@@ -212,7 +250,8 @@ class SearchIndex:
     def search(self, query: str, top: int = 3, deck: str | None = None) -> SearchResult:
         """Ranks entries for ``query``; ``deck`` restricts the search to one deck by name."""
         terms = self.query_terms(query)
-        known = [self._term_ids[t] for t in terms if t in self._term_ids]
+        certainty = {self._term_ids[t]: sure for t, sure in terms.items() if t in self._term_ids}
+        known = list(certainty)
         if not known or self._n == 0:
             return SearchResult(query, (), False)
         scores = self._full.scores(known) + HEAD_WEIGHT * self._head.scores(known)
@@ -225,7 +264,7 @@ class SearchIndex:
             return SearchResult(query, (), False)
         matched = np.zeros(candidates.size)
         for term_id in known:
-            matched += self._full.contains(term_id, candidates) * self._full.idf[term_id]
+            matched += self._full.contains(term_id, candidates) * self._full.idf[term_id] * certainty[term_id]
         total = float(self._full.idf[known].sum()) + OOV_WEIGHT * (len(terms) - len(known))
         coverage = matched / total
         relative = scores[candidates] / scores[candidates].max()

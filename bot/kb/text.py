@@ -9,6 +9,8 @@ from functools import lru_cache
 import snowballstemmer
 
 _TOKEN = re.compile(r"[a-z0-9]+")
+# Combining marks left by NFKD decomposition ("café" -> "cafe" + U+0301): the usual blocks.
+_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 _STEMMER = snowballstemmer.stemmer("english")
 
 # Words that carry no topic: question scaffolding and chat filler. Kept small on purpose;
@@ -33,13 +35,28 @@ def fold(text: str) -> str:
     """Lowercases and strips accents and compatibility forms ("Ｔｅｎｓｏｒ", "café" -> "tensor", "cafe")."""
     if text.isascii():  # the common case, and far faster than decomposing
         return text.lower()
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _COMBINING.sub("", unicodedata.normalize("NFKD", text.casefold()))
 
 
 def words(text: str) -> list[str]:
     """The folded alphanumeric words of ``text``, stopwords included."""
     return _TOKEN.findall(fold(text))
+
+
+DOC_END = "\x01"
+# Byte table keeping what ``_TOKEN`` matches (and DOC_END); everything else becomes a space.
+_WORD_BYTES = bytes(c if chr(c) in "abcdefghijklmnopqrstuvwxyz0123456789" + DOC_END else 32 for c in range(256))
+
+
+def field_words(texts: list[str]) -> list[str]:
+    """The words of many texts at once, each text followed by ``DOC_END``.
+
+    Indexing a large deck spends most of its time here, so the texts are folded and split as
+    one string: a few passes in C instead of a regex call per text. Characters outside ASCII
+    that survive folding separate words, as they do in ``words``.
+    """
+    joined = f" {DOC_END} ".join(text.replace(DOC_END, " ") for text in texts) + f" {DOC_END}"
+    return fold(joined).encode("ascii", "replace").translate(_WORD_BYTES).decode("ascii").split() if texts else []
 
 
 @lru_cache(maxsize=200_000)

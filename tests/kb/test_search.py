@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.kb import search
 from bot.kb.library import Library, load_library
 from bot.kb.model import Choice, Deck, Entry, QuizCard
 from bot.kb.search import SearchIndex
@@ -47,7 +48,8 @@ def test_answers_typos_acronyms_keywords_and_paraphrases(library: Library, query
     assert result.matches[0].entry.id == expected
 
 
-@pytest.mark.parametrize("query", ["how do I center a div", "best pizza in town", "xgboost vs lightgbm"])
+@pytest.mark.parametrize("query", ["how do I center a div", "best pizza in town", "xgboost vs lightgbm",
+                                   "xyzzy plugh"])
 def test_declines_what_the_deck_does_not_cover(library: Library, query: str) -> None:
     assert not library.search(query).answered
 
@@ -82,3 +84,21 @@ def test_deck_filter_and_deck_synonyms() -> None:
 
 def test_empty_index_answers_nothing() -> None:
     assert SearchIndex([]).search("anything").matches == ()
+
+
+def test_indexing_in_chunks_gives_the_same_rankings(library: Library, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Large decks are tokenized a chunk of entries at a time; chunk edges must not move words between entries."""
+    queries = [case["q"] for case in load_devset()[:60]]
+    whole = [library.search(q, top=5) for q in queries]
+    monkeypatch.setattr(search, "CHUNK", 3)
+    chunked = SearchIndex(library.decks)
+    assert [chunked.search(q, top=5) for q in queries] == whole
+
+
+def test_accents_and_control_characters_in_deck_text() -> None:
+    first, second = _deck("x", "Why is the caf\u00e9 na\u00efve\x01kettle Stra\u00dfe?"), _deck("y", "What are pods?")
+    index = SearchIndex([first, second])
+    assert [m.entry.deck for m in index.search("cafe naive strasse").matches] == ["x"]
+    # The control character stays inside its entry instead of shifting words into the next one.
+    assert [m.entry.deck for m in index.search("kettle").matches] == ["x"]
+    assert [m.entry.deck for m in index.search("pods").matches] == ["y"]
