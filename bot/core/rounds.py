@@ -87,7 +87,13 @@ class QuizMaster:
         card = self.library.card(record.card_id)
         if card is None:
             return
-        message_id = await post(record.channel, question_reply(card, record, self.library.topic_name(card)))
+        try:
+            message_id = await post(record.channel, question_reply(card, record, self.library.topic_name(card)))
+        except Exception:
+            # Nobody saw the question: withdraw the round so the channel is free for the next one.
+            await self.store.close_round(record.id, self.now())
+            self.open.pop(record.id, None)
+            raise
         if message_id:
             await self.store.set_round_message(record.id, message_id)
             self.open[record.id] = replace(record, message_id=message_id)

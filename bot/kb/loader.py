@@ -16,6 +16,8 @@ import yaml
 from bot.kb.model import Choice, Deck, Entry, QuizCard
 
 DECK_FILE = "deck.yaml"
+# Chat buttons carry "practice:<deck>/<entry>", and Discord allows 100 characters per button id.
+MAX_ID = 40
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 DIFFICULTIES = ("easy", "medium", "hard")
 DECK_KEYS = {"name", "title", "description", "topics", "synonyms"}
@@ -167,6 +169,8 @@ def _kind(value: Any) -> str:
 def _check_id(checker: _FileChecker, value: str, line: int, field: str) -> None:
     if value and not ID_PATTERN.match(value):
         checker.problem(line, field, f"id {value!r} must be lowercase letters, digits and '-'")
+    elif len(value) > MAX_ID:
+        checker.problem(line, field, f"id {value!r} is {len(value)} characters long; the limit is {MAX_ID}")
 
 
 def load_deck(folder: Path) -> Deck:

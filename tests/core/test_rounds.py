@@ -6,7 +6,8 @@ import asyncio
 from pathlib import Path
 
 from bot.config import Config, QuizSection
-from tests.core.fakes import CHANNEL, command, make_bot, press, user
+from bot.core.app import APOLOGY
+from tests.core.fakes import command, make_bot, press, user
 
 
 def question_posts(outbox):  # type: ignore[no-untyped-def]
@@ -146,5 +147,18 @@ async def test_unknown_or_forged_buttons_are_answered_politely() -> None:
         assert reply.ephemeral and reply.body
 
 
-def test_channel_constant_is_test_platform() -> None:
-    assert CHANNEL.platform == "test"
+async def test_a_question_that_could_not_be_posted_does_not_block_the_channel() -> None:
+    bot, outbox, _ = await make_bot()
+    working_post = outbox.post
+
+    async def broken_post(channel, reply):  # type: ignore[no-untyped-def]
+        raise ConnectionError("chat service unreachable")
+
+    outbox.post = broken_post  # type: ignore[method-assign]
+    [apology] = await bot.handle_command(command("quiz", user("alice")))
+    assert apology.body == APOLOGY
+    assert bot.quiz.open == {} and await bot.store.open_rounds() == []
+    outbox.post = working_post  # type: ignore[method-assign]
+    [started] = await bot.handle_command(command("quiz", user("bob")))
+    assert "Quiz started" in started.body
+    assert len(question_posts(outbox)) == 1

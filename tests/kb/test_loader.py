@@ -98,6 +98,13 @@ def test_every_problem_is_reported_at_once_with_file_line_and_field(tmp_path: Pa
     assert any(p.field == "first.quiz[0].choices[1]" and "same text" in p.message for p in problems)
 
 
+def test_ids_too_long_for_chat_buttons_are_refused(tmp_path: Path) -> None:
+    long_id = "a-very-long-entry-id-that-no-chat-button-could-carry"
+    entries = GOOD_ENTRY.replace("  - id: second", f"  - id: {long_id}").replace("related: [second]", "related: []")
+    [problem] = problems_of(write_deck(tmp_path, entries))
+    assert problem.field == f"{long_id}.id" and "the limit is 40" in problem.message
+
+
 def test_card_without_exactly_one_correct_choice_is_refused(tmp_path: Path) -> None:
     entries = GOOD_ENTRY.replace("          - text: The second\n            correct: true\n",
                                  "          - text: The second\n")
