@@ -274,10 +274,11 @@ class StudyBot:
         return Reply("\n".join(lines), title=title, footer=f"Days and weeks in {zone.key}")
 
     async def _stats(self, event: CommandEvent) -> list[Reply]:
-        target = _user_id(event.options.get("user", "")) or event.user.user_id
+        target, name = _mentioned(event.options.get("user", ""))
+        target = target or event.user.user_id
         user = event.user
         answers = await self.store.user_answers(user.platform, user.workspace, target)
-        who = "You" if target == user.user_id else neutralize(event.options.get("user", target))
+        who = "You" if target == user.user_id else neutralize(event.options.get("user_name") or name or target)
         if not answers:
             return [Reply(f"{who} have not answered any questions yet." if who == "You"
                           else f"{who} has not answered any questions yet.", ephemeral=True)]
@@ -395,12 +396,13 @@ def _bounded(text: str | None, default: int, low: int, high: int, name: str) -> 
     return int(text)
 
 
-def _user_id(text: str) -> str:
-    """A user id from a mention (``<@123>``, ``<@!123>``, ``<@U123|name>``) or a bare id."""
+def _mentioned(text: str) -> tuple[str, str | None]:
+    """The user id and, where the mention carries one, the name in ``<@123>``, ``<@!123>``, ``<@U123|name>``."""
     text = text.strip()
     if text.startswith("<@") and text.endswith(">"):
-        return text[2:-1].lstrip("!").split("|")[0]
-    return text.lstrip("@")
+        user_id, _, name = text[2:-1].lstrip("!").partition("|")
+        return user_id, name or None
+    return text.lstrip("@"), None
 
 
 def _describe_schedule(schedule: Schedule) -> str:

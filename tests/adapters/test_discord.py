@@ -478,11 +478,11 @@ async def test_daily_set_is_refused_to_members_and_done_for_admins(start: Start)
     assert await h.bot.store.schedule_for(Channel("discord", GUILD_ID, CHANNEL_ID))
 
 
-async def test_stats_for_another_member_passes_their_id(start: Start) -> None:
+async def test_stats_for_another_member_names_them(start: Start) -> None:
     h = await start()
     calls = await h.dispatch(interaction("stats_user", ADA))
     assert callback(calls).body == {"type": 5, "data": {"flags": 64}}  # discord.private_stats defaults to true
-    assert f"{GRACE['id']} has not answered any questions yet" in calls[-1].text
+    assert f"{GRACE['global_name']} has not answered any questions yet" in calls[-1].text
 
 
 async def test_help_and_topics_answer_privately_at_once(start: Start) -> None:

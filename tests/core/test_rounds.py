@@ -162,3 +162,14 @@ async def test_a_question_that_could_not_be_posted_does_not_block_the_channel() 
     [started] = await bot.handle_command(command("quiz", user("bob")))
     assert "Quiz started" in started.body
     assert len(question_posts(outbox)) == 1
+
+
+async def test_stats_of_someone_else_by_mention() -> None:
+    bot, outbox, _ = await make_bot()
+    bob = user("bob")
+    await bot.handle_command(command("quiz", user("alice")))
+    [(question, _)] = question_posts(outbox)
+    await bot.handle_button(press(question.buttons[0].id, bob))
+    [stats] = await bot.handle_command(command(f"stats <@{bob.user_id}|bob>", user("alice")))
+    assert stats.title == "Stats: bob" and stats.ephemeral
+    assert dict((f.name, f.value) for f in stats.fields)["Answered"] == "1"

@@ -94,7 +94,8 @@ def add_commands(tree: app_commands.CommandTree[StudyClient], config: Config) ->
     @app_commands.describe(user="Whose stats (default: yours)")
     async def stats(interaction: discord.Interaction[Any], user: discord.Member | discord.User | None = None) -> None:
         private = config.discord.private_stats
-        await answer_command(interaction, "stats", _options(user=user.id if user else None),
+        await answer_command(interaction, "stats", _options(user=user.id if user else None,
+                                                           user_name=user.display_name if user else None),
                              defer=Defer.PRIVATE if private else Defer.PUBLIC, public=not private)
 
     @tree.command(name="topics", description="Decks and topics with their entry and card counts")
