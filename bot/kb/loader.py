@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from bot.kb.markdown import join_soft_breaks
 from bot.kb.model import Choice, Deck, Entry, QuizCard
 
 DECK_FILE = "deck.yaml"
@@ -322,7 +323,7 @@ def _read_entry(checker: _FileChecker, node: _Node, deck: str, topics: dict[str,
     entry = Entry(
         id=entry_id, deck=deck, topic=topic,
         question=checker.text(values, "question", field, node.line),
-        answer=checker.text(values, "answer", field, node.line),
+        answer=join_soft_breaks(checker.text(values, "answer", field, node.line)),
         aliases=checker.text_list(values, "aliases", field),
         keywords=checker.text_list(values, "keywords", field),
         related=related,
@@ -367,7 +368,7 @@ def _read_card(checker: _FileChecker, node: _Node, field: str, deck: str, entry_
         id=f"{deck}/{entry_id}/{card_id}", entry_id=entry_id, deck=deck, topic=topic,
         prompt=checker.text(values, "prompt", field, node.line),
         choices=_read_choices(checker, values.get("choices"), field, node.line),
-        explanation=checker.text(values, "explanation", field, node.line),
+        explanation=join_soft_breaks(checker.text(values, "explanation", field, node.line)),
         difficulty=difficulty,
     )
 
