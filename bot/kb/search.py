@@ -167,8 +167,8 @@ class SearchIndex:
         self._term_ids: dict[str, int] = {}
         slots = max((len(e) for e in expansions), default=0)
         table = np.full((slots, len(vocabulary)), -1, dtype=np.int64)
-        for word_id, terms in enumerate(expansions):
-            for slot, term in enumerate(terms):
+        for word_id, word_terms in enumerate(expansions):
+            for slot, term in enumerate(word_terms):
                 table[slot, word_id] = self._term_ids.setdefault(term, len(self._term_ids))
         n_terms = len(self._term_ids)
 
