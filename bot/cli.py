@@ -203,6 +203,8 @@ def _run(args: argparse.Namespace) -> int:
     from bot.run import run
 
     config = load_config(args.config)
+    # Before anything starts: a console running beside an adapter that failed would hide the failure.
+    config.check_secrets()
     logging.basicConfig(level=config.bot.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     load_library(config.deck_paths, include_builtin=config.builtin_decks)  # refuse a broken deck before starting
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a person leaves the console

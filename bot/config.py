@@ -8,13 +8,23 @@ Secrets never live in the file: it names the environment variables that hold the
 from __future__ import annotations
 
 import os
+import re
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ADAPTERS = ("console", "discord", "slack")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# What each secret-naming key's variable must hold, for the message when it is not set.
+SECRET_KEYS = {
+    "discord.token_env": "the Discord bot token",
+    "slack.bot_token_env": "the Slack Bot User OAuth Token, xoxb-…",
+    "slack.app_token_env": "the Slack app-level token for Socket Mode, xapp-…",
+    "slack.signing_secret_env": "the Slack signing secret for HTTP mode",
+}
 
 
 class ConfigError(Exception):
@@ -124,6 +134,31 @@ class Config:
         xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
         return Path(xdg) / "studybot"
 
+    def required_secrets(self) -> list[tuple[str, str]]:
+        """(config key, environment variable) for every secret the enabled adapters need."""
+        needed = []
+        if "discord" in self.bot.adapters:
+            needed.append(("discord.token_env", self.discord.token_env))
+        if "slack" in self.bot.adapters:
+            needed.append(("slack.bot_token_env", self.slack.bot_token_env))
+            if self.slack.mode == "socket":
+                needed.append(("slack.app_token_env", self.slack.app_token_env))
+            else:
+                needed.append(("slack.signing_secret_env", self.slack.signing_secret_env))
+        return needed
+
+    def check_secrets(self) -> None:
+        """Refuses to start while an enabled adapter's secret is missing from the environment.
+
+        Raises:
+            ConfigError: naming every variable that is not set, with the key that names it.
+        """
+        missing = [f"{key}: the environment variable {env} is not set (it must hold {SECRET_KEYS[key]}; "
+                   f"the config only names the variable)"
+                   for key, env in self.required_secrets() if not os.environ.get(env, "").strip()]
+        if missing:
+            raise ConfigError("; ".join(missing))
+
     def secret(self, env_name: str, key: str) -> str:
         """The secret held in the environment variable ``env_name`` named by config ``key``."""
         value = os.environ.get(env_name, "").strip()
@@ -162,7 +197,8 @@ def load_config(path: Path | None) -> Config:
     problems.extend(_check_values(config))
     if problems:
         raise ConfigError(f"{path}: " + "; ".join(problems))
-    return config
+    # logging takes only upper-case level names; "debug" in the file means DEBUG.
+    return replace(config, bot=replace(config.bot, log_level=config.bot.log_level.upper()))
 
 
 def _section_names() -> list[str]:
@@ -206,25 +242,45 @@ def _check_values(config: Config) -> list[str]:
                 for a in config.bot.adapters if a not in ADAPTERS]
     if not config.bot.adapters:
         problems.append("bot.adapters: name at least one adapter, e.g. [\"console\"]")
+    if len(set(config.bot.adapters)) < len(config.bot.adapters):
+        problems.append("bot.adapters: name each adapter once")
     try:
         ZoneInfo(config.bot.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder such as "America"
         problems.append(f"bot.timezone: {config.bot.timezone!r} is not an IANA time zone "
                         f"(e.g. \"UTC\", \"Europe/Berlin\", \"America/New_York\")")
+    if config.bot.log_level.upper() not in LOG_LEVELS:
+        problems.append(f"bot.log_level: expected one of {', '.join(LOG_LEVELS)}, got {config.bot.log_level!r}")
     quiz = config.quiz
-    if not 1 <= quiz.min_seconds <= quiz.round_seconds <= quiz.max_seconds:
-        problems.append("quiz.round_seconds: must lie between quiz.min_seconds (>= 1) and quiz.max_seconds")
-    if quiz.max_questions < 1:
-        problems.append("quiz.max_questions: must be 1 or more")
-    for key in ("ask_seconds", "quiz_seconds"):
-        if getattr(config.cooldowns, key) < 0:
-            problems.append(f"cooldowns.{key}: must be 0 (off) or more")
-    if config.daily.grace_minutes < 0 or config.daily.open_hours <= 0 or config.daily.check_seconds < 1:
-        problems.append("daily: grace_minutes must be >= 0, open_hours > 0 and check_seconds >= 1")
+    if quiz.min_seconds < 1:
+        problems.append(f"quiz.min_seconds: must be 1 or more, got {quiz.min_seconds}")
+    if quiz.max_seconds < quiz.min_seconds:
+        problems.append(f"quiz.max_seconds: must be at least quiz.min_seconds ({quiz.min_seconds}), "
+                        f"got {quiz.max_seconds}")
+    elif not quiz.min_seconds <= quiz.round_seconds <= quiz.max_seconds:
+        problems.append(f"quiz.round_seconds: must lie between quiz.min_seconds ({quiz.min_seconds}) and "
+                        f"quiz.max_seconds ({quiz.max_seconds}), got {quiz.round_seconds}")
+    at_least = [("quiz.max_questions", quiz.max_questions, 1), ("quiz.points_correct", quiz.points_correct, 0),
+                ("cooldowns.ask_seconds", config.cooldowns.ask_seconds, 0),
+                ("cooldowns.quiz_seconds", config.cooldowns.quiz_seconds, 0),
+                ("daily.grace_minutes", config.daily.grace_minutes, 0),
+                ("daily.check_seconds", config.daily.check_seconds, 1),
+                ("discord.shard_count", config.discord.shard_count, 0)]
+    problems.extend(f"{key}: must be {low} or more, got {value:g}" for key, value, low in at_least if value < low)
+    if config.daily.open_hours <= 0:
+        problems.append(f"daily.open_hours: must be more than 0, got {config.daily.open_hours:g}")
+    for key in SECRET_KEYS:
+        section, name = key.split(".")
+        if not _ENV_NAME.fullmatch(getattr(getattr(config, section), name)):
+            # The value is not echoed: a person who got this wrong may have pasted the secret itself.
+            problems.append(f"{key}: must be the name of an environment variable (letters, digits and _, "
+                            f"e.g. \"STUDYBOT_...\"), not the secret itself")
     if config.slack.mode not in ("socket", "http"):
         problems.append(f"slack.mode: expected \"socket\" or \"http\", got {config.slack.mode!r}")
     if not config.slack.command.startswith("/"):
         problems.append(f"slack.command: must start with '/', e.g. \"/study\", got {config.slack.command!r}")
+    if not config.slack.api_base_url.startswith(("https://", "http://")):
+        problems.append(f"slack.api_base_url: expected an http(s) URL, got {config.slack.api_base_url!r}")
     if not 0 < config.slack.http_port < 65536:
         problems.append(f"slack.http_port: expected a port between 1 and 65535, got {config.slack.http_port}")
     return problems
