@@ -4,11 +4,16 @@ Commands are typed as in chat (``/ask what is dropout``). Buttons are shown as n
 pressed by typing the number (Rasa's text fallback). ``/as NAME`` switches the simulated user,
 so one person can try a multi-user round. At end of input, rounds this console started are
 revealed before it exits, so a piped script always sees its results.
+
+Replies are printed as plain text: Markdown bold is dropped (outside code blocks), the footer
+goes in parentheses, and a body line that repeats a button's label (a quiz choice) is shown
+once, as the numbered button, so nobody wonders whether to type ``A`` or ``1``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 from typing import TextIO
 
@@ -20,6 +25,7 @@ PLATFORM = "console"
 CHANNEL = Channel(PLATFORM, "local", "console")
 GREETING = ("StudyBot console. Type /help for commands, /as NAME to switch user, a number to press a button, "
             "/quit to leave.")
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
 
 
 class ConsoleAdapter:
@@ -91,15 +97,36 @@ class ConsoleAdapter:
         await self.bot.close_open_rounds({CHANNEL})
 
     def _show(self, reply: Reply) -> None:
-        lines = []
-        if reply.ephemeral:
-            lines.append(f"(only {self.user.display_name} sees this)")
-        lines.append(reply.text())
         if reply.buttons:
             self.buttons = list(reply.buttons)
-            lines.extend(f"  [{i}] {b.label}" for i, b in enumerate(reply.buttons, 1))
-        self._print("\n".join(lines))
+        self._print(render(reply, self.user.display_name))
 
     def _print(self, text: str) -> None:
         self.out.write(text.rstrip() + "\n\n")
         self.out.flush()
+
+
+def render(reply: Reply, reader: str) -> str:
+    """``reply`` as terminal text for ``reader``; buttons are numbered from 1 in the order given."""
+    labels = {b.label for b in reply.buttons}
+    lines = [f"(private to {reader})"] if reply.ephemeral else []
+    if reply.title:
+        lines.append(reply.title)
+    lines.extend(line for line in _plain(reply.body) if not line.strip() or line.strip() not in labels)
+    while lines and not lines[-1].strip():
+        lines.pop()
+    lines.extend(f"{field.name}: {field.value}" for field in reply.fields)
+    lines.extend(f"  [{i}] {button.label}" for i, button in enumerate(reply.buttons, 1))
+    if reply.footer:
+        lines.append(f"({reply.footer})")
+    return "\n".join(lines)
+
+
+def _plain(markdown: str) -> list[str]:
+    """Lines with ``**bold**`` markers removed, except inside fenced code (``f(**kwargs)``)."""
+    lines, in_code = [], False
+    for line in markdown.splitlines():
+        if line.lstrip().startswith("```"):
+            in_code = not in_code
+        lines.append(line if in_code else _BOLD.sub(r"\1", line))
+    return lines

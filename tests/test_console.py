@@ -1,0 +1,158 @@
+"""The console adapter end to end: `python -m bot run` with piped input, as a newcomer first meets it."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.adapters.console import render
+from bot.core.replies import Button, Field, Reply
+from bot.kb.library import load_library
+from bot.kb.model import QuizCard
+from bot.run import DB_FILE
+
+REPO = Path(__file__).resolve().parent.parent
+LETTERS = "ABCDE"
+SESSION = [
+    "/help",
+    "/ask what is eager execution",
+    "/as alice",  # asks are rate-limited per person (cooldowns.ask_seconds), so someone else asks next
+    "/ask how do I center a div",
+    "/quiz seconds 5",
+    "1",
+    "/as bob",
+    "2",
+    "/as bob",
+    "2",
+    "/leaderboard",
+]
+
+
+def console(tmp_path: Path, lines: list[str], data_dir: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Runs the console with no config file, ``lines`` piped in, home and data folders inside ``tmp_path``."""
+    env = dict(os.environ, HOME=str(tmp_path / "home"), XDG_DATA_HOME=str(tmp_path / "xdg"))
+    return subprocess.run([sys.executable, "-m", "bot", "run", "--data-dir", str(data_dir or tmp_path / "data")],
+                          input="".join(f"{line}\n" for line in lines), capture_output=True, text=True,
+                          cwd=REPO, env=env, timeout=60)
+
+
+def blocks(stdout: str) -> list[str]:
+    """The console's messages: it separates them with a blank line (answers may hold blank lines too)."""
+    return stdout.split("\n\n")
+
+
+def card_with_prompt(prompt: str) -> QuizCard:
+    library = load_library([], include_builtin=True)
+    cards = [c for d in library.decks for c in d.cards if c.prompt == prompt]
+    assert len(cards) == 1, f"no single card has the prompt {prompt!r}"
+    return cards[0]
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
+    tmp_path = tmp_path_factory.mktemp("console")
+    return console(tmp_path, SESSION), tmp_path
+
+
+def test_session_ends_cleanly_at_end_of_input(session: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+    run, _ = session
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr
+    assert run.stdout.startswith("StudyBot console. Type /help for commands")
+
+
+def test_help_lists_the_commands_privately(session: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+    run, _ = session
+    assert "(private to you)\nStudyBot commands\n`ask` — Look up a concept in the decks" in run.stdout
+    assert "`leaderboard` — " in run.stdout
+
+
+def test_ask_shows_the_answer_card_with_related_buttons(session: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+    run, _ = session
+    card = next(b for b in blocks(run.stdout) if b.startswith("What is eager execution in TensorFlow"))
+    assert "Eager execution means TensorFlow evaluates each operation immediately" in run.stdout  # bold dropped
+    assert "**" not in card
+    assert re.search(r"^  \[\d\] Quiz me on this$", run.stdout, re.MULTILINE)
+    assert "(Basic Concepts and TensorFlow Overview · tensorflow)" in run.stdout
+
+
+def test_ask_declines_what_the_decks_do_not_cover(session: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+    run, _ = session
+    assert ("(you are now alice)\n\n(private to alice)\n"
+            "I have no confident answer for \"how do I center a div\"") in run.stdout
+
+
+def test_round_is_played_and_revealed_at_end_of_input(session: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+    run, _ = session
+    out = run.stdout
+    question = next(b for b in blocks(out) if b.startswith("Quiz: ")).splitlines()
+    first_button = next(i for i, line in enumerate(question) if line.startswith("  [1] "))
+    prompt = "\n".join(question[1:first_button])
+    card = card_with_prompt(prompt)
+    # The choices are shown once, as numbered buttons, with the round's length in the footer.
+    buttons = [f"  [{i}] " + f"{LETTERS[i - 1]}. {c.text}"[:80] for i, c in enumerate(card.choices, 1)]
+    assert question[first_button:-1] == buttons
+    assert question[-1].endswith(" · 5 s · one answer each)")
+    assert "(private to alice)\nQuiz started: 1 question, 5 s each. Good luck!" in out
+
+    # Every answer is acknowledged privately; a second press is refused.
+    assert "(private to alice)\nAnswer A locked in. Results when the round closes." in out
+    assert "(private to bob)\nAnswer B locked in. Results when the round closes." in out
+    assert "(private to bob)\nYou already answered this round; your first answer counts." in out
+
+    # The reveal comes after everything typed (end of input), with the deck's correct choice.
+    right = card.choices[card.correct_index]
+    title = f"Answer: {prompt}"[:200]
+    assert out.index(title) > out.index("Leaderboard: This week")
+    reveal = out[out.index(title):]
+    assert f"\n{LETTERS[card.correct_index]}. {right.text}\n" in reveal
+    winners = [name for name, pressed in (("alice", 0), ("bob", 1)) if pressed == card.correct_index]
+    expected = f"Correct: {winners[0]} (+10 each)" if winners else "Correct: Nobody this time."
+    assert expected in reveal
+    assert f"Answers: 2 ({len(winners)} right)" in reveal
+    assert reveal.rstrip().endswith("(Leaderboard: `leaderboard today`)")
+
+
+def test_database_lives_in_the_data_dir_only(session: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+    _, tmp_path = session
+    assert (tmp_path / "data" / DB_FILE).is_file()
+    assert not (tmp_path / "xdg").exists()
+    assert not (tmp_path / "home").exists()
+
+
+def test_second_run_reuses_the_database_and_quit_ends_it(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    first = console(tmp_path, ["/quiz seconds 5", "/as bob", "2"], data)
+    assert first.returncode == 0, first.stderr
+    second = console(tmp_path, ["/as bob", "/stats", "/quit", "/help"], data)
+    assert second.returncode == 0, second.stderr
+    assert "Traceback" not in second.stderr
+    assert "(private to bob)\nStats: You\n" in second.stdout
+    assert "Answered: 1\n" in second.stdout  # bob's answer from the first run was kept
+    assert "StudyBot commands" not in second.stdout  # nothing after /quit is read
+
+
+def test_quit_alone_exits_zero(tmp_path: Path) -> None:
+    run = console(tmp_path, ["/quit"])
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().startswith("StudyBot console.")
+
+
+# Rendering rules
+
+
+def test_render_drops_bold_but_not_inside_code_and_shows_fields_and_footer() -> None:
+    reply = Reply("Use **kwargs** like this:\n```python\nf(**a, **b)\n```", title="T",
+                  fields=(Field("Answered", "3"),), footer="topic · deck", ephemeral=True)
+    assert render(reply, "bob") == ("(private to bob)\nT\nUse kwargs like this:\n```python\nf(**a, **b)\n```\n"
+                                    "Answered: 3\n(topic · deck)")
+
+
+def test_render_shows_a_choice_once_as_a_numbered_button() -> None:
+    reply = Reply("Pick one:\n\n**A.** yes\n**B.** no", buttons=(Button("a", "A. yes"), Button("b", "B. no")))
+    assert render(reply, "you") == "Pick one:\n  [1] A. yes\n  [2] B. no"
