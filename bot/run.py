@@ -7,9 +7,10 @@ without touching Discord or Slack code.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 from bot.config import Config
 from bot.core.app import StudyBot
@@ -27,26 +28,35 @@ async def run(config: Config, data_dir: Path) -> None:
     bot = StudyBot(library, store, config)
     try:
         await bot.start()
-        adapters = [_adapter(name, bot, config) for name in config.bot.adapters]
+        tasks = {name: asyncio.create_task(_adapter(name, bot, config), name=f"adapter:{name}")
+                 for name in config.bot.adapters}
         timers = asyncio.create_task(bot.run_timers())
         try:
-            if "console" in config.bot.adapters:
-                # The console decides when the process ends (end of input or /quit).
-                others = [asyncio.create_task(a) for a, name in zip(adapters, config.bot.adapters) if name != "console"]
-                await adapters[config.bot.adapters.index("console")]
-                for task in others:
-                    task.cancel()
-            else:
-                await asyncio.gather(*adapters)
+            await _supervise(tasks)
         finally:
-            timers.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await timers
+            for task in [*tasks.values(), timers]:
+                task.cancel()
+            await asyncio.gather(*tasks.values(), timers, return_exceptions=True)
     finally:
         await store.close()
 
 
-def _adapter(name: str, bot: StudyBot, config: Config):  # type: ignore[no-untyped-def]
+async def _supervise(tasks: dict[str, asyncio.Task[None]]) -> None:
+    """Waits until the console ends, or every adapter ends; an adapter's failure is raised, never dropped.
+
+    A Discord or Slack adapter that fails beside the console must stop the process with its error,
+    not leave a console running while the team's channel stays silent.
+    """
+    running = set(tasks.values())
+    while running:
+        done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            task.result()  # re-raises the adapter's failure
+        if "console" in tasks and tasks["console"].done():
+            return
+
+
+def _adapter(name: str, bot: StudyBot, config: Config) -> Coroutine[Any, Any, None]:
     if name == "console":
         from bot.adapters.console import ConsoleAdapter
 

@@ -1,0 +1,43 @@
+"""How ``studybot run`` supervises its adapters: a failure beside the console is never swallowed."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.run import _supervise
+
+
+async def _fail() -> None:
+    await asyncio.sleep(0)
+    raise RuntimeError("slack: invalid_auth")
+
+
+async def test_adapter_failure_beside_the_console_stops_the_process() -> None:
+    console = asyncio.create_task(asyncio.Event().wait())
+    tasks = {"console": console, "slack": asyncio.create_task(_fail())}
+    with pytest.raises(RuntimeError, match="invalid_auth"):
+        await _supervise(tasks)
+    console.cancel()
+
+
+async def test_end_of_console_ends_the_run_while_chat_adapters_still_serve() -> None:
+    discord = asyncio.create_task(asyncio.Event().wait())
+    tasks = {"console": asyncio.create_task(asyncio.sleep(0)), "discord": discord}
+    await _supervise(tasks)
+    assert tasks["console"].done() and not discord.done()
+    discord.cancel()
+
+
+async def test_without_a_console_the_run_lasts_until_every_adapter_ends() -> None:
+    release = asyncio.Event()
+    slow = asyncio.create_task(release.wait())
+    tasks = {"discord": asyncio.create_task(asyncio.sleep(0)), "slack": slow}
+    supervisor = asyncio.create_task(_supervise(tasks))
+    for _ in range(5):  # let the quick adapter finish; the supervisor must keep waiting
+        await asyncio.sleep(0)
+    assert not supervisor.done()
+    release.set()
+    await supervisor
+    assert slow.done()
