@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.adapters.console import render
-from bot.core.replies import Button, Field, Reply
+from bot.core.replies import Button, Field, Reply, fit
 from bot.kb.library import load_library
 from bot.kb.model import QuizCard
 from bot.run import DB_FILE
@@ -21,7 +21,7 @@ LETTERS = "ABCDE"
 SESSION = [
     "/help",
     "/ask what is eager execution",
-    "/as alice",  # asks are rate-limited per person (cooldowns.ask_seconds), so someone else asks next
+    "/as alice",
     "/ask how do I center a div",
     "/quiz seconds 5",
     "1",
@@ -95,7 +95,7 @@ def test_round_is_played_and_revealed_at_end_of_input(session: tuple[subprocess.
     prompt = "\n".join(question[1:first_button])
     card = card_with_prompt(prompt)
     # The choices are shown once, as numbered buttons, with the round's length in the footer.
-    buttons = [f"  [{i}] " + f"{LETTERS[i - 1]}. {c.text}"[:80] for i, c in enumerate(card.choices, 1)]
+    buttons = [f"  [{i}] " + fit(f"{LETTERS[i - 1]}. {c.text}", 80) for i, c in enumerate(card.choices, 1)]
     assert question[first_button:-1] == buttons
     assert question[-1].endswith(" · 5 s · one answer each)")
     assert "(private to alice)\nQuiz started: 1 question, 5 s each. Good luck!" in out
@@ -107,7 +107,7 @@ def test_round_is_played_and_revealed_at_end_of_input(session: tuple[subprocess.
 
     # The reveal comes after everything typed (end of input), with the deck's correct choice.
     right = card.choices[card.correct_index]
-    title = f"Answer: {prompt}"[:200]
+    title = fit(f"Answer: {prompt}", 200)
     assert out.index(title) > out.index("Leaderboard: This week")
     reveal = out[out.index(title):]
     assert f"\n{LETTERS[card.correct_index]}. {right.text}\n" in reveal
@@ -135,6 +135,15 @@ def test_second_run_reuses_the_database_and_quit_ends_it(tmp_path: Path) -> None
     assert "(private to bob)\nStats: You\n" in second.stdout
     assert "Answered: 1\n" in second.stdout  # bob's answer from the first run was kept
     assert "StudyBot commands" not in second.stdout  # nothing after /quit is read
+
+
+def test_console_has_no_cooldowns_so_a_script_can_ask_twice(tmp_path: Path) -> None:
+    run = console(tmp_path, ["/ask what is dropout", "/ask what is a tensor", "/quiz seconds 5", "/quiz seconds 5"])
+    assert run.returncode == 0, run.stderr
+    assert "Easy there" not in run.stdout
+    assert "How do you handle overfitting in deep learning models?" in run.stdout
+    assert "Explain the concept of tensors in TensorFlow." in run.stdout
+    assert "A quiz is already running in this channel" in run.stdout  # one round a channel still holds
 
 
 def test_quit_alone_exits_zero(tmp_path: Path) -> None:

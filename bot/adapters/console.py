@@ -31,7 +31,7 @@ _BOLD = re.compile(r"\*\*(.+?)\*\*")
 class ConsoleAdapter:
     """Reads lines, hands them to the core, prints what comes back."""
 
-    capabilities = Capabilities(buttons=True, ephemeral=False, edits=False)
+    capabilities = Capabilities(buttons=True, ephemeral=False, edits=False, shared_channels=False)
 
     def __init__(self, bot: StudyBot, out: TextIO = sys.stdout, user: str = "you") -> None:
         self.bot = bot

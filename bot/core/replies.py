@@ -69,10 +69,27 @@ class Capabilities:
     ephemeral: bool = True
     edits: bool = True
     max_buttons: int = 25
+    # Cooldowns keep one member from flooding a channel others read; a one-person console has no
+    # such channel, and a piped script asking twice in a row must not be refused.
+    shared_channels: bool = True
 
 
 _MENTION = re.compile(r"@(?=(everyone|here|channel|&|!|\w))", re.IGNORECASE)
 _SLACK_SPECIAL = re.compile(r"<([!@#])")
+
+
+def fit(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, ending "…" when cut, at a word boundary where one is near.
+
+    Labels and titles have hard limits on every platform; a cut mid-word reads as a typo.
+    """
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip() + "…"
 
 
 def neutralize(text: str) -> str:

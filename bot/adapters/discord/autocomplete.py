@@ -12,6 +12,7 @@ from weakref import WeakKeyDictionary
 
 from discord import app_commands
 
+from bot.core.replies import fit
 from bot.kb.library import Library
 from bot.kb.model import Entry
 from bot.kb.text import STOPWORDS, fold, words
@@ -23,7 +24,7 @@ _FOLDED: WeakKeyDictionary[Library, list[tuple[Entry, str]]] = WeakKeyDictionary
 
 
 def _choice_text(text: str) -> str:
-    return text if len(text) <= CHOICE_LIMIT else text[: CHOICE_LIMIT - 1].rstrip() + "…"
+    return fit(text, CHOICE_LIMIT)
 
 
 def question_choices(library: Library, current: str) -> list[app_commands.Choice[str]]:

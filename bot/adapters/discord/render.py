@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 import discord
 
-from bot.core.replies import Button, Reply
+from bot.core.replies import Button, Reply, fit
 
 log = logging.getLogger(__name__)
 
@@ -100,11 +100,6 @@ def _pack(embeds: list[discord.Embed], buttons: tuple[Button, ...]) -> list[Rend
     rendered = [RenderedMessage(tuple(group)) for group in messages]
     rendered[-1] = replace(rendered[-1], buttons=buttons)
     return rendered
-
-
-def fit(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters, with an ellipsis when something was cut."""
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def fit_buttons(buttons: tuple[Button, ...]) -> tuple[Button, ...]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.adapters.slack.mrkdwn import FENCE, escape, to_mrkdwn
-from bot.core.replies import Button, Field, Reply
+from bot.core.replies import Button, Field, Reply, fit
 
 log = logging.getLogger(__name__)
 
@@ -132,11 +132,6 @@ def _actions_blocks(buttons: tuple[Button, ...]) -> list[Block]:
     return [{"type": "actions", "block_id": f"studybot-actions-{i // ELEMENTS_PER_ACTIONS}",
              "elements": elements[i: i + ELEMENTS_PER_ACTIONS]}
             for i in range(0, len(elements), ELEMENTS_PER_ACTIONS)]
-
-
-def fit(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters, with an ellipsis when something was cut."""
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _fit_mrkdwn(text: str, limit: int) -> str:
