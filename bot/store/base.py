@@ -109,11 +109,15 @@ class Store(Protocol):
 
     async def scores(self, platform: str, workspace: str, since: datetime | None, until: datetime | None,
                      topic: str | None) -> list[ScoreRow]:
-        """Per-user totals of points in the workspace in [since, until)."""
+        """Per-user totals of points in the workspace in [since, until), from revealed rounds only.
+
+        An open round's answers stay out: points appearing before the reveal would tell everyone
+        who pressed the right button.
+        """
         ...
 
     async def user_answers(self, platform: str, workspace: str, user_id: str) -> list[UserAnswer]:
-        """(card id, round kind, correct, local date of a daily round) of every answer by a user."""
+        """(card id, round kind, correct, local date of a daily round) of a user's answers in revealed rounds."""
         ...
 
     async def channel_card_stats(self, channel: Channel) -> dict[str, tuple[int, int]]:

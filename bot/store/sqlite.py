@@ -190,7 +190,7 @@ class SqliteStore:
                      topic: str | None) -> list[ScoreRow]:
         sql = ("SELECT a.user_id, MAX(a.display_name), SUM(a.points), SUM(a.correct), COUNT(*), MIN(a.answered_at) "
                "FROM answers a JOIN rounds r ON r.id = a.round_id "
-               "WHERE a.platform = ? AND a.workspace = ? AND r.kind != 'practice'")
+               "WHERE a.platform = ? AND a.workspace = ? AND r.kind != 'practice' AND r.closed_at IS NOT NULL")
         params: list[object] = [platform, workspace]
         if since is not None:
             sql += " AND a.answered_at >= ?"
@@ -209,7 +209,8 @@ class SqliteStore:
     async def user_answers(self, platform: str, workspace: str, user_id: str) -> list[UserAnswer]:
         async with self._db.execute(
                 "SELECT r.card_id, r.kind, a.correct, r.local_date FROM answers a JOIN rounds r ON r.id = a.round_id "
-                "WHERE a.platform = ? AND a.workspace = ? AND a.user_id = ? ORDER BY a.answered_at",
+                "WHERE a.platform = ? AND a.workspace = ? AND a.user_id = ? AND r.closed_at IS NOT NULL "
+                "ORDER BY a.answered_at",
                 (platform, workspace, user_id)) as cur:
             rows = await cur.fetchall()
         return [(r[0], r[1], bool(r[2]), date.fromisoformat(r[3]) if r[3] else None) for r in rows]

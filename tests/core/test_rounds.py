@@ -165,11 +165,34 @@ async def test_a_question_that_could_not_be_posted_does_not_block_the_channel() 
 
 
 async def test_stats_of_someone_else_by_mention() -> None:
-    bot, outbox, _ = await make_bot()
+    bot, outbox, clock = await make_bot()
     bob = user("bob")
     await bot.handle_command(command("quiz", user("alice")))
     [(question, _)] = question_posts(outbox)
     await bot.handle_button(press(question.buttons[0].id, bob))
+    clock.advance(seconds=61)
+    await bot.tick()
     [stats] = await bot.handle_command(command(f"stats <@{bob.user_id}|bob>", user("alice")))
     assert stats.title == "Stats: bob" and stats.ephemeral
     assert dict((f.name, f.value) for f in stats.fields)["Answered"] == "1"
+
+
+async def test_standings_count_a_round_only_once_it_is_revealed() -> None:
+    """Points visible before the reveal would tell everyone who pressed the right button."""
+    bot, outbox, clock = await make_bot()
+    bob = user("bob")
+    await bot.handle_command(command("quiz", user("alice")))
+    [(question, _)] = question_posts(outbox)
+    card = bot.library.card(next(iter(bot.quiz.open.values())).card_id)
+    assert card is not None
+    await bot.handle_button(press(question.buttons[card.correct_index].id, bob))
+
+    [during] = await bot.handle_command(command("leaderboard all", user("alice")))
+    [stats_during] = await bot.handle_command(command(f"stats <@{bob.user_id}|bob>", user("alice")))
+    assert "Bob" not in during.body
+    assert stats_during.body == "bob has not answered any questions yet."
+
+    clock.advance(seconds=61)
+    await bot.tick()
+    [after] = await bot.handle_command(command("leaderboard all", user("alice")))
+    assert "1. Bob — 10 pts (1/1 right)" in after.body
