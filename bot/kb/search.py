@@ -25,7 +25,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from bot.kb.model import Deck, Entry
-from bot.kb.text import DOC_END, STOPWORDS, field_words, stem, words
+from bot.kb.text import DOC_END, STOPWORDS, field_words, stem, stem_all, words
 
 FIELD_WEIGHTS = {"question": 3.0, "aliases": 2.0, "keywords": 2.0, "topic": 1.0, "answer": 1.0}
 HEAD_FIELDS = ("question", "aliases", "keywords")
@@ -78,11 +78,18 @@ class _Postings:
         """``terms``, ``docs`` and ``tf`` (weighted term frequency) are one row per posting, sorted."""
         self.docs = docs.astype(np.int32)
         lengths = np.bincount(docs, weights=tf, minlength=n)
-        df = np.bincount(terms, minlength=n_terms)
+        self.df = df = np.bincount(terms, minlength=n_terms)
         self.ptr = np.concatenate(([0], np.cumsum(df))).astype(np.int64)
         self.idf = np.log(1.0 + (n - df + 0.5) / (df + 0.5))
-        norm = K1 * (1.0 - B + B * lengths[docs] / (float(lengths.mean()) if n else 1.0))
-        self.weights = (self.idf[terms] * tf * (K1 + 1.0) / (tf + norm)).astype(np.float32)
+        # Per document first, then spread over the postings: one gather instead of arithmetic per posting.
+        norm = (K1 * (1.0 - B + B * lengths / (float(lengths.mean()) if n else 1.0))).astype(np.float32)
+        tf = tf.astype(np.float32)
+        weights = self.idf.astype(np.float32)[terms]
+        weights *= tf
+        weights *= K1 + 1.0
+        tf += norm[docs]
+        weights /= tf
+        self.weights = weights
         self.n = n
 
     def scores(self, term_ids: list[int]) -> np.ndarray:
@@ -146,9 +153,13 @@ class SearchIndex:
             if gc_was_enabled:
                 gc.enable()
 
-    def _expand(self, word: str) -> tuple[str, ...]:
-        """The index terms one surface word stands for: synonyms expanded, stopwords dropped, stemmed."""
-        return tuple(stem(part) for part in self._synonyms.get(word, (word,)) if part not in STOPWORDS)
+    def _expansions(self, vocabulary: list[str]) -> list[tuple[str, ...]]:
+        """The index terms each deck word stands for: synonyms expanded, stopwords dropped, stemmed."""
+        parts = [() if word == DOC_END else tuple(p for p in self._synonyms.get(word, (word,)) if p not in STOPWORDS)
+                 for word in vocabulary]
+        distinct = list(dict.fromkeys(p for word_parts in parts for p in word_parts))
+        stems = dict(zip(distinct, stem_all(distinct)))
+        return [tuple(stems[p] for p in word_parts) for word_parts in parts]
 
     def _build(self, decks: Sequence[Deck]) -> None:
         topic_names = {(deck.name, slug): name for deck in decks for slug, name in deck.topics.items()}
@@ -163,10 +174,10 @@ class SearchIndex:
         vocabulary, token_words, token_docs, token_field = _tokenize(list(field_texts.values()))
 
         # A word maps to up to a few terms (the synonym "gan" expands to three); one slot each.
-        expansions = [() if word == DOC_END else self._expand(word) for word in vocabulary]
+        expansions = self._expansions(vocabulary)
         self._term_ids: dict[str, int] = {}
         slots = max((len(e) for e in expansions), default=0)
-        table = np.full((slots, len(vocabulary)), -1, dtype=np.int64)
+        table = np.full((slots, len(vocabulary)), -1, dtype=np.int32)
         for word_id, word_terms in enumerate(expansions):
             for slot, term in enumerate(word_terms):
                 table[slot, word_id] = self._term_ids.setdefault(term, len(self._term_ids))
@@ -174,33 +185,45 @@ class SearchIndex:
 
         # One sort of (term, doc, field) keys groups every posting; doc and field ride in the low bits.
         doc_bits = max(n - 1, 1).bit_length()
-        keys = np.concatenate([self._posting_keys(table[slot][token_words], token_docs, token_field, doc_bits)
-                               for slot in range(slots)] or [np.zeros(0, np.int64)])
+        keys = self._posting_keys(table, token_words, token_docs, token_field, doc_bits)
         keys.sort()
-        pairs, fields = keys >> FIELD_BITS, keys & (1 << FIELD_BITS) - 1
-        first = np.flatnonzero(np.concatenate(([True], pairs[1:] != pairs[:-1]))) if keys.size else keys
+        pairs = keys >> FIELD_BITS
+        new_pair = np.ones(keys.size, dtype=bool)
+        np.not_equal(pairs[1:], pairs[:-1], out=new_pair[1:])
+        posting_of = np.cumsum(new_pair) - 1  # which (term, doc) posting each key adds to
+        fields = keys & (1 << FIELD_BITS) - 1
         weights = np.array([FIELD_WEIGHTS[name] for name in field_texts])
         head = np.array([FIELD_WEIGHTS[name] if name in HEAD_FIELDS else 0.0 for name in field_texts])
-        full_tf = np.add.reduceat(weights[fields], first) if keys.size else np.zeros(0)
-        head_tf = np.add.reduceat(head[fields], first) if keys.size else np.zeros(0)
-        pairs = pairs[first]
+        full_tf = np.bincount(posting_of, weights=weights[fields])
+        head_tf = np.bincount(posting_of, weights=head[fields])
+        pairs = pairs[new_pair]
         terms, docs = pairs >> doc_bits, pairs & (1 << doc_bits) - 1
         self._full = _Postings(terms, docs, full_tf, n, n_terms)
         in_head = head_tf > 0
         self._head = _Postings(terms[in_head], docs[in_head], head_tf[in_head], n, n_terms)
 
         # Typo repair compares unknown query words with deck words (and stopwords) of similar length.
-        frequency = np.bincount(token_words, minlength=len(vocabulary))
+        # How many entries use a word's term breaks ties between equally close candidates.
+        frequency = self._full.df[table[0]] if slots else np.zeros(len(vocabulary), dtype=np.int64)
         self._word_frequency = {w: int(frequency[i]) for i, w in enumerate(vocabulary) if expansions[i]}
         self._by_length: dict[int, list[str]] = {}
         for word in chain(self._word_frequency, STOPWORDS):
             self._by_length.setdefault(len(word), []).append(word)
 
     @staticmethod
-    def _posting_keys(terms: np.ndarray, docs: np.ndarray, fields: np.ndarray, doc_bits: int) -> np.ndarray:
-        """Sortable keys ``(term, doc, field)`` for the tokens that map to a term."""
-        has_term = terms >= 0
-        return (terms[has_term] << doc_bits | docs[has_term]) << FIELD_BITS | fields[has_term]
+    def _posting_keys(table: np.ndarray, words: np.ndarray, docs: np.ndarray, fields: np.ndarray,
+                      doc_bits: int) -> np.ndarray:
+        """Sortable keys ``(term, doc, field)``, one for each term each token stands for.
+
+        ``table[slot, word]`` is the word's slot-th term or -1 (stopwords have none, synonyms several).
+        """
+        parts = [np.zeros(0, np.int64)]
+        for slot_terms in table:
+            terms = slot_terms[words]
+            has_term = terms >= 0
+            parts.append((terms[has_term].astype(np.int64) << doc_bits | docs[has_term]) << FIELD_BITS
+                         | fields[has_term])
+        return np.concatenate(parts)
 
     def query_terms(self, query: str) -> dict[str, float]:
         """The query's distinct content stems after synonym expansion and typo repair.

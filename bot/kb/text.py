@@ -55,11 +55,20 @@ def field_words(texts: list[str]) -> list[str]:
     one string: a few passes in C instead of a regex call per text. Characters outside ASCII
     that survive folding separate words, as they do in ``words``.
     """
-    joined = f" {DOC_END} ".join(text.replace(DOC_END, " ") for text in texts) + f" {DOC_END}"
-    return fold(joined).encode("ascii", "replace").translate(_WORD_BYTES).decode("ascii").split() if texts else []
+    if not texts:
+        return []
+    joined = f" {DOC_END} ".join(texts) + f" {DOC_END}"
+    if joined.count(DOC_END) != len(texts):  # a text holds DOC_END itself: it must not end a document
+        joined = f" {DOC_END} ".join(text.replace(DOC_END, " ") for text in texts) + f" {DOC_END}"
+    return fold(joined).encode("ascii", "replace").translate(_WORD_BYTES).decode("ascii").split()
 
 
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
     """The English Snowball stem, cached because decks repeat words endlessly."""
     return str(_STEMMER.stemWord(word))
+
+
+def stem_all(words: list[str]) -> list[str]:
+    """Stems of many words in one call: indexing stems a whole vocabulary at once."""
+    return [str(s) for s in _STEMMER.stemWords(words)]
