@@ -146,6 +146,20 @@ def test_console_has_no_cooldowns_so_a_script_can_ask_twice(tmp_path: Path) -> N
     assert "A quiz is already running in this channel" in run.stdout  # one round a channel still holds
 
 
+def test_a_reader_that_goes_away_ends_the_console_without_a_traceback(tmp_path: Path) -> None:
+    env = dict(os.environ, HOME=str(tmp_path / "home"), XDG_DATA_HOME=str(tmp_path / "xdg"))
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "run", "--data-dir", str(tmp_path / "data")],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            cwd=REPO, env=env)
+    assert proc.stdout is not None and proc.stdin is not None
+    assert proc.stdout.readline().startswith(b"StudyBot console.")
+    proc.stdout.close()  # like `studybot run | head -1`
+    # Far more output than a pipe buffers, so a write must meet the closed pipe.
+    _, stderr = proc.communicate(b"/help\n" * 500, timeout=60)
+    assert proc.returncode == 1
+    assert b"Traceback" not in stderr
+
+
 def test_quit_alone_exits_zero(tmp_path: Path) -> None:
     run = console(tmp_path, ["/quit"])
     assert run.returncode == 0, run.stderr
