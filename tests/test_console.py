@@ -112,7 +112,7 @@ def test_round_is_played_and_revealed_at_end_of_input(session: tuple[subprocess.
     reveal = out[out.index(title):]
     assert f"\n{LETTERS[card.correct_index]}. {right.text}\n" in reveal
     winners = [name for name, pressed in (("alice", 0), ("bob", 1)) if pressed == card.correct_index]
-    expected = f"Correct: {winners[0]} (+10 each)" if winners else "Correct: Nobody this time."
+    expected = f"Correct: {winners[0]} (+10)" if winners else "Correct: Nobody this time."
     assert expected in reveal
     assert f"Answers: 2 ({len(winners)} right)" in reveal
     assert reveal.rstrip().endswith("(Leaderboard: `leaderboard today`)")

@@ -161,7 +161,8 @@ def reveal_reply(card: QuizCard, answers: list[AnswerRecord]) -> Reply:
     names = ", ".join(neutralize(a.display_name) for a in winners[:20])
     if len(winners) > 20:
         names += f" and {len(winners) - 20} more"
-    who = f"{names} (+{winners[0].points} each)" if winners else "Nobody this time."
+    each = " each" if len(winners) > 1 else ""
+    who = f"{names} (+{winners[0].points}{each})" if winners else "Nobody this time."
     fields = (Field("Correct", who, inline=False),
               Field("Answers", f"{len(answers)} ({len(winners)} right)"))
     return Reply(body=f"**{LETTERS[card.correct_index]}. {right.text}**\n\n{card.explanation}",

@@ -339,7 +339,7 @@ async def test_quiz_round_with_two_users_is_posted_answered_privately_and_reveal
     reveal = rig.slack.of("chat.postMessage")[1]
     assert reveal.data["channel"] == GENERAL
     revealed = all_text(reveal.data["blocks"])
-    assert "Bob Brown (+10 each)" in revealed and "2 (1 right)" in revealed  # users.info's name, not the handle
+    assert "Bob Brown (+10)" in revealed and "2 (1 right)" in revealed  # users.info's name, not the handle
 
     await rig.press(right, user=BOB, message_ts=ts)
     assert "This round has closed" in rig.replies()[-1]["text"]

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config import Config, QuizSection
 from bot.core.app import APOLOGY
-from tests.core.fakes import command, make_bot, press, user
+from bot.core.rounds import reveal_reply
+from bot.store.base import AnswerRecord
+from tests.core.fakes import command, library, make_bot, press, user
 
 
 def question_posts(outbox):  # type: ignore[no-untyped-def]
@@ -39,7 +42,7 @@ async def test_round_runs_from_question_to_reveal_with_points() -> None:
     reveal = outbox.posts[-1][1]
     assert card.explanation in reveal.body
     assert card.choices[card.correct_index].text in reveal.body
-    assert "Alice (+10 each)" in reveal.fields[0].value
+    assert "Alice (+10)" in reveal.fields[0].value
     assert "2 (1 right)" in reveal.fields[1].value
     assert outbox.edits and outbox.edits[0][1] == message_id and outbox.edits[0][2].buttons == ()
 
@@ -196,3 +199,18 @@ async def test_standings_count_a_round_only_once_it_is_revealed() -> None:
     await bot.tick()
     [after] = await bot.handle_command(command("leaderboard all", user("alice")))
     assert "1. Bob — 10 pts (1/1 right)" in after.body
+
+
+def test_reveal_names_winners_without_pinging_and_says_each_only_for_several() -> None:
+    card = library().decks[0].cards[0]
+    at = datetime(2026, 3, 2, tzinfo=UTC)
+
+    def answer(name: str, correct: bool) -> AnswerRecord:
+        return AnswerRecord(1, name, name, card.correct_index if correct else -1, correct, 10 if correct else 0, at)
+
+    one = reveal_reply(card, [answer("ann", True), answer("ben", False)])
+    several = reveal_reply(card, [answer("ann", True), answer("@everyone", True), answer("ben", False)])
+    assert one.fields[0].value == "ann (+10)"
+    assert several.fields[0].value.endswith("(+10 each)")
+    assert "@everyone" not in several.fields[0].value  # a display name cannot ping
+    assert several.fields[1].value == "3 (2 right)"
