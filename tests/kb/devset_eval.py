@@ -67,9 +67,29 @@ def evaluate(library: Library, cases: list[dict[str, str | None]]) -> DevsetScor
     return score
 
 
+def naive_rates(library: Library, cases: list[dict[str, str | None]]) -> tuple[float, float]:
+    """Top-1 and top-3 of the naive baseline (rapidfuzz WRatio over question texts), for comparison."""
+    from rapidfuzz import fuzz, process
+
+    entries = [e for deck in library.decks for e in deck.entries]
+    questions = [e.question for e in entries]
+    top1 = top3 = on_topic = 0
+    for case in cases:
+        if case["id"] is None:
+            continue
+        on_topic += 1
+        ranked = [entries[i].id for _, _, i in process.extract(str(case["q"]), questions, scorer=fuzz.WRatio, limit=3)]
+        top1 += ranked[:1] == [case["id"]]
+        top3 += case["id"] in ranked
+    return top1 / on_topic, top3 / on_topic
+
+
 if __name__ == "__main__":
-    result = evaluate(load_library(), load_devset())
+    library, cases = load_library(), load_devset()
+    result = evaluate(library, cases)
     for miss in result.misses:
         print(miss)
     print(f"queries {result.total} (on-topic {result.on_topic})  decision accuracy "
           f"{result.decision_accuracy:.1%}  top-1 {result.top1_rate:.1%}  top-3 {result.top3_rate:.1%}")
+    naive_top1, naive_top3 = naive_rates(library, cases)
+    print(f"naive baseline (WRatio over questions): top-1 {naive_top1:.1%}  top-3 {naive_top3:.1%}")
