@@ -17,7 +17,7 @@ import json
 import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,16 +30,7 @@ from discord.webhook.async_ import AsyncWebhookAdapter, async_context
 from bot.adapters.discord import build_client, sync_commands
 from bot.adapters.discord import interactions as discord_interactions
 from bot.adapters.discord.client import StudyClient
-from bot.adapters.discord.render import (
-    DESCRIPTION_LIMIT,
-    EMBEDS_PER_MESSAGE,
-    FIELD_VALUE_LIMIT,
-    LABEL_LIMIT,
-    MESSAGE_TOTAL_LIMIT,
-    TITLE_LIMIT,
-    render,
-    split_markdown,
-)
+from bot.adapters.discord.render import render, split_markdown
 from bot.adapters.discord.views import view_for
 from bot.config import Config, ConfigError, CooldownSection, DiscordSection
 from bot.core.app import APOLOGY, StudyBot
@@ -58,6 +49,9 @@ GRACE = {"id": "1346000000000000102", "username": "grace.hopper", "global_name":
 BOT_USER = {"id": "1346100000000000000", "username": "studybot", "global_name": "StudyBot", "discriminator": "0",
             "avatar": None, "bot": True, "public_flags": 0}
 MANAGE_GUILD = str(discord.Permissions(manage_guild=True).value)
+# Discord's documented limits, written out rather than imported, so a wrong constant in the code fails here.
+TITLE_LIMIT, DESCRIPTION_LIMIT, FIELD_VALUE_LIMIT, MESSAGE_TOTAL_LIMIT = 256, 4096, 1024, 6000
+EMBEDS_PER_MESSAGE, LABEL_LIMIT, CUSTOM_ID_LIMIT = 10, 80, 100
 NO_MENTIONS: dict[str, list[str]] = {"parse": []}
 CONFIG = Config(cooldowns=CooldownSection(ask_seconds=0, quiz_seconds=0))
 
@@ -454,6 +448,77 @@ async def test_practice_question_stays_private_and_is_judged_at_once(start: Star
     assert result.embeds[0]["title"] == "Practice result"
 
 
+async def test_slow_ask_says_thinking_in_time_then_answers(start: Start, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the core is slower than DEFER_AFTER, Discord gets a deferral before its 3 s run out."""
+    monkeypatch.setattr(discord_interactions, "DEFER_AFTER", 0.0)
+    h = await start()
+    # A core that cannot finish before Discord has been told "thinking…": slow, without a race.
+    deferred = asyncio.Event()
+    record, handle = h.recorder.webhook_request, h.bot.handle_command
+
+    def recording(route: Route, body: dict[str, Any] | None) -> Any:
+        if body is not None and body.get("type") == 5:
+            deferred.set()
+        return record(route, body)
+
+    async def slow_core(event: Any) -> list[Reply]:
+        await deferred.wait()
+        return await handle(event)
+
+    monkeypatch.setattr(h.recorder, "webhook_request", recording)
+    monkeypatch.setattr(h.bot, "handle_command", slow_core)
+    confident = await h.command("ask", [option("query", "what is eager execution")])
+    assert callback(confident).body == {"type": 5}
+    [edit] = confident[1:]
+    assert edit.method == "PATCH" and edit.path.endswith("/messages/@original")
+    assert edit.embeds[0]["title"].startswith("What is eager execution")
+    assert edit.data["allowed_mentions"] == NO_MENTIONS
+
+    deferred.clear()
+    unsure = await h.command("ask", [option("query", "model compression for phones")])
+    assert callback(unsure).body == {"type": 5}
+    delete, follow_up = unsure[1:]
+    assert delete.method == "DELETE" and follow_up.ephemeral and "no confident answer" in follow_up.text
+
+
+async def test_long_answer_is_sent_as_several_messages_within_limits(start: Start,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    h = await start()
+    card = h.bot.answer_card
+    code = "```python\n" + "\n".join(f"layer_{i} = tf.keras.layers.Dense({i})" for i in range(400)) + "\n```"
+    monkeypatch.setattr(h.bot, "answer_card", lambda entry: replace(card(entry), body=card(entry).body + "\n\n" + code))
+    calls = await h.command("ask", [option("query", "what is eager execution")])
+    first = callback(calls)
+    assert first.body is not None and first.body["type"] == 4 and not first.ephemeral
+    messages = [first, *(c for c in calls if c.method == "POST" and not c.path.endswith("/callback"))]
+    assert len(messages) >= 2 and len(messages) == len(calls)
+    for message in messages:
+        assert len(message.embeds) <= EMBEDS_PER_MESSAGE and not message.ephemeral
+        assert sum(len(e.get("title", "")) + len(e.get("description", "")) + len(e.get("footer", {}).get("text", ""))
+                   for e in message.embeds) <= MESSAGE_TOTAL_LIMIT
+        assert all(len(e.get("description", "")) <= DESCRIPTION_LIMIT for e in message.embeds)
+        assert all(e.get("description", "").count("```") % 2 == 0 for e in message.embeds)
+    assert [bool(m.custom_ids) for m in messages] == [False] * (len(messages) - 1) + [True]  # buttons at the end
+    text = "\n".join(m.text for m in messages)
+    assert all(f"layer_{i} = " in text for i in range(400))
+    assert_no_mentions(calls)
+
+
+async def test_every_message_after_a_private_deferral_stays_private(start: Start,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    h = await start()
+    long_public = Reply("\n\n".join(f"Paragraph {i}. " + "words " * 400 for i in range(40)), title="Long")
+
+    async def handle_command(event: Any) -> list[Reply]:
+        return [long_public]
+
+    monkeypatch.setattr(h.bot, "handle_command", handle_command)
+    calls = await h.command("quiz")  # /quiz defers privately
+    assert callback(calls).body == {"type": 5, "data": {"flags": 64}}
+    follow_ups = [c for c in calls if c.method == "POST" and not c.path.endswith("/callback")]
+    assert follow_ups and all(c.ephemeral for c in follow_ups)
+
+
 async def test_private_answer_after_a_public_deferral_is_never_shown_publicly(start: Start) -> None:
     h = await start()
     calls = await h.command("leaderboard", [option("period", "week"), option("topic", "cooking")])
@@ -552,9 +617,11 @@ def test_split_prefers_paragraph_breaks_and_cuts_only_overlong_lines() -> None:
 
 async def test_buttons_are_fitted_to_discord_limits() -> None:
     buttons = tuple(Button(f"ask:tensorflow/entry-{i}", "A long label " * 10) for i in range(30))
-    buttons += (Button("ask:" + "x" * 120, "too long an id"),)
     [message] = render(Reply("choose", buttons=buttons))
     assert len(message.buttons) == 25 and all(len(b.label) <= LABEL_LIMIT for b in message.buttons)
+    [few] = render(Reply("choose", buttons=(Button("ask:" + "x" * CUSTOM_ID_LIMIT, "too long an id"),
+                                            Button("ask:tensorflow/gans", "GANs"))))
+    assert [b.id for b in few.buttons] == ["ask:tensorflow/gans"]  # Discord would refuse the whole message
     view = view_for(message.buttons)
     assert view is not None
     rows = [c["components"] for c in view.to_components()]

@@ -67,7 +67,7 @@ def add_commands(tree: app_commands.CommandTree[StudyClient], config: Config) ->
     @app_commands.describe(query="Your question, e.g. what is eager execution")
     @app_commands.autocomplete(query=suggest_questions)
     async def ask(interaction: discord.Interaction[Any], query: app_commands.Range[str, 1, MAX_QUERY]) -> None:
-        await answer_command(interaction, "ask", {"query": query})
+        await answer_command(interaction, "ask", {"query": query}, defer=Defer.AUTO)
 
     @tree.command(name="quiz", description="Start a quiz round in this channel")
     @app_commands.describe(topic="Only questions on this topic", questions="How many questions in a row",
@@ -100,11 +100,11 @@ def add_commands(tree: app_commands.CommandTree[StudyClient], config: Config) ->
 
     @tree.command(name="topics", description="Decks and topics with their entry and card counts")
     async def topics(interaction: discord.Interaction[Any]) -> None:
-        await answer_command(interaction, "topics", {})
+        await answer_command(interaction, "topics", {}, defer=Defer.AUTO)
 
     @tree.command(name="help", description="What StudyBot can do")
     async def help_command(interaction: discord.Interaction[Any]) -> None:
-        await answer_command(interaction, "help", {})
+        await answer_command(interaction, "help", {}, defer=Defer.AUTO)
 
     # Discord hides the group from members without Manage Server by default; servers can
     # change that, so the core checks again (User.is_admin) on every run.

@@ -2,12 +2,14 @@
 
 Discord fails an interaction the user sees ("This interaction failed") when it gets no
 response within 3 seconds, so work that touches the database is deferred first and answered
-with follow-ups. Every path ends in a response: failures are logged and answered with a
+with follow-ups; quick commands (``ask``, ``help``) answer directly unless the core takes
+longer than ``DEFER_AFTER``. Every path ends in a response: failures are logged and answered with a
 short private apology.
 """
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import logging
 from collections.abc import Mapping
@@ -30,12 +32,15 @@ log = logging.getLogger(__name__)
 PLATFORM = "discord"
 NO_MENTIONS = discord.AllowedMentions.none()
 POST_PERMISSIONS = ("view_channel", "send_messages", "embed_links")
+# Defer.AUTO's patience: well inside Discord's 3 s, with room for the deferral's own round trip.
+DEFER_AFTER = 2.0
 
 
 class Defer(enum.Enum):
     """Whether to acknowledge a command before the core works on it, and how visibly."""
 
     NO = "no"  # the core answers in milliseconds (no database), so respond directly
+    AUTO = "auto"  # respond directly when the core is quick, else say "thinking…" publicly first
     PUBLIC = "public"  # "StudyBot is thinking…" for everyone; the answer is public
     PRIVATE = "private"  # the same, seen only by the user; every answer is private
 
@@ -84,12 +89,16 @@ async def answer_command(interaction: discord.Interaction[Any], name: str, optio
     """
     try:
         bot = studybot_of(interaction)
-        if defer is not Defer.NO:
+        if defer in (Defer.PUBLIC, Defer.PRIVATE):
             await interaction.response.defer(ephemeral=defer is Defer.PRIVATE, thinking=True)
         event = CommandEvent(user_of(interaction), channel_of(interaction), name,
                              {key: value for key, value in options.items() if value is not None},
                              event_id=str(interaction.id))
-        replies = await bot.handle_command(event)
+        work = asyncio.ensure_future(bot.handle_command(event))
+        if defer is Defer.AUTO and not (await asyncio.wait({work}, timeout=DEFER_AFTER))[0]:
+            # Public "thinking…": a private answer after it deletes it and follows up privately.
+            await interaction.response.defer(thinking=True)
+        replies = await work
         if public:
             replies = [replace(reply, ephemeral=False) for reply in replies]
         await send_replies(interaction, bot, replies, private=defer is Defer.PRIVATE)
@@ -148,7 +157,7 @@ async def send_replies(interaction: discord.Interaction[Any], bot: StudyBot, rep
             else:
                 if thinking:
                     await interaction.delete_original_response()
-                await _send(interaction, message, reply.ephemeral)
+                await _send(interaction, message, reply.ephemeral or private)
             thinking = False
     if thinking:  # the core had nothing to say; never leave "thinking…" hanging
         await interaction.delete_original_response()
