@@ -17,7 +17,7 @@ import logging
 import re
 import socket
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus, urlencode
@@ -31,16 +31,7 @@ from slack_bolt.request.internals import parse_body
 from slack_sdk.signature import SignatureVerifier
 
 from bot.adapters.slack import build_app, connect_socket_mode, run_slack
-from bot.adapters.slack.blocks import (
-    BLOCKS_PER_MESSAGE,
-    BUTTON_TEXT_LIMIT,
-    CUT_NOTE,
-    FIELD_TEXT_LIMIT,
-    HEADER_LIMIT,
-    SECTION_TEXT_LIMIT,
-    render,
-    split_mrkdwn,
-)
+from bot.adapters.slack.blocks import CUT_NOTE, render, split_mrkdwn
 from bot.adapters.slack.http import EVENTS_PATH, build_web_app, parse_form
 from bot.adapters.slack.listeners import without_mention
 from bot.adapters.slack.mrkdwn import to_mrkdwn, unescape
@@ -51,6 +42,8 @@ from bot.core.clock import FakeClock
 from bot.core.replies import Button, Field, Reply
 from tests.core.fakes import make_bot
 
+# Slack's documented Block Kit limits, written out rather than imported, so a wrong constant in the code fails here.
+BLOCKS_PER_MESSAGE, SECTION_TEXT_LIMIT, HEADER_LIMIT, FIELD_TEXT_LIMIT, BUTTON_TEXT_LIMIT = 50, 3000, 150, 2000, 75
 PAYLOADS = Path(__file__).resolve().parent.parent / "payloads" / "slack"
 MANIFEST = Path(__file__).resolve().parents[2] / "bot" / "adapters" / "slack" / "manifest.yaml"
 SECRET = "test-signing-secret"
@@ -599,6 +592,23 @@ def test_long_answer_is_split_cleanly_within_slack_limits() -> None:
     assert [len(b["elements"]) for b in blocks_of("actions", message.blocks)] == [25, 6]
     assert [b["value"] for b in buttons_of(message.blocks)].count("ask:deck/0") == 2  # same id, distinct action_ids
     assert blocks_of("context", message.blocks)
+
+
+async def test_long_answer_goes_through_bolt_as_one_message_within_limits(rig: Rig,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    card = rig.bot.answer_card
+    code = "```python\n" + "\n".join(f"layer_{i} = tf.keras.layers.Dense({i})" for i in range(300)) + "\n```"
+    monkeypatch.setattr(rig.bot, "answer_card",
+                        lambda entry: replace(card(entry), body=card(entry).body + "\n\n" + code))
+    response = await rig.command("ask what is dropout")
+    assert response.status == 200
+    [answer] = rig.replies()
+    assert answer["response_type"] == "in_channel"
+    _check_limits(answer["blocks"])
+    sections = [b["text"]["text"] for b in blocks_of("section", answer["blocks"]) if "text" in b]
+    assert len([s for s in sections if "layer_" in s]) >= 3  # the code was split over several sections
+    assert all(f"layer_{i} = " in "\n".join(sections) for i in range(300))
+    assert len(answer["text"]) <= 3000  # the notification fallback
 
 
 def test_huge_answer_is_cut_to_fifty_blocks_with_a_note() -> None:
