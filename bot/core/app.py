@@ -10,6 +10,7 @@ import asyncio
 import logging
 import math
 import random
+import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import date, datetime, timedelta
@@ -78,17 +79,21 @@ class StudyBot:
         handler = self._commands.get(event.name)
         if handler is None:
             return [Reply(f"I don't know the command `{neutralize(event.name)}`. Try `help`.", ephemeral=True)]
-        return await self._guard(handler(event), f"command {event.name} {dict(event.options)} from {event.user}")
+        return await self._guard(handler(event), f"command {event.name} {dict(event.options)} from {event.user}",
+                                 on_failure=lambda: self._release_cooldown(event))
 
     async def handle_button(self, event: ButtonEvent) -> list[Reply]:
         """Answers a button press; never raises."""
         return await self._guard(self._button(event), f"button {event.button_id} from {event.user}")
 
-    async def _guard(self, work: Awaitable[list[Reply]], context: str) -> list[Reply]:
+    async def _guard(self, work: Awaitable[list[Reply]], context: str,
+                     on_failure: Callable[[], None] | None = None) -> list[Reply]:
         try:
             return await work
         except Exception:
             log.exception("handler failed: %s", context)
+            if on_failure is not None:
+                on_failure()
             return [Reply(APOLOGY, ephemeral=True)]
 
     # Timers
@@ -168,6 +173,10 @@ class StudyBot:
         self._last_use[key] = now
         return None
 
+    def _release_cooldown(self, event: CommandEvent) -> None:
+        """Forgets a use that did not happen (a busy channel, a failure), so a retry is not refused."""
+        self._last_use.pop((event.user.platform, event.user.workspace, event.user.user_id, event.name), None)
+
     async def _zone(self, user: User) -> ZoneInfo:
         name = await self.store.workspace_timezone(user.platform, user.workspace)
         return ZoneInfo(name or self.config.bot.timezone)
@@ -239,7 +248,7 @@ class StudyBot:
         if card is None:
             return [Reply("There are no quiz cards for that topic yet.", ephemeral=True)]
         if not await self._start_round(event.channel, card, seconds, questions - 1, topic):
-            self._last_use.pop((event.user.platform, event.user.workspace, event.user.user_id, "quiz"), None)
+            self._release_cooldown(event)
             return [Reply("A quiz is already running in this channel; answer that one first!", ephemeral=True)]
         plural = f"{questions} questions" if questions > 1 else "1 question"
         return [Reply(f"Quiz started: {plural}, {seconds} s each. Good luck!", ephemeral=True)]
@@ -261,7 +270,7 @@ class StudyBot:
         """Top 10 of the workspace for a period, plus the caller's own rank when outside it."""
         zone = await self._zone(user)
         since, until = period_bounds(period, self.clock.now(), zone)
-        rows = ranked(await self.store.scores(user.platform, user.workspace, since, until, topic))
+        rows = ranked(await self.store.scores(user.platform, user.workspace, since, until, self._topic_cards(topic)))
         label = {"today": "Today", "week": "This week", "month": "This month", "all": "All time"}[period]
         title = f"Leaderboard: {label}" + (f" · {topic}" if topic else "")
         if not rows:
@@ -274,6 +283,16 @@ class StudyBot:
         elif mine is None:
             lines.append("You have no points in this period yet.")
         return Reply("\n".join(lines), title=title, footer=f"Days and weeks in {zone.key}")
+
+    def _topic_cards(self, topic: str | None) -> set[str] | None:
+        """The ids of a topic's cards; None (every card) without a topic.
+
+        A topic board counts answers by their card's topic: a quiz round's stored topic is only its
+        filter (None in a mixed quiz), so it cannot say which topic a question belongs to.
+        """
+        if topic is None:
+            return None
+        return {c.id for d in self.library.decks for c in d.cards if c.topic == topic}
 
     async def _stats(self, event: CommandEvent) -> list[Reply]:
         target, name = _mentioned(event.options.get("user", ""))
@@ -338,7 +357,8 @@ class StudyBot:
             at = parse_local_time(event.options.get("time", ""))
             zone = parse_zone(event.options.get("timezone", ""))
         except ScheduleInputError as exc:
-            return Reply(f"{exc} Example: `daily set 09:00 Europe/Berlin`.", ephemeral=True)
+            # The message quotes what the admin typed, which may be "@everyone".
+            return Reply(f"{neutralize(str(exc))} Example: `daily set 09:00 Europe/Berlin`.", ephemeral=True)
         questions = _bounded(event.options.get("questions"), 1, 1, 5, "questions")
         if isinstance(questions, str):
             return Reply(questions, ephemeral=True)
@@ -384,9 +404,18 @@ def _check_text(text: str) -> str | None:
         return "Ask me something, e.g. `ask what is dropout`."
     if len(text) > MAX_QUERY:
         return f"That question is {len(text)} characters long; please keep it under {MAX_QUERY}."
-    if any(ord(ch) < 32 and ch not in "\t\n" or ord(ch) == 127 for ch in text):
+    if _has_control(text):
         return "Your question contains control characters; please type it as plain text."
     return None
+
+
+def _has_control(text: str) -> bool:
+    """Whether ``text`` holds a control character other than tab and newline.
+
+    Unicode category Cc, so C1 controls (U+0080-U+009F, e.g. the 8-bit CSI that starts terminal
+    escape sequences) are refused like C0 ones and DEL.
+    """
+    return any(unicodedata.category(ch) == "Cc" and ch not in "\t\n" for ch in text)
 
 
 def _bounded(text: str | None, default: int, low: int, high: int, name: str) -> int | str:

@@ -92,10 +92,19 @@ class DailyPlanner:
         shuffle = random.Random(f"{schedule.channel}:{day.isoformat()}")
         tiebreak = {c.id: shuffle.random() for c in pool}
         ranked = sorted(pool, key=lambda c: (used[c.id], accuracy(c), tiebreak[c.id]))
-        chosen: list[QuizCard] = []
-        for card in ranked:  # at most one card per entry in a day, when the pool allows
-            if len(chosen) == schedule.questions:
-                break
-            if all(c.entry_id != card.entry_id for c in chosen) or len(pool) <= schedule.questions:
-                chosen.append(card)
-        return chosen
+        return _one_per_entry_first(ranked, schedule.questions)
+
+
+def _one_per_entry_first(ranked: list[QuizCard], wanted: int) -> list[QuizCard]:
+    """The first ``wanted`` cards of ``ranked``, at most one per entry while other entries remain.
+
+    A second pass fills up from the rest in rank order, so a topic with fewer entries than the
+    schedule's questions (3 entries, 9 cards, 5 questions) still gets all its questions.
+    """
+    chosen: list[QuizCard] = []
+    for card in ranked:
+        if len(chosen) < wanted and all(c.entry_id != card.entry_id for c in chosen):
+            chosen.append(card)
+    rest = [c for c in ranked if c not in chosen]
+    chosen.extend(rest[:wanted - len(chosen)])
+    return chosen

@@ -40,8 +40,8 @@ def _midnight(day: date, zone: ZoneInfo) -> datetime:
 
 
 def ranked(rows: list[ScoreRow]) -> list[ScoreRow]:
-    """Best first. Ties: more correct answers, then whoever scored first, then user id."""
-    return sorted(rows, key=lambda r: (-r.points, -r.correct, r.first_at, r.user_id))
+    """Best first. Ties: more correct answers, then whoever reached the score first, then user id."""
+    return sorted(rows, key=lambda r: (-r.points, -r.correct, r.reached_at, r.user_id))
 
 
 @dataclass(frozen=True)

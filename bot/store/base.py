@@ -7,6 +7,7 @@ to keep the same constraints.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
@@ -72,7 +73,7 @@ class ScoreRow:
     points: int
     correct: int
     answered: int
-    first_at: datetime
+    reached_at: datetime  # when the user reached these points (their last scoring answer; first answer if none)
 
 
 class Store(Protocol):
@@ -108,8 +109,10 @@ class Store(Protocol):
         ...
 
     async def scores(self, platform: str, workspace: str, since: datetime | None, until: datetime | None,
-                     topic: str | None) -> list[ScoreRow]:
-        """Per-user totals of points in the workspace in [since, until), from revealed rounds only.
+                     card_ids: Collection[str] | None) -> list[ScoreRow]:
+        """Per-user totals of points in the workspace in [since, until), from revealed rounds only;
+        with ``card_ids``, only answers to those cards (a topic's cards: the store knows no decks, and a
+        quiz round's own topic is its filter, None for a mixed quiz).
 
         An open round's answers stay out: points appearing before the reveal would tell everyone
         who pressed the right button.

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from datetime import date, datetime
+from collections.abc import Collection
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import aiosqlite
@@ -33,7 +34,9 @@ _ROUND_COLUMNS = ("id, platform, workspace, channel, kind, card_id, opened_at, c
 
 
 def _ts(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+    """ISO text in UTC. Timestamps are compared as text in SQL, which is only right when every
+    one has the same offset: a local-zone bound such as Berlin's midnight must be converted first."""
+    return value.astimezone(UTC).isoformat() if value is not None else None
 
 
 def _dt(value: str | None) -> datetime | None:
@@ -187,8 +190,13 @@ class SqliteStore:
         return [AnswerRecord(r[0], r[1], r[2], r[3], bool(r[4]), r[5], datetime.fromisoformat(r[6])) for r in rows]
 
     async def scores(self, platform: str, workspace: str, since: datetime | None, until: datetime | None,
-                     topic: str | None) -> list[ScoreRow]:
-        sql = ("SELECT a.user_id, MAX(a.display_name), SUM(a.points), SUM(a.correct), COUNT(*), MIN(a.answered_at) "
+                     card_ids: Collection[str] | None) -> list[ScoreRow]:
+        if card_ids is not None and not card_ids:
+            return []
+        # reached_at: when the user reached their points (their last scoring answer), or, with no
+        # points, their first answer; the leaderboard's last tie-break before the user id.
+        sql = ("SELECT a.user_id, MAX(a.display_name), SUM(a.points), SUM(a.correct), COUNT(*), "
+               "COALESCE(MAX(CASE WHEN a.points > 0 THEN a.answered_at END), MIN(a.answered_at)) "
                "FROM answers a JOIN rounds r ON r.id = a.round_id "
                "WHERE a.platform = ? AND a.workspace = ? AND r.kind != 'practice' AND r.closed_at IS NOT NULL")
         params: list[object] = [platform, workspace]
@@ -198,9 +206,10 @@ class SqliteStore:
         if until is not None:
             sql += " AND a.answered_at < ?"
             params.append(_ts(until))
-        if topic is not None:
-            sql += " AND r.topic = ?"
-            params.append(topic)
+        if card_ids is not None:
+            wanted = sorted(set(card_ids))
+            sql += f" AND r.card_id IN ({','.join('?' * len(wanted))})"
+            params.extend(wanted)
         sql += " GROUP BY a.user_id"
         async with self._db.execute(sql, params) as cur:
             rows = await cur.fetchall()

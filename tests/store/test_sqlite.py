@@ -1,0 +1,207 @@
+"""The SQLite store: versioned migrations, WAL and foreign keys, UTC timestamps, gaps, `studybot db upgrade`."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import aiosqlite
+import pytest
+
+from bot.cli import main
+from bot.core.events import Channel
+from bot.store.base import AnswerRecord, RoundRecord
+from bot.store.migrations import MIGRATIONS
+from bot.store.sqlite import SqliteStore, upgrade
+
+DB_FILE = "studybot.sqlite3"  # the file name `studybot run`/`db upgrade` use inside the data directory
+CHANNEL = Channel("test", "w1", "c1")
+TABLES = {"rounds", "answers", "schedules", "fires", "workspaces", "gaps"}
+NOON = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+
+
+def inspect(path: Path) -> tuple[int, set[str], str]:
+    """(user_version, table names, journal mode) read with the standard library, beside the store."""
+    with sqlite3.connect(path) as db:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        mode = db.execute("PRAGMA journal_mode").fetchone()[0]
+    return version, tables, mode
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
+    opened = await SqliteStore.open(tmp_path / DB_FILE)
+    yield opened
+    await opened.close()
+
+
+async def revealed_answer(store: SqliteStore, at: datetime, user_id: str = "u1", points: int = 10,
+                          card_id: str = "tensorflow/eager-execution/1") -> None:
+    """A closed quiz round in CHANNEL with one answer given at ``at``."""
+    record = await store.open_round(RoundRecord(0, CHANNEL, "quiz", card_id, at, at + timedelta(seconds=5)))
+    assert record is not None
+    stored = await store.record_answer(AnswerRecord(record.id, user_id, user_id.upper(), 0, points > 0, points, at),
+                                       "test", "w1")
+    assert stored
+    assert await store.close_round(record.id, at + timedelta(seconds=5))
+
+
+# Migrations
+
+
+async def test_opening_applies_every_migration_and_reopening_keeps_the_version(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "data" / DB_FILE  # folders are created
+    first = await SqliteStore.open(path)
+    await first.save_schedule(CHANNEL, "09:00", "Europe/Berlin", 1, None, NOON)
+    await first.close()
+    version, tables, _ = inspect(path)
+    assert version == len(MIGRATIONS) >= 1
+    assert tables >= TABLES
+
+    second = await SqliteStore.open(path)  # the migrations are not run again (they would fail: tables exist)
+    try:
+        schedule = await second.schedule_for(CHANNEL)
+        assert schedule is not None and schedule.timezone == "Europe/Berlin"
+    finally:
+        await second.close()
+    assert inspect(path)[0] == len(MIGRATIONS)
+
+
+async def test_upgrade_is_idempotent_and_migrates_an_unversioned_file(tmp_path: Path) -> None:
+    path = tmp_path / DB_FILE
+    sqlite3.connect(path).close()  # an empty file at version 0
+    assert inspect(path)[0] == 0
+    async with aiosqlite.connect(path) as db:
+        assert await upgrade(db) == len(MIGRATIONS)
+        assert await upgrade(db) == len(MIGRATIONS)  # nothing pending: no error, same version
+        async with db.execute("PRAGMA user_version") as cursor:
+            assert (await cursor.fetchone()) == (len(MIGRATIONS),)
+    version, tables, _ = inspect(path)
+    assert version == len(MIGRATIONS) and tables >= TABLES
+
+
+# Connection settings
+
+
+async def test_wal_mode_is_on(store: SqliteStore, tmp_path: Path) -> None:
+    assert inspect(tmp_path / DB_FILE)[2] == "wal"  # a property of the file, seen by any connection
+
+
+async def test_foreign_keys_are_enforced(store: SqliteStore) -> None:
+    orphan = AnswerRecord(999, "u1", "U1", 0, True, 10, NOON)
+    with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+        await store.record_answer(orphan, "test", "w1")
+    # The failed write was rolled back and the store keeps working.
+    await revealed_answer(store, NOON)
+    assert [r.user_id for r in await store.scores("test", "w1", None, None, None)] == ["u1"]
+
+
+async def test_one_answer_per_user_and_round(store: SqliteStore) -> None:
+    record = await store.open_round(RoundRecord(0, CHANNEL, "quiz", "tensorflow/eager-execution/1", NOON, NOON))
+    assert record is not None
+    answer = AnswerRecord(record.id, "u1", "U1", 0, True, 10, NOON)
+    assert await store.record_answer(answer, "test", "w1") is True
+    assert await store.record_answer(answer, "test", "w1") is False
+    assert len(await store.answers(record.id)) == 1
+
+
+# Time and scores
+
+
+async def test_local_zone_bounds_compare_as_instants(store: SqliteStore) -> None:
+    """Bounds in a workspace's zone select by instant, not by the text of the local time."""
+    await revealed_answer(store, datetime(2026, 3, 1, 23, 30, tzinfo=UTC))  # 00:30 on 2 March in Berlin
+    berlin = ZoneInfo("Europe/Berlin")
+    march_2 = datetime(2026, 3, 2, tzinfo=berlin), datetime(2026, 3, 3, tzinfo=berlin)
+    march_1 = datetime(2026, 3, 1, tzinfo=berlin), datetime(2026, 3, 2, tzinfo=berlin)
+    assert [r.user_id for r in await store.scores("test", "w1", *march_2, None)] == ["u1"]
+    assert await store.scores("test", "w1", *march_1, None) == []
+
+
+async def test_times_are_stored_in_utc(store: SqliteStore, tmp_path: Path) -> None:
+    tokyo = datetime(2026, 3, 2, 9, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
+    await revealed_answer(store, tokyo)
+    with sqlite3.connect(tmp_path / DB_FILE) as db:
+        [(answered_at,)] = db.execute("SELECT answered_at FROM answers").fetchall()
+    assert answered_at == "2026-03-02T00:00:00+00:00"
+
+
+async def test_scores_filter_by_card_and_say_when_each_user_reached_the_score(store: SqliteStore) -> None:
+    await revealed_answer(store, NOON, "u1", card_id="d/a/1")
+    await revealed_answer(store, NOON + timedelta(minutes=1), "u1", points=0, card_id="d/b/1")
+    await revealed_answer(store, NOON + timedelta(minutes=2), "u2", points=0, card_id="d/b/1")
+    await revealed_answer(store, NOON + timedelta(minutes=3), "u2", points=0, card_id="d/a/1")
+    rows = {r.user_id: r for r in await store.scores("test", "w1", None, None, None)}
+    assert (rows["u1"].points, rows["u1"].correct, rows["u1"].answered) == (10, 1, 2)
+    assert rows["u1"].reached_at == NOON  # the last answer that scored, not the last answer
+    assert rows["u2"].reached_at == NOON + timedelta(minutes=2)  # no points: the first answer
+    only_a = await store.scores("test", "w1", None, None, {"d/a/1"})
+    assert {(r.user_id, r.answered) for r in only_a} == {("u1", 1), ("u2", 1)}
+    assert await store.scores("test", "w1", None, None, set()) == []
+
+
+async def test_open_rounds_do_not_count_towards_scores(store: SqliteStore) -> None:
+    record = await store.open_round(RoundRecord(0, CHANNEL, "quiz", "d/a/1", NOON, NOON + timedelta(seconds=60)))
+    assert record is not None
+    await store.record_answer(AnswerRecord(record.id, "u1", "U1", 0, True, 10, NOON), "test", "w1")
+    assert await store.scores("test", "w1", None, None, None) == []
+    await store.close_round(record.id, NOON + timedelta(seconds=60))
+    assert [r.points for r in await store.scores("test", "w1", None, None, None)] == [10]
+
+
+# Gaps
+
+
+async def test_gaps_most_asked_first_then_most_recent(store: SqliteStore) -> None:
+    asked = ["what is kubernetes", "center a div", "CENTER  a div", "what is rust", "center a div",
+             "'; DROP TABLE gaps; --", "what is rust"]
+    for minute, query in enumerate(asked):
+        await store.record_gap(query, NOON + timedelta(minutes=minute))
+    gaps = await store.gaps(10)
+    assert [(q, n) for q, n, _ in gaps] == [("center a div", 3), ("what is rust", 2),
+                                           ("'; DROP TABLE gaps; --", 1), ("what is kubernetes", 1)]
+    assert gaps[0][2] == NOON + timedelta(minutes=4)
+    assert len(await store.gaps(2)) == 2
+
+
+# The command line
+
+
+def test_db_upgrade_creates_the_file_and_running_it_again_keeps_it(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "data"
+    assert main(["db", "upgrade", "--data-dir", str(data)]) == 0
+    path = data / DB_FILE
+    assert capsys.readouterr().out == f"Database {path} is up to date.\n"
+    version, tables, mode = inspect(path)
+    assert version == len(MIGRATIONS) and tables >= TABLES and mode == "wal"
+    assert main(["db", "upgrade", "--data-dir", str(data)]) == 0
+    assert inspect(path)[0] == len(MIGRATIONS)
+
+
+def test_db_upgrade_migrates_an_unversioned_file(tmp_path: Path) -> None:
+    path = tmp_path / DB_FILE
+    sqlite3.connect(path).close()
+    assert main(["db", "upgrade", "--data-dir", str(tmp_path)]) == 0
+    assert inspect(path)[0] == len(MIGRATIONS)
+
+
+def test_kb_gaps_lists_the_recorded_questions_most_asked_first(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    async def record() -> None:
+        store = await SqliteStore.open(tmp_path / DB_FILE)
+        for minute, query in enumerate(["what is rust", "center a div", "center a div"]):
+            await store.record_gap(query, NOON + timedelta(minutes=minute))
+        await store.close()
+
+    assert main(["kb", "gaps", "--data-dir", str(tmp_path)]) == 0
+    assert capsys.readouterr().out == "No unanswered questions recorded yet.\n"
+    asyncio.run(record())
+    assert main(["kb", "gaps", "--data-dir", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.splitlines() == ["    2  2026-03-02T12:02+00:00  center a div",
+                                                    "    1  2026-03-02T12:00+00:00  what is rust"]
