@@ -127,10 +127,26 @@ class StudyBot:
         outbox = self.outboxes.get(record.channel.platform)
         edit = outbox.edit if outbox is not None and outbox.capabilities.edits else None
         closed = await self.quiz.close(record, self._post, edit)
+        if closed and record.kind == "daily" and not self._daily_still_open(record):
+            await self._post(record.channel, await self._daily_leaderboard(record))
         if closed and next_question and record.remaining > 0 and record.kind == "quiz":
             card = self.quiz.pick_card(record.topic, exclude={record.card_id})
             if card is not None:
                 await self._start_round(record.channel, card, record.seconds, record.remaining - 1, record.topic)
+
+    def _daily_still_open(self, record: RoundRecord) -> bool:
+        """Whether another question of the same day's challenge is still open."""
+        return any(r.kind == "daily" and r.schedule_id == record.schedule_id and r.local_date == record.local_date
+                   for r in self.quiz.open.values())
+
+    async def _daily_leaderboard(self, record: RoundRecord) -> Reply:
+        """The challenge day's leaderboard, posted once its last question is revealed.
+
+        The day is the one the challenge opened on, even when it closes after local midnight.
+        """
+        board = await self.leaderboard(record.channel, "today", None, at=record.opened_at)
+        day = f" for {record.local_date:%A %d %B}" if record.local_date else ""
+        return replace(board, title=f"Daily challenge results{day}")
 
     async def _post(self, channel: Channel, reply: Reply) -> str | None:
         outbox = self.outboxes.get(channel.platform)
@@ -177,8 +193,8 @@ class StudyBot:
         """Forgets a use that did not happen (a busy channel, a failure), so a retry is not refused."""
         self._last_use.pop((event.user.platform, event.user.workspace, event.user.user_id, event.name), None)
 
-    async def _zone(self, user: User) -> ZoneInfo:
-        name = await self.store.workspace_timezone(user.platform, user.workspace)
+    async def _zone(self, where: User | Channel) -> ZoneInfo:
+        name = await self.store.workspace_timezone(where.platform, where.workspace)
         return ZoneInfo(name or self.config.bot.timezone)
 
     def _topic(self, text: str | None) -> tuple[str | None, Reply | None]:
@@ -266,22 +282,25 @@ class StudyBot:
             return [problem]
         return [await self.leaderboard(event.user, period, topic)]
 
-    async def leaderboard(self, user: User, period: str, topic: str | None) -> Reply:
-        """Top 10 of the workspace for a period, plus the caller's own rank when outside it."""
-        zone = await self._zone(user)
-        since, until = period_bounds(period, self.clock.now(), zone)
-        rows = ranked(await self.store.scores(user.platform, user.workspace, since, until, self._topic_cards(topic)))
+    async def leaderboard(self, where: User | Channel, period: str, topic: str | None,
+                          at: datetime | None = None) -> Reply:
+        """Top 10 of the workspace for the period around ``at`` (now), plus a caller's own rank when outside it."""
+        zone = await self._zone(where)
+        since, until = period_bounds(period, at or self.clock.now(), zone)
+        rows = ranked(await self.store.scores(where.platform, where.workspace, since, until, self._topic_cards(topic)))
         label = {"today": "Today", "week": "This week", "month": "This month", "all": "All time"}[period]
         title = f"Leaderboard: {label}" + (f" · {topic}" if topic else "")
         if not rows:
-            return Reply("No points yet in this period. Start one with `quiz`!", title=title)
+            invite = " Start one with `quiz`!" if isinstance(where, User) else ""
+            return Reply(f"No points yet in this period.{invite}", title=title)
         lines = [f"{i}. {neutralize(r.display_name)} — {r.points} pts ({r.correct}/{r.answered} right)"
                  for i, r in enumerate(rows[:TOP], 1)]
-        mine = next((i for i, r in enumerate(rows, 1) if r.user_id == user.user_id), None)
-        if mine and mine > TOP:
-            lines.append(f"…\n{mine}. you — {rows[mine - 1].points} pts")
-        elif mine is None:
-            lines.append("You have no points in this period yet.")
+        if isinstance(where, User):
+            mine = next((i for i, r in enumerate(rows, 1) if r.user_id == where.user_id), None)
+            if mine and mine > TOP:
+                lines.append(f"…\n{mine}. you — {rows[mine - 1].points} pts")
+            elif mine is None:
+                lines.append("You have no points in this period yet.")
         return Reply("\n".join(lines), title=title, footer=f"Days and weeks in {zone.key}")
 
     def _topic_cards(self, topic: str | None) -> set[str] | None:

@@ -130,3 +130,29 @@ def test_streaks_count_consecutive_local_days() -> None:
     assert streaks(days, date(2026, 1, 7)).best == 3
     assert streaks(days, date(2026, 1, 9)).current == 0
     assert streaks(set(), date(2026, 1, 9)).best == 0
+
+
+async def test_day_results_are_posted_once_after_the_last_question_of_the_day_closes() -> None:
+    clock = FakeClock(datetime(2026, 6, 1, 8, 0, tzinfo=UTC))
+    bot, outbox, _ = await make_bot(clock=clock)
+    await bot.handle_command(command("daily set 22:00 UTC questions 2", ADMIN))
+    clock.set(datetime(2026, 6, 1, 22, 0, 1, tzinfo=UTC))
+    await bot.tick()
+    alice, bob = user("alice"), user("bob")
+    first, second = sorted(bot.quiz.open)
+    for round_id in (first, second):
+        card = bot.library.card(bot.quiz.open[round_id].card_id)
+        await bot.handle_button(press(f"answer:{round_id}:{card.correct_index}", alice))
+    card = bot.library.card(bot.quiz.open[first].card_id)
+    await bot.handle_button(press(f"answer:{first}:{card.correct_index}", bob))
+
+    clock.set(datetime(2026, 6, 2, 10, 0, 2, tzinfo=UTC))  # 12 h later: past midnight, the next day
+    await bot.tick()
+    titles = [r.title or "" for _, r, _ in outbox.posts]
+    assert sum(t.startswith("Answer:") for t in titles) == 2
+    [results] = [r for _, r, _ in outbox.posts if (r.title or "").startswith("Daily challenge results")]
+    assert titles[-1] == results.title == "Daily challenge results for Monday 01 June"  # the challenge's day
+    assert results.body.splitlines()[:2] == ["1. Alice — 20 pts (2/2 right)", "2. Bob — 10 pts (1/1 right)"]
+    assert "you" not in results.body  # a channel post has no caller to rank
+    await bot.tick()
+    assert sum((r.title or "").startswith("Daily challenge results") for _, r, _ in outbox.posts) == 1
