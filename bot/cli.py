@@ -21,6 +21,7 @@ from bot.config import ConfigError, load_config
 from bot.kb.library import Library, load_library
 from bot.kb.loader import DeckError, builtin_decks_root, deck_folders, load_decks
 from bot.kb.search import SearchResult
+from bot.store.base import StoreError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -40,6 +41,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return 2
+    except StoreError as exc:
+        print(f"Database error: {exc}", file=sys.stderr)
+        return 1
     except BrokenPipeError:
         # The reader went away (`studybot kb list | head`): nothing more to say, and no traceback.
         # Python's documented remedy: point stdout at devnull so the exit flush cannot fail again.

@@ -17,6 +17,10 @@ from bot.core.events import Channel
 UserAnswer = tuple[str, str, bool, date | None]  # card id, round kind, correct, daily round's local date
 
 
+class StoreError(Exception):
+    """The database cannot be used as it is; the message says why and what to do."""
+
+
 @dataclass(frozen=True)
 class RoundRecord:
     """One question put to a channel (an on-demand quiz, a daily challenge or private practice)."""

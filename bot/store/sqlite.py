@@ -19,7 +19,7 @@ from pathlib import Path
 import aiosqlite
 
 from bot.core.events import Channel
-from bot.store.base import AnswerRecord, RoundRecord, Schedule, ScoreRow, UserAnswer
+from bot.store.base import AnswerRecord, RoundRecord, Schedule, ScoreRow, StoreError, UserAnswer
 from bot.store.migrations import MIGRATIONS
 
 _INSERT_ANSWER = ("INSERT OR IGNORE INTO answers (round_id, platform, workspace, user_id, display_name, choice, "
@@ -56,6 +56,10 @@ async def upgrade(db: aiosqlite.Connection) -> int:
     async with db.execute("PRAGMA user_version") as cursor:
         row = await cursor.fetchone()
     version = int(row[0]) if row else 0
+    if version > len(MIGRATIONS):
+        # Written by a newer StudyBot: running older code on it could lose or misread data.
+        raise StoreError(f"the database schema is version {version}, newer than this StudyBot knows "
+                         f"({len(MIGRATIONS)}); upgrade StudyBot, or point --data-dir at another folder")
     for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
         await db.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
     return len(MIGRATIONS)
@@ -79,7 +83,11 @@ class SqliteStore:
         await db.execute("PRAGMA synchronous=NORMAL")
         await db.execute("PRAGMA foreign_keys=ON")
         await db.execute("PRAGMA busy_timeout=5000")
-        await upgrade(db)
+        try:
+            await upgrade(db)
+        except BaseException:
+            await db.close()
+            raise
         return cls(db)
 
     async def close(self) -> None:

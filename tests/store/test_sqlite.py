@@ -191,6 +191,18 @@ def test_db_upgrade_migrates_an_unversioned_file(tmp_path: Path) -> None:
     assert inspect(path)[0] == len(MIGRATIONS)
 
 
+def test_a_database_from_a_newer_studybot_is_refused_untouched(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / DB_FILE
+    newer = len(MIGRATIONS) + 1
+    with sqlite3.connect(path) as db:
+        db.execute(f"PRAGMA user_version = {newer}")
+    assert main(["db", "upgrade", "--data-dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert f"Database error: the database schema is version {newer}, newer than this StudyBot knows" in err
+    assert inspect(path)[0] == newer and not inspect(path)[1]  # no table created, version kept
+
+
 def test_kb_gaps_lists_the_recorded_questions_most_asked_first(tmp_path: Path,
                                                                 capsys: pytest.CaptureFixture[str]) -> None:
     async def record() -> None:
