@@ -32,6 +32,7 @@ from bot.store.base import RoundRecord, Schedule, Store
 log = logging.getLogger(__name__)
 
 MAX_QUERY = 300
+MAX_COOLDOWNS = 10_000  # remembered uses before the expired ones are dropped
 APOLOGY = "Sorry, something went wrong while handling that. It has been logged; please try again in a moment."
 HELP: list[tuple[str, str, str]] = [
     ("ask", "Look up a concept in the decks", "ask what is eager execution"),
@@ -187,7 +188,14 @@ class StudyBot:
             wait = seconds - (now - last).total_seconds()
             return Reply(f"Easy there: you can use `{event.name}` again in {math.ceil(wait)} s.", ephemeral=True)
         self._last_use[key] = now
+        if len(self._last_use) > MAX_COOLDOWNS:
+            self._forget_cooldowns(now)
         return None
+
+    def _forget_cooldowns(self, now: datetime) -> None:
+        """Drops uses older than every cooldown, so a long-running bot's memory does not grow with its users."""
+        longest = timedelta(seconds=max(self.config.cooldowns.ask_seconds, self.config.cooldowns.quiz_seconds))
+        self._last_use = {key: at for key, at in self._last_use.items() if now - at < longest}
 
     def _release_cooldown(self, event: CommandEvent) -> None:
         """Forgets a use that did not happen (a busy channel, a failure), so a retry is not refused."""

@@ -203,7 +203,10 @@ class SqliteStore:
             return []
         # reached_at: when the user reached their points (their last scoring answer), or, with no
         # points, their first answer; the leaderboard's last tie-break before the user id.
-        sql = ("SELECT a.user_id, MAX(a.display_name), SUM(a.points), SUM(a.correct), COUNT(*), "
+        # The name shown is the user's latest (people rename themselves), not whichever sorts last.
+        sql = ("SELECT a.user_id, (SELECT b.display_name FROM answers b WHERE b.platform = a.platform "
+               "AND b.workspace = a.workspace AND b.user_id = a.user_id ORDER BY b.answered_at DESC LIMIT 1), "
+               "SUM(a.points), SUM(a.correct), COUNT(*), "
                "COALESCE(MAX(CASE WHEN a.points > 0 THEN a.answered_at END), MIN(a.answered_at)) "
                "FROM answers a JOIN rounds r ON r.id = a.round_id "
                "WHERE a.platform = ? AND a.workspace = ? AND r.kind != 'practice' AND r.closed_at IS NOT NULL")

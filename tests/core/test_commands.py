@@ -11,6 +11,7 @@ from types import MappingProxyType
 import pytest
 
 from bot.config import BotSection, Config, CooldownSection
+from bot.core import app
 from bot.core.app import APOLOGY, StudyBot
 from bot.core.clock import FakeClock
 from bot.core.events import COMMANDS, Channel, CommandEvent, User, parse_command
@@ -217,6 +218,14 @@ async def test_display_names_on_the_leaderboard_cannot_ping() -> None:
     assert_cannot_ping(board.body)
 
 
+async def test_the_leaderboard_shows_the_name_a_member_uses_now() -> None:
+    bot, _, clock = await make_bot()
+    await play_quiz(bot, clock, {User("test", "w1", "u-sam", "Zed"): True}, host=user("ann"))
+    await play_quiz(bot, clock, {User("test", "w1", "u-sam", "Sam"): True}, host=user("ben"))
+    [board] = await bot.handle_command(command("leaderboard all"))
+    assert board.body.splitlines()[0] == "1. Sam — 20 pts (2/2 right)"
+
+
 # Cooldowns
 
 
@@ -235,6 +244,19 @@ async def test_ask_cooldown_refuses_the_same_user_until_it_has_passed() -> None:
     clock.advance(seconds=1)
     [allowed] = await bot.handle_command(command("ask what is dropout", alice))
     assert allowed.title
+
+
+async def test_expired_cooldowns_are_forgotten_once_many_are_remembered(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(app, "MAX_COOLDOWNS", 3)
+    bot, _, clock = await make_bot(config=Config(cooldowns=CooldownSection(ask_seconds=3, quiz_seconds=5)))
+    for name in ("ann", "ben", "cat"):
+        await bot.handle_command(command("ask what is dropout", user(name)))
+    clock.advance(seconds=6)  # past every cooldown
+    await bot.handle_command(command("ask what is dropout", user("dan")))
+    await bot.handle_command(command("ask what is dropout", user("eve")))
+    assert {key[2] for key in bot._last_use} == {"u-dan", "u-eve"}
+    [refused] = await bot.handle_command(command("ask what is a tensor", user("eve")))
+    assert refused.body.startswith("Easy there")  # a live cooldown is kept
 
 
 async def test_refused_input_does_not_use_up_the_ask_cooldown() -> None:
