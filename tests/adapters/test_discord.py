@@ -607,6 +607,12 @@ def test_long_answer_with_code_is_split_within_limits_and_fences_stay_balanced()
     assert messages[0].embeds[0].title == "T" * 255 + "…"
 
 
+def test_a_long_field_with_code_is_cut_with_its_fence_closed() -> None:
+    [message] = render(Reply("body", fields=(Field("Code", "```python\n" + "x = 1\n" * 400 + "```"),)))
+    value = message.embeds[0].fields[0].value or ""
+    assert len(value) <= FIELD_VALUE_LIMIT and value.count("```") == 2 and value.endswith("```\n…")
+
+
 def test_split_prefers_paragraph_breaks_and_cuts_only_overlong_lines() -> None:
     text = "first paragraph\nstill first\n\nsecond paragraph " + "x" * 50 + "\n\n" + "y " * 200
     pieces = split_markdown(text, 60)
