@@ -27,7 +27,7 @@ from bot.core.schedule import ScheduleInputError, parse_local_time, parse_zone
 from bot.core.standings import PERIOD_ALIASES, PERIODS, TOP, period_bounds, ranked, streaks, topic_accuracy
 from bot.kb.library import Library
 from bot.kb.model import Entry, QuizCard
-from bot.store.base import RoundRecord, Schedule, Store
+from bot.store.base import RoundRecord, Schedule, ScoreRow, Store
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,8 @@ class StudyBot:
         self.outboxes: dict[str, Outbox] = {}
         self.quiz = QuizMaster(library, store, self.clock.now, rng or random.Random(), config.quiz.points_correct)
         self.daily = DailyPlanner(library, store, self.clock.now, timedelta(minutes=config.daily.grace_minutes))
-        self._last_use: dict[tuple[str, str, str, str], datetime] = {}
+        # Last use per (platform, workspace, user, command): when, and by which event.
+        self._last_use: dict[tuple[str, str, str, str], tuple[datetime, int]] = {}
         self._last_daily_check: datetime | None = None
         self._commands: dict[str, Callable[[CommandEvent], Awaitable[list[Reply]]]] = {
             "ask": self._ask, "quiz": self._quiz, "leaderboard": self._leaderboard, "stats": self._stats,
@@ -141,13 +142,17 @@ class StudyBot:
                    for r in self.quiz.open.values())
 
     async def _daily_leaderboard(self, record: RoundRecord) -> Reply:
-        """The challenge day's leaderboard, posted once its last question is revealed.
+        """The day's results, posted once the challenge's last question is revealed.
 
-        The day is the one the challenge opened on, even when it closes after local midnight.
+        Only that challenge's answers count, whenever they came (a 21:00 challenge is answered
+        past midnight too), and not quizzes elsewhere in the workspace.
         """
-        board = await self.leaderboard(record.channel, "today", None, at=record.opened_at)
-        day = f" for {record.local_date:%A %d %B}" if record.local_date else ""
-        return replace(board, title=f"Daily challenge results{day}")
+        assert record.schedule_id is not None and record.local_date is not None  # every daily round has both
+        c = record.channel
+        rows = ranked(await self.store.scores(c.platform, c.workspace, None, None, None,
+                                              daily=(record.schedule_id, record.local_date)))
+        body = "\n".join(_board_lines(rows)) or "Nobody answered this challenge."
+        return Reply(body, title=f"Daily challenge results for {record.local_date:%A %d %B}")
 
     async def _post(self, channel: Channel, reply: Reply) -> str | None:
         outbox = self.outboxes.get(channel.platform)
@@ -181,28 +186,37 @@ class StudyBot:
         outbox = self.outboxes.get(event.user.platform)
         if seconds <= 0 or (outbox is not None and not outbox.capabilities.shared_channels):
             return None
-        key = (event.user.platform, event.user.workspace, event.user.user_id, event.name)
+        key = _cooldown_key(event)
         now = self.clock.now()
         last = self._last_use.get(key)
-        if last is not None and now - last < timedelta(seconds=seconds):
-            wait = seconds - (now - last).total_seconds()
+        if last is not None and now - last[0] < timedelta(seconds=seconds):
+            wait = seconds - (now - last[0]).total_seconds()
             return Reply(f"Easy there: you can use `{event.name}` again in {math.ceil(wait)} s.", ephemeral=True)
-        self._last_use[key] = now
+        self._last_use.pop(key, None)  # re-inserted at the end: the dict stays oldest first
+        self._last_use[key] = (now, id(event))
         if len(self._last_use) > MAX_COOLDOWNS:
             self._forget_cooldowns(now)
         return None
 
     def _forget_cooldowns(self, now: datetime) -> None:
-        """Drops uses older than every cooldown, so a long-running bot's memory does not grow with its users."""
+        """Drops uses older than every cooldown, oldest first, so memory does not grow with the users."""
         longest = timedelta(seconds=max(self.config.cooldowns.ask_seconds, self.config.cooldowns.quiz_seconds))
-        self._last_use = {key: at for key, at in self._last_use.items() if now - at < longest}
+        for key, (at, _) in list(self._last_use.items()):
+            if now - at < longest:
+                break
+            del self._last_use[key]
 
     def _release_cooldown(self, event: CommandEvent) -> None:
-        """Forgets a use that did not happen (a busy channel, a failure), so a retry is not refused."""
-        self._last_use.pop((event.user.platform, event.user.workspace, event.user.user_id, event.name), None)
+        """Forgets this event's use (a busy channel, a failure), so a retry is not refused.
 
-    async def _zone(self, where: User | Channel) -> ZoneInfo:
-        name = await self.store.workspace_timezone(where.platform, where.workspace)
+        Only a use this very event recorded: a failure before the check must not erase an earlier one.
+        """
+        key = _cooldown_key(event)
+        if key in self._last_use and self._last_use[key][1] == id(event):
+            del self._last_use[key]
+
+    async def _zone(self, user: User) -> ZoneInfo:
+        name = await self.store.workspace_timezone(user.platform, user.workspace)
         return ZoneInfo(name or self.config.bot.timezone)
 
     def _topic(self, text: str | None) -> tuple[str | None, Reply | None]:
@@ -290,36 +304,24 @@ class StudyBot:
             return [problem]
         return [await self.leaderboard(event.user, period, topic)]
 
-    async def leaderboard(self, where: User | Channel, period: str, topic: str | None,
-                          at: datetime | None = None) -> Reply:
-        """Top 10 of the workspace for the period around ``at`` (now), plus a caller's own rank when outside it."""
-        zone = await self._zone(where)
-        since, until = period_bounds(period, at or self.clock.now(), zone)
-        rows = ranked(await self.store.scores(where.platform, where.workspace, since, until, self._topic_cards(topic)))
+    async def leaderboard(self, user: User, period: str, topic: str | None) -> Reply:
+        """Top 10 of the workspace for a period, plus the caller's own rank when outside it."""
+        zone = await self._zone(user)
+        since, until = period_bounds(period, self.clock.now(), zone)
+        # By the card's topic: a quiz round's own topic is only its filter (None in a mixed quiz).
+        cards = self.library.topic_cards(topic) if topic else None
+        rows = ranked(await self.store.scores(user.platform, user.workspace, since, until, cards))
         label = {"today": "Today", "week": "This week", "month": "This month", "all": "All time"}[period]
         title = f"Leaderboard: {label}" + (f" · {topic}" if topic else "")
         if not rows:
-            invite = " Start one with `quiz`!" if isinstance(where, User) else ""
-            return Reply(f"No points yet in this period.{invite}", title=title)
-        lines = [f"{i}. {neutralize(r.display_name)} — {r.points} pts ({r.correct}/{r.answered} right)"
-                 for i, r in enumerate(rows[:TOP], 1)]
-        if isinstance(where, User):
-            mine = next((i for i, r in enumerate(rows, 1) if r.user_id == where.user_id), None)
-            if mine and mine > TOP:
-                lines.append(f"…\n{mine}. you — {rows[mine - 1].points} pts")
-            elif mine is None:
-                lines.append("You have no points in this period yet.")
+            return Reply("No points yet in this period. Start one with `quiz`!", title=title)
+        lines = _board_lines(rows)
+        mine = next((i for i, r in enumerate(rows, 1) if r.user_id == user.user_id), None)
+        if mine and mine > TOP:
+            lines.append(f"…\n{mine}. you — {rows[mine - 1].points} pts")
+        elif mine is None:
+            lines.append("You have no points in this period yet.")
         return Reply("\n".join(lines), title=title, footer=f"Days and weeks in {zone.key}")
-
-    def _topic_cards(self, topic: str | None) -> set[str] | None:
-        """The ids of a topic's cards; None (every card) without a topic.
-
-        A topic board counts answers by their card's topic: a quiz round's stored topic is only its
-        filter (None in a mixed quiz), so it cannot say which topic a question belongs to.
-        """
-        if topic is None:
-            return None
-        return {c.id for d in self.library.decks for c in d.cards if c.topic == topic}
 
     async def _stats(self, event: CommandEvent) -> list[Reply]:
         target, name = _mentioned(event.options.get("user", ""))
@@ -434,6 +436,16 @@ def _check_text(text: str) -> str | None:
     if _has_control(text):
         return "Your question contains control characters; please type it as plain text."
     return None
+
+
+def _cooldown_key(event: CommandEvent) -> tuple[str, str, str, str]:
+    return event.user.platform, event.user.workspace, event.user.user_id, event.name
+
+
+def _board_lines(rows: list[ScoreRow]) -> list[str]:
+    """The top ten of ranked rows, one line each."""
+    return [f"{i}. {neutralize(r.display_name)} — {r.points} pts ({r.correct}/{r.answered} right)"
+            for i, r in enumerate(rows[:TOP], 1)]
 
 
 def _has_control(text: str) -> bool:

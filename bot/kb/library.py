@@ -18,6 +18,7 @@ class Library:
         self.decks = tuple(decks)
         self._entries: dict[str, Entry] = {}
         self._cards: dict[str, QuizCard] = {}
+        self._topic_cards: dict[str, frozenset[str]] = {}
         for deck in self.decks:
             for entry in deck.entries:
                 self._entries[f"{deck.name}/{entry.id}"] = entry
@@ -41,6 +42,12 @@ class Library:
     def card(self, card_id: str) -> QuizCard | None:
         """The quiz card with this global id (``deck/entry/card``), or None."""
         return self._cards.get(card_id)
+
+    def topic_cards(self, topic: str) -> frozenset[str]:
+        """The ids of every card on ``topic``, across decks (cached: leaderboards ask often)."""
+        if topic not in self._topic_cards:
+            self._topic_cards[topic] = frozenset(c.id for c in self._cards.values() if c.topic == topic)
+        return self._topic_cards[topic]
 
     def deck(self, name: str) -> Deck | None:
         """The deck with this name, or None."""

@@ -113,10 +113,11 @@ class Store(Protocol):
         ...
 
     async def scores(self, platform: str, workspace: str, since: datetime | None, until: datetime | None,
-                     card_ids: Collection[str] | None) -> list[ScoreRow]:
+                     card_ids: Collection[str] | None, daily: tuple[int, date] | None = None) -> list[ScoreRow]:
         """Per-user totals of points in the workspace in [since, until), from revealed rounds only;
         with ``card_ids``, only answers to those cards (a topic's cards: the store knows no decks, and a
-        quiz round's own topic is its filter, None for a mixed quiz).
+        quiz round's own topic is its filter, None for a mixed quiz); with ``daily`` (schedule id,
+        local date), only that day's challenge in its channel.
 
         An open round's answers stay out: points appearing before the reveal would tell everyone
         who pressed the right button.

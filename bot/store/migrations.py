@@ -83,4 +83,9 @@ MIGRATIONS: list[str] = [
         last_asked TEXT NOT NULL
     );
     """,
+    # 2: the leaderboard shows each member's latest name, found through this index.
+    """
+    CREATE INDEX answers_by_user_time ON answers (platform, workspace, user_id, answered_at);
+    DROP INDEX answers_by_user;
+    """,
 ]

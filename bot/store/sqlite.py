@@ -11,6 +11,7 @@ cost a couple of commits and statements instead of 1,000 (``python -m bench.answ
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from collections.abc import Collection
 from datetime import UTC, date, datetime
@@ -198,7 +199,7 @@ class SqliteStore:
         return [AnswerRecord(r[0], r[1], r[2], r[3], bool(r[4]), r[5], datetime.fromisoformat(r[6])) for r in rows]
 
     async def scores(self, platform: str, workspace: str, since: datetime | None, until: datetime | None,
-                     card_ids: Collection[str] | None) -> list[ScoreRow]:
+                     card_ids: Collection[str] | None, daily: tuple[int, date] | None = None) -> list[ScoreRow]:
         if card_ids is not None and not card_ids:
             return []
         # reached_at: when the user reached their points (their last scoring answer), or, with no
@@ -218,9 +219,12 @@ class SqliteStore:
             sql += " AND a.answered_at < ?"
             params.append(_ts(until))
         if card_ids is not None:
-            wanted = sorted(set(card_ids))
-            sql += f" AND r.card_id IN ({','.join('?' * len(wanted))})"
-            params.extend(wanted)
+            # One JSON parameter, however many cards a topic has (SQLite limits parameters a statement).
+            sql += " AND r.card_id IN (SELECT value FROM json_each(?))"
+            params.append(json.dumps(sorted(set(card_ids))))
+        if daily is not None:
+            sql += " AND r.kind = 'daily' AND r.schedule_id = ? AND r.local_date = ?"
+            params.extend([daily[0], daily[1].isoformat()])
         sql += " GROUP BY a.user_id"
         async with self._db.execute(sql, params) as cur:
             rows = await cur.fetchall()

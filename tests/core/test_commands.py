@@ -605,6 +605,22 @@ async def test_a_failed_command_does_not_use_up_the_cooldown(monkeypatch: pytest
     assert retry.body.startswith("I have no confident answer")
 
 
+async def test_a_failure_before_the_cooldown_check_keeps_the_earlier_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    bot, _, _ = await make_bot()  # default cooldowns: ask every 3 s
+    [first] = await bot.handle_command(command("ask what is eager execution"))
+    assert first.title
+
+    def broken(text: str) -> str | None:
+        raise RuntimeError("failed before the cooldown was checked")
+
+    monkeypatch.setattr(app, "_check_text", broken)
+    [apology] = await bot.handle_command(command("ask what is dropout"))
+    assert apology.body == APOLOGY
+    monkeypatch.undo()
+    [refused] = await bot.handle_command(command("ask what is dropout"))
+    assert refused.body.startswith("Easy there")
+
+
 # Which questions a channel gets
 
 

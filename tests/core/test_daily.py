@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from bot.core.clock import FakeClock
+from bot.core.events import Channel
 from bot.core.schedule import ScheduleInputError, fire_instant, parse_local_time, parse_zone
 from bot.core.standings import streaks
-from tests.core.fakes import command, make_bot, press, user
+from tests.core.fakes import CHANNEL, command, make_bot, press, user
 
 ADMIN = user("admin", admin=True)
 
@@ -143,16 +144,24 @@ async def test_day_results_are_posted_once_after_the_last_question_of_the_day_cl
     for round_id in (first, second):
         card = bot.library.card(bot.quiz.open[round_id].card_id)
         await bot.handle_button(press(f"answer:{round_id}:{card.correct_index}", alice))
+    clock.set(datetime(2026, 6, 2, 0, 30, tzinfo=UTC))  # bob answers after midnight: it still counts
     card = bot.library.card(bot.quiz.open[first].card_id)
     await bot.handle_button(press(f"answer:{first}:{card.correct_index}", bob))
-
-    clock.set(datetime(2026, 6, 2, 10, 0, 2, tzinfo=UTC))  # 12 h later: past midnight, the next day
+    # A quiz elsewhere in the workspace is not part of the challenge's results.
+    elsewhere = Channel("test", "w1", "c2")
+    await bot.handle_command(command("quiz seconds 5", user("carol"), channel=elsewhere))
+    quiz_id = max(bot.quiz.open)
+    quiz_card = bot.library.card(bot.quiz.open[quiz_id].card_id)
+    await bot.handle_button(press(f"answer:{quiz_id}:{quiz_card.correct_index}", user("carol"), channel=elsewhere))
+    clock.advance(seconds=6)
     await bot.tick()
-    titles = [r.title or "" for _, r, _ in outbox.posts]
-    assert sum(t.startswith("Answer:") for t in titles) == 2
+
+    clock.set(datetime(2026, 6, 2, 10, 0, 2, tzinfo=UTC))  # 12 h after it opened
+    await bot.tick()
+    posts = [(channel, r.title or "") for channel, r, _ in outbox.posts]
+    assert sum(t.startswith("Answer:") for c, t in posts if c == CHANNEL) == 2
     [results] = [r for _, r, _ in outbox.posts if (r.title or "").startswith("Daily challenge results")]
-    assert titles[-1] == results.title == "Daily challenge results for Monday 01 June"  # the challenge's day
-    assert results.body.splitlines()[:2] == ["1. Alice — 20 pts (2/2 right)", "2. Bob — 10 pts (1/1 right)"]
-    assert "you" not in results.body  # a channel post has no caller to rank
+    assert posts[-1] == (CHANNEL, "Daily challenge results for Monday 01 June")  # the challenge's day
+    assert results.body.splitlines() == ["1. Alice — 20 pts (2/2 right)", "2. Bob — 10 pts (1/1 right)"]
     await bot.tick()
     assert sum((r.title or "").startswith("Daily challenge results") for _, r, _ in outbox.posts) == 1
