@@ -153,9 +153,12 @@ class Config:
         Raises:
             ConfigError: naming every variable that is not set, with the key that names it.
         """
-        missing = [f"{key}: the environment variable {env} is not set (it must hold {SECRET_KEYS[key]}; "
-                   f"the config only names the variable)"
-                   for key, env in self.required_secrets() if not os.environ.get(env, "").strip()]
+        missing = []
+        for key, env in self.required_secrets():
+            try:
+                self.secret(env, key)
+            except ConfigError as exc:
+                missing.append(str(exc))
         if missing:
             raise ConfigError("; ".join(missing))
 
@@ -163,8 +166,8 @@ class Config:
         """The secret held in the environment variable ``env_name`` named by config ``key``."""
         value = os.environ.get(env_name, "").strip()
         if not value:
-            raise ConfigError(f"{key}: the environment variable {env_name} is not set "
-                              f"(it must hold the secret; the config only names the variable)")
+            raise ConfigError(f"{key}: the environment variable {env_name} is not set (it must hold "
+                              f"{SECRET_KEYS.get(key, 'the secret')}; the config only names the variable)")
         return value
 
 

@@ -8,6 +8,7 @@ words private replies so that this is harmless), and ones that cannot edit post 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -90,6 +91,15 @@ def fit(text: str, limit: int) -> str:
     if space > limit // 2:
         cut = cut[:space]
     return cut.rstrip() + "…"
+
+
+def fit_markup(text: str, limit: int, split: Callable[[str, int], list[str]]) -> str:
+    """Like :func:`fit`, for Markdown or mrkdwn that may hold code: keeps the first piece that
+    ``split`` (a platform's fence-balancing splitter) makes, so a code block is never left open."""
+    if len(text) <= limit:
+        return text
+    first = split(text, limit - 2)[0]
+    return first + ("\n…" if first.endswith("```") else "…")
 
 
 def neutralize(text: str) -> str:

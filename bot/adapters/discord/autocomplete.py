@@ -23,10 +23,6 @@ CHOICE_LIMIT = 100
 _FOLDED: WeakKeyDictionary[Library, list[tuple[Entry, str]]] = WeakKeyDictionary()
 
 
-def _choice_text(text: str) -> str:
-    return fit(text, CHOICE_LIMIT)
-
-
 def question_choices(library: Library, current: str) -> list[app_commands.Choice[str]]:
     """Deck questions for what has been typed so far.
 
@@ -47,7 +43,7 @@ def question_choices(library: Library, current: str) -> list[app_commands.Choice
     choices: list[app_commands.Choice[str]] = []
     seen: set[str] = set()
     for entry in ordered:
-        value = _choice_text(entry.question)
+        value = fit(entry.question, CHOICE_LIMIT)
         if value not in seen:
             seen.add(value)
             choices.append(app_commands.Choice(name=value, value=value))
@@ -72,7 +68,7 @@ def topic_choices(library: Library, current: str) -> list[app_commands.Choice[st
     for deck in library.decks:
         for slug, name in deck.topics.items():
             if slug not in choices and (wanted in slug or wanted in fold(name)):
-                choices[slug] = app_commands.Choice(name=_choice_text(f"{name} ({slug})"), value=slug)
+                choices[slug] = app_commands.Choice(name=fit(f"{name} ({slug})", CHOICE_LIMIT), value=slug)
     return list(choices.values())[:CHOICES_LIMIT]
 
 

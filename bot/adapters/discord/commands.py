@@ -100,11 +100,11 @@ def add_commands(tree: app_commands.CommandTree[StudyClient], config: Config) ->
 
     @tree.command(name="topics", description="Decks and topics with their entry and card counts")
     async def topics(interaction: discord.Interaction[Any]) -> None:
-        await answer_command(interaction, "topics", {}, defer=Defer.AUTO)
+        await answer_command(interaction, "topics", {})
 
     @tree.command(name="help", description="What StudyBot can do")
     async def help_command(interaction: discord.Interaction[Any]) -> None:
-        await answer_command(interaction, "help", {}, defer=Defer.AUTO)
+        await answer_command(interaction, "help", {})
 
     # Discord hides the group from members without Manage Server by default; servers can
     # change that, so the core checks again (User.is_admin) on every run.

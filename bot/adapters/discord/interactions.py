@@ -2,9 +2,9 @@
 
 Discord fails an interaction the user sees ("This interaction failed") when it gets no
 response within 3 seconds, so work that touches the database is deferred first and answered
-with follow-ups; quick commands (``ask``, ``help``) answer directly unless the core takes
-longer than ``DEFER_AFTER``. Every path ends in a response: failures are logged and answered with a
-short private apology.
+with follow-ups. ``ask`` answers directly unless the core takes longer than ``DEFER_AFTER``
+(the search itself is quick; recording an unanswered question writes to the database).
+Every path ends in a response: failures are logged and answered with a short private apology.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ DEFER_AFTER = 2.0
 class Defer(enum.Enum):
     """Whether to acknowledge a command before the core works on it, and how visibly."""
 
-    NO = "no"  # the core answers in milliseconds (no database), so respond directly
+    NO = "no"  # the core answers in milliseconds without the database (help, topics): respond directly
     AUTO = "auto"  # respond directly when the core is quick, else say "thinking…" publicly first
     PUBLIC = "public"  # "StudyBot is thinking…" for everyone; the answer is public
     PRIVATE = "private"  # the same, seen only by the user; every answer is private

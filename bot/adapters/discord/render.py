@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 import discord
 
-from bot.core.replies import Button, Reply, fit
+from bot.core.replies import Button, Reply, fit, fit_markup
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def render(reply: Reply) -> list[RenderedMessage]:
     target = embeds[-1]
     for field in reply.fields:
         name = fit(field.name, FIELD_NAME_LIMIT) or "\u200b"
-        value = _fit_markdown(field.value, FIELD_VALUE_LIMIT) or "\u200b"
+        value = fit_markup(field.value, FIELD_VALUE_LIMIT, split_markdown) or "\u200b"
         room = MESSAGE_TOTAL_LIMIT - len(target) - len(footer or "")
         if len(target.fields) >= FIELD_COUNT_LIMIT or len(name) + len(value) > room:
             target = discord.Embed(colour=COLOUR)
@@ -74,14 +74,6 @@ def render(reply: Reply) -> list[RenderedMessage]:
     if len(embeds[0]) == 0:  # Discord refuses an embed with nothing in it
         embeds[0].description = "\u200b"
     return _pack(embeds, fit_buttons(reply.buttons))
-
-
-def _fit_markdown(text: str, limit: int) -> str:
-    """Like :func:`fit`, for Markdown that may hold code: keeps the first piece, its fence closed."""
-    if len(text) <= limit:
-        return text
-    first = split_markdown(text, limit - 2)[0]
-    return first + ("\n…" if first.endswith("```") else "…")
 
 
 def render_one(reply: Reply) -> RenderedMessage:

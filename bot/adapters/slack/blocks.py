@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.adapters.slack.mrkdwn import FENCE, escape, to_mrkdwn
-from bot.core.replies import Button, Field, Reply, fit
+from bot.core.replies import Button, Field, Reply, fit, fit_markup
 
 log = logging.getLogger(__name__)
 
@@ -134,14 +134,6 @@ def _actions_blocks(buttons: tuple[Button, ...]) -> list[Block]:
             for i in range(0, len(elements), ELEMENTS_PER_ACTIONS)]
 
 
-def _fit_mrkdwn(text: str, limit: int) -> str:
-    """Like :func:`fit`, for short mrkdwn (fields, footers): keeps only the first piece, fences closed."""
-    if len(text) <= limit:
-        return text
-    first = split_mrkdwn(text, limit - 2)[0]
-    return first + ("\n…" if first.endswith(FENCE) else "…")
-
-
 def split_mrkdwn(text: str, limit: int) -> list[str]:
     """Splits mrkdwn into pieces of at most ``limit`` characters, each with balanced code fences.
 
@@ -237,3 +229,7 @@ def _cut_point(line: str, room: int) -> int:
         if safe(index):
             return index
     return room
+
+
+def _fit_mrkdwn(text: str, limit: int) -> str:
+    return fit_markup(text, limit, split_mrkdwn)
