@@ -18,12 +18,14 @@ from bot.run import DB_FILE
 
 REPO = Path(__file__).resolve().parent.parent
 LETTERS = "ABCDE"
+# Rounds last 600 s, so each is certainly still open when the piped input ends (however slow the
+# machine), and the console reveals it at end of input.
 SESSION = [
     "/help",
     "/ask what is eager execution",
     "/as alice",
     "/ask how do I center a div",
-    "/quiz seconds 5",
+    "/quiz seconds 600",
     "1",
     "/as bob",
     "2",
@@ -97,8 +99,8 @@ def test_round_is_played_and_revealed_at_end_of_input(session: tuple[subprocess.
     # The choices are shown once, as numbered buttons, with the round's length in the footer.
     buttons = [f"  [{i}] " + fit(f"{LETTERS[i - 1]}. {c.text}", 80) for i, c in enumerate(card.choices, 1)]
     assert question[first_button:-1] == buttons
-    assert question[-1].endswith(" · 5 s · one answer each)")
-    assert "(private to alice)\nQuiz started: 1 question, 5 s each. Good luck!" in out
+    assert question[-1].endswith(" · 600 s · one answer each)")
+    assert "(private to alice)\nQuiz started: 1 question, 600 s each. Good luck!" in out
 
     # Every answer is acknowledged privately; a second press is refused.
     assert "(private to alice)\nAnswer A locked in. Results when the round closes." in out
@@ -127,7 +129,7 @@ def test_database_lives_in_the_data_dir_only(session: tuple[subprocess.Completed
 
 def test_second_run_reuses_the_database_and_quit_ends_it(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    first = console(tmp_path, ["/quiz seconds 5", "/as bob", "2"], data)
+    first = console(tmp_path, ["/quiz seconds 600", "/as bob", "2"], data)
     assert first.returncode == 0, first.stderr
     second = console(tmp_path, ["/as bob", "/stats", "/quit", "/help"], data)
     assert second.returncode == 0, second.stderr
@@ -138,7 +140,7 @@ def test_second_run_reuses_the_database_and_quit_ends_it(tmp_path: Path) -> None
 
 
 def test_console_has_no_cooldowns_so_a_script_can_ask_twice(tmp_path: Path) -> None:
-    run = console(tmp_path, ["/ask what is dropout", "/ask what is a tensor", "/quiz seconds 5", "/quiz seconds 5"])
+    run = console(tmp_path, ["/ask what is dropout", "/ask what is a tensor", "/quiz seconds 600", "/quiz seconds 600"])
     assert run.returncode == 0, run.stderr
     assert "Easy there" not in run.stdout
     assert "How do you handle overfitting in deep learning models?" in run.stdout

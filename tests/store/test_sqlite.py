@@ -14,6 +14,7 @@ import pytest
 
 from bot.cli import main
 from bot.core.events import Channel
+from bot.store import sqlite as sqlite_store
 from bot.store.base import AnswerRecord, RoundRecord
 from bot.store.migrations import MIGRATIONS
 from bot.store.sqlite import SqliteStore, upgrade
@@ -108,6 +109,32 @@ async def test_one_answer_per_user_and_round(store: SqliteStore) -> None:
     assert await store.record_answer(answer, "test", "w1") is True
     assert await store.record_answer(answer, "test", "w1") is False
     assert len(await store.answers(record.id)) == 1
+
+
+@pytest.mark.parametrize("returning", [True, False], ids=["multi-row-returning", "row-by-row"])
+async def test_concurrent_answers_are_each_stored_once(store: SqliteStore, monkeypatch: pytest.MonkeyPatch,
+                                                       returning: bool) -> None:
+    """Both write paths: one multi-row INSERT ... RETURNING, and row by row for SQLite before 3.35."""
+    monkeypatch.setattr(sqlite_store, "_HAS_RETURNING", returning)
+    record = await store.open_round(RoundRecord(0, CHANNEL, "quiz", "tensorflow/eager-execution/1", NOON, NOON))
+    assert record is not None
+    presses = [AnswerRecord(record.id, f"u{i % 50}", f"U{i % 50}", 0, True, 10, NOON) for i in range(120)]
+    stored = await asyncio.gather(*(store.record_answer(a, "test", "w1") for a in presses))
+    assert stored == [True] * 50 + [False] * 70  # each user's first press counts, the rest are refused
+    assert len(await store.answers(record.id)) == 50
+
+
+async def test_a_cancelled_press_does_not_strand_the_others_in_its_batch(store: SqliteStore) -> None:
+    record = await store.open_round(RoundRecord(0, CHANNEL, "quiz", "tensorflow/eager-execution/1", NOON, NOON))
+    assert record is not None
+    tasks = [asyncio.create_task(store.record_answer(AnswerRecord(record.id, f"u{i}", "U", 0, True, 10, NOON),
+                                                     "test", "w1")) for i in range(20)]
+    await asyncio.sleep(0)  # every press has queued its answer; the writer has started
+    tasks[0].cancel()
+    # A stranded batch would wait forever; the timeout only turns that hang into a failure.
+    results = await asyncio.wait_for(asyncio.gather(*tasks[1:]), timeout=10)
+    assert results == [True] * 19
+    assert len(await store.answers(record.id)) == 20  # the cancelled caller's answer was already taken
 
 
 # Time and scores
