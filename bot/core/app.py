@@ -21,7 +21,7 @@ from bot.core.clock import Clock, SystemClock
 from bot.core.daily import DailyPlanner
 from bot.core.events import ButtonEvent, Channel, CommandEvent, User
 from bot.core.outbox import Outbox
-from bot.core.replies import Button, Field, Reply, fit, neutralize
+from bot.core.replies import LABEL_LIMIT, Button, Field, Reply, fit, neutralize
 from bot.core.rounds import QuizMaster, question_reply
 from bot.core.schedule import ScheduleInputError, parse_local_time, parse_zone
 from bot.core.standings import PERIOD_ALIASES, PERIODS, TOP, period_bounds, ranked, streaks, topic_accuracy
@@ -253,7 +253,8 @@ class StudyBot:
         if not result.matches:
             return [Reply(f"I have no confident answer for \"{shown}\" and nothing close in the decks. "
                           "Try other words, or `topics` to see what I cover.", ephemeral=True)]
-        buttons = tuple(Button(f"ask:{m.entry.deck}/{m.entry.id}", fit(m.entry.question, 80)) for m in result.matches)
+        buttons = tuple(Button(f"ask:{m.entry.deck}/{m.entry.id}", fit(m.entry.question, LABEL_LIMIT))
+                        for m in result.matches)
         lines = "\n".join(f"{i}. {m.entry.question}" for i, m in enumerate(result.matches, 1))
         return [Reply(f"I have no confident answer for \"{shown}\". Did you mean:\n{lines}",
                       buttons=buttons, ephemeral=True)]
@@ -261,7 +262,7 @@ class StudyBot:
     def answer_card(self, entry: Entry) -> Reply:
         """The card for one entry: question, answer, topic, related entries and a practice button."""
         related = [r for r in (self.library.entry(f"{entry.deck}/{rid}") for rid in entry.related[:3]) if r]
-        buttons = [Button(f"ask:{r.deck}/{r.id}", fit(r.question, 80)) for r in related]
+        buttons = [Button(f"ask:{r.deck}/{r.id}", fit(r.question, LABEL_LIMIT)) for r in related]
         if entry.quiz:
             buttons.append(Button(f"practice:{entry.deck}/{entry.id}", "Quiz me on this", style="primary"))
         return Reply(entry.answer, title=entry.question, footer=f"{self.library.topic_name(entry)} · {entry.deck}",

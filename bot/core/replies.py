@@ -79,6 +79,11 @@ _MENTION = re.compile(r"@(?=(everyone|here|channel|&|!|\w))", re.IGNORECASE)
 _SLACK_SPECIAL = re.compile(r"<([!@#])")
 
 
+# The core's own cap on a button label: the shortest platform limit it can meet without hiding
+# meaning (Discord allows 80); adapters still fit labels to their platform's limit.
+LABEL_LIMIT = 80
+
+
 def fit(text: str, limit: int) -> str:
     """``text`` cut to ``limit`` characters, ending "…" when cut, at a word boundary where one is near.
 

@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot.core.events import ButtonEvent, Channel
-from bot.core.replies import Button, Field, Reply, fit, neutralize
+from bot.core.replies import LABEL_LIMIT, Button, Field, Reply, fit, neutralize
 from bot.kb.library import Library
 from bot.kb.model import QuizCard
 from bot.store.base import AnswerRecord, RoundRecord, Store
@@ -42,7 +42,8 @@ def question_reply(card: QuizCard, record: RoundRecord, topic_name: str, closed:
     else:
         footer = f"{topic_name} · {record.seconds} s · one answer each"
     buttons = () if closed else tuple(
-        Button(answer_button_id(record.id, i), fit(f"{LETTERS[i]}. {c.text}", 80)) for i, c in enumerate(card.choices))
+        Button(answer_button_id(record.id, i), fit(f"{LETTERS[i]}. {c.text}", LABEL_LIMIT))
+        for i, c in enumerate(card.choices))
     return Reply(title=f"{kind}: {card.entry_id.replace('-', ' ')}", body="\n".join(lines), buttons=buttons,
                  footer=footer, ephemeral=record.kind == "practice")
 
