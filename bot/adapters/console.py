@@ -18,7 +18,8 @@ import sys
 from typing import TextIO
 
 from bot.core.app import StudyBot
-from bot.core.events import ButtonEvent, Channel, CommandEvent, User, parse_command
+from bot.core.events import ButtonEvent, Channel, CommandEvent, User
+from bot.core.parsing import parse_command
 from bot.core.replies import Button, Capabilities, Reply
 
 PLATFORM = "console"
@@ -31,7 +32,7 @@ _BOLD = re.compile(r"\*\*(.+?)\*\*")
 class ConsoleAdapter:
     """Reads lines, hands them to the core, prints what comes back."""
 
-    capabilities = Capabilities(buttons=True, ephemeral=False, edits=False, shared_channels=False)
+    capabilities = Capabilities(edits=False, shared_channels=False)
 
     def __init__(self, bot: StudyBot, out: TextIO = sys.stdout, user: str = "you") -> None:
         self.bot = bot

@@ -8,6 +8,13 @@ from bot.core.events import Channel
 from bot.core.replies import Capabilities, Reply
 
 
+class PostRefused(Exception):
+    """A platform refused a post for a reason the person who asked can fix; the message says how.
+
+    The core answers the command with this message instead of its generic apology.
+    """
+
+
 class Outbox(Protocol):
     """Posting into a platform's channels, for messages that are not replies to a command."""
 

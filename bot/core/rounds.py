@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from bot.core.buttons import answer_id
 from bot.core.events import ButtonEvent, Channel
 from bot.core.replies import LABEL_LIMIT, Button, Field, Reply, fit, neutralize
 from bot.kb.library import Library
@@ -26,11 +27,6 @@ Poster = Callable[[Channel, Reply], Awaitable[str | None]]
 Editor = Callable[[Channel, str, Reply], Awaitable[bool]]
 
 
-def answer_button_id(round_id: int, choice: int) -> str:
-    """Self-describing, so a button still works after a restart: ``answer:<round>:<choice>``."""
-    return f"answer:{round_id}:{choice}"
-
-
 def question_reply(card: QuizCard, record: RoundRecord, topic_name: str, closed: bool = False) -> Reply:
     """The round's message: prompt and choice buttons (without buttons once closed)."""
     lines = [card.prompt, ""] + [f"**{LETTERS[i]}.** {c.text}" for i, c in enumerate(card.choices)]
@@ -42,7 +38,7 @@ def question_reply(card: QuizCard, record: RoundRecord, topic_name: str, closed:
     else:
         footer = f"{topic_name} · {record.seconds} s · one answer each"
     buttons = () if closed else tuple(
-        Button(answer_button_id(record.id, i), fit(f"{LETTERS[i]}. {c.text}", LABEL_LIMIT))
+        Button(answer_id(record.id, i), fit(f"{LETTERS[i]}. {c.text}", LABEL_LIMIT))
         for i, c in enumerate(card.choices))
     return Reply(title=f"{kind}: {card.entry_id.replace('-', ' ')}", body="\n".join(lines), buttons=buttons,
                  footer=footer, ephemeral=record.kind == "practice")
@@ -65,8 +61,10 @@ class QuizMaster:
         self.open = {r.id: r for r in await self.store.open_rounds()}
 
     def pick_card(self, topic: str | None, exclude: set[str] = frozenset()) -> QuizCard | None:  # type: ignore[assignment]
-        """A random card, from one topic if given, avoiding ``exclude`` while others remain."""
-        cards = [c for d in self.library.decks for c in d.cards if topic is None or c.topic == topic]
+        """A random card, from one scope (topic or deck, see bot.core.names) if given, avoiding ``exclude``
+        while others remain."""
+        scope = self.library.topic_cards(topic) if topic is not None else None
+        cards = [c for d in self.library.decks for c in d.cards if scope is None or c.id in scope]
         fresh = [c for c in cards if c.id not in exclude] or cards
         return self.rng.choice(fresh) if fresh else None
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from bot.core.events import Channel
+from bot.chat import Channel
 from bot.store.base import AnswerRecord, RoundRecord, Schedule, ScoreRow, StoreError, UserAnswer
 from bot.store.migrations import MIGRATIONS
 

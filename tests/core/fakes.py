@@ -8,7 +8,8 @@ from pathlib import Path
 from bot.config import Config
 from bot.core.app import StudyBot
 from bot.core.clock import FakeClock
-from bot.core.events import ButtonEvent, Channel, CommandEvent, User, parse_command
+from bot.core.events import ButtonEvent, Channel, CommandEvent, User
+from bot.core.parsing import parse_command
 from bot.core.replies import Capabilities, Reply
 from bot.kb.library import Library, load_library
 from bot.store.sqlite import SqliteStore

@@ -22,7 +22,7 @@ NO_MENTIONS = discord.AllowedMentions.none()
 class DiscordOutbox:
     """Posts and edits messages the core sends on its own (the core's ``Outbox``)."""
 
-    capabilities = Capabilities(buttons=True, ephemeral=True, edits=True)
+    capabilities = Capabilities(edits=True)
 
     def __init__(self, client: discord.Client) -> None:
         self.client = client

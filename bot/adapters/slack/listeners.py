@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import replace
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
@@ -19,18 +18,17 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack.blocks import render
 from bot.adapters.slack.mrkdwn import unescape
-from bot.adapters.slack.outbox import NOT_A_MEMBER, SlackOutbox, noting_failed_posts
+from bot.adapters.slack.outbox import SlackOutbox
 from bot.adapters.slack.people import PLATFORM, UserDirectory
-from bot.core.app import APOLOGY, StudyBot
-from bot.core.events import ButtonEvent, Channel, CommandEvent, parse_command
+from bot.core.app import StudyBot
+from bot.core.events import ButtonEvent, Channel, CommandEvent
+from bot.core.parsing import parse_command
 from bot.core.replies import Reply
 
 log = logging.getLogger(__name__)
 
 ANY_ACTION = re.compile(r".+")  # every button in our messages is the core's
 _LEADING_MENTIONS = re.compile(r"^(\s*<@[A-Z0-9]+(?:\|[^>]*)?>[\s,:]*)+")  # when our own id is unknown
-INVITE_ME = ("I can't post in this conversation because I'm not a member of it. Invite me with "
-             "`/invite @StudyBot` and try again. (In a direct message, use me in a channel instead.)")
 
 
 def register_listeners(app: AsyncApp, bot: StudyBot, outbox: SlackOutbox, people: UserDirectory,
@@ -44,7 +42,7 @@ def register_listeners(app: AsyncApp, bot: StudyBot, outbox: SlackOutbox, people
         user = await people.user(team, str(body.get("user_id", "")), str(body.get("user_name", "")))
         name, options = parse_command(unescape(str(body.get("text", ""))))
         event = CommandEvent(user, channel, name, options, event_id=str(body.get("trigger_id", "")))
-        replies = await _handle_command(bot, event)
+        replies = await bot.handle_command(event)
         for reply in replies:
             await _respond(respond, outbox, channel, reply)
 
@@ -73,7 +71,7 @@ def register_listeners(app: AsyncApp, bot: StudyBot, outbox: SlackOutbox, people
         name, options = parse_command(unescape(text))
         command_event = CommandEvent(user, channel, name, options, event_id=str(body.get("event_id", "")))
         thread = str(event.get("thread_ts") or event.get("ts", ""))  # a reply in a thread goes to its parent
-        for reply in await _handle_command(bot, command_event):
+        for reply in await bot.handle_command(command_event):
             await _post_in_thread(client, outbox, channel, user.user_id, thread, reply)
 
     app.command(command)(on_command)
@@ -88,20 +86,8 @@ def without_mention(text: str, bot_user_id: str | None) -> str:
     return _LEADING_MENTIONS.sub("", text).strip()
 
 
-async def _handle_command(bot: StudyBot, event: CommandEvent) -> list[Reply]:
-    """The core's replies; a failed post caused by the bot not being in the channel is explained."""
-    with noting_failed_posts() as failures:
-        replies = await bot.handle_command(event)
-    if any(code in NOT_A_MEMBER for code in failures):
-        replies = [Reply(INVITE_ME, ephemeral=True) if r.body == APOLOGY else r for r in replies]
-    return replies
-
-
 async def _respond(respond: AsyncRespond, outbox: SlackOutbox, channel: Channel, reply: Reply) -> None:
     """A reply to a command or press, through its ``response_url``; edits go through ``chat.update``."""
-    if reply.edit is not None and reply.edit.platform == PLATFORM:
-        await outbox.edit(channel, reply.edit.message_id, replace(reply, edit=None))
-        return
     message = render(reply)
     response = await respond(text=message.text, blocks=message.blocks,
                              response_type="ephemeral" if reply.ephemeral else "in_channel",
@@ -113,9 +99,6 @@ async def _respond(respond: AsyncRespond, outbox: SlackOutbox, channel: Channel,
 async def _post_in_thread(client: AsyncWebClient, outbox: SlackOutbox, channel: Channel, user_id: str, thread: str,
                           reply: Reply) -> None:
     """A reply to a mention, in the mention's thread: private ones only for the person who asked."""
-    if reply.edit is not None and reply.edit.platform == PLATFORM:
-        await outbox.edit(channel, reply.edit.message_id, replace(reply, edit=None))
-        return
     message = render(reply)
     if reply.ephemeral:
         await client.chat_postEphemeral(channel=channel.channel_id, user=user_id, text=message.text,

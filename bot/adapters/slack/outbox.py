@@ -1,56 +1,35 @@
 """The core's Slack outbox: round questions, reveals and daily challenges posted with the Web API.
 
 A message's id is its ``ts``, which is what ``chat.update`` needs to close a round's question
-later. A post into a channel the bot is not a member of fails with ``not_in_channel``; the
-failure still propagates (the core logs it with context), but it is also noted for the
-command being handled, so the person who typed it can be told to invite the bot instead of
-reading a generic apology (see :func:`noting_failed_posts`).
+later. A post into a channel the bot is not a member of fails with ``not_in_channel``; that
+failure is raised as the core's :class:`PostRefused`, whose message tells the person who
+started the round to invite the bot, instead of a generic apology.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack.blocks import render
 from bot.core.events import Channel
+from bot.core.outbox import PostRefused
 from bot.core.replies import Capabilities, Reply
 
 log = logging.getLogger(__name__)
 
 # Error codes of the Web API that mean "invite the bot to this conversation first".
 NOT_A_MEMBER = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
-_failed_posts: ContextVar[list[str] | None] = ContextVar("slack_failed_posts", default=None)
-
-
-@contextmanager
-def noting_failed_posts() -> Iterator[list[str]]:
-    """Collects the Web API error codes of posts that fail while the block runs (in this task)."""
-    failures: list[str] = []
-    token = _failed_posts.set(failures)
-    try:
-        yield failures
-    finally:
-        _failed_posts.reset(token)
-
-
-def _note(exc: SlackApiError) -> str:
-    code = str(exc.response.get("error", "unknown_error"))
-    failures = _failed_posts.get()
-    if failures is not None:
-        failures.append(code)
-    return code
+INVITE_ME = ("I can't post in this conversation because I'm not a member of it. Invite me with "
+             "`/invite @StudyBot` and try again. (In a direct message, use me in a channel instead.)")
 
 
 class SlackOutbox:
     """Posts and edits messages the core sends on its own (the core's ``Outbox``)."""
 
-    capabilities = Capabilities(buttons=True, ephemeral=True, edits=True)
+    capabilities = Capabilities(edits=True)
 
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
@@ -60,6 +39,10 @@ class SlackOutbox:
 
         A channel message cannot whisper, so a private reply is posted publicly (the core words
         such replies so that this is harmless). Failures propagate: the core logs them.
+
+        Raises:
+            PostRefused: the bot is not a member of the channel (the message says to invite it).
+            SlackApiError: any other refusal.
         """
         message = render(reply)
         try:
@@ -67,8 +50,10 @@ class SlackOutbox:
                                                           blocks=message.blocks, unfurl_links=False,
                                                           unfurl_media=False)
         except SlackApiError as exc:
-            code = _note(exc)
+            code = str(exc.response.get("error", "unknown_error"))
             log.warning("Slack refused a post to channel %s: %s", channel.channel_id, code)
+            if code in NOT_A_MEMBER:
+                raise PostRefused(INVITE_ME) from exc
             raise
         ts = response.get("ts")
         return str(ts) if ts else None
