@@ -36,11 +36,11 @@ from bot.adapters.discord.views import view_for
 from bot.config import Config, ConfigError, CooldownSection, DiscordSection
 from bot.core import buttons
 from bot.core.app import APOLOGY, StudyBot
-from bot.core.clock import FakeClock
 from bot.core.commands import lookup
 from bot.core.events import Channel
 from bot.core.replies import Button, Field, Reply
 from bot.store.sqlite import SqliteStore
+from tests.clock import FakeClock
 from tests.core.fakes import library
 
 PAYLOADS = Path(__file__).parent.parent / "payloads" / "discord"

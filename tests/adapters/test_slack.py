@@ -40,9 +40,9 @@ from bot.adapters.slack.retries import DeliveryLog
 from bot.config import Config, ConfigError, CooldownSection, SlackSection
 from bot.core import buttons as button_ids
 from bot.core.app import StudyBot
-from bot.core.clock import FakeClock
 from bot.core.commands import lookup
 from bot.core.replies import Button, Field, Reply
+from tests.clock import FakeClock
 from tests.core.fakes import make_bot
 
 # Slack's documented Block Kit limits, written out rather than imported, so a wrong constant in the code fails here.

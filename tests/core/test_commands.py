@@ -13,7 +13,6 @@ import pytest
 from bot.config import BotSection, Config, CooldownSection
 from bot.core import app, buttons, cooldowns
 from bot.core.app import APOLOGY, StudyBot
-from bot.core.clock import FakeClock
 from bot.core.commands import CATALOG, lookup
 from bot.core.events import Channel, CommandEvent, User
 from bot.core.parsing import parse_command
@@ -21,6 +20,7 @@ from bot.core.rounds import LETTERS
 from bot.core.standings import ranked
 from bot.kb.model import QuizCard
 from bot.store.base import AnswerRecord, RoundRecord, ScoreRow
+from tests.clock import FakeClock
 from tests.core.fakes import CHANNEL, command, library, make_bot, press, user
 
 NO_COOLDOWNS = Config(cooldowns=CooldownSection(ask_seconds=0, quiz_seconds=0))
