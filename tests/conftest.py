@@ -4,7 +4,6 @@ so no database thread lingers."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-
 from datetime import UTC, datetime
 
 import pytest
