@@ -688,6 +688,36 @@ async def test_sharded_client_without_privileged_intents() -> None:
         await bot.store.close()
 
 
+class _GatewaySocket:
+    """Keeps what discord.py sends over the gateway."""
+
+    closed = False
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+
+    async def send_str(self, data: str) -> None:
+        self.sent.append(json.loads(data))
+
+
+async def test_gateway_identify_asks_only_for_the_guilds_intent() -> None:
+    """The bot reads nothing from the gateway but servers and channels; every other intent is traffic it drops."""
+    bot = StudyBot(library(), await SqliteStore.open(":memory:"), CONFIG)
+    try:
+        async with build_client(bot, CONFIG) as client:
+            socket = _GatewaySocket()
+            ws = discord.gateway.DiscordWebSocket(socket, loop=asyncio.get_running_loop())  # type: ignore[arg-type]
+            # The attributes DiscordWebSocket.from_client sets before it identifies.
+            ws.token, ws._connection, ws.call_hooks = "offline.test.token", client._connection, \
+                client._connection.call_hooks
+            ws._initial_identify, ws.shard_id, ws.shard_count = True, None, None
+            await ws.identify()
+        [identify] = socket.sent
+        assert identify["op"] == 2 and identify["d"]["intents"] == discord.Intents(guilds=True).value
+    finally:
+        await bot.store.close()
+
+
 async def test_sync_registers_the_commands_in_a_server(monkeypatch: pytest.MonkeyPatch) -> None:
     sent: list[tuple[str, str, Any]] = []
 
