@@ -342,6 +342,27 @@ async def test_quiz_round_with_two_users_is_posted_answered_privately_and_reveal
     assert len(rig.slack.of("chat.postMessage")) == 2
 
 
+async def test_reveal_of_a_choice_holding_code_has_no_stray_asterisks(rig: Rig, monkeypatch: pytest.MonkeyPatch
+                                                                      ) -> None:
+    card = rig.bot.library.card("tensorflow/tensors-vs-numpy/q3")  # correct choice: Call `t.numpy()`
+    assert card is not None and "`" in card.choices[card.correct_index].text
+    monkeypatch.setattr(rig.bot.quiz, "pick_card", lambda topic, exclude=frozenset(): card)
+    await rig.command("quiz seconds 10")
+    rig.clock.advance(seconds=11)
+    await rig.bot.tick()
+    reveal = rig.slack.of("chat.postMessage")[1]
+    body = blocks_of("section", reveal.data["blocks"])[0]["text"]["text"]
+    assert body.startswith(f"*{'ABCDE'[card.correct_index]}. Call `t.numpy()`*")
+    assert "**" not in all_text(reveal.data["blocks"])
+
+
+async def test_answer_card_with_bold_code_has_no_stray_asterisks(rig: Rig) -> None:
+    await rig.command("ask what is the difference between tf.constant and tf.Variable")
+    [answer] = rig.replies()
+    body = "\n".join(b["text"]["text"] for b in blocks_of("section", answer["blocks"]))
+    assert "*`tf.constant`* creates an _immutable_ tensor" in body and "**" not in body
+
+
 async def test_quiz_where_the_bot_is_not_a_member_asks_to_be_invited(rig: Rig) -> None:
     rig.slack.not_member.add("C0ELSEWHERE")
     await rig.command("quiz", channel="C0ELSEWHERE")
@@ -549,6 +570,12 @@ def test_manifest_declares_what_the_adapter_uses() -> None:
     ("```\nnever closed", "```\nnever closed\n```"),
     ("## Heading", "*Heading*"),
     ("2*3*4 and a * b", "2*3*4 and a * b"),
+    ("**bold with `code` inside**", "*bold with `code` inside*"),
+    ("- **`tf.constant`** creates an *immutable* tensor", "• *`tf.constant`* creates an _immutable_ tensor"),
+    ("*see `x < y` here* and ~~`old`~~", "_see `x &lt; y` here_ and ~`old`~"),
+    ("**B. Call `t.numpy()`**\n\nWhy", "*B. Call `t.numpy()`*\n\nWhy"),
+    ("[**`tf.function`** docs](https://example.com)", "<https://example.com|`tf.function` docs>"),
+    ("`**not bold**` then **bold**", "`**not bold**` then *bold*"),
 ])
 def test_markdown_becomes_mrkdwn(markdown: str, mrkdwn: str) -> None:
     assert to_mrkdwn(markdown) == mrkdwn
