@@ -278,9 +278,9 @@ def _check_values(config: Config) -> list[str]:
                         f"quiz.max_seconds ({quiz.max_seconds}), got {quiz.round_seconds}")
     for key, value, low, high, unit in _ranges(config):
         if value < low:
-            problems.append(f"{key}: must be {low:g} or more, got {value:g}")
+            problems.append(f"{key}: must be {low:g} or more, got {_number(value)}")
         elif value > high:
-            problems.append(f"{key}: must be at most {high:g}{unit}, got {value:g}")
+            problems.append(f"{key}: must be at most {high:g}{unit}, got {_number(value)}")
     if config.daily.open_hours <= 0:
         problems.append(f"daily.open_hours: must be more than 0, got {config.daily.open_hours:g}")
     if config.bot.log_format not in LOG_FORMATS:
@@ -300,6 +300,11 @@ def _check_values(config: Config) -> list[str]:
     if not 0 < config.slack.http_port < 65536:
         problems.append(f"slack.http_port: expected a port between 1 and 65535, got {config.slack.http_port}")
     return problems
+
+
+def _number(value: float) -> str:
+    """A whole number as written; others short (``-0.5``, ``1e+300``)."""
+    return str(value) if isinstance(value, int) else f"{value:g}"
 
 
 def _ranges(config: Config) -> list[tuple[str, float, float, float, str]]:
