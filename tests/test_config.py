@@ -266,4 +266,5 @@ def test_a_latin1_file_is_named_with_its_line_and_the_fix(tmp_path: Path) -> Non
     path.write_bytes('[bot]\n# Caf\u00e9 team\ntimezone = "UTC"\n'.encode("latin-1"))
     with pytest.raises(ConfigError) as caught:
         load_config(path)
-    assert str(caught.value) == f"{path}:2: the file is not UTF-8 text (byte 0xe9); save it as UTF-8 (TOML files must be)"
+    assert str(caught.value) == (f"{path}:2: the file is not UTF-8 text (byte 0xe9); "
+                                 "save it as UTF-8 (TOML files must be)")
