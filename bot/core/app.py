@@ -11,6 +11,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.config import Config
 from bot.core import buttons
@@ -21,6 +22,7 @@ from bot.core.commands import CATALOG, lookup
 from bot.core.cooldowns import Cooldowns
 from bot.core.daily import DailyPlanner
 from bot.core.events import ButtonEvent, Channel, CommandEvent
+from bot.core.metrics import Heartbeat, Metrics
 from bot.core.options import OptionProblem, check_options
 from bot.core.outbox import Outbox, PostRefused
 from bot.core.replies import Reply, neutralize
@@ -33,6 +35,14 @@ from bot.store.base import RoundRecord, Schedule, Store
 log = logging.getLogger(__name__)
 
 APOLOGY = "Sorry, something went wrong while handling that. It has been logged; please try again in a moment."
+# A tick that fails is retried with a backoff doubling up to TIMER_MAX_BACKOFF seconds; after
+# TIMER_MAX_FAILURES in a row (about three minutes) the timer gives up and the process exits.
+TIMER_MAX_FAILURES = 10
+TIMER_MAX_BACKOFF = 30.0
+
+
+class TimerFailure(RuntimeError):
+    """The timer loop kept failing: reveals and daily posts have stopped, so the process must end."""
 
 
 class StudyBot:
@@ -44,6 +54,8 @@ class StudyBot:
         self.store = store
         self.config = config
         self.clock = clock or SystemClock()
+        self.heartbeat = Heartbeat()
+        self.metrics = Metrics(self.heartbeat)
         self.outboxes: dict[str, Outbox] = {}
         self.quiz = QuizMaster(library, store, self.clock.now, rng or random.Random(), config.quiz.points_correct)
         self.daily = DailyPlanner(library, store, self.clock.now, timedelta(minutes=config.daily.grace_minutes))
@@ -63,6 +75,8 @@ class StudyBot:
 
     async def handle_command(self, event: CommandEvent) -> list[Reply]:
         """Answers a command; never raises."""
+        command = self.catalog.find(event.name)
+        self.metrics.commands.inc(command.name if command is not None else "unknown")
         return await self._guard(self._command(event), f"command {event.name} {dict(event.options)} from {event.user}",
                                  on_failure=lambda: self.cooldowns.release(event))
 
@@ -100,11 +114,51 @@ class StudyBot:
             self._last_daily_check = now
             await self.daily.tick(self._open_daily)
 
-    async def run_timers(self, interval: float = 1.0) -> None:
-        """Ticks forever (the adapters' event loop runs this as a task)."""
+    async def run_timers(self, interval: float = 1.0, max_failures: int = TIMER_MAX_FAILURES,
+                         max_backoff: float = TIMER_MAX_BACKOFF) -> None:
+        """Ticks forever (``studybot run`` runs this as a task beside the adapters).
+
+        A tick that raises is logged and retried with backoff; each success beats the heartbeat
+        that ``/healthz`` and the timer-lag metric read.
+
+        Raises:
+            TimerFailure: ``max_failures`` ticks in a row failed. Reveals and daily posts have
+                stopped while commands would still answer, so the process should end (non-zero)
+                and its supervisor start it again.
+        """
+        failures = 0
         while True:
-            await self.tick()
+            try:
+                await self.tick()
+            except Exception as exc:
+                failures += 1
+                self.metrics.timer_failures.inc()
+                if failures >= max_failures:
+                    raise TimerFailure(f"the timer failed {failures} times in a row, last with {exc!r}; "
+                                       "rounds are not being revealed, so StudyBot stops for its supervisor "
+                                       "to restart it") from exc
+                delay = min(interval * 2 ** failures, max_backoff)
+                log.exception("timer tick failed (%d in a row); retrying in %g s", failures, delay)
+                await asyncio.sleep(delay)
+                continue
+            failures = 0
+            self.heartbeat.beat()
             await asyncio.sleep(interval)
+
+    async def drain(self, timeout: float) -> bool:
+        """Finishes work already accepted, for at most ``timeout`` seconds; False if time ran out.
+
+        Called on shutdown after the adapters stopped taking events: answers waiting for the
+        batched writer are written. Pending outbox deliveries belong here too, under the same
+        deadline.
+        """
+        try:
+            await asyncio.wait_for(self.store.flush(), timeout)
+        except TimeoutError:
+            log.warning("shutdown: answers were still being written after %g s; stopping without waiting more",
+                        timeout)
+            return False
+        return True
 
     async def close_open_rounds(self, channels: set[Channel] | None = None) -> None:
         """Closes and reveals open rounds now (the console does this at end of input)."""
@@ -165,7 +219,7 @@ class StudyBot:
             record = await self.quiz.open_round(schedule.channel, "daily", card, seconds, topic=card.topic,
                                                 schedule_id=schedule.id, local_date=day)
             if record is not None:
-                await self.quiz.publish(record, self._post)
+                await self.quiz.publish(record, self._post, zone=ZoneInfo(schedule.timezone))
 
     # Commands and buttons
 
@@ -204,6 +258,7 @@ class StudyBot:
     async def _button(self, event: ButtonEvent) -> list[Reply]:
         press = buttons.parse(event.button_id)
         if isinstance(press, AnswerPress):
+            self.metrics.answer_presses.inc()
             return [await self.quiz.press(event, press.round_id, press.choice)]
         if isinstance(press, EntryPress):
             return await lookup.press_entry(self, event, press)

@@ -44,6 +44,7 @@ async def ask(bot: StudyBot, event: CommandEvent, args: Args) -> list[Reply]:
     """The answer card when the decks answer confidently; otherwise suggestions, and the gap is noted."""
     query = args.text("query") or ""
     result = bot.library.search(query, top=3)
+    bot.metrics.lookups.inc("answered" if result.answered and result.best else "declined")
     if result.answered and result.best:
         return [answer_card(bot, result.best.entry)]
     await bot.store.record_gap(query, bot.clock.now())
