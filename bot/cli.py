@@ -99,10 +99,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value
+    """A count typed on the command line; argparse shows the message after the option's name."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more (e.g. 3), got {text!r}")
+    return int(text)
 
 
 def _library(args: argparse.Namespace) -> Library:
@@ -116,7 +116,8 @@ def _ask(args: argparse.Namespace) -> int:
         names = ", ".join(d.name for d in library.decks)
         print(f"No deck named {args.deck!r}. Decks: {names}", file=sys.stderr)
         return 2
-    queries = (line.rstrip("\n") for line in sys.stdin) if args.query == "-" else [args.query]
+    # One query per line; blank lines separate nothing worth searching for.
+    queries = (line.strip() for line in sys.stdin if line.strip()) if args.query == "-" else [args.query]
     for query in queries:
         result = library.search(query, top=args.top, deck=args.deck)
         if args.json:

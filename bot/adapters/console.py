@@ -1,9 +1,12 @@
 """The console adapter: chat in a terminal or through a pipe, no tokens, no network.
 
 Commands are typed as in chat (``/ask what is dropout``). Buttons are shown as numbers and
-pressed by typing the number (Rasa's text fallback). ``/as NAME`` switches the simulated user,
-so one person can try a multi-user round. At end of input, rounds this console started are
-revealed before it exits, so a piped script always sees its results.
+pressed by typing the number (Rasa's text fallback): while a round is open here, a number (or
+its letter, A–E) answers that round, whatever was printed since; otherwise it presses the
+latest message's buttons. ``/as NAME`` switches the simulated user, so one person can try a
+multi-user round; admins are ``[console] admins``, by default only the first user. At end of
+input (or ``/quit``) every round still open here is revealed, practice ones included, so a
+piped script always sees its results. On a terminal, lines are read with readline (history).
 
 Replies are printed as plain text: Markdown bold is dropped (outside code blocks), the footer
 goes in parentheses, and a body line that repeats a button's label (a quiz choice) is shown
@@ -15,17 +18,28 @@ from __future__ import annotations
 import asyncio
 import re
 import sys
+from collections.abc import Callable
 from typing import TextIO
 
+from bot.core import buttons
 from bot.core.app import StudyBot
+from bot.core.buttons import AnswerPress
 from bot.core.events import ButtonEvent, Channel, CommandEvent, User
 from bot.core.parsing import parse_command
 from bot.core.replies import Button, Capabilities, Reply
+from bot.core.rounds import practice_reveal
 
 PLATFORM = "console"
 CHANNEL = Channel(PLATFORM, "local", "console")
 GREETING = ("StudyBot console. Type /help for commands, /as NAME to switch user, a number to press a button, "
             "/quit to leave.")
+# The console's own commands, added to the core's help.
+CONSOLE_HELP = ("Console:\n"
+                "`/as NAME` — switch to another user (to try a round with several people)\n"
+                "`/quit` — leave; rounds still open here are revealed first (so does the end of piped input)\n"
+                "`1`, `2`, … — press a button: answers the open round, else the latest message's buttons\n"
+                "`A`–`E` — answer the open round by its letter")
+LETTERS = "ABCDE"
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 
 
@@ -37,15 +51,17 @@ class ConsoleAdapter:
     def __init__(self, bot: StudyBot, out: TextIO = sys.stdout, user: str = "you") -> None:
         self.bot = bot
         self.out = out
+        # The person at the console owns this local workspace: the first user is its admin unless
+        # [console] admins names others.
+        self.admins = {name.casefold() for name in bot.config.console.admins} or {user.casefold()}
         self.user = self._user(user)
-        self.buttons: list[Button] = []
+        self.buttons: list[Button] = []  # the latest message's buttons
+        self.rounds: dict[int, list[Button]] = {}  # the answer buttons of each round shown, oldest first
         self._messages = 0
         bot.attach(PLATFORM, self)
 
-    @staticmethod
-    def _user(name: str) -> User:
-        # The person at the console owns this local workspace, so they may run admin commands.
-        return User(PLATFORM, "local", name.casefold(), name, is_admin=True)
+    def _user(self, name: str) -> User:
+        return User(PLATFORM, "local", name.casefold(), name, is_admin=name.casefold() in self.admins)
 
     async def post(self, channel: Channel, reply: Reply) -> str | None:
         """Outbox: messages the core posts on its own (rounds, reveals) are printed too."""
@@ -74,32 +90,74 @@ class ConsoleAdapter:
         if text.isdigit():
             await self._press(int(text))
             return True
+        if len(text) == 1 and text.upper() in LETTERS:
+            await self._answer_letter(text.upper())
+            return True
         name, options = parse_command(text)
         for reply in await self.bot.handle_command(CommandEvent(self.user, CHANNEL, name, options)):
             self._show(reply)
+        if name == "help":
+            self._print(CONSOLE_HELP)
         return True
 
+    def _open_round(self) -> list[Button] | None:
+        """The answer buttons of the latest round shown here that is still open (practice: only its owner's)."""
+        for round_id in reversed(self.rounds):
+            record = self.bot.quiz.open.get(round_id)
+            if record is not None and record.owner_id in (None, self.user.user_id):
+                return self.rounds[round_id]
+        return None
+
     async def _press(self, number: int) -> None:
-        if not 1 <= number <= len(self.buttons):
-            self._print(f"There is no button {number}." if self.buttons else "There are no buttons to press.")
+        choices = self._open_round()
+        shown = choices if choices is not None else self.buttons
+        if not 1 <= number <= len(shown):
+            if choices is not None:
+                self._print(f"The open round has choices 1 to {len(choices)} (or A to {LETTERS[len(choices) - 1]}).")
+            else:
+                self._print(f"There is no button {number}." if shown else "There are no buttons to press.")
             return
-        event = ButtonEvent(self.user, CHANNEL, self.buttons[number - 1].id)
-        for reply in await self.bot.handle_button(event):
+        await self._send_press(shown[number - 1])
+
+    async def _answer_letter(self, letter: str) -> None:
+        choices = self._open_round()
+        if choices is None:
+            self._print(f"There is no open round to answer with {letter}. Start one with /quiz.")
+        elif LETTERS.index(letter) >= len(choices):
+            self._print(f"The open round has choices A to {LETTERS[len(choices) - 1]}.")
+        else:
+            await self._send_press(choices[LETTERS.index(letter)])
+
+    async def _send_press(self, button: Button) -> None:
+        for reply in await self.bot.handle_button(ButtonEvent(self.user, CHANNEL, button.id)):
             self._show(reply)
 
     async def run(self, stream: TextIO = sys.stdin) -> None:
         """Reads until end of input or /quit, then reveals rounds still open here."""
         self._print(GREETING)
         loop = asyncio.get_running_loop()
+        read = _line_reader(stream)
         while True:
-            line = await loop.run_in_executor(None, stream.readline)
+            line = await loop.run_in_executor(None, read)
             if not line or not await self.handle_line(line):
                 break
+        await self.reveal_open_rounds()
+
+    async def reveal_open_rounds(self) -> None:
+        """Every round still open here: practice answers shown (the core keeps those private), then the rest."""
+        for record in [r for r in self.bot.quiz.open.values() if r.channel == CHANNEL and r.kind == "practice"]:
+            card = self.bot.library.card(record.card_id)
+            if card is not None:
+                self._show(practice_reveal(card))
         await self.bot.close_open_rounds({CHANNEL})
 
     def _show(self, reply: Reply) -> None:
         if reply.buttons:
             self.buttons = list(reply.buttons)
+            presses = [buttons.parse(b.id) for b in reply.buttons]
+            if all(isinstance(p, AnswerPress) for p in presses):
+                round_ids = {p.round_id for p in presses if isinstance(p, AnswerPress)}
+                self.rounds[round_ids.pop()] = list(reply.buttons)
         self._print(render(reply, self.user.display_name))
 
     def _print(self, text: str) -> None:
@@ -107,9 +165,28 @@ class ConsoleAdapter:
         self.out.flush()
 
 
+def _line_reader(stream: TextIO) -> Callable[[], str]:
+    """Reads one line (with its newline; "" at end of input); on a terminal through readline, for history."""
+    if stream is sys.stdin and stream.isatty():
+        import readline  # noqa: F401  (importing it gives input() line editing and history)
+
+        def read() -> str:
+            try:
+                return input() + "\n"
+            except EOFError:
+                return ""
+
+        return read
+    return stream.readline
+
+
 def render(reply: Reply, reader: str) -> str:
-    """``reply`` as terminal text for ``reader``; buttons are numbered from 1 in the order given."""
-    labels = {b.label for b in reply.buttons}
+    """``reply`` as terminal text for ``reader``; buttons are numbered from 1 in the order given.
+
+    A body line that repeats a button's label, bare or numbered ("2. What is a tensor?"), is left
+    out: the numbered button below says the same.
+    """
+    labels = {b.label for b in reply.buttons} | {f"{i}. {b.label}" for i, b in enumerate(reply.buttons, 1)}
     lines = [f"(private to {reader})"] if reply.ephemeral else []
     if reply.title:
         lines.append(reply.title)

@@ -25,7 +25,7 @@ from bot.core.events import ButtonEvent, Channel, CommandEvent
 from bot.core.metrics import Heartbeat, Metrics
 from bot.core.options import OptionProblem, check_options
 from bot.core.outbox import Outbox, PostRefused
-from bot.core.replies import Reply, neutralize
+from bot.core.replies import Reply, neutralize, plural
 from bot.core.rounds import QuizMaster
 from bot.core.standings import board_lines, ranked
 from bot.kb.library import Library
@@ -212,7 +212,8 @@ class StudyBot:
 
     async def _open_daily(self, schedule: Schedule, day: date, cards: list[QuizCard]) -> None:
         seconds = int(self.config.daily.open_hours * 3600)
-        await self._post(schedule.channel, Reply(f"Daily challenge for {day:%A %d %B}: {len(cards)} question(s), "
+        count = plural(len(cards), "question")
+        await self._post(schedule.channel, Reply(f"Daily challenge for {day:%A %d %B}: {count}, "
                                                  f"open for {self.config.daily.open_hours:g} hours.",
                                                  title="Daily challenge"))
         for card in cards:
@@ -237,7 +238,7 @@ class StudyBot:
                 return [Reply(f"Use {', '.join(uses[:-1])} or {uses[-1]}.", ephemeral=True)]
             command, full_name = sub, f"{command.name} {sub.name}"
         if command.admin and not event.user.is_admin:
-            return [Reply(f"Only workspace admins can use `{full_name}`: it changes what the whole channel gets. "
+            return [Reply(f"Only workspace admins can use `{full_name}`: it is about the whole channel. "
                           f"Ask an admin to run `{full_name}`.", ephemeral=True)]
         try:
             args = check_options(command, event.options, self.config, self.library, full_name)

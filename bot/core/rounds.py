@@ -38,6 +38,8 @@ def question_reply(card: QuizCard, record: RoundRecord, topic_name: str, closed:
     kind = {"daily": "Daily challenge", "practice": "Practice question"}.get(record.kind, "Quiz")
     if closed:
         footer = f"{topic_name} · closed"
+    elif record.kind == "practice":
+        footer = f"{topic_name} · just for you: your answer is judged at once"
     elif record.kind == "daily":
         footer = f"{topic_name} · open until {closing_time(record, zone or ZoneInfo('UTC'))} · one answer each"
     else:
@@ -45,7 +47,8 @@ def question_reply(card: QuizCard, record: RoundRecord, topic_name: str, closed:
     buttons = () if closed else tuple(
         Button(answer_id(record.id, i), fit(f"{LETTERS[i]}. {c.text}", LABEL_LIMIT))
         for i, c in enumerate(card.choices))
-    return Reply(title=f"{kind}: {card.entry_id.replace('-', ' ')}", body="\n".join(lines), buttons=buttons,
+    # Titled by topic: the entry's id is an internal name, and often the answer itself.
+    return Reply(title=f"{kind}: {topic_name}", body="\n".join(lines), buttons=buttons,
                  footer=footer, ephemeral=record.kind == "practice")
 
 
@@ -167,6 +170,13 @@ def practice_result(card: QuizCard, choice: int) -> Reply:
     right = card.choices[card.correct_index]
     verdict = "Correct!" if choice == card.correct_index else f"Not quite: the answer is **{right.text}**."
     return Reply(f"{verdict}\n\n{card.explanation}", title="Practice result", ephemeral=True)
+
+
+def practice_reveal(card: QuizCard) -> Reply:
+    """The answer to a practice question nobody answered, shown when it is closed early (end of a console session)."""
+    right = card.choices[card.correct_index]
+    return Reply(f"**{LETTERS[card.correct_index]}. {right.text}**\n\n{card.explanation}",
+                 title=fit(f"Practice answer: {card.prompt}", 200), ephemeral=True)
 
 
 def reveal_reply(card: QuizCard, answers: list[AnswerRecord]) -> Reply:
