@@ -130,10 +130,11 @@ class Command:
         return next((s for s in self.subcommands if s.name == wanted), None)
 
     def usage(self, parent: str = "") -> str:
-        """``quiz [topic] [questions N] [seconds N]``: how to type it, for help and refusals."""
+        """``quiz [topic] [questions N] [seconds N]``: how to type it, for usage hints and refusals."""
         parts = [f"{parent} {self.name}".strip()]
         for option in self.options:
-            token = option.name.upper() if option.kind is Kind.NUMBER else option.name
+            token = {Kind.NUMBER: "N", Kind.CHOICE: "|".join(c.value for c in option.choices)}.get(option.kind,
+                                                                                                 option.name)
             word = f"{option.name} {token}" if option.keyed and not option.positional else token
             parts.append(word if option.required else f"[{word}]")
         return " ".join(parts)
