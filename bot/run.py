@@ -1,17 +1,16 @@
 """``studybot run``: one process, one library, one database, any number of adapters.
 
-Chat libraries are imported only for the adapters a config enables, so the console starts
-without touching Discord or Slack code.
+Adapters are started through their registry (``bot.adapters.REGISTRY``), which imports a chat
+library only for the adapters a config enables, so the console starts without Discord or Slack code.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
 
+from bot.adapters import adapter_runner
 from bot.config import Config
 from bot.core.app import StudyBot
 from bot.kb.library import load_library
@@ -28,7 +27,7 @@ async def run(config: Config, data_dir: Path) -> None:
     bot = StudyBot(library, store, config)
     try:
         await bot.start()
-        tasks = {name: asyncio.create_task(_adapter(name, bot, config), name=f"adapter:{name}")
+        tasks = {name: asyncio.create_task(adapter_runner(name)(bot, config), name=f"adapter:{name}")
                  for name in config.bot.adapters}
         timers = asyncio.create_task(bot.run_timers())
         try:
@@ -54,20 +53,6 @@ async def _supervise(tasks: dict[str, asyncio.Task[None]]) -> None:
             task.result()  # re-raises the adapter's failure
         if "console" in tasks and tasks["console"].done():
             return
-
-
-def _adapter(name: str, bot: StudyBot, config: Config) -> Coroutine[Any, Any, None]:
-    if name == "console":
-        from bot.adapters.console import ConsoleAdapter
-
-        return ConsoleAdapter(bot).run()
-    if name == "discord":
-        from bot.adapters.discord import run_discord
-
-        return run_discord(bot, config)
-    from bot.adapters.slack import run_slack
-
-    return run_slack(bot, config)
 
 
 async def upgrade_database(data_dir: Path) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 
 import pytest
 
@@ -41,3 +42,12 @@ async def test_without_a_console_the_run_lasts_until_every_adapter_ends() -> Non
     release.set()
     await supervisor
     assert slow.done()
+
+
+def test_every_configurable_adapter_is_registered_and_startable() -> None:
+    from bot.adapters import REGISTRY, adapter_runner
+    from bot.config import ADAPTERS
+
+    assert set(REGISTRY) == set(ADAPTERS)
+    for name in REGISTRY:
+        assert inspect.iscoroutinefunction(adapter_runner(name)), name

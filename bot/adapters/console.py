@@ -21,6 +21,7 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
+from bot.config import Config
 from bot.core import buttons
 from bot.core.app import StudyBot
 from bot.core.buttons import AnswerPress
@@ -163,6 +164,11 @@ class ConsoleAdapter:
     def _print(self, text: str) -> None:
         self.out.write(text.rstrip() + "\n\n")
         self.out.flush()
+
+
+async def run_console(bot: StudyBot, config: Config) -> None:
+    """The registry's entry point: a console on this terminal until its input ends."""
+    await ConsoleAdapter(bot).run()
 
 
 def _line_reader(stream: TextIO) -> Callable[[], str]:
