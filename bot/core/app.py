@@ -62,6 +62,7 @@ class StudyBot:
         self.catalog: Catalog = CATALOG
         self.cooldowns = Cooldowns(max(config.cooldowns.ask_seconds, config.cooldowns.quiz_seconds))
         self._last_daily_check: datetime | None = None
+        self.started_at = self.clock.now()  # for uptime (`about`); start() moves it to when serving began
 
     def attach(self, platform: str, outbox: Outbox) -> None:
         """Registers the adapter that posts into ``platform``'s channels."""
@@ -69,6 +70,7 @@ class StudyBot:
 
     async def start(self) -> None:
         """Re-arms open rounds after a (re)start; overdue ones close on the first tick."""
+        self.started_at = self.clock.now()
         await self.quiz.load()
 
     # Entry points for adapters

@@ -36,7 +36,7 @@ from bot.adapters.discord.views import view_for
 from bot.config import Config, ConfigError, CooldownSection, DiscordSection
 from bot.core import buttons
 from bot.core.app import APOLOGY, StudyBot
-from bot.core.commands import lookup
+from bot.core.commands import CATALOG, lookup
 from bot.core.events import Channel
 from bot.core.replies import Button, Field, Reply
 from bot.store.sqlite import SqliteStore
@@ -748,8 +748,9 @@ async def test_sync_registers_the_commands_in_a_server(monkeypatch: pytest.Monke
     put = next(body for method, path, body in sent if method == "PUT")
     assert next(path for method, path, _ in sent if method == "PUT") == \
         f"/applications/{APP_ID}/guilds/{GUILD_ID}/commands"
-    assert count == 7 and {c["name"] for c in put} == {"ask", "quiz", "leaderboard", "stats", "topics", "daily",
-                                                       "help"}
+    # One Discord command per catalog command, the original seven among them.
+    assert count == len(CATALOG.commands) and {c["name"] for c in put} == {c.name for c in CATALOG.commands}
+    assert {"ask", "quiz", "leaderboard", "stats", "topics", "daily", "help"} <= {c["name"] for c in put}
     daily = next(c for c in put if c["name"] == "daily")
     assert str(daily["default_member_permissions"]) == MANAGE_GUILD
     assert {o["name"] for o in daily["options"]} == {"set", "show", "off"}
