@@ -248,3 +248,17 @@ def test_button_ids_carry_a_version_and_old_ids_still_parse() -> None:
 ])
 def test_text_parsing(text: str, expected: tuple[str, dict[str, str]]) -> None:
     assert parse_command(text) == expected
+
+
+async def test_about_names_the_version_decks_and_uptime() -> None:
+    import bot as package
+
+    bot, _, clock = await make_bot()
+    clock.advance(days=1, hours=2, minutes=5)
+    [about] = await bot.handle_command(command("about"))
+    fields = {f.name: f.value for f in about.fields}
+    assert about.ephemeral and about.title == "About StudyBot"
+    assert fields["Version"] == package.__version__
+    assert fields["Decks"] == "TensorFlow & Deep Learning Interview Prep (`tensorflow`)"
+    assert fields["Entries"] == "40 entries, 117 cards"
+    assert fields["Up for"] == "1 d 2 h 5 min"

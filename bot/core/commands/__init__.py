@@ -64,5 +64,6 @@ CATALOG = Catalog((
                                  TOPIC)),
                 Command("show", "Show this channel's daily challenge", "daily show", schedules.show, admin=True),
                 Command("off", "Stop this channel's daily challenge", "daily off", schedules.off, admin=True))),
+    Command("about", "Version, decks and uptime", "about", info.about, pace=Pace.INSTANT),
     Command("help", "This list", "help", info.help_text, pace=Pace.INSTANT),
 ), fallback="ask")

@@ -1,13 +1,14 @@
-"""What the bot knows and can do: ``help`` and ``topics``."""
+"""What the bot knows and can do: ``help``, ``topics`` and ``about``."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import bot
 from bot.core.catalog import Args
 from bot.core.events import CommandEvent
 from bot.core.names import scope_of
-from bot.core.replies import Reply, plural
+from bot.core.replies import Field, Reply, plural
 
 if TYPE_CHECKING:
     from bot.core.app import StudyBot
@@ -30,3 +31,18 @@ async def topics(bot: StudyBot, event: CommandEvent, args: Args) -> list[Reply]:
             lines.append(f"  `{scope_of(bot.library, deck.name, slug)}` — {name}: {plural(len(entries), 'entry')}, "
                          f"{plural(cards, 'card')}")
     return [Reply("\n".join(lines), title="Topics", ephemeral=True)]
+
+
+async def about(bot_: StudyBot, event: CommandEvent, args: Args) -> list[Reply]:
+    """Which StudyBot this is, what it serves, and how long it has been up."""
+    decks = bot_.library.decks
+    entries = sum(len(d.entries) for d in decks)
+    up = int((bot_.clock.now() - bot_.started_at).total_seconds())
+    days, rest = divmod(up, 86_400)
+    uptime = (f"{days} d " if days else "") + f"{rest // 3600} h {rest % 3600 // 60} min"
+    fields = (Field("Version", bot.__version__),
+              Field("Decks", ", ".join(f"{d.title} (`{d.name}`)" for d in decks) or "none", inline=False),
+              Field("Entries", f"{plural(entries, 'entry')}, {plural(sum(len(d.cards) for d in decks), 'card')}"),
+              Field("Up for", uptime))
+    return [Reply("A study bot for team chat: `ask`, `quiz`, `leaderboard`. Try `help`.", title="About StudyBot",
+                  fields=fields, ephemeral=True)]
