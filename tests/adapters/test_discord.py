@@ -31,13 +31,14 @@ from discord.webhook.async_ import AsyncWebhookAdapter, async_context
 from bot.adapters.discord import build_client, sync_commands
 from bot.adapters.discord import interactions as discord_interactions
 from bot.adapters.discord.client import StudyClient
-from bot.adapters.discord.render import render, split_markdown
+from bot.adapters.discord.render import render
 from bot.adapters.discord.views import view_for
 from bot.config import Config, ConfigError, CooldownSection, DiscordSection
 from bot.core import buttons
 from bot.core.app import APOLOGY, StudyBot
 from bot.core.commands import CATALOG, lookup
 from bot.core.events import Channel
+from bot.core.markup import split_markup
 from bot.core.replies import Button, Field, Reply
 from bot.store.sqlite import SqliteStore
 from tests.clock import FakeClock
@@ -661,7 +662,7 @@ def test_a_long_field_with_code_is_cut_with_its_fence_closed() -> None:
 
 def test_split_prefers_paragraph_breaks_and_cuts_only_overlong_lines() -> None:
     text = "first paragraph\nstill first\n\nsecond paragraph " + "x" * 50 + "\n\n" + "y " * 200
-    pieces = split_markdown(text, 60)
+    pieces = split_markup(text, 60)
     assert pieces[0] == "first paragraph\nstill first"
     assert all(len(p) <= 60 for p in pieces)
     assert "".join(pieces).replace(" ", "").replace("\n", "") == text.replace(" ", "").replace("\n", "")
