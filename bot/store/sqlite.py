@@ -166,9 +166,9 @@ class SqliteStore:
         return cls(db)
 
     async def flush(self) -> None:
-        """Waits until every answer already taken is written (shutdown drains through this)."""
-        while self._writer is not None:
-            await asyncio.shield(self._writer)
+        """Waits until every answer and unanswered question already taken is written (shutdown drains here)."""
+        while (writer := self._writer or self._gap_writer) is not None:
+            await asyncio.shield(writer)
 
     async def close(self) -> None:
         if self._writer is not None:

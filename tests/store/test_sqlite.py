@@ -207,6 +207,13 @@ async def test_gaps_are_capped_dropping_one_off_questions_oldest_first(store: Sq
         assert (await cursor.fetchone()) == (4,)
 
 
+async def test_flush_writes_queued_gaps_too(store: SqliteStore, tmp_path: Path) -> None:
+    await store.record_gap("what is rust", NOON)
+    await store.flush()  # what shutdown drains through
+    with sqlite3.connect(tmp_path / DB_FILE) as other:
+        assert other.execute("SELECT query, times FROM gaps").fetchall() == [("what is rust", 1)]
+
+
 # The command line
 
 
