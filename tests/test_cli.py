@@ -96,3 +96,14 @@ def test_ask_argument_that_is_not_utf8_is_refused() -> None:
     run = subprocess.run([sys.executable, "-m", "bot", "ask", b"caf\xe9"], capture_output=True, cwd=REPO, timeout=60)
     assert run.returncode == 2 and run.stdout == b""
     assert "the question is not valid UTF-8 (byte 0xe9 after 'caf')" in run.stderr.decode("utf-8")
+
+
+def test_kb_validate_and_run_refuse_a_folder_with_no_deck(tmp_path: Path) -> None:
+    empty = tmp_path / "my-decks"
+    empty.mkdir()
+    validate = studybot("kb", "validate", str(empty))
+    assert validate.returncode == 1 and str(empty) in validate.stderr and "no deck.yaml" in validate.stderr
+    config = tmp_path / "studybot.toml"
+    config.write_text(f'[decks]\npaths = ["{empty}"]\n', encoding="utf-8")
+    run = studybot("run", "--config", str(config), "--data-dir", str(tmp_path / "data"), stdin="/help\n")
+    assert run.returncode == 1 and str(empty) in run.stderr and "StudyBot console" not in run.stdout
