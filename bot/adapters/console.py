@@ -13,8 +13,13 @@ once, as the numbered button, so nobody wonders whether to type ``A`` or ``1``.
 from __future__ import annotations
 
 import asyncio
+import codecs
+import io
+import os
 import re
 import sys
+import threading
+from collections.abc import AsyncIterator
 from typing import TextIO
 
 from bot.core.app import StudyBot
@@ -89,10 +94,8 @@ class ConsoleAdapter:
     async def run(self, stream: TextIO = sys.stdin) -> None:
         """Reads until end of input or /quit, then reveals rounds still open here."""
         self._print(GREETING)
-        loop = asyncio.get_running_loop()
-        while True:
-            line = await loop.run_in_executor(None, stream.readline)
-            if not line or not await self.handle_line(line):
+        async for line in read_lines(stream):
+            if not await self.handle_line(line):
                 break
         await self.bot.close_open_rounds({CHANNEL})
 
@@ -104,6 +107,51 @@ class ConsoleAdapter:
     def _print(self, text: str) -> None:
         self.out.write(text.rstrip() + "\n\n")
         self.out.flush()
+
+
+async def read_lines(stream: TextIO) -> AsyncIterator[str]:
+    """The lines of ``stream``, read without blocking the event loop or the process's exit.
+
+    A terminal or pipe is read by a daemon thread with ``os.read`` on its descriptor. A
+    ``readline`` in asyncio's executor would do for reading, but the executor is joined when
+    the loop closes, so Ctrl-C would stop the bot and then wait for one more line to be typed.
+    Bytes that are not UTF-8 become U+FFFD rather than an error. A stream without a
+    descriptor (a StringIO in tests) is read directly.
+    """
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        while line := stream.readline():
+            yield line
+        return
+    loop = asyncio.get_running_loop()
+    chunks: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def pump() -> None:
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        while True:
+            try:
+                data = os.read(fd, 65536)
+            except OSError:
+                data = b""
+            text = decoder.decode(data, final=not data)
+            try:
+                if text:
+                    loop.call_soon_threadsafe(chunks.put_nowait, text)
+                if not data:
+                    loop.call_soon_threadsafe(chunks.put_nowait, None)
+                    return
+            except RuntimeError:  # the loop is closed: the bot has stopped
+                return
+
+    threading.Thread(target=pump, name="console-input", daemon=True).start()
+    pending = ""
+    while (text := await chunks.get()) is not None:
+        *lines, pending = (pending + text).split("\n")
+        for line in lines:
+            yield line + "\n"
+    if pending:
+        yield pending
 
 
 def render(reply: Reply, reader: str) -> str:
