@@ -230,7 +230,7 @@ class StudyBot:
             record = await self.quiz.open_round(schedule.channel, "daily", card, seconds, topic=card.topic,
                                                 schedule_id=schedule.id, local_date=day)
             if record is not None:
-                await self.quiz.publish(record, self._post)
+                await self.quiz.publish(record, self._post, zone=ZoneInfo(schedule.timezone))
 
     # Shared checks
 
