@@ -27,9 +27,10 @@ from bot.store.sqlite import SqliteStore
 
 log = logging.getLogger(__name__)
 DB_FILE = "studybot.sqlite3"
-# Docker waits 10 s between SIGTERM and SIGKILL (systemd 90 s): stop well inside the shorter.
+# Docker waits 10 s between SIGTERM and SIGKILL (systemd 90 s): at worst 3 + 2 + 4 = 9 s to stop.
 ADAPTER_STOP_SECONDS = 3.0
-DRAIN_SECONDS = 5.0
+TIMER_STOP_SECONDS = 2.0
+DRAIN_SECONDS = 4.0
 
 
 class StopSignal:
@@ -90,17 +91,19 @@ async def _serve(bot: StudyBot, config: Config) -> None:
         finally:
             stopped.cancel()
     finally:
-        # Stop taking new events first (adapters close their gateway, socket or HTTP server when
-        # cancelled), then the timers, then finish what was already accepted.
+        # Stop taking new events, stop the timers, finish what was already accepted while the
+        # connections are still open (pending posts need them), then close the adapters (Discord
+        # gateway, Slack socket or HTTP server) by cancelling them.
         started = time.monotonic()
-        await _cancel(tasks.values(), ADAPTER_STOP_SECONDS)
-        await _cancel([timers] if timers else [], ADAPTER_STOP_SECONDS)
+        bot.stop_accepting()
+        await _cancel([timers] if timers else [], TIMER_STOP_SECONDS)
         drained = await bot.drain(DRAIN_SECONDS)
+        await _cancel(tasks.values(), ADAPTER_STOP_SECONDS)
         if health is not None:
             await health.cleanup()
         stop.remove()
         if stop.received:
-            log.info("StudyBot stopped on %s: adapters closed and work %s in %.1f s", stop.received,
+            log.info("StudyBot stopped on %s: work %s and adapters closed in %.1f s", stop.received,
                      "drained" if drained else "left undrained", time.monotonic() - started)
 
 

@@ -178,7 +178,7 @@ def test_second_process_on_one_data_folder_is_refused_and_sigterm_stops_the_firs
     assert status == 0
     assert "Traceback" not in err
     lines = err.strip().splitlines()
-    assert len(lines) == 1 and "StudyBot stopped on SIGTERM: adapters closed and work drained" in lines[0], err
+    assert len(lines) == 1 and "StudyBot stopped on SIGTERM: work drained and adapters closed" in lines[0], err
     # The lock went with the process: the folder can be used again at once.
     assert studybot_run(tmp_path, data).returncode == 0
 

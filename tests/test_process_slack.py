@@ -113,7 +113,7 @@ async def test_slack_http_process_serves_health_and_metrics_and_stops_on_sigterm
     log = err.decode()
     assert "Traceback" not in log
     assert [line for line in log.splitlines() if "stopped" in line] == [
-        line for line in log.splitlines() if "StudyBot stopped on SIGTERM: adapters closed and work drained" in line]
+        line for line in log.splitlines() if "StudyBot stopped on SIGTERM: work drained and adapters closed" in line]
     assert log.count("StudyBot stopped on SIGTERM") == 1
 
 

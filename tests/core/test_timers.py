@@ -64,3 +64,16 @@ async def test_drain_waits_for_answers_already_taken() -> None:
 
     bot.store.flush = slow_flush  # type: ignore[method-assign]
     assert await bot.drain(0.01) is False  # bounded: a stuck writer does not hold the shutdown
+
+
+async def test_once_shutdown_began_events_are_answered_restarting_and_not_handled() -> None:
+    from bot.core.app import STOPPING
+    from tests.core.fakes import command, press, user
+
+    bot, outbox, _ = await make_bot()
+    bot.stop_accepting()
+    replies = await bot.handle_command(command("quiz"))
+    assert [(r.body, r.ephemeral) for r in replies] == [(STOPPING, True)]
+    assert outbox.posts == []  # no round was opened
+    assert [r.body for r in await bot.handle_button(press("answer:1:0", user("bob")))] == [STOPPING]
+    assert bot.metrics.commands.value("quiz") == 0
