@@ -78,6 +78,22 @@ class DailySection:
 
 
 @dataclass(frozen=True)
+class DeliverySection:
+    """[delivery]: retrying the messages the bot posts on its own (questions, reveals, daily posts)."""
+
+    first_retry_seconds: float = 2.0
+    max_retry_seconds: float = 300.0
+    unknown_error_attempts: int = 5
+    give_up_hours: float = 24.0
+    lease_seconds: float = 120.0
+
+
+# (key, low, high) for [delivery]: finite, and small enough that a typo cannot park a reveal for years.
+DELIVERY_BOUNDS = (("first_retry_seconds", 0.1, 60.0), ("max_retry_seconds", 1.0, 3600.0),
+                   ("unknown_error_attempts", 1, 100), ("give_up_hours", 0.1, 168.0), ("lease_seconds", 10.0, 3600.0))
+
+
+@dataclass(frozen=True)
 class DiscordSection:
     """[discord]: the Discord adapter."""
 
@@ -111,6 +127,7 @@ class Config:
     quiz: QuizSection = field(default_factory=QuizSection)
     cooldowns: CooldownSection = field(default_factory=CooldownSection)
     daily: DailySection = field(default_factory=DailySection)
+    delivery: DeliverySection = field(default_factory=DeliverySection)
     discord: DiscordSection = field(default_factory=DiscordSection)
     slack: SlackSection = field(default_factory=SlackSection)
     base_dir: Path = Path(".")
@@ -272,6 +289,14 @@ def _check_values(config: Config) -> list[str]:
     problems.extend(f"{key}: must be {low} or more, got {value:g}" for key, value, low in at_least if value < low)
     if config.daily.open_hours <= 0:
         problems.append(f"daily.open_hours: must be more than 0, got {config.daily.open_hours:g}")
+    delivery = config.delivery
+    for name, low, high in DELIVERY_BOUNDS:
+        value = getattr(delivery, name)
+        if not low <= value <= high:  # also refuses nan
+            problems.append(f"delivery.{name}: must be from {low:g} to {high:g}, got {value:g}")
+    if delivery.max_retry_seconds < delivery.first_retry_seconds:
+        problems.append(f"delivery.max_retry_seconds: must be at least delivery.first_retry_seconds "
+                        f"({delivery.first_retry_seconds:g}), got {delivery.max_retry_seconds:g}")
     for key in SECRET_KEYS:
         section, name = key.split(".")
         if not _ENV_NAME.fullmatch(getattr(getattr(config, section), name)):
