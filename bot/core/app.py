@@ -21,6 +21,7 @@ from bot.core.clock import Clock, SystemClock
 from bot.core.daily import DailyPlanner
 from bot.core.delivery import Deliverer
 from bot.core.events import ButtonEvent, Channel, CommandEvent, User
+from bot.core.metrics import Heartbeat, Metrics
 from bot.core.outbox import Outbox
 from bot.core.replies import LABEL_LIMIT, Button, Field, Reply, fit, neutralize, reply_to_json
 from bot.core.rounds import QuizMaster, question_reply
@@ -45,6 +46,14 @@ HELP: list[tuple[str, str, str]] = [
      "daily set 09:00 Europe/Berlin questions 2"),
     ("help", "This list", "help"),
 ]
+# A tick that fails is retried with a backoff doubling up to TIMER_MAX_BACKOFF seconds; after
+# TIMER_MAX_FAILURES in a row (about three minutes) the timer gives up and the process exits.
+TIMER_MAX_FAILURES = 10
+TIMER_MAX_BACKOFF = 30.0
+
+
+class TimerFailure(RuntimeError):
+    """The timer loop kept failing: reveals and daily posts have stopped, so the process must end."""
 
 
 class StudyBot:
@@ -56,11 +65,13 @@ class StudyBot:
         self.store = store
         self.config = config
         self.clock = clock or SystemClock()
+        self.heartbeat = Heartbeat()
+        self.metrics = Metrics(self.heartbeat)
         self.outboxes: dict[str, Outbox] = {}
         self.quiz = QuizMaster(library, store, self.clock.now, rng or random.Random(), config.quiz.points_correct)
         self.daily = DailyPlanner(library, store, self.clock.now, timedelta(minutes=config.daily.grace_minutes))
         self.delivery = Deliverer(store, self.outboxes, self.clock, config.delivery, random.Random(),
-                                  on_given_up=self._given_up)
+                                  on_given_up=self._given_up, metrics=self.metrics)
         # Last use per (platform, workspace, user, command): when, and by which event.
         self._last_use: dict[tuple[str, str, str, str], tuple[datetime, int]] = {}
         self._last_daily_check: datetime | None = None
@@ -82,6 +93,7 @@ class StudyBot:
     async def handle_command(self, event: CommandEvent) -> list[Reply]:
         """Answers a command; never raises."""
         handler = self._commands.get(event.name)
+        self.metrics.commands.inc(event.name if handler is not None else "unknown")
         if handler is None:
             return [Reply(f"I don't know the command `{neutralize(event.name)}`. Try `help`.", ephemeral=True)]
         return await self._guard(handler(event), f"command {event.name} {dict(event.options)} from {event.user}",
@@ -122,16 +134,76 @@ class StudyBot:
         if not self.delivery.running:
             await self.delivery.flush()
 
-    async def run_timers(self, interval: float = 1.0) -> None:
-        """Ticks forever, with the delivery worker beside it (the adapters' event loop runs this as a task)."""
+    async def run_timers(self, interval: float = 1.0, max_failures: int = TIMER_MAX_FAILURES,
+                         max_backoff: float = TIMER_MAX_BACKOFF) -> None:
+        """Ticks forever, with the delivery worker beside it (``studybot run`` runs this as a task
+        beside the adapters).
+
+        A tick that raises is logged and retried with backoff; each success beats the heartbeat
+        that ``/healthz`` and the timer-lag metric read.
+
+        Raises:
+            TimerFailure: ``max_failures`` ticks in a row failed, or the delivery worker died. Reveals
+                and daily posts have stopped while commands would still answer, so the process
+                should end (non-zero) and its supervisor start it again.
+        """
         worker = asyncio.create_task(self.delivery.run(), name="delivery")
         try:
-            while True:
-                await self.tick()
-                await asyncio.sleep(interval)
+            await self._tick_forever(worker, interval, max_failures, max_backoff)
         finally:
             worker.cancel()
             await asyncio.gather(worker, return_exceptions=True)
+
+    async def _tick_forever(self, worker: asyncio.Task[None], interval: float, max_failures: int,
+                            max_backoff: float) -> None:
+        failures = 0
+        while True:
+            if worker.done():
+                raise TimerFailure("the delivery worker stopped, so nothing the bot posts on its own would "
+                                   "reach its channels; StudyBot stops for its supervisor to restart it") \
+                    from (None if worker.cancelled() else worker.exception())
+            try:
+                await self.tick()
+            except Exception as exc:
+                failures += 1
+                self.metrics.timer_failures.inc()
+                if failures >= max_failures:
+                    raise TimerFailure(f"the timer failed {failures} times in a row, last with {exc!r}; "
+                                       "rounds are not being revealed, so StudyBot stops for its supervisor "
+                                       "to restart it") from exc
+                delay = min(interval * 2 ** failures, max_backoff)
+                log.exception("timer tick failed (%d in a row); retrying in %g s", failures, delay)
+                await asyncio.sleep(delay)
+                continue
+            failures = 0
+            self.heartbeat.beat()
+            await asyncio.sleep(interval)
+
+    async def drain(self, timeout: float) -> bool:
+        """Finishes work already accepted, for at most ``timeout`` seconds; False if time ran out.
+
+        Called on shutdown after the adapters stopped taking events: answers waiting for the
+        batched writer are written, then the outbox is delivered (waiting out retries) under the
+        same deadline. What is left stays in the outbox and is delivered after the next start.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        try:
+            await asyncio.wait_for(self.store.flush(), timeout)
+        except TimeoutError:
+            log.warning("shutdown: answers were still being written after %g s; stopping without waiting more",
+                        timeout)
+            return False
+        left = max(deadline - loop.time(), 0.0)
+        try:
+            pending = await asyncio.wait_for(self.delivery.drain(left), left)
+        except TimeoutError:
+            pending = -1
+        if pending:
+            log.warning("shutdown: %s message(s) not yet delivered after %g s; they are kept and delivered "
+                        "after the next start", "some" if pending < 0 else pending, timeout)
+            return False
+        return True
 
     async def close_open_rounds(self, channels: set[Channel] | None = None) -> None:
         """Closes and reveals open rounds now, and delivers what is due (the console does this at end of input)."""
@@ -206,8 +278,9 @@ class StudyBot:
         if message.purpose != "question" or message.round_id is None:
             return
         if await self.store.close_round(message.round_id, self.clock.now(), revealed=True):
-            log.warning("round %s in %s withdrawn: its question could not be posted", message.round_id,
-                        message.channel)
+            # INFO: the give-up itself was logged once at WARNING with the platform's reason.
+            log.info("round %s in %s withdrawn: its question could not be posted", message.round_id,
+                     message.channel)
         self.quiz.disarm(message.round_id)
 
     async def _open_daily(self, schedule: Schedule, day: date, cards: list[QuizCard]) -> bool:
@@ -225,7 +298,7 @@ class StudyBot:
             for card in cards:
                 record = await self.quiz.start(unit, self.quiz.new_round(
                     schedule.channel, "daily", card, seconds, topic=card.topic, schedule_id=schedule.id,
-                    local_date=day))
+                    local_date=day), zone=ZoneInfo(schedule.timezone))
                 if record is not None:
                     opened.append(record)
         for record in opened:
@@ -299,6 +372,7 @@ class StudyBot:
         if cooling:
             return [cooling]
         result = self.library.search(query, top=3)
+        self.metrics.lookups.inc("answered" if result.answered and result.best else "declined")
         if result.answered and result.best:
             return [self.answer_card(result.best.entry)]
         await self.store.record_gap(query, self.clock.now())
@@ -464,6 +538,7 @@ class StudyBot:
     async def _button(self, event: ButtonEvent) -> list[Reply]:
         kind, _, rest = event.button_id.partition(":")
         if kind == "answer":
+            self.metrics.answer_presses.inc()
             round_text, _, choice_text = rest.partition(":")
             if not (round_text.isdigit() and choice_text.isdigit()):
                 return [Reply("That button is not one of mine.", ephemeral=True)]

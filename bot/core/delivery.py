@@ -35,6 +35,7 @@ from datetime import timedelta
 from bot.config import DeliverySection
 from bot.core.clock import Clock
 from bot.core.events import Channel
+from bot.core.metrics import Metrics
 from bot.core.outbox import DeliveryDeferred, DeliveryRefused, Outbox
 from bot.core.replies import ReplyFormatError, reply_from_json
 from bot.store.base import PendingMessage, Store
@@ -61,13 +62,15 @@ class Deliverer:
     """Delivers due outbox messages through the adapters' Outboxes, retrying and giving up as above."""
 
     def __init__(self, store: Store, outboxes: Mapping[str, Outbox], clock: Clock, settings: DeliverySection,
-                 rng: random.Random | None = None, on_given_up: GivenUp | None = None) -> None:
+                 rng: random.Random | None = None, on_given_up: GivenUp | None = None,
+                 metrics: Metrics | None = None) -> None:
         self.store = store
         self.outboxes = outboxes  # the bot's live mapping: adapters attached later are seen
         self.clock = clock
         self.settings = settings
         self.rng = rng or random.Random()
         self.on_given_up = on_given_up
+        self.metrics = metrics
         self.running = False
         self._wake = asyncio.Event()
         self._locks: dict[Channel, asyncio.Lock] = {}
@@ -198,6 +201,8 @@ class Deliverer:
                         message.channel, attempts, self.settings.unknown_error_attempts, exc_info=True)
             return await self._retry(message, attempts, reason, None)
         await self.store.record_delivered(message.id, self.clock.now(), platform_id)
+        if self.metrics is not None:
+            self.metrics.posts_delivered.inc(message.channel.platform)
         return Outcome(message, "delivered")
 
     async def _retry(self, message: PendingMessage, attempts: int, reason: str,
@@ -208,6 +213,8 @@ class Deliverer:
                                                 f"({attempts} attempts), last with {reason}", None)
         delay = self.backoff(attempts) if retry_after is None else min(max(retry_after, 0.0), MAX_RETRY_AFTER)
         await self.store.record_retry(message.id, now + timedelta(seconds=delay), reason)
+        if self.metrics is not None:
+            self.metrics.posts_retried.inc(message.channel.platform)
         log.info("posting %s %s to %s deferred (%s); attempt %d again in %.1f s", message.purpose, message.id,
                  message.channel, reason, attempts + 1, delay)
         return Outcome(message, "deferred", reason)
@@ -222,6 +229,8 @@ class Deliverer:
     async def _give_up(self, message: PendingMessage, reason: str, advice: str | None) -> Outcome:
         if await self.store.record_given_up(message.id, self.clock.now(), reason):
             log.warning("gave up posting %s %s to %s: %s", message.purpose, message.id, message.channel, reason)
+            if self.metrics is not None:
+                self.metrics.posts_given_up.inc(message.channel.platform)
             if self.on_given_up is not None:
                 await self.on_given_up(message, reason)
         return Outcome(message, "refused", reason, advice)

@@ -13,6 +13,7 @@ import logging
 import random
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.core.events import ButtonEvent, Channel
 from bot.core.replies import LABEL_LIMIT, Button, Field, Reply, fit, neutralize, reply_to_json
@@ -29,14 +30,18 @@ def answer_button_id(round_id: int, choice: int) -> str:
     return f"answer:{round_id}:{choice}"
 
 
-def question_reply(card: QuizCard, record: RoundRecord, topic_name: str, closed: bool = False) -> Reply:
-    """The round's message: prompt and choice buttons (without buttons once closed)."""
+def question_reply(card: QuizCard, record: RoundRecord, topic_name: str, closed: bool = False,
+                   zone: ZoneInfo | None = None) -> Reply:
+    """The round's message: prompt and choice buttons (without buttons once closed).
+
+    A daily question says when it closes in ``zone``, its schedule's zone (UTC without one).
+    """
     lines = [card.prompt, ""] + [f"**{LETTERS[i]}.** {c.text}" for i, c in enumerate(card.choices)]
     kind = {"daily": "Daily challenge", "practice": "Practice question"}.get(record.kind, "Quiz")
     if closed:
         footer = f"{topic_name} · closed"
     elif record.kind == "daily":
-        footer = f"{topic_name} · open until {record.closes_at:%H:%M} UTC · one answer each"
+        footer = f"{topic_name} · open until {closing_time(record, zone or ZoneInfo('UTC'))} · one answer each"
     else:
         footer = f"{topic_name} · {record.seconds} s · one answer each"
     buttons = () if closed else tuple(
@@ -44,6 +49,13 @@ def question_reply(card: QuizCard, record: RoundRecord, topic_name: str, closed:
         for i, c in enumerate(card.choices))
     return Reply(title=f"{kind}: {card.entry_id.replace('-', ' ')}", body="\n".join(lines), buttons=buttons,
                  footer=footer, ephemeral=record.kind == "practice")
+
+
+def closing_time(record: RoundRecord, zone: ZoneInfo) -> str:
+    """When ``record`` closes as people in ``zone`` read a clock: "21:00 Europe/Berlin", "Tue 06:00 …" another day."""
+    opens, closes = record.opened_at.astimezone(zone), record.closes_at.astimezone(zone)
+    day = f"{closes:%a} " if closes.date() != opens.date() else ""
+    return f"{day}{closes:%H:%M} {zone.key}"
 
 
 class QuizMaster:
@@ -86,14 +98,17 @@ class QuizMaster:
             self.open[record.id] = record
         return record
 
-    async def start(self, unit: StoreUnit, record: RoundRecord) -> RoundRecord | None:
+    async def start(self, unit: StoreUnit, record: RoundRecord, zone: ZoneInfo | None = None) -> RoundRecord | None:
         """Within ``unit``: stores ``record`` and queues its question. None when the channel already
-        has an on-demand quiz running. Call :meth:`arm` once the unit is committed."""
+        has an on-demand quiz running. Call :meth:`arm` once the unit is committed.
+
+        ``zone``: a daily round's schedule zone, in which its question says when it closes.
+        """
         card = self.library.card(record.card_id)
         stored = await unit.open_round(record)
         if stored is None or card is None:
             return stored
-        question = question_reply(card, stored, self.library.topic_name(card))
+        question = question_reply(card, stored, self.library.topic_name(card), zone=zone)
         await unit.enqueue([Outgoing(stored.channel, "post", "question", reply_to_json(question), stored.id)],
                            self.now())
         return stored

@@ -290,6 +290,10 @@ class Store(Protocol):
         """Unanswered questions, most asked first: (query, times asked, last asked)."""
         ...
 
+    async def flush(self) -> None:
+        """Waits until every answer already taken is written (shutdown drains through this)."""
+        ...
+
     async def close(self) -> None:
         """Releases the connection."""
         ...

@@ -83,17 +83,71 @@ def _platforms(platforms: Collection[str]) -> str:
 
 
 async def upgrade(db: aiosqlite.Connection) -> int:
-    """Applies pending migrations; returns the schema version reached."""
-    async with db.execute("PRAGMA user_version") as cursor:
-        row = await cursor.fetchone()
-    version = int(row[0]) if row else 0
-    if version > len(MIGRATIONS):
-        # Written by a newer StudyBot: running older code on it could lose or misread data.
-        raise StoreError(f"the database schema is version {version}, newer than this StudyBot knows "
-                         f"({len(MIGRATIONS)}); upgrade StudyBot, or point --data-dir at another folder")
-    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-        await db.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
+    """Applies pending migrations in one write transaction; returns the schema version reached.
+
+    ``user_version`` is read after ``BEGIN IMMEDIATE`` has taken SQLite's write lock, so two
+    processes starting on a fresh folder cannot both apply migration 1: the second waits
+    (busy_timeout), then finds the schema current. Statements run one by one because
+    ``executescript`` would commit the open transaction first.
+    """
+    await db.execute("BEGIN IMMEDIATE")
+    try:
+        async with db.execute("PRAGMA user_version") as cursor:
+            row = await cursor.fetchone()
+        version = int(row[0]) if row else 0
+        if version > len(MIGRATIONS):
+            # Written by a newer StudyBot: running older code on it could lose or misread data.
+            raise StoreError(f"the database schema is version {version}, newer than this StudyBot knows "
+                             f"({len(MIGRATIONS)}); upgrade StudyBot, or point --data-dir at another folder")
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            for statement in _statements(script):
+                await db.execute(statement)
+            await db.execute(f"PRAGMA user_version = {number}")
+        await db.commit()
+    except BaseException:
+        await db.rollback()
+        raise
     return len(MIGRATIONS)
+
+
+def _statements(script: str) -> list[str]:
+    """``script`` split into complete SQL statements (a ``;`` inside a string or trigger does not split)."""
+    statements, current = [], ""
+    for piece in script.split(";"):
+        current += piece + ";"
+        if sqlite3.complete_statement(current):
+            if current.strip(" \n\t;"):
+                statements.append(current.strip())
+            current = ""
+    if current.strip(" \n\t;"):
+        statements.append(current.strip())
+    return statements
+
+
+def _database_problem(path: Path | str, exc: sqlite3.Error) -> str:
+    """What went wrong opening ``path``, and what would work, for the person starting the bot."""
+    text = str(exc)
+    if "not a database" in text or "malformed" in text:
+        return (f"{path} is not a SQLite database, or is damaged ({text}); move it aside to start with an "
+                "empty database, or restore it from a backup")
+    if "readonly" in text or "unable to open" in text or "disk I/O" in text:
+        return (f"cannot open {path} for writing ({text}); the data folder and its files must be writable by "
+                "the user running StudyBot, or choose another folder with --data-dir or [bot] data_dir")
+    if "locked" in text:
+        return f"{path} is locked by another process ({text}); stop it, or choose another --data-dir"
+    return f"{path}: {text}"
+
+
+def _make_folder(folder: Path) -> None:
+    """Creates the data folder, or says plainly why it cannot be."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise StoreError(f"cannot create the data folder {folder}: part of that path is a file, not a folder; "
+                         "choose another folder with --data-dir or [bot] data_dir") from None
+    except OSError as exc:
+        raise StoreError(f"cannot create the data folder {folder} ({exc.strerror or exc}); choose a writable "
+                         "folder with --data-dir or [bot] data_dir") from None
 
 
 class SqliteStore:
@@ -107,20 +161,37 @@ class SqliteStore:
 
     @classmethod
     async def open(cls, path: Path | str) -> SqliteStore:
-        """Opens (creating if needed) the database and brings its schema up to date."""
+        """Opens (creating if needed) the database and brings its schema up to date.
+
+        Raises:
+            StoreError: the folder cannot be made, the file is not a database or cannot be
+                written; the message names the file and what would work.
+        """
         if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        db = await aiosqlite.connect(str(path))
-        await db.execute("PRAGMA journal_mode=WAL")
-        await db.execute("PRAGMA synchronous=NORMAL")
-        await db.execute("PRAGMA foreign_keys=ON")
-        await db.execute("PRAGMA busy_timeout=5000")
+            _make_folder(Path(path).parent)
+        connection = aiosqlite.connect(str(path))
+        # aiosqlite's worker thread is not a daemon: a connection left open by any failure path would
+        # keep the process alive after main() returned, a hang a supervisor sees as "running".
+        connection._thread.daemon = True
         try:
+            db = await connection
+            await db.execute("PRAGMA journal_mode=WAL")
+            await db.execute("PRAGMA synchronous=NORMAL")
+            await db.execute("PRAGMA foreign_keys=ON")
+            await db.execute("PRAGMA busy_timeout=5000")
             await upgrade(db)
+        except sqlite3.Error as exc:
+            await connection.close()
+            raise StoreError(_database_problem(path, exc)) from None
         except BaseException:
-            await db.close()
+            await connection.close()
             raise
         return cls(db)
+
+    async def flush(self) -> None:
+        """Waits until every answer already taken is written (shutdown drains through this)."""
+        while self._writer is not None:
+            await asyncio.shield(self._writer)
 
     async def close(self) -> None:
         if self._writer is not None:
