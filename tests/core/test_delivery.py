@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Config, DeliverySection
-from bot.core.app import StudyBot
+from bot.core.app import StudyBot, TimerFailure
 from bot.core.clock import FakeClock
 from bot.core.events import Channel
 from bot.core.outbox import DeliveryDeferred, DeliveryRefused
@@ -308,3 +308,41 @@ def test_a_reply_survives_its_json_and_other_versions_are_refused() -> None:
         reply_from_json('{"v": 2, "body": ""}')
     with pytest.raises(ReplyFormatError, match="not readable"):
         reply_from_json("{not json")
+
+
+async def test_metrics_count_posts_delivered_retried_and_given_up() -> None:
+    def plan(action: str, reply: Reply) -> list[BaseException]:
+        if action == "edit":
+            return [DeliveryRefused("HTTP 404 Unknown Message")]
+        return [DeliveryDeferred("HTTP 503")] if (reply.title or "").startswith("Answer:") else []
+
+    platform = FlakyPlatform(plan=plan)
+    bot, clock = await make(platform)
+    await bot.handle_command(command("quiz seconds 10", ALICE))
+    for _ in range(5):
+        clock.advance(seconds=6)
+        await bot.tick()
+    m = bot.metrics
+    assert (m.posts_delivered.value("test"), m.posts_retried.value("test"), m.posts_given_up.value("test")) == (2, 1, 1)
+
+
+async def test_drain_delivers_what_is_pending_before_shutdown() -> None:
+    platform = FlakyPlatform()
+    bot, clock = await make(platform)
+    await bot.handle_command(command("quiz seconds 10", ALICE))
+    clock.advance(seconds=11)
+    async with bot.store.unit() as unit:  # closed as a tick would, without delivering
+        assert await bot.quiz.close(unit, next(iter(bot.quiz.open.values())), edits=True)
+    assert await bot.drain(5.0)
+    assert platform.titles() == ["post:Quiz", "edit:Quiz", "post:Answer"]
+
+
+async def test_a_dead_delivery_worker_stops_the_timers_for_the_supervisor() -> None:
+    bot, _ = await make(FlakyPlatform())
+
+    async def broken_run() -> None:
+        raise RuntimeError("bug in the worker")
+
+    bot.delivery.run = broken_run  # type: ignore[method-assign]
+    with pytest.raises(TimerFailure, match="delivery worker stopped"):
+        await asyncio.wait_for(bot.run_timers(interval=0.001), 5)
