@@ -15,6 +15,7 @@ import pytest
 from bot.adapters import console as console_module
 from bot.adapters.console import CHANNEL, ConsoleAdapter
 from bot.config import Config, ConsoleSection
+from bot.core import buttons
 from bot.core.app import StudyBot
 from bot.core.rounds import LETTERS
 from bot.store.sqlite import SqliteStore
@@ -110,11 +111,11 @@ async def test_readline_reads_a_terminal_with_history(monkeypatch: pytest.Monkey
             raise EOFError from None
 
     monkeypatch.setattr(builtins, "input", fake_input)
-    read = console_module._line_reader(terminal)
+    read = console_module._terminal_reader(terminal)
+    assert read is not None
     assert "readline" in sys.modules  # imported: input() now edits lines and keeps history
-    assert [read(), read()] == ["/help\n", ""]
-    piped = io.StringIO("x\n")
-    assert console_module._line_reader(piped) == piped.readline  # a pipe is read as is
+    assert [read(), read()] == [b"/help\n", b""]
+    assert console_module._terminal_reader(io.StringIO("x\n")) is None  # a pipe is read as it comes
 
 
 async def test_only_the_first_user_is_an_admin_unless_the_config_names_admins() -> None:
@@ -131,9 +132,11 @@ async def test_only_the_first_user_is_an_admin_unless_the_config_names_admins() 
 
 async def test_suggestions_are_printed_once_as_numbered_buttons() -> None:
     adapter, out = await console()
-    await adapter.handle_line("/ask tensor board")
+    await adapter.handle_line("/ask how do I avoid overfitting")  # suggestions longer than a button label
     text = out.getvalue()
     assert adapter.buttons and "Did you mean" in text
     for number, button in enumerate(adapter.buttons, 1):
-        assert text.count(button.label) == 1, button.label
-        assert f"  [{number}] {button.label}" in text
+        entry = adapter.bot.library.entry(buttons.parse(button.id).entry_key)  # type: ignore[union-attr]
+        assert entry is not None
+        assert text.count(button.label.rstrip("…")) == 1, button.label  # once, in full, as the button
+        assert f"  [{number}] {entry.question}\n" in text

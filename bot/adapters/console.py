@@ -16,9 +16,12 @@ once, as the numbered button, so nobody wonders whether to type ``A`` or ``1``.
 from __future__ import annotations
 
 import asyncio
+import io
+import os
 import re
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import AsyncIterator, Callable
 from typing import TextIO
 
 from bot.config import Config
@@ -29,6 +32,7 @@ from bot.core.events import ButtonEvent, Channel, CommandEvent, User
 from bot.core.parsing import parse_command
 from bot.core.replies import Button, Capabilities, Reply
 from bot.core.rounds import practice_reveal
+from bot.typed_text import decode_line, undecodable
 
 PLATFORM = "console"
 CHANNEL = Channel(PLATFORM, "local", "console")
@@ -42,6 +46,7 @@ CONSOLE_HELP = ("Console:\n"
                 "`A`–`E` — answer the open round by its letter")
 LETTERS = "ABCDE"
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
+_NUMBERED = re.compile(r"(\d+)\. (.+)")
 
 
 class ConsoleAdapter:
@@ -70,11 +75,18 @@ class ConsoleAdapter:
         self._messages += 1
         return str(self._messages)
 
-    async def edit(self, channel: Channel, message_id: str, reply: Reply) -> bool:
-        return False  # a terminal cannot change what it printed; the core posts the reveal anew
+    async def edit(self, channel: Channel, message_id: str, reply: Reply) -> None:
+        """Never called: a terminal cannot change what it printed (``edits=False``); the reveal is posted anew."""
 
-    async def handle_line(self, line: str) -> bool:
-        """Handles one line of input; False when the user asked to quit."""
+    async def handle_line(self, line: str | bytes) -> bool:
+        """Handles one line of input (bytes are read as UTF-8); False when the user asked to quit."""
+        if isinstance(line, bytes):
+            line, problem = decode_line(line)
+        else:
+            problem = undecodable(line)
+        if problem:
+            self._print(f"That line was not read: it is {problem}. Please type it again.")
+            return True
         text = line.strip()
         if not text:
             return True
@@ -136,11 +148,8 @@ class ConsoleAdapter:
     async def run(self, stream: TextIO = sys.stdin) -> None:
         """Reads until end of input or /quit, then reveals rounds still open here."""
         self._print(GREETING)
-        loop = asyncio.get_running_loop()
-        read = _line_reader(stream)
-        while True:
-            line = await loop.run_in_executor(None, read)
-            if not line or not await self.handle_line(line):
+        async for line in read_lines(stream):
+            if not await self.handle_line(line):
                 break
         await self.reveal_open_rounds()
 
@@ -171,36 +180,94 @@ async def run_console(bot: StudyBot, config: Config) -> None:
     await ConsoleAdapter(bot).run()
 
 
-def _line_reader(stream: TextIO) -> Callable[[], str]:
-    """Reads one line (with its newline; "" at end of input); on a terminal through readline, for history."""
-    if stream is sys.stdin and stream.isatty():
-        import readline  # noqa: F401  (importing it gives input() line editing and history)
+async def read_lines(stream: TextIO) -> AsyncIterator[str | bytes]:
+    """The lines of ``stream``, read without blocking the event loop or the process's exit.
 
-        def read() -> str:
+    A terminal or pipe is read by a daemon thread: a pipe with ``os.read`` on its descriptor, a
+    terminal through readline (line editing, and the arrow keys recall earlier lines). A
+    ``readline`` in asyncio's executor would do for reading, but the executor is joined when
+    the loop closes, so Ctrl-C would stop the bot and then wait for one more line to be typed.
+    Lines from a descriptor come as bytes, so each is decoded on its own and one that is not
+    UTF-8 is refused by name (``handle_line``). A stream without a descriptor (a StringIO in
+    tests) is read directly.
+    """
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        while text := stream.readline():
+            yield text
+        return
+    loop = asyncio.get_running_loop()
+    chunks: asyncio.Queue[bytes | None] = asyncio.Queue()
+
+    read = _terminal_reader(stream) or (lambda: os.read(fd, 65536))
+
+    def pump() -> None:
+        while True:
             try:
-                return input() + "\n"
-            except EOFError:
-                return ""
+                data = read()
+            except OSError:
+                data = b""
+            try:
+                loop.call_soon_threadsafe(chunks.put_nowait, data or None)
+            except RuntimeError:  # the loop is closed: the bot has stopped
+                return
+            if not data:
+                return
 
-        return read
-    return stream.readline
+    threading.Thread(target=pump, name="console-input", daemon=True).start()
+    pending = b""
+    while (data := await chunks.get()) is not None:
+        *lines, pending = (pending + data).split(b"\n")
+        for raw in lines:
+            yield raw + b"\n"
+    if pending:
+        yield pending
+
+
+def _terminal_reader(stream: TextIO) -> Callable[[], bytes] | None:
+    """For standard input on a terminal: a line read with readline, as bytes (b"" at end of input)."""
+    if stream is not sys.stdin or not stream.isatty():
+        return None
+    import readline  # noqa: F401  (importing it gives input() line editing and history)
+
+    def read() -> bytes:
+        try:
+            return (input() + "\n").encode("utf-8", "surrogateescape")
+        except EOFError:
+            return b""
+        except UnicodeDecodeError:
+            return b"\xff\n"  # refused by name in handle_line, like a piped line that is not UTF-8
+
+    return read
 
 
 def render(reply: Reply, reader: str) -> str:
     """``reply`` as terminal text for ``reader``; buttons are numbered from 1 in the order given.
 
-    A body line that repeats a button's label, bare or numbered ("2. What is a tensor?"), is left
-    out: the numbered button below says the same.
+    A body line that repeats a button's label, bare ("A. yes") or numbered ("2. What is a
+    tensor?"), is shown once, as the numbered button; a numbered line lends the button its full
+    text when the label was cut to a platform's limit (a terminal has none).
     """
-    labels = {b.label for b in reply.buttons} | {f"{i}. {b.label}" for i, b in enumerate(reply.buttons, 1)}
+    labels = {b.label for b in reply.buttons}
+    full: dict[int, str] = {}
+    body: list[str] = []
+    for line in _plain(reply.body):
+        number = _NUMBERED.match(line.strip())
+        index = int(number.group(1)) if number else 0
+        if number and 1 <= index <= len(reply.buttons) and \
+                number.group(2).startswith(reply.buttons[index - 1].label.rstrip("…").rstrip()):
+            full[index] = number.group(2)
+        elif not line.strip() or line.strip() not in labels:
+            body.append(line)
     lines = [f"(private to {reader})"] if reply.ephemeral else []
     if reply.title:
         lines.append(reply.title)
-    lines.extend(line for line in _plain(reply.body) if not line.strip() or line.strip() not in labels)
+    lines.extend(body)
     while lines and not lines[-1].strip():
         lines.pop()
     lines.extend(f"{field.name}: {field.value}" for field in reply.fields)
-    lines.extend(f"  [{i}] {button.label}" for i, button in enumerate(reply.buttons, 1))
+    lines.extend(f"  [{i}] {full.get(i, button.label)}" for i, button in enumerate(reply.buttons, 1))
     if reply.footer:
         lines.append(f"({reply.footer})")
     return "\n".join(lines)

@@ -78,7 +78,7 @@ async def press_entry(bot: StudyBot, event: ButtonEvent, press: EntryPress) -> l
         return [replace(answer_card(bot, entry), ephemeral=True)]
     card = bot.quiz.rng.choice(entry.quiz)
     record = await bot.quiz.open_round(event.channel, "practice", card, bot.config.quiz.max_seconds,
-                                       topic=card.topic, owner=event.user.user_id)
+                                       owner=event.user.user_id)
     if record is None:
         return [Reply("Could not start a practice question right now.", ephemeral=True)]
     return [question_reply(card, record, bot.library.topic_name(card))]
