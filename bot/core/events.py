@@ -23,7 +23,6 @@ class CommandEvent:
     channel: Channel
     name: str
     options: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-    event_id: str = ""  # the platform's id for de-duplicating retried deliveries, when it has one
 
 
 @dataclass(frozen=True)
@@ -33,4 +32,3 @@ class ButtonEvent:
     user: User
     channel: Channel
     button_id: str
-    event_id: str = ""

@@ -93,8 +93,7 @@ async def answer_command(interaction: discord.Interaction[Any], name: str, optio
         if defer in (Defer.PUBLIC, Defer.PRIVATE):
             await interaction.response.defer(ephemeral=defer is Defer.PRIVATE, thinking=True)
         event = CommandEvent(user_of(interaction), channel_of(interaction), name,
-                             {key: value for key, value in options.items() if value is not None},
-                             event_id=str(interaction.id))
+                             {key: value for key, value in options.items() if value is not None})
         work = asyncio.ensure_future(bot.handle_command(event))
         if defer is Defer.AUTO and not (await asyncio.wait({work}, timeout=DEFER_AFTER))[0]:
             # Public "thinking…": a private answer after it deletes it and follows up privately.
@@ -115,7 +114,7 @@ async def answer_button(interaction: discord.Interaction[Any], button_id: str) -
     try:
         bot = studybot_of(interaction)
         await interaction.response.defer()
-        event = ButtonEvent(user_of(interaction), channel_of(interaction), button_id, event_id=str(interaction.id))
+        event = ButtonEvent(user_of(interaction), channel_of(interaction), button_id)
         await send_replies(interaction, bot, await bot.handle_button(event), private=False)
     except Exception:
         log.exception("Discord button %s from %s failed", button_id, interaction.user.id)

@@ -41,7 +41,7 @@ def register_listeners(app: AsyncApp, bot: StudyBot, outbox: SlackOutbox, people
         channel = Channel(PLATFORM, team, str(body.get("channel_id", "")))
         user = await people.user(team, str(body.get("user_id", "")), str(body.get("user_name", "")))
         name, options = parse_command(unescape(str(body.get("text", ""))))
-        event = CommandEvent(user, channel, name, options, event_id=str(body.get("trigger_id", "")))
+        event = CommandEvent(user, channel, name, options)
         replies = await bot.handle_command(event)
         for reply in replies:
             await _respond(respond, outbox, channel, reply)
@@ -56,7 +56,7 @@ def register_listeners(app: AsyncApp, bot: StudyBot, outbox: SlackOutbox, people
         user = await people.user(team, str(user_payload.get("id", "")),
                                  str(user_payload.get("username") or user_payload.get("name") or ""))
         button_id = str(action.get("value") or action.get("action_id", ""))
-        event = ButtonEvent(user, channel, button_id, event_id=str(action.get("action_ts", "")))
+        event = ButtonEvent(user, channel, button_id)
         for reply in await bot.handle_button(event):
             await _respond(respond, outbox, channel, reply)
 
@@ -69,7 +69,7 @@ def register_listeners(app: AsyncApp, bot: StudyBot, outbox: SlackOutbox, people
         user = await people.user(team, str(event["user"]))
         text = without_mention(str(event.get("text", "")), context.bot_user_id)
         name, options = parse_command(unescape(text))
-        command_event = CommandEvent(user, channel, name, options, event_id=str(body.get("event_id", "")))
+        command_event = CommandEvent(user, channel, name, options)
         thread = str(event.get("thread_ts") or event.get("ts", ""))  # a reply in a thread goes to its parent
         for reply in await bot.handle_command(command_event):
             await _post_in_thread(client, outbox, channel, user.user_id, thread, reply)
