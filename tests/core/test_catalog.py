@@ -104,9 +104,9 @@ async def test_topic_names_with_a_prefix_that_fits_several_topics_list_them() ->
     assert reply.title == "Leaderboard: This week · autograd"
 
 
-async def test_period_and_topic_in_any_order() -> None:
+async def test_period_and_topic_in_any_order(studybot: StudyBot) -> None:
     """`/leaderboard ecosystem all` is the all-time ecosystem board (the period was dropped)."""
-    bot, _, _ = await make_bot()
+    bot = studybot
     for text in ("leaderboard ecosystem all", "leaderboard all ecosystem", "top ever ecosystem"):
         [board] = await bot.handle_command(command(text))
         assert board.title == "Leaderboard: All time · ecosystem", text
@@ -115,51 +115,51 @@ async def test_period_and_topic_in_any_order() -> None:
 # Refusals that say what was wrong and what would work
 
 
-async def test_a_keyed_option_without_its_number_says_so_with_an_example() -> None:
+async def test_a_keyed_option_without_its_number_says_so_with_an_example(studybot: StudyBot) -> None:
     """`/quiz keras questions` said "I don't know the topic `keras questions`"."""
-    bot, _, _ = await make_bot()
+    bot = studybot
     [reply] = await bot.handle_command(command("quiz keras questions"))
     assert reply.ephemeral
     assert reply.body == ("`questions` needs a whole number from 1 to 10 after it. "
                           "Example: `quiz keras questions 3`.")
 
 
-async def test_daily_set_without_a_zone_names_the_missing_zone() -> None:
+async def test_daily_set_without_a_zone_names_the_missing_zone(studybot: StudyBot) -> None:
     """`/daily set 09:00` said "'' is not a time zone I know"."""
-    bot, _, _ = await make_bot()
+    bot = studybot
     [reply] = await bot.handle_command(command("daily set 09:00", ADMIN))
     assert reply.body == ("`daily set` needs `timezone` (Time zone, e.g. Europe/Berlin). "
                           "Example: `daily set 09:00 Europe/Berlin questions 2`.")
 
 
-async def test_stats_for_a_name_nobody_has_says_how_to_name_someone() -> None:
+async def test_stats_for_a_name_nobody_has_says_how_to_name_someone(studybot: StudyBot) -> None:
     """`/stats nobody` said "nobody has not answered any questions yet."."""
-    bot, _, _ = await make_bot()
+    bot = studybot
     [reply] = await bot.handle_command(command("stats nobody"))
     assert reply.body == ("I have no answers from anyone called `nobody` here. Name a member with a mention, "
                           "e.g. `stats @alice`, or leave the name out for your own stats.")
 
 
-async def test_an_unknown_topic_lists_decks_and_topics_with_an_example() -> None:
-    bot, _, _ = await make_bot()
+async def test_an_unknown_topic_lists_decks_and_topics_with_an_example(studybot: StudyBot) -> None:
+    bot = studybot
     [reply] = await bot.handle_command(command("quiz cooking"))
     assert reply.body.startswith("I don't know the topic `cooking`. Topics and decks: tensorflow, ")
     assert reply.body.endswith("(e.g. `quiz keras`).")
 
 
-async def test_range_checks_read_the_same_from_text_and_typed_options() -> None:
-    bot, _, _ = await make_bot()
+async def test_range_checks_read_the_same_from_text_and_typed_options(studybot: StudyBot) -> None:
+    bot = studybot
     [typed] = await bot.handle_command(CommandEvent(user("alice"), CHANNEL, "quiz", {"seconds": "9999"}))
     [text] = await bot.handle_command(command("quiz seconds 9999"))
     assert typed.body == text.body == ("`seconds` must be a whole number from 5 to 600; got `9999`. "
                                        "Example: `quiz keras questions 3`.")
 
 
-async def test_an_unknown_slash_command_is_not_looked_up_as_a_question() -> None:
+async def test_an_unknown_slash_command_is_not_looked_up_as_a_question(studybot: StudyBot) -> None:
     """`kb gaps` logged `/whoami` as a question."""
+    bot = studybot
     assert parse_command("/whoami") == ("whoami", {})
     assert parse_command("whoami") == ("ask", {"query": "whoami"})  # a bare word after the bot's name is a question
-    bot, _, _ = await make_bot()
     [reply] = await bot.handle_command(command("/whoami"))
     assert reply.body == "I don't know the command `whoami`. Try `help`."
     assert await bot.store.gaps(10) == []
