@@ -79,15 +79,18 @@ async def test_help_lists_the_consoles_own_commands() -> None:
     assert "`/as NAME` — switch to another user" in text and "`/quit` — leave" in text
 
 
-async def test_end_of_input_reveals_every_open_round_including_practice() -> None:
+async def test_quit_or_end_of_input_reveals_every_open_round_including_practice() -> None:
     adapter, out = await console()
     await adapter.handle_line("/ask how do I handle overfitting")
     await adapter.handle_line(str(len(adapter.buttons)))  # a practice question, unanswered
     [practice] = adapter.bot.quiz.open.values()
     card = adapter.bot.library.card(practice.card_id)
     assert card is not None
+    text = out.getvalue()
+    # Not "600 s · one answer each": a practice question is the asker's alone and judged at once.
+    assert "· just for you: your answer is judged at once)" in text and "600 s" not in text
     await adapter.handle_line("/quiz seconds 600")
-    await adapter.run(io.StringIO(""))  # end of input at once
+    await adapter.run(io.StringIO("/quit\n"))
     text = out.getvalue()
     assert f"Practice answer: {card.prompt}" in text
     assert f"{LETTERS[card.correct_index]}. {card.choices[card.correct_index].text}" in text
