@@ -317,7 +317,8 @@ class StudyBot:
             sub = command.subcommand(action)
             if sub is None:
                 uses = [f"`{s.usage(command.name)}`" for s in command.subcommands]
-                return [Reply(f"Use {', '.join(uses[:-1])} or {uses[-1]}.", ephemeral=True)]
+                return [Reply(f"`{command.name} {neutralize(action)}` is not something I can do. Use "
+                              f"{', '.join(uses[:-1])} or {uses[-1]}; e.g. `{command.example}`.", ephemeral=True)]
             command, full_name = sub, f"{command.name} {sub.name}"
         if command.admin and not event.user.is_admin:
             return [Reply(f"Only workspace admins can use `{full_name}`: it is about the whole channel. "
