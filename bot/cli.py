@@ -21,6 +21,7 @@ from bot.config import ConfigError, load_config
 from bot.kb.library import Library, load_library
 from bot.kb.loader import DeckError, builtin_decks_root, deck_folders, load_decks
 from bot.kb.search import SearchResult
+from bot.log_privacy import keep_users_text_out_of_logs
 from bot.store.base import StoreError
 from bot.typed_text import decode_line, undecodable
 
@@ -240,6 +241,7 @@ def _run(args: argparse.Namespace) -> int:
     # Before anything starts: a console running beside an adapter that failed would hide the failure.
     config.check_secrets()
     logging.basicConfig(level=config.bot.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    keep_users_text_out_of_logs()
     load_library(config.deck_paths, include_builtin=config.builtin_decks)  # refuse a broken deck before starting
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a person leaves the console
         asyncio.run(run(config, config.data_dir(args.data_dir)))
