@@ -425,6 +425,20 @@ async def test_quiz_where_the_bot_is_not_a_member_asks_to_be_invited(rig: Rig) -
     assert reply["response_type"] == "ephemeral" and "/invite @StudyBot" in reply["text"]
 
 
+async def test_quiz_where_the_bot_is_not_a_member_logs_one_line_without_a_traceback(
+        rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
+    """The person was told what to do; the log needs one line saying what happened, not an ERROR."""
+    rig.slack.not_member.add("C0ELSEWHERE")
+    with caplog.at_level(logging.INFO):
+        await rig.command("quiz", channel="C0ELSEWHERE")
+    [reply] = rig.replies()
+    assert "/invite @StudyBot" in reply["text"]
+    ours = [r for r in caplog.records if r.name.startswith("bot.")]
+    assert not [r for r in ours if r.levelno >= logging.ERROR or r.exc_info], \
+        [(r.name, r.levelname, r.getMessage()) for r in ours]
+    assert len([r for r in ours if "not_in_channel" in r.getMessage() and r.levelno == logging.WARNING]) == 1
+
+
 # Retries and signatures
 
 
