@@ -23,7 +23,10 @@ ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 DIFFICULTIES = ("easy", "medium", "hard")
 DECK_KEYS = {"name", "title", "description", "topics", "synonyms"}
 ENTRY_KEYS = {"id", "topic", "question", "aliases", "keywords", "related", "answer", "quiz"}
-CARD_KEYS = {"id", "prompt", "choices", "explanation", "difficulty"}
+CARD_KEYS = {"id", "prompt", "choices", "explanation", "difficulty", "answers"}
+# Typed answers are a few words a player can type in a chat text field, not sentences.
+MAX_ANSWERS = 8
+MAX_ANSWER_LENGTH = 60
 CHOICE_KEYS = {"text", "correct"}
 
 try:  # libyaml is much faster; the pure-Python loader gives the same nodes.
@@ -370,7 +373,27 @@ def _read_card(checker: _FileChecker, node: _Node, field: str, deck: str, entry_
         choices=_read_choices(checker, values.get("choices"), field, node.line),
         explanation=join_soft_breaks(checker.text(values, "explanation", field, node.line)),
         difficulty=difficulty,
+        answers=_read_answers(checker, values, field),
     )
+
+
+def _read_answers(checker: _FileChecker, values: dict[str, _Node], field: str) -> tuple[str, ...]:
+    """The card's typed answers, each short enough to type in a chat text field."""
+    answers = checker.text_list(values, "answers", field)
+    node = values.get("answers")
+    if node is None:
+        return answers
+    if isinstance(node.value, list) and not node.value:
+        checker.problem(node.line, f"{field}.answers", "is empty; leave the key out for a buttons-only card")
+    if len(answers) > MAX_ANSWERS:
+        checker.problem(node.line, f"{field}.answers",
+                        f"has {len(answers)} answers; the limit is {MAX_ANSWERS} (list the forms people really type)")
+    for answer in answers:
+        if len(answer) > MAX_ANSWER_LENGTH:
+            checker.problem(node.line, f"{field}.answers",
+                            f"{answer[:30]!r}... is {len(answer)} characters long; the limit is {MAX_ANSWER_LENGTH} "
+                            f"(a typed answer is a few words, not a sentence)")
+    return answers
 
 
 def _read_choices(checker: _FileChecker, node: _Node | None, field: str, line: int) -> tuple[Choice, ...]:
