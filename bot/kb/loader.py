@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from bot.kb.answer_match import answer_problems
 from bot.kb.markdown import join_soft_breaks
 from bot.kb.model import Choice, Deck, Entry, QuizCard
 
@@ -367,7 +368,7 @@ def _read_card(checker: _FileChecker, node: _Node, field: str, deck: str, entry_
     if difficulty and difficulty not in DIFFICULTIES:
         checker.problem(values["difficulty"].line, f"{field}.difficulty",
                         f"{difficulty!r} is not one of {', '.join(DIFFICULTIES)}")
-    return QuizCard(
+    card = QuizCard(
         id=f"{deck}/{entry_id}/{card_id}", entry_id=entry_id, deck=deck, topic=topic,
         prompt=checker.text(values, "prompt", field, node.line),
         choices=_read_choices(checker, values.get("choices"), field, node.line),
@@ -375,6 +376,11 @@ def _read_card(checker: _FileChecker, node: _Node, field: str, deck: str, entry_
         difficulty=difficulty,
         answers=_read_answers(checker, values, field),
     )
+    # The matcher needs exactly one right choice; without it the choices' problem is reported already.
+    if card.answers and sum(choice.correct for choice in card.choices) == 1:
+        for message in answer_problems(card):
+            checker.problem(values["answers"].line, f"{field}.answers", message)
+    return card
 
 
 def _read_answers(checker: _FileChecker, values: dict[str, _Node], field: str) -> tuple[str, ...]:
