@@ -98,11 +98,13 @@ def judge(card: QuizCard, typed: str) -> Verdict:
         return Verdict(False, "empty")
     best: tuple[int, str] | None = None
     for form in typed_forms:
+        # Nor may a typo add a whole word: "no overfitting" is not a slip of "overfitting".
+        typed_cap = _shortest_word(form) - 1
         for answer, target, allowed in matcher.right:
             if form.numbers != target.numbers:
                 continue
             edits = _distance(form, target)
-            if edits <= allowed and (best is None or edits < best[0]):
+            if edits <= min(allowed, typed_cap) and (best is None or edits < best[0]):
                 best = (edits, answer)
     if best is None:
         return Verdict(False, "too-far")
@@ -168,8 +170,23 @@ class _CardMatcher:
     droppable: frozenset[str]
 
 
-@lru_cache(maxsize=4096)
+_MATCHERS: dict[int, tuple[QuizCard, _CardMatcher]] = {}
+MAX_CACHED_CARDS = 4096
+
+
 def _card_matcher(card: QuizCard) -> _CardMatcher:
+    """The card's matcher, cached by identity: hashing a whole card costs more than a check."""
+    cached = _MATCHERS.get(id(card))
+    if cached is not None and cached[0] is card:
+        return cached[1]
+    if len(_MATCHERS) >= MAX_CACHED_CARDS:
+        _MATCHERS.clear()
+    matcher = _build_matcher(card)
+    _MATCHERS[id(card)] = (card, matcher)  # holding the card keeps its id from being reused
+    return matcher
+
+
+def _build_matcher(card: QuizCard) -> _CardMatcher:
     answers = (*card.answers, card.choices[card.correct_index].text) if card.choices else card.answers
     right = tuple((answer, form, _allowance(form)) for answer in answers for form in _forms(answer))
     wrong = [form for choice in card.choices if not choice.correct for form in _forms(choice.text)]
@@ -185,7 +202,7 @@ def _strings(forms: list[_Form]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(f.joined for f in forms), tuple(f.sorted_joined for f in forms)
 
 
-def _closer_wrong(matcher: _CardMatcher, typed_forms: list[_Form], right_edits: int) -> bool:
+def _closer_wrong(matcher: _CardMatcher, typed_forms: tuple[_Form, ...], right_edits: int) -> bool:
     """Whether a wrong choice is as close to the typed text as the right answers, or a part of one closer."""
     checks = [(matcher.wrong, right_edits)] + ([(matcher.wrong_parts, right_edits - 1)] if right_edits else [])
     for form in typed_forms:
@@ -206,8 +223,12 @@ def _allowance(target: _Form) -> int:
     """Typos forgiven against ``target``: none for short answers, more for long ones, never a whole word."""
     length = len(target.joined)
     allowed = 0 if length <= 4 else 1 if length <= 9 else 2 if length <= 17 else 3
-    shortest = min((len(w) for w in target.words if not _DIGITS.fullmatch(w)), default=length)
-    return max(0, min(allowed, shortest - 1))
+    return max(0, min(allowed, _shortest_word(target) - 1))
+
+
+def _shortest_word(form: _Form) -> int:
+    """Length of the form's shortest word that is not a number (numbers are never forgiven anyway)."""
+    return min((len(w) for w in form.words if not _DIGITS.fullmatch(w)), default=len(form.joined))
 
 
 def _spans(form: _Form) -> list[_Form]:
@@ -219,7 +240,8 @@ def _spans(form: _Form) -> list[_Form]:
     return spans
 
 
-def _forms(text: str, droppable: frozenset[str] = frozenset(), typed: bool = False) -> list[_Form]:
+@lru_cache(maxsize=16384)
+def _forms(text: str, droppable: frozenset[str] = frozenset(), typed: bool = False) -> tuple[_Form, ...]:
     """The canonical readings of ``text``: as written, and with code qualifiers dropped.
 
     ``model.predict()`` reads as "model predict" and as "predict"; a dotted name counts as code
@@ -241,7 +263,7 @@ def _forms(text: str, droppable: frozenset[str] = frozenset(), typed: bool = Fal
                 form = _make_form(kept)
                 if form not in forms:
                     forms.append(form)
-    return forms
+    return tuple(forms)
 
 
 def _readings(text: str) -> list[list[tuple[str, ...]]]:

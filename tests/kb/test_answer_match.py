@@ -52,6 +52,12 @@ def test_a_typo_never_deletes_a_whole_word() -> None:
     assert judge(tool, "tensorflow").reason == "too-far"
 
 
+def test_a_typo_never_adds_a_whole_word() -> None:
+    fit = card(("overfitting",), "Overfitting", "Underfitting")
+    assert accepts(fit, "overfiting") and accepts(fit, "over-fitting")
+    assert not accepts(fit, "no overfitting") and not accepts(fit, "not overfitting")
+
+
 def test_word_order_and_joining_words_do_not_matter() -> None:
     compile_ = card(("optimizer, loss and metrics",), "The optimizer, the loss function and the metrics",
                     "The layers", "The training data")
