@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sqlite3
 from collections.abc import Collection
 from datetime import UTC, date, datetime
@@ -23,11 +24,16 @@ from bot.core.events import Channel
 from bot.store.base import AnswerRecord, RoundRecord, Schedule, ScoreRow, StoreError, UserAnswer
 from bot.store.migrations import MIGRATIONS
 
+log = logging.getLogger(__name__)
+
 _INSERT_ANSWER = ("INSERT OR IGNORE INTO answers (round_id, platform, workspace, user_id, display_name, choice, "
                   "correct, points, answered_at) VALUES ")
 _ANSWER_VALUES = "(?,?,?,?,?,?,?,?,?)"
 # 9 parameters a row: 500 rows stay far under SQLite's limit of 32,766 parameters a statement.
 ANSWERS_PER_INSERT = 500
+# Unanswered questions kept for `studybot kb gaps` (each row takes up to ~1.5 kB with its index, so at most
+# about 15 MB); past it the table is trimmed back to 90%.
+MAX_GAPS = 10_000
 # RETURNING (SQLite 3.35) says which rows an INSERT OR IGNORE wrote; older SQLite writes row by row.
 _HAS_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
 _ROUND_COLUMNS = ("id, platform, workspace, channel, kind, card_id, opened_at, closes_at, closed_at, message_id, "
@@ -127,6 +133,8 @@ class SqliteStore:
         self._db = db
         self._pending: list[tuple[AnswerRecord, str, str, asyncio.Future[bool]]] = []
         self._writer: asyncio.Task[None] | None = None
+        self._gap_queue: list[tuple[str, str, str | None]] = []
+        self._gap_writer: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, path: Path | str) -> SqliteStore:
@@ -158,13 +166,15 @@ class SqliteStore:
         return cls(db)
 
     async def flush(self) -> None:
-        """Waits until every answer already taken is written (shutdown drains through this)."""
-        while self._writer is not None:
-            await asyncio.shield(self._writer)
+        """Waits until every answer and unanswered question already taken is written (shutdown drains here)."""
+        while (writer := self._writer or self._gap_writer) is not None:
+            await asyncio.shield(writer)
 
     async def close(self) -> None:
         if self._writer is not None:
             await self._writer  # answers already taken are written before the connection goes
+        if self._gap_writer is not None:
+            await self._gap_writer
         await self._db.close()
 
     # Rounds
@@ -387,14 +397,41 @@ class SqliteStore:
         await self._db.commit()
 
     async def record_gap(self, query: str, at: datetime) -> None:
-        key = " ".join(query.casefold().split())
-        await self._db.execute(
-            "INSERT INTO gaps (query_key, query, times, last_asked) VALUES (?,?,1,?) "
-            "ON CONFLICT (query_key) DO UPDATE SET times = times + 1, query = excluded.query, "
-            "last_asked = excluded.last_asked", (key, query, _ts(at)))
-        await self._db.commit()
+        """Queues the count and returns at once: a background task writes it (see :meth:`_write_gaps`).
+
+        A declined question is answered whatever the disk does: a full disk or a writer holding
+        the lock delays or loses a count (logged), never the reply.
+        """
+        self._gap_queue.append((" ".join(query.casefold().split()), query, _ts(at)))
+        if self._gap_writer is None:
+            self._gap_writer = asyncio.create_task(self._write_gaps())
+
+    async def _write_gaps(self) -> None:
+        """Writes queued gaps, a batch at a time, trimming the table to ``MAX_GAPS`` in the same transaction."""
+        try:
+            while self._gap_queue:
+                batch, self._gap_queue = self._gap_queue, []
+                try:
+                    await self._db.executemany(
+                        "INSERT INTO gaps (query_key, query, times, last_asked) VALUES (?,?,1,?) "
+                        "ON CONFLICT (query_key) DO UPDATE SET times = times + 1, query = excluded.query, "
+                        "last_asked = excluded.last_asked", batch)
+                    # Past the cap, back to 90% of it (so the sort runs once per thousand questions, not on
+                    # each): questions asked once go first, oldest first; then the oldest of the rest.
+                    await self._db.execute(
+                        "DELETE FROM gaps WHERE query_key IN (SELECT query_key FROM gaps ORDER BY times > 1, "
+                        "last_asked LIMIT (SELECT CASE WHEN COUNT(*) > ? THEN COUNT(*) - ? ELSE 0 END FROM gaps))",
+                        (MAX_GAPS, MAX_GAPS - MAX_GAPS // 10))
+                    await self._db.commit()
+                except (sqlite3.Error, ValueError) as exc:  # ValueError: the connection was closed meanwhile
+                    log.warning("could not record %d unanswered question(s) for `studybot kb gaps`: %s "
+                                "(the questions were answered)", len(batch), exc)
+        finally:
+            self._gap_writer = None
 
     async def gaps(self, limit: int) -> list[tuple[str, int, datetime]]:
+        if self._gap_writer is not None:
+            await asyncio.shield(self._gap_writer)  # counts queued before this read are in it
         async with self._db.execute(
                 "SELECT query, times, last_asked FROM gaps ORDER BY times DESC, last_asked DESC LIMIT ?",
                 (limit,)) as cur:
