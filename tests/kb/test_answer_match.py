@@ -150,9 +150,18 @@ def test_case_files_are_big_varied_and_apart() -> None:
         assert sum(not c["accept"] for c in cases) >= len(cases) / 3
 
 
+# Floors a little under what was measured (tuning: accept 99.5%, refuse 100%, overall 99.8%;
+# held out, scored once after tuning ended: accept 94.4%, refuse 100%, overall 97.2%).
 def test_tuning_cases_floors() -> None:
     score = evaluate(deck_cards(), load_cases(TUNING))
     assert score.accept_rate >= 0.97, score.misses
     assert score.refuse_rate >= 0.98, score.misses
-    assert score.accuracy >= 0.97, score.misses
+    assert score.accuracy >= 0.98, score.misses
+
+
+def test_held_out_cases_floors() -> None:
+    score = evaluate(deck_cards(), load_cases(HELD_OUT))
+    assert score.accept_rate >= 0.92, score.misses
+    assert score.refuse_rate >= 0.97, score.misses
+    assert score.accuracy >= 0.95, score.misses
 
