@@ -22,6 +22,7 @@ import aiosqlite
 
 from bot.core.events import Channel
 from bot.store.base import AnswerRecord, RoundRecord, Schedule, ScoreRow, StoreError, UserAnswer
+from bot.store.lock import make_data_folder
 from bot.store.migrations import MIGRATIONS
 
 log = logging.getLogger(__name__)
@@ -114,18 +115,6 @@ def _database_problem(path: Path | str, exc: sqlite3.Error) -> str:
     return f"{path}: {text}"
 
 
-def _make_folder(folder: Path) -> None:
-    """Creates the data folder, or says plainly why it cannot be."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        raise StoreError(f"cannot create the data folder {folder}: part of that path is a file, not a folder; "
-                         "choose another folder with --data-dir or [bot] data_dir") from None
-    except OSError as exc:
-        raise StoreError(f"cannot create the data folder {folder} ({exc.strerror or exc}); choose a writable "
-                         "folder with --data-dir or [bot] data_dir") from None
-
-
 class SqliteStore:
     """Store on one SQLite file (or ``:memory:``)."""
 
@@ -145,7 +134,7 @@ class SqliteStore:
                 written; the message names the file and what would work.
         """
         if str(path) != ":memory:":
-            _make_folder(Path(path).parent)
+            make_data_folder(Path(path).parent)
         connection = aiosqlite.connect(str(path))
         # aiosqlite's worker thread is not a daemon: a connection left open by any failure path would
         # keep the process alive after main() returned, a hang a supervisor sees as "running".
