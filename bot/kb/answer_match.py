@@ -129,12 +129,19 @@ def answer_problems(card: QuizCard) -> list[str]:
     """What is wrong with a card's typed answers, one message each, for the deck loader to report.
 
     An answer must keep some words after normalization, differ from the card's other answers,
-    and be accepted when typed as written: an answer as close to a wrong choice (or closer to a
-    run of words in one) would be refused, because it is the matcher's word for that choice too.
-    Typing a wrong choice's text must never be accepted.
+    be accepted when typed as written (an answer as close to a wrong choice as to the others is
+    refused), and not be one the matcher would accept for a wrong choice's text: within typo
+    reach of it, like "sigmod" next to "Sigmoid". Words of the right choice itself are exempt
+    from that last rule ("unsupervised learning" next to "Supervised learning"), since the
+    choices already stand for different things.
     """
     problems: list[str] = []
     seen: dict[str, str] = {}
+    if not card.answers:
+        return problems
+    right_text = card.choices[card.correct_index].text
+    own_words = {span.joined for form in _forms(right_text) for span in _spans(form)}
+    wrong = [(i, choice.text) for i, choice in enumerate(card.choices) if not choice.correct]
     for answer in card.answers:
         key = canonical(answer)
         if not key:
@@ -145,13 +152,23 @@ def answer_problems(card: QuizCard) -> list[str]:
         elif not judge(card, answer).accepted:
             problems.append(f"{answer!r} would be taken for a wrong choice: it is as close to one as to the "
                             f"right answers, so players typing it would be refused; make it more specific")
+        elif not any(form.joined in own_words for form in _forms(answer)):
+            for i, text in wrong:
+                if _within_reach(answer, text):
+                    problems.append(f"{answer!r} is a typo away from choice {i + 1} ({text!r}), a wrong one: "
+                                    f"a player who meant that choice would be counted right; use another form")
         seen.setdefault(key, answer)
-    if card.answers:
-        for i, choice in enumerate(card.choices):
-            if not choice.correct and judge(card, choice.text).accepted:
-                problems.append(f"typing choice {i + 1} ({choice.text!r}), a wrong one, would be accepted; "
-                                f"an answer is too close to it")
+    for i, text in wrong:
+        if judge(card, text).accepted:
+            problems.append(f"typing choice {i + 1} ({text!r}), a wrong one, would be accepted; "
+                            f"an answer is too close to it")
     return problems
+
+
+def _within_reach(typed: str, answer: str) -> bool:
+    """Whether ``typed`` is within the typo allowance of ``answer``, numbers alike."""
+    return any(a.numbers == b.numbers and _distance(a, b) <= _allowance(b)
+               for a in _forms(typed) for b in _forms(answer))
 
 
 @dataclass(frozen=True)

@@ -131,6 +131,13 @@ def test_answer_problems_name_duplicates_collisions_and_empty_answers() -> None:
     assert "no letters or digits" in answer_problems(card(("?!",), "Yes", "No"))[0]
 
 
+def test_an_answer_a_typo_away_from_a_wrong_choice_is_a_deck_problem() -> None:
+    [problem] = answer_problems(card(("softmax", "sigmod"), "Softmax", "Sigmoid", "ReLU"))
+    assert "'sigmod' is a typo away from choice 2 ('Sigmoid')" in problem
+    # The right choice's own words are as distinct as the choices are.
+    assert answer_problems(PARADIGM) == []
+
+
 def test_every_answer_of_the_shipped_deck_is_valid_and_accepted() -> None:
     cards = deck_cards()
     with_answers = [c for c in cards.values() if c.answers]
