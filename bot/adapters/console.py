@@ -57,8 +57,8 @@ class ConsoleAdapter:
         self._messages += 1
         return str(self._messages)
 
-    async def edit(self, channel: Channel, message_id: str, reply: Reply) -> bool:
-        return False  # a terminal cannot change what it printed; the core posts the reveal anew
+    async def edit(self, channel: Channel, message_id: str, reply: Reply) -> None:
+        """Never called: a terminal cannot change what it printed (``edits=False``); the reveal is posted anew."""
 
     async def handle_line(self, line: str | bytes) -> bool:
         """Handles one line of input (bytes are read as UTF-8); False when the user asked to quit."""
