@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import bot
+from bot import __version__
 from bot.core.catalog import Args
 from bot.core.events import CommandEvent
 from bot.core.names import scope_of
@@ -33,14 +33,14 @@ async def topics(bot: StudyBot, event: CommandEvent, args: Args) -> list[Reply]:
     return [Reply("\n".join(lines), title="Topics", ephemeral=True)]
 
 
-async def about(bot_: StudyBot, event: CommandEvent, args: Args) -> list[Reply]:
+async def about(bot: StudyBot, event: CommandEvent, args: Args) -> list[Reply]:
     """Which StudyBot this is, what it serves, and how long it has been up."""
-    decks = bot_.library.decks
+    decks = bot.library.decks
     entries = sum(len(d.entries) for d in decks)
-    up = int((bot_.clock.now() - bot_.started_at).total_seconds())
+    up = int((bot.clock.now() - bot.started_at).total_seconds())
     days, rest = divmod(up, 86_400)
     uptime = (f"{days} d " if days else "") + f"{rest // 3600} h {rest % 3600 // 60} min"
-    fields = (Field("Version", bot.__version__),
+    fields = (Field("Version", __version__),
               Field("Decks", ", ".join(f"{d.title} (`{d.name}`)" for d in decks) or "none", inline=False),
               Field("Entries", f"{plural(entries, 'entry')}, {plural(sum(len(d.cards) for d in decks), 'card')}"),
               Field("Up for", uptime))
