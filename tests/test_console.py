@@ -171,6 +171,36 @@ def test_quit_alone_exits_zero(tmp_path: Path) -> None:
 # Rendering rules
 
 
+def test_a_line_that_is_not_utf8_is_refused_clearly_and_the_next_one_answered(tmp_path: Path) -> None:
+    env = dict(os.environ, HOME=str(tmp_path / "home"), XDG_DATA_HOME=str(tmp_path / "xdg"))
+    run = subprocess.run([sys.executable, "-m", "bot", "run", "--data-dir", str(tmp_path / "data")],
+                         input=b"/ask caf\xe9 kubernetes\n/as b\xf6b\n/ask what is eager execution\n",
+                         capture_output=True, cwd=REPO, env=env, timeout=60)
+    out, err = run.stdout.decode("utf-8"), run.stderr.decode("utf-8")  # strict: no invalid bytes come out
+    assert run.returncode == 0 and err == ""
+    refusals = [b for b in blocks(out) if "not valid UTF-8" in b]
+    assert refusals == ["That line was not read: it is not valid UTF-8 (byte 0xe9 after '/ask caf'). "
+                        "Please type it again.",
+                        "That line was not read: it is not valid UTF-8 (byte 0xf6 after '/as b'). "
+                        "Please type it again."]
+    assert "Eager execution" in out and "(you are now" not in out and "Sorry" not in out
+
+
+def test_a_debug_run_logs_nothing_people_typed(tmp_path: Path) -> None:
+    """aiosqlite logs every statement with its parameters at DEBUG: questions and names would be in the log."""
+    config = tmp_path / "studybot.toml"
+    config.write_text('[bot]\nlog_level = "DEBUG"\n', encoding="utf-8")
+    env = dict(os.environ, HOME=str(tmp_path / "home"), XDG_DATA_HOME=str(tmp_path / "xdg"))
+    run = subprocess.run([sys.executable, "-m", "bot", "run", "--config", str(config), "--data-dir",
+                          str(tmp_path / "data")],
+                         input="/ask how do I center a zanzibar div\n/as Mallory Quetzalcoatl\n/quiz seconds 600\n1\n",
+                         capture_output=True, text=True, cwd=REPO, env=env, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert "DEBUG" in run.stderr  # the level took effect
+    assert "zanzibar" not in run.stderr and "Quetzalcoatl" not in run.stderr
+    assert "zanzibar" in run.stdout and "Quetzalcoatl" in run.stdout  # the console itself still shows them
+
+
 def test_render_drops_bold_but_not_inside_code_and_shows_fields_and_footer() -> None:
     reply = Reply("Use **kwargs** like this:\n```python\nf(**a, **b)\n```", title="T",
                   fields=(Field("Answered", "3"),), footer="topic · deck", ephemeral=True)
@@ -183,7 +213,7 @@ def test_render_shows_a_choice_once_as_a_numbered_button() -> None:
     assert render(reply, "you") == "Pick one:\n  [1] A. yes\n  [2] B. no"
 
 
-async def test_lines_from_a_pipe_are_read_without_the_executor_and_bad_bytes_replaced() -> None:
+async def test_lines_from_a_pipe_are_read_without_the_executor_as_bytes_for_handle_line_to_decode() -> None:
     from bot.adapters.console import read_lines
 
     reader, writer = os.pipe()
@@ -191,4 +221,5 @@ async def test_lines_from_a_pipe_are_read_without_the_executor_and_bad_bytes_rep
     os.close(writer)
     with os.fdopen(reader, "r") as stream:
         lines = [line async for line in read_lines(stream)]
-    assert lines == ["/help\n", "/ask caf\ufffd\n", "/quit"]
+    # Bytes, so handle_line can refuse a line that is not UTF-8 by name instead of guessing.
+    assert lines == [b"/help\n", b"/ask caf\xe9\n", b"/quit"]

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from bot.kb.answer_match import answer_problems
 from bot.kb.markdown import join_soft_breaks
 from bot.kb.model import Choice, Deck, Entry, QuizCard
 
@@ -23,8 +24,19 @@ ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 DIFFICULTIES = ("easy", "medium", "hard")
 DECK_KEYS = {"name", "title", "description", "topics", "synonyms"}
 ENTRY_KEYS = {"id", "topic", "question", "aliases", "keywords", "related", "answer", "quiz"}
-CARD_KEYS = {"id", "prompt", "choices", "explanation", "difficulty"}
+CARD_KEYS = {"id", "prompt", "choices", "explanation", "difficulty", "answers"}
 CHOICE_KEYS = {"text", "correct"}
+# Typed answers are a few words a player types in a chat text field, not sentences (see MAX_LENGTH).
+MAX_ANSWERS = 8
+# The longest text each field may hold (characters), by key. Generous for any real deck, and
+# what chat can show: a quiz question (prompt and choices) stays one Discord embed, so closing it
+# can edit it in place; a reveal (right choice and explanation) too; an answer fits the five
+# messages a reply may take; a typed answer is a few words. knowledge/README.md lists them.
+MAX_LENGTH = {
+    "question": 500, "aliases": 500, "keywords": 100, "answer": 20_000,
+    "prompt": 1_000, "text": 300, "explanation": 3_000, "answers": 60,
+    "title": 200, "description": 2_000, "topics": 100, "synonyms": 100,
+}
 
 try:  # libyaml is much faster; the pure-Python loader gives the same nodes.
     from yaml import CSafeLoader as _Loader
@@ -144,7 +156,14 @@ class _FileChecker:
             return ""
         if required and not node.value.strip():
             self.problem(node.line, f"{field}.{key}", "must not be empty")
+        self.length(node.value.strip(), key, node.line, f"{field}.{key}" if field else key)
         return node.value.strip()
+
+    def length(self, value: str, key: str, line: int, field: str) -> None:
+        """Reports ``value`` if it is longer than ``MAX_LENGTH`` allows for ``key``."""
+        limit = MAX_LENGTH.get(key)
+        if limit is not None and len(value) > limit:
+            self.problem(line, field, f"is {len(value):,} characters long; the limit is {limit:,}")
 
     def text_list(self, values: dict[str, _Node], key: str, field: str) -> tuple[str, ...]:
         node = values.get(key)
@@ -158,6 +177,7 @@ class _FileChecker:
             if not isinstance(item.value, str) or not item.value.strip():
                 self.problem(item.line, f"{field}.{key}[{i}]", "expected non-empty text")
             else:
+                self.length(item.value.strip(), key, item.line, f"{field}.{key}[{i}]")
                 items.append(item.value.strip())
         return tuple(items)
 
@@ -189,6 +209,9 @@ def load_deck(folder: Path) -> Deck:
 
 def load_decks(folders: list[Path]) -> list[Deck]:
     """Loads several deck folders, reporting the problems of all of them together."""
+    if not folders:
+        raise DeckError([Problem("[decks]", None, "decks", "no decks to load: in the config's [decks] set "
+                                 "builtin = true, or list deck folders (or folders of decks) in paths")])
     problems: list[Problem] = []
     decks: list[Deck] = []
     seen: dict[str, Path] = {}
@@ -210,7 +233,8 @@ def _read_deck(folder: Path, problems: list[Problem]) -> Deck | None:
     before = len(problems)
     if not (folder / DECK_FILE).is_file():
         problems.append(Problem(str(folder), None, "deck",
-                                f"no {DECK_FILE} here; a deck is a folder with {DECK_FILE} and entry files"))
+                                f"no {DECK_FILE} here and no deck folders in it; a deck is a folder with "
+                                f"{DECK_FILE} and entry files, and a folder of decks holds such folders"))
         return None
     meta = _read_meta(_FileChecker(folder / DECK_FILE, problems))
     if meta is None:
@@ -282,6 +306,7 @@ def _text_mapping(checker: _FileChecker, node: _Node | None, field: str, line: i
         if not isinstance(value.value, str) or not value.value.strip():
             checker.problem(value.line, f"{field}.{key}", "expected non-empty text")
         else:
+            checker.length(value.value.strip(), field, value.line, f"{field}.{key}")
             result[str(key)] = value.value.strip()
     if required and not result and not node.value:
         checker.problem(node.line, field, "must not be empty")
@@ -364,13 +389,33 @@ def _read_card(checker: _FileChecker, node: _Node, field: str, deck: str, entry_
     if difficulty and difficulty not in DIFFICULTIES:
         checker.problem(values["difficulty"].line, f"{field}.difficulty",
                         f"{difficulty!r} is not one of {', '.join(DIFFICULTIES)}")
-    return QuizCard(
+    card = QuizCard(
         id=f"{deck}/{entry_id}/{card_id}", entry_id=entry_id, deck=deck, topic=topic,
         prompt=checker.text(values, "prompt", field, node.line),
         choices=_read_choices(checker, values.get("choices"), field, node.line),
         explanation=join_soft_breaks(checker.text(values, "explanation", field, node.line)),
         difficulty=difficulty,
+        answers=_read_answers(checker, values, field),
     )
+    # The matcher needs exactly one right choice; without it the choices' problem is reported already.
+    if card.answers and sum(choice.correct for choice in card.choices) == 1:
+        for message in answer_problems(card):
+            checker.problem(values["answers"].line, f"{field}.answers", message)
+    return card
+
+
+def _read_answers(checker: _FileChecker, values: dict[str, _Node], field: str) -> tuple[str, ...]:
+    """The card's typed answers, each short enough to type in a chat text field."""
+    answers = checker.text_list(values, "answers", field)
+    node = values.get("answers")
+    if node is None:
+        return answers
+    if isinstance(node.value, list) and not node.value:
+        checker.problem(node.line, f"{field}.answers", "is empty; leave the key out for a buttons-only card")
+    if len(answers) > MAX_ANSWERS:
+        checker.problem(node.line, f"{field}.answers",
+                        f"has {len(answers)} answers; the limit is {MAX_ANSWERS} (list the forms people really type)")
+    return answers
 
 
 def _read_choices(checker: _FileChecker, node: _Node | None, field: str, line: int) -> tuple[Choice, ...]:
@@ -418,11 +463,15 @@ def builtin_decks_root() -> Path:
 
 
 def deck_folders(paths: list[Path]) -> list[Path]:
-    """Deck folders named by ``paths``: a deck folder itself, or a folder of deck folders."""
+    """Deck folders named by ``paths``: a deck folder itself, or a folder of deck folders.
+
+    A path that is neither (missing, empty, a folder of something else) is kept as it is, so
+    loading reports it by name instead of silently serving no deck from it.
+    """
     folders: list[Path] = []
     for path in map(Path, paths):
         if (path / DECK_FILE).is_file() or not path.is_dir():
             folders.append(path)
         else:
-            folders.extend(sorted(p.parent for p in path.glob(f"*/{DECK_FILE}")))
+            folders.extend(sorted(p.parent for p in path.glob(f"*/{DECK_FILE}")) or [path])
     return folders

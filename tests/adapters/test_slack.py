@@ -28,20 +28,25 @@ import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from slack_bolt.request.internals import parse_body
+from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.adapters.slack import build_app, connect_socket_mode, run_slack
 from bot.adapters.slack.blocks import CUT_NOTE, render, split_mrkdwn
 from bot.adapters.slack.http import EVENTS_PATH, build_web_app, parse_form
 from bot.adapters.slack.listeners import without_mention
 from bot.adapters.slack.mrkdwn import to_mrkdwn, unescape
+from bot.adapters.slack.outbox import delivery_failure as slack_delivery_failure
 from bot.adapters.slack.people import FAILURE_SECONDS, UserDirectory
 from bot.adapters.slack.retries import DeliveryLog
 from bot.config import Config, ConfigError, CooldownSection, SlackSection
 from bot.core.app import StudyBot
 from bot.core.clock import FakeClock
+from bot.core.outbox import DeliveryDeferred, DeliveryRefused
 from bot.core.replies import Button, Field, Reply
+from bot.log_privacy import keep_users_text_out_of_logs
 from tests.core.fakes import make_bot
 
 # Slack's documented Block Kit limits, written out rather than imported, so a wrong constant in the code fails here.
@@ -80,6 +85,8 @@ class FakeSlack:
         self.calls: list[Call] = []
         self.users: dict[str, Any] = payload("users")
         self.not_member: set[str] = set()
+        # Per method, answers to give before the normal one: (HTTP status, JSON body or plain text, headers).
+        self.failures: dict[str, list[tuple[int, dict[str, Any] | str, dict[str, str]]]] = {}
         self.users_ratelimited = False  # users.info answers HTTP 429 with Retry-After, as Slack does
         self.sockets: asyncio.Queue[web.WebSocketResponse] = asyncio.Queue()
         self.socket_messages: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -106,6 +113,12 @@ class FakeSlack:
         if request.can_read_body:
             data.update(await request.json() if request.content_type == "application/json" else await request.post())
         token = request.headers.get("Authorization", "").removeprefix("Bearer ") or str(data.get("token", ""))
+        if self.failures.get(method):
+            status, body, headers = self.failures[method].pop(0)
+            self.calls.append(Call(method, data, token, body if isinstance(body, dict) else {"ok": False}))
+            if isinstance(body, str):  # e.g. a proxy's error page
+                return web.Response(text=body, status=status, headers=headers)
+            return web.json_response(body, status=status, headers=headers)
         call = Call(method, data, token, self._answer(method, data))
         self.calls.append(call)
         if method == "users.info" and self.users_ratelimited:
@@ -348,6 +361,42 @@ async def test_quiz_round_with_two_users_is_posted_answered_privately_and_reveal
     assert len(rig.slack.of("chat.postMessage")) == 2
 
 
+async def test_a_rate_limited_reveal_is_retried_as_slack_asks_and_arrives_once(rig: Rig) -> None:
+    """Through bolt's AsyncWebClient: HTTP 429 with Retry-After, ok=false ratelimited, a 503 JSON answer and
+    a proxy's plain-text 503 page on the reveal, a 429 on the closing edit; each is retried, and the closing
+    edit and then the reveal each reach the channel exactly once, in that order."""
+    await rig.command("quiz seconds 10")
+    [question] = rig.slack.of("chat.postMessage")
+    slow = {"Retry-After": "0"}
+    rig.slack.failures["chat.update"] = [(429, {"ok": False, "error": "ratelimited"}, slow)]
+    rig.slack.failures["chat.postMessage"] = [
+        (429, {"ok": False, "error": "ratelimited"}, slow), (200, {"ok": False, "error": "ratelimited"}, slow),
+        (503, {"ok": False, "error": "service_unavailable"}, {}), (503, "Service Unavailable", {})]
+    rig.clock.advance(seconds=11)
+    for _ in range(10):
+        await rig.bot.tick()
+        rig.clock.advance(seconds=5)
+    updates = rig.slack.of("chat.update")
+    assert [c.answer.get("ok") for c in updates] == [False, True]
+    posts = rig.slack.of("chat.postMessage")[1:]
+    assert [c.answer.get("ok") for c in posts] == [False, False, False, False, True]
+    assert "Answer:" in all_text(posts[-1].data["blocks"])
+    assert rig.slack.calls.index(updates[-1]) < rig.slack.calls.index(posts[-1])  # the edit first
+    assert updates[-1].data["ts"] == question.answer["ts"]
+    assert await rig.bot.store.pending_messages() == []
+
+
+async def test_a_reveal_slack_refuses_is_given_up_once(rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
+    await rig.command("quiz seconds 10")
+    rig.slack.failures["chat.update"] = [(200, {"ok": False, "error": "message_not_found"}, {})]
+    rig.slack.failures["chat.postMessage"] = [(200, {"ok": False, "error": "is_archived"}, {})]
+    rig.clock.advance(seconds=11)
+    for _ in range(5):
+        await rig.bot.tick()
+        rig.clock.advance(seconds=60)
+    assert len(rig.slack.of("chat.update")) == 1 and len(rig.slack.of("chat.postMessage")) == 2
+    gave_up = [r.getMessage() for r in caplog.records if "gave up" in r.getMessage()]
+    assert len(gave_up) == 2 and "message_not_found" in gave_up[0] and "is_archived" in gave_up[1]
 async def test_reveal_of_a_choice_holding_code_has_no_stray_asterisks(rig: Rig, monkeypatch: pytest.MonkeyPatch
                                                                       ) -> None:
     card = rig.bot.library.card("tensorflow/tensors-vs-numpy/q3")  # correct choice: Call `t.numpy()`
@@ -374,6 +423,20 @@ async def test_quiz_where_the_bot_is_not_a_member_asks_to_be_invited(rig: Rig) -
     await rig.command("quiz", channel="C0ELSEWHERE")
     [reply] = rig.replies()
     assert reply["response_type"] == "ephemeral" and "/invite @StudyBot" in reply["text"]
+
+
+async def test_quiz_where_the_bot_is_not_a_member_logs_one_line_without_a_traceback(
+        rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
+    """The person was told what to do; the log needs one line saying what happened, not an ERROR."""
+    rig.slack.not_member.add("C0ELSEWHERE")
+    with caplog.at_level(logging.INFO):
+        await rig.command("quiz", channel="C0ELSEWHERE")
+    [reply] = rig.replies()
+    assert "/invite @StudyBot" in reply["text"]
+    ours = [r for r in caplog.records if r.name.startswith("bot.")]
+    assert not [r for r in ours if r.levelno >= logging.ERROR or r.exc_info], \
+        [(r.name, r.levelname, r.getMessage()) for r in ours]
+    assert len([r for r in ours if "not_in_channel" in r.getMessage() and r.levelno == logging.WARNING]) == 1
 
 
 # Retries and signatures
@@ -414,6 +477,26 @@ async def test_unsigned_or_stale_requests_are_refused_and_ignored(rig: Rig, secr
     response = await rig.command("quiz", secret=secret, timestamp=int(time.time()) - age)
     assert response.status == 401
     assert rig.slack.calls == [] and not rig.bot.quiz.open
+
+
+async def test_bad_signature_at_debug_logs_no_body_or_response_url(fake_slack: FakeSlack, tokens: None,
+                                                                    caplog: pytest.LogCaptureFixture) -> None:
+    """bolt logs a refused request whole (at INFO), and bodies and Web API calls at DEBUG."""
+    with caplog.at_level(logging.DEBUG):
+        keep_users_text_out_of_logs()
+        bot, _, _ = await make_bot(config=slack_config(fake_slack.base_url))
+        # Built at DEBUG: bolt copies the root logger's level into its loggers as it builds them.
+        app = build_app(bot, bot.config, process_before_response=True)
+        async with TestClient(TestServer(build_web_app(app), host="127.0.0.1")) as http:
+            rig = Rig(bot, bot.clock, fake_slack, http)  # type: ignore[arg-type]
+            fields = rig.command_fields("ask where is the zanzibar office")
+            forged = await rig.send(urlencode(fields), FORM, secret="not-the-secret")
+            signed_ok = await rig.send(urlencode({**rig.command_fields("ask where is the zanzibar office")}), FORM)
+    assert forged.status == 401 and signed_ok.status == 200
+    # aiohttp.access lines come from the test's own servers (the adapter's server keeps no access log).
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name != "aiohttp.access")
+    assert "Invalid request signature detected" in logged and "body withheld" in logged
+    assert fields["response_url"] not in logged and "/respond/" not in logged and "zanzibar" not in logged
 
 
 # Admins and names
@@ -706,3 +789,35 @@ def test_splitting_never_cuts_links_or_entities() -> None:
     for piece in split_mrkdwn(line, 500):
         assert len(piece) <= 500 and piece.count("<") == piece.count(">")
         assert not re.search(r"&(?!amp;)", piece)
+
+
+def _slack_error(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> SlackApiError:
+    response = AsyncSlackResponse(client=None, http_verb="POST", api_url="chat.postMessage", req_args={},  # type: ignore[arg-type]
+                                  data=body, headers=headers or {}, status_code=status)
+    return SlackApiError("failed", response)
+
+
+@pytest.mark.parametrize(("exc", "verdict", "retry_after"), [
+    (_slack_error(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "30"}), DeliveryDeferred, 30.0),
+    (_slack_error(200, {"ok": False, "error": "ratelimited"}), DeliveryDeferred, None),
+    (_slack_error(503, {"ok": False}), DeliveryDeferred, None),
+    (_slack_error(200, {"ok": False, "error": "internal_error"}), DeliveryDeferred, None),
+    (aiohttp.ServerDisconnectedError(), DeliveryDeferred, None),
+    (ConnectionRefusedError(111, "refused"), DeliveryDeferred, None),
+    (TimeoutError(), DeliveryDeferred, None),
+    (_slack_error(200, {"ok": False, "error": "not_in_channel"}), DeliveryRefused, None),
+    (_slack_error(200, {"ok": False, "error": "channel_not_found"}), DeliveryRefused, None),
+    (_slack_error(200, {"ok": False, "error": "message_not_found"}), DeliveryRefused, None),
+    (_slack_error(200, {"ok": False, "error": "cant_update_message"}), DeliveryRefused, None),
+    (_slack_error(200, {"ok": False, "error": "account_inactive"}), DeliveryRefused, None),
+    (_slack_error(200, {"ok": False, "error": "invalid_blocks"}), DeliveryRefused, None),
+])
+def test_slack_failures_are_sorted_into_retry_or_give_up(exc: BaseException, verdict: type,
+                                                          retry_after: float | None) -> None:
+    failure = slack_delivery_failure(exc)
+    assert isinstance(failure, verdict)
+    if isinstance(failure, DeliveryDeferred):
+        assert failure.retry_after == retry_after
+    if isinstance(failure, DeliveryRefused):
+        assert (failure.advice is not None) == (failure.reason in ("not_in_channel", "channel_not_found"))
+    assert slack_delivery_failure(KeyError("a bug")) is None  # not Slack's verdict: the core decides
