@@ -30,12 +30,18 @@ class Suggestion:
     value: str
 
 
+SOURCES = ("questions", "topics", "timezones")  # what an Option's ``suggest`` may name
+
+
 def suggest(source: str, typed: str, library: Library, limit: int = 25) -> list[Suggestion]:
-    """Up to ``limit`` values from ``source`` ("questions", "topics" or "timezones") for ``typed``."""
-    finders = {"questions": question_suggestions, "topics": topic_suggestions}
+    """Up to ``limit`` values from ``source`` (one of :data:`SOURCES`) for ``typed``."""
+    if source == "questions":
+        return question_suggestions(library, typed, limit)
+    if source == "topics":
+        return topic_suggestions(library, typed, limit)
     if source == "timezones":
         return timezone_suggestions(typed, limit)
-    return finders[source](library, typed, limit)
+    raise ValueError(f"no suggestion source {source!r}; sources: {', '.join(SOURCES)}")
 
 
 def question_suggestions(library: Library, typed: str, limit: int) -> list[Suggestion]:

@@ -22,7 +22,7 @@ from bot.core.events import CommandEvent
 from bot.core.names import resolve_scopes
 from bot.core.parsing import parse_command
 from bot.core.replies import plural
-from bot.core.suggest import suggest
+from bot.core.suggest import SOURCES, suggest
 from bot.kb.library import Library
 from bot.kb.model import Choice, Deck, Entry, QuizCard
 from bot.store.sqlite import SqliteStore
@@ -204,12 +204,13 @@ def test_slack_usage_hint_in_the_manifest_is_the_catalogs() -> None:
     assert slash["usage_hint"] == CATALOG.usage_hint()
 
 
-def test_every_number_option_has_bounds_and_every_choice_option_choices() -> None:
+def test_every_number_option_has_bounds_every_choice_option_choices_and_suggestions_a_source() -> None:
     for command_ in CATALOG.commands:
         for cmd in (command_, *command_.subcommands):
             for option in cmd.options:
                 assert option.kind is not Kind.NUMBER or option.bounds is not None, (cmd.name, option.name)
                 assert option.kind is not Kind.CHOICE or option.choices, (cmd.name, option.name)
+                assert option.suggest in (None, *SOURCES), (cmd.name, option.name)
 
 
 def test_topic_suggestions_are_ranked_as_the_core_matches() -> None:
