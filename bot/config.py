@@ -89,6 +89,28 @@ class DailySection:
     check_seconds: int = 30
 
 
+def _fsrs_defaults() -> list[float]:
+    from fsrs.scheduler import DEFAULT_PARAMETERS  # the package's own defaults, whatever its version
+
+    return list(DEFAULT_PARAMETERS)
+
+
+@dataclass(frozen=True)
+class ReviewSection:
+    """[review]: spaced repetition (the fsrs package's scheduler parameters, and daily limits per person)."""
+
+    parameters: list[float] = field(default_factory=_fsrs_defaults)
+    desired_retention: float = 0.9
+    learning_steps_minutes: list[float] = field(default_factory=lambda: [1.0, 10.0])
+    relearning_steps_minutes: list[float] = field(default_factory=lambda: [10.0])
+    maximum_interval_days: int = 36500
+    enable_fuzzing: bool = True
+    new_per_day: int = 20
+    reviews_per_day: int = 200
+    new_offer: int = 5
+    reminder_grace_minutes: int = 120
+
+
 @dataclass(frozen=True)
 class DeliverySection:
     """[delivery]: retrying the messages the bot posts on its own (questions, reveals, daily posts)."""
@@ -142,6 +164,7 @@ class Config:
     cooldowns: CooldownSection = field(default_factory=CooldownSection)
     daily: DailySection = field(default_factory=DailySection)
     delivery: DeliverySection = field(default_factory=DeliverySection)
+    review: ReviewSection = field(default_factory=ReviewSection)
     discord: DiscordSection = field(default_factory=DiscordSection)
     slack: SlackSection = field(default_factory=SlackSection)
     console: ConsoleSection = field(default_factory=ConsoleSection)
@@ -275,7 +298,8 @@ def _section(section_type: type, name: str, values: dict[str, Any], problems: li
         if expected is float and not math.isfinite(value):
             problems.append(f"{name}.{key}: expected a finite number, got {value!r}")
             continue
-        accepted[key] = float(value) if expected is float else value
+        accepted[key] = float(value) if expected is float else (
+            [float(v) for v in value] if expected == list[float] else value)
     return section_type(**accepted)
 
 
@@ -288,10 +312,14 @@ def _has_type(value: Any, expected: Any) -> bool:
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     if expected is str:
         return isinstance(value, str)
+    if expected == list[float]:
+        return isinstance(value, list) and all(_has_type(v, float) and math.isfinite(v) for v in value)
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
 def _describe(expected: Any) -> str:
+    if expected == list[float]:
+        return "a list of numbers"
     return {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}.get(
         expected, "a list of strings")
 
@@ -336,6 +364,7 @@ def _check_values(config: Config) -> list[str]:
             # The value is not echoed: a person who got this wrong may have pasted the secret itself.
             problems.append(f"{key}: must be the name of an environment variable (letters, digits and _, "
                             f"e.g. \"STUDYBOT_...\"), not the secret itself")
+    problems += _review_problems(config.review)
     if config.slack.mode not in ("socket", "http"):
         problems.append(f"slack.mode: expected \"socket\" or \"http\", got {config.slack.mode!r}")
     if not config.slack.command.startswith("/"):
@@ -344,6 +373,26 @@ def _check_values(config: Config) -> list[str]:
         problems.append(f"slack.api_base_url: expected an http(s) URL, got {config.slack.api_base_url!r}")
     if not 0 < config.slack.http_port < 65536:
         problems.append(f"slack.http_port: expected a port between 1 and 65535, got {config.slack.http_port}")
+    return problems
+
+
+def _review_problems(review: ReviewSection) -> list[str]:
+    """[review]'s scheduler settings, checked by the fsrs package itself (its parameter bounds)."""
+    problems = []
+    if not 0 < review.desired_retention < 1:
+        problems.append("review.desired_retention: must lie between 0 and 1 (e.g. 0.9), "
+                        f"got {review.desired_retention:g}")
+    for key in ("learning_steps_minutes", "relearning_steps_minutes"):
+        steps = getattr(review, key)
+        if any(not 0 < m <= _DAY // 60 for m in steps):
+            problems.append(f"review.{key}: each step must be more than 0 and at most 1440 minutes (a day), "
+                            f"got {steps}")
+    from fsrs import Scheduler
+
+    try:
+        Scheduler(parameters=review.parameters)
+    except ValueError as exc:
+        problems.append(f"review.parameters: {' '.join(str(exc).split())} (remove the key for the fsrs defaults)")
     return problems
 
 
@@ -379,4 +428,9 @@ def _ranges(config: Config) -> list[tuple[str, float, float, float, str]]:
         ("delivery.unknown_error_attempts", delivery.unknown_error_attempts, 1, 100, ""),
         ("delivery.give_up_hours", delivery.give_up_hours, 0.1, _WEEK // 3600, " (a week)"),
         ("delivery.lease_seconds", delivery.lease_seconds, 10, 3600, " (an hour)"),
+        ("review.maximum_interval_days", config.review.maximum_interval_days, 1, 36500, " (100 years)"),
+        ("review.new_per_day", config.review.new_per_day, 0, 10_000, ""),
+        ("review.reviews_per_day", config.review.reviews_per_day, 1, 100_000, ""),
+        ("review.new_offer", config.review.new_offer, 1, 50, ""),
+        ("review.reminder_grace_minutes", config.review.reminder_grace_minutes, 0, _WEEK // 60, " (a week)"),
     ]

@@ -15,10 +15,10 @@ from zoneinfo import ZoneInfo
 
 from bot.config import Config
 from bot.core import buttons
-from bot.core.buttons import AnswerPress, EntryPress
+from bot.core.buttons import AnswerPress, EntryPress, ReviewPress
 from bot.core.catalog import ACTION, Catalog
 from bot.core.clock import Clock, SystemClock
-from bot.core.commands import CATALOG, lookup
+from bot.core.commands import CATALOG, lookup, reviews
 from bot.core.cooldowns import Cooldowns
 from bot.core.daily import DailyPlanner
 from bot.core.delivery import Deliverer
@@ -26,7 +26,9 @@ from bot.core.events import ButtonEvent, Channel, CommandEvent
 from bot.core.metrics import Heartbeat, Metrics
 from bot.core.options import OptionProblem, check_options
 from bot.core.outbox import Outbox
+from bot.core.reminders import ReminderPlanner
 from bot.core.replies import Reply, neutralize, plural, reply_to_json
+from bot.core.reviews import Reviewer
 from bot.core.rounds import QuizMaster
 from bot.core.standings import board_lines, ranked
 from bot.kb.library import Library
@@ -60,6 +62,10 @@ class StudyBot:
         self.metrics = Metrics(self.heartbeat)
         self.outboxes: dict[str, Outbox] = {}
         self.quiz = QuizMaster(library, store, self.clock.now, rng or random.Random(), config.quiz.points_correct)
+        self.reviews = Reviewer(library, store, self.clock.now, config.review)
+        self.quiz.feed = self.reviews.feed  # every quiz, daily and practice answer rates its card for its person
+        self.reminders = ReminderPlanner(store, self.clock.now,
+                                         timedelta(minutes=config.review.reminder_grace_minutes))
         self.daily = DailyPlanner(library, store, self.clock.now, timedelta(minutes=config.daily.grace_minutes))
         self.delivery = Deliverer(store, self.outboxes, self.clock, config.delivery, random.Random(),
                                   on_given_up=self._given_up, metrics=self.metrics)
@@ -123,6 +129,8 @@ class StudyBot:
         if self._last_daily_check is None or now - self._last_daily_check >= every:
             self._last_daily_check = now
             await self.daily.tick(self._open_daily)
+            if await self.reminders.tick():
+                self.delivery.wake()
         if not self.delivery.running:
             await self.delivery.flush()
 
@@ -346,4 +354,6 @@ class StudyBot:
             return [await self.quiz.press(event, press.round_id, press.choice)]
         if isinstance(press, EntryPress):
             return await lookup.press_entry(self, event, press)
+        if isinstance(press, ReviewPress):
+            return await reviews.press(self, event, press)
         return [Reply("That button is not one of mine.", ephemeral=True)]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -24,6 +24,8 @@ from bot.store.base import AnswerRecord, Outgoing, RoundRecord, Store, StoreUnit
 
 log = logging.getLogger(__name__)
 LETTERS = "ABCDE"
+# Called in the unit that closes a round, with its answers (spaced repetition feeds on them).
+AnswerFeed = Callable[[StoreUnit, RoundRecord, list[AnswerRecord]], Awaitable[None]]
 
 
 def question_reply(card: QuizCard, record: RoundRecord, topic_name: str, closed: bool = False,
@@ -68,6 +70,7 @@ class QuizMaster:
         self.rng = rng
         self.points = points
         self.open: dict[int, RoundRecord] = {}
+        self.feed: AnswerFeed | None = None
 
     async def load(self) -> None:
         """Re-arms every round the database says is open (after a restart)."""
@@ -132,13 +135,15 @@ class QuizMaster:
             return Reply("That button no longer matches a question I know.", ephemeral=True)
         correct = choice == card.correct_index
         points = self.points if correct and record.kind != "practice" else 0
-        stored = await self.store.record_answer(
-            AnswerRecord(round_id, event.user.user_id, event.user.display_name, choice, correct, points,
-                         self.now()), event.user.platform, event.user.workspace)
+        answer = AnswerRecord(round_id, event.user.user_id, event.user.display_name, choice, correct, points,
+                              self.now())
+        stored = await self.store.record_answer(answer, event.user.platform, event.user.workspace)
         if not stored:
             return Reply("You already answered this round; your first answer counts.", ephemeral=True)
         if record.kind == "practice":
-            await self.store.close_round(round_id, self.now())
+            async with self.store.unit() as unit:
+                if await unit.close_round(round_id, self.now()) and self.feed is not None:
+                    await self.feed(unit, record, [answer])
             self.open.pop(round_id, None)
             return practice_result(card, choice)
         return Reply(f"Answer {LETTERS[choice]} locked in. Results when the round closes.", ephemeral=True)
@@ -156,6 +161,9 @@ class QuizMaster:
         public = record.kind != "practice" and card is not None
         if not await unit.close_round(record.id, self.now(), revealed=not public):
             return False
+        answers = await unit.answers(record.id)
+        if self.feed is not None and card is not None and answers:
+            await self.feed(unit, record, answers)
         if card is None:
             log.warning("round %s closed, but its card %s is no longer in any deck", record.id, record.card_id)
         if not public or card is None:
@@ -164,7 +172,7 @@ class QuizMaster:
         if edits:
             closed = question_reply(card, record, self.library.topic_name(card), closed=True)
             messages.append(Outgoing(record.channel, "edit", "closed-question", reply_to_json(closed), record.id))
-        reveal = reveal_reply(card, await unit.answers(record.id))
+        reveal = reveal_reply(card, answers)
         messages.append(Outgoing(record.channel, "post", "reveal", reply_to_json(reveal), record.id))
         await unit.enqueue(messages, self.now())
         return True

@@ -118,4 +118,59 @@ MIGRATIONS: list[str] = [
         WHERE delivered_at IS NULL AND given_up_at IS NULL;
     CREATE INDEX outbox_by_round ON outbox (round_id);
     """,
+    # 4: spaced repetition. Each person's memory state of each card (the fsrs package's Card as JSON,
+    # with its due time and review count as columns for the queries), every rating given, and
+    # opt-in review reminders with their exactly-once fires per local date.
+    """
+    CREATE TABLE review_cards (
+        platform TEXT NOT NULL,
+        workspace TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        card_id TEXT NOT NULL,
+        state TEXT NOT NULL,
+        due TEXT NOT NULL,
+        reps INTEGER NOT NULL DEFAULT 0,
+        version INTEGER NOT NULL DEFAULT 0,
+        added_at TEXT NOT NULL,
+        PRIMARY KEY (platform, workspace, user_id, card_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX review_cards_due ON review_cards (platform, workspace, user_id, due);
+
+    CREATE TABLE review_log (
+        id INTEGER PRIMARY KEY,
+        platform TEXT NOT NULL,
+        workspace TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        card_id TEXT NOT NULL,
+        rating INTEGER NOT NULL CHECK (rating BETWEEN 1 AND 4),
+        source TEXT NOT NULL,
+        reviewed_at TEXT NOT NULL,
+        first INTEGER NOT NULL,
+        due_before TEXT NOT NULL,
+        due_after TEXT NOT NULL,
+        stability REAL,
+        difficulty REAL
+    );
+    CREATE INDEX review_log_by_user ON review_log (platform, workspace, user_id, reviewed_at);
+
+    CREATE TABLE review_reminders (
+        id INTEGER PRIMARY KEY,
+        platform TEXT NOT NULL,
+        workspace TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        local_time TEXT NOT NULL,
+        timezone TEXT NOT NULL,
+        enabled INTEGER NOT NULL DEFAULT 1,
+        updated_at TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX one_reminder_per_user ON review_reminders (platform, workspace, user_id);
+
+    CREATE TABLE reminder_fires (
+        reminder_id INTEGER NOT NULL REFERENCES review_reminders(id),
+        local_date TEXT NOT NULL,
+        fired_at TEXT NOT NULL,
+        status TEXT NOT NULL,
+        PRIMARY KEY (reminder_id, local_date)
+    );
+    """,
 ]

@@ -13,6 +13,7 @@ from bot.core.events import ButtonEvent, CommandEvent
 from bot.core.replies import LABEL_LIMIT, Button, Reply, fit, neutralize
 from bot.core.rounds import question_reply
 from bot.kb.model import Entry
+from bot.store.base import Learner
 
 if TYPE_CHECKING:
     from bot.core.app import StudyBot
@@ -77,6 +78,9 @@ async def press_entry(bot: StudyBot, event: ButtonEvent, press: EntryPress) -> l
     if press.kind == "ask":
         return [replace(answer_card(bot, entry), ephemeral=True)]
     card = bot.quiz.rng.choice(entry.quiz)
+    # Quizzing yourself on an entry puts its cards in your reviews.
+    await bot.reviews.add(Learner(event.user.platform, event.user.workspace, event.user.user_id),
+                          [c.id for c in entry.quiz])
     record = await bot.quiz.open_round(event.channel, "practice", card, bot.config.quiz.max_seconds,
                                        owner=event.user.user_id)
     if record is None:
