@@ -103,6 +103,15 @@ def _parser() -> argparse.ArgumentParser:
     db_sub.add_parser("upgrade", parents=[common, data], help="create or migrate the database").set_defaults(
         handler=_db_upgrade)
 
+    review = sub.add_parser("review", help="spaced-repetition data")
+    review_sub = review.add_subparsers(metavar="ACTION", required=True)
+    export = review_sub.add_parser("export", parents=[common, data], help="write a person's review log as CSV")
+    export.add_argument("--user", required=True, help="the person's user id on the platform")
+    export.add_argument("--platform", default="console", help="console, discord or slack (default: console)")
+    export.add_argument("--workspace", help="Discord server id or Slack team id (default: local, the console's)")
+    export.add_argument("--out", type=Path, help="CSV file to write (default: standard output)")
+    export.set_defaults(handler=_review_export)
+
     discord = sub.add_parser("discord", help="Discord set-up")
     discord_sub = discord.add_subparsers(metavar="ACTION", required=True)
     sync = discord_sub.add_parser("sync", parents=[common], help="register the slash commands with Discord")
@@ -273,6 +282,26 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     path = asyncio.run(upgrade_database(config.data_dir(args.data_dir)))
     print(f"Database {path} is up to date.")
+    return 0
+
+
+def _review_export(args: argparse.Namespace) -> int:
+    from bot.core.review_export import write_csv
+    from bot.run import review_log
+
+    config = load_config(args.config)
+    workspace = args.workspace or ("local" if args.platform == "console" else None)
+    if workspace is None:
+        print(f"studybot review export: name the {args.platform} workspace with --workspace "
+              "(a Discord server id or a Slack team id): review data is kept per workspace.", file=sys.stderr)
+        return 2
+    entries = asyncio.run(review_log(config.data_dir(args.data_dir), args.platform, workspace, args.user))
+    if args.out is None:
+        write_csv(entries, sys.stdout)
+    else:
+        with args.out.open("w", encoding="utf-8", newline="") as out:
+            write_csv(entries, out)
+        print(f"Wrote {len(entries)} review(s) of {args.user} to {args.out}.", file=sys.stderr)
     return 0
 
 

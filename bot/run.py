@@ -23,6 +23,7 @@ from bot.adapters import adapter_runner
 from bot.config import Config
 from bot.core.app import StudyBot
 from bot.kb.library import load_library
+from bot.store.base import Learner, ReviewEntry
 from bot.store.lock import data_folder_lock
 from bot.store.sqlite import SqliteStore
 
@@ -169,5 +170,14 @@ async def show_gaps(data_dir: Path, limit: int) -> list[tuple[str, int, str]]:
     store = await SqliteStore.open(data_dir / DB_FILE)
     try:
         return [(query, times, last.isoformat(timespec="minutes")) for query, times, last in await store.gaps(limit)]
+    finally:
+        await store.close()
+
+
+async def review_log(data_dir: Path, platform: str, workspace: str, user_id: str) -> list[ReviewEntry]:
+    """Every rating one person gave, oldest first (for ``studybot review export``)."""
+    store = await SqliteStore.open(data_dir / DB_FILE)
+    try:
+        return await store.review_log(Learner(platform, workspace, user_id))
     finally:
         await store.close()

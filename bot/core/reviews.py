@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -20,6 +20,7 @@ from fsrs import Card, Rating, Scheduler
 
 from bot.core.buttons import review_id
 from bot.core.replies import LABEL_LIMIT, Button, Reply, fit
+from bot.core.standings import streaks
 from bot.kb.library import Library
 from bot.store.base import AnswerRecord, Learner, ReviewCard, ReviewEntry, RoundRecord, Store, StoreUnit
 
@@ -116,6 +117,24 @@ class Reviewer:
         new = sum(1 for e in log if e.first)
         return len(log) - new, new
 
+    async def progress(self, learner: Learner, zone: ZoneInfo) -> Progress | None:
+        """Due counts, 30-day retention, review streak and heatmap; None for someone with no cards."""
+        now = self.now()
+        local_now = now.astimezone(zone)
+        end_of_today = (local_now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1))
+        due_today, due_week = await self.store.review_due_counts(learner, [end_of_today, now + timedelta(days=7)])
+        log = await self.store.review_log(learner, now - timedelta(weeks=8))
+        if not log and not due_week and not await self.store.review_log(learner):
+            return None
+        retention, counted = retention_of([e for e in log if e.reviewed_at >= now - timedelta(days=30)])
+        days: dict[date, int] = {}
+        for e in log:
+            day = e.reviewed_at.astimezone(zone).date()
+            days[day] = days.get(day, 0) + 1
+        run = streaks({d for d in days}, local_now.date())
+        return Progress(due_today, due_week, retention, counted, run.current, run.best,
+                        heatmap(days, local_now.date()))
+
     # Messages
 
     def card_reply(self, stored: ReviewCard, due_left: str = "") -> Reply:
@@ -176,3 +195,45 @@ def until(due: datetime, now: datetime) -> str:
         return f"{round(seconds / 3600)} h"
     days = seconds / 86_400
     return f"{round(days)} d" if days < 365 else f"{days / 365:.1f} y"
+
+
+# Progress (`stats`)
+
+SHADES = "·░▒▓█"  # no reviews, then rising quarters of the busiest day; one character wide everywhere
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A person's review progress, for ``stats``."""
+
+    due_today: int
+    due_week: int
+    retention: float | None  # share of reviews of already-learned cards recalled (not Again), last 30 days
+    retention_reviews: int
+    streak: int  # consecutive local days with a review session rating, up to today (or yesterday)
+    best_streak: int
+    heatmap: str
+
+
+def retention_of(entries: list[ReviewEntry]) -> tuple[float | None, int]:
+    """True retention: of the ratings of cards already learned before (not their first), how many were
+    not Again; None without any."""
+    later = [e for e in entries if not e.first]
+    if not later:
+        return None, 0
+    return sum(1 for e in later if e.rating > 1) / len(later), len(later)
+
+
+def heatmap(counts: dict[date, int], today: date, weeks: int = 8) -> str:
+    """Ratings per local day for the last ``weeks`` weeks: one row per weekday, one column per week."""
+    start = today - timedelta(days=today.weekday() + 7 * (weeks - 1))
+    top = max(counts.values(), default=0)
+    rows = []
+    for weekday in range(7):
+        cells = []
+        for week in range(weeks):
+            day = start + timedelta(days=7 * week + weekday)
+            n = counts.get(day, 0)
+            cells.append(" " if day > today else SHADES[0] if n == 0 else SHADES[min(4, 1 + (4 * n - 1) // top)])
+        rows.append(f"{'MTWTFSS'[weekday]} {''.join(cells)}")
+    return "\n".join(rows)
