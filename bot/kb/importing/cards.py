@@ -1,0 +1,165 @@
+"""The quiz card every imported entry needs (the loader requires at least one per entry).
+
+Two rules, applied in this order:
+
+1. A note with choices (a ``choices`` column, ``choice 1``..``choice 5`` / ``option A``.. columns,
+   or ``wrong`` answers next to the right one) becomes a multiple-choice card with those choices
+   in the given order; ``correct`` (or the answer) names the right one by its text, its number
+   (1-5) or its letter (A-E).
+2. A plain front/back flashcard becomes a multiple-choice card whose right choice is its answer
+   and whose wrong choices are the answers of up to three other entries of the same import,
+   same topic first. Choices are picked and ordered by hashing entry ids, never at random, so
+   importing the same file again gives the same cards. An answer too long to be a choice (over
+   ``CHOICE_LIMIT`` characters, or holding code or a table) turns the card around: the answer is
+   the prompt and the entry's question is the right choice among other entries' questions.
+
+A note for which neither rule makes a valid card is left out, with the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from bot.kb.importing.notes import Note
+
+# Longest text offered as a choice: the round message shows choices whole, but a paragraph
+# among the options is no longer a multiple-choice question.
+CHOICE_LIMIT = 120
+WRONG_CHOICES = 3
+MAX_CHOICES = 5
+_MARKER = re.compile(r"^\s*(?:[-*+]\s+|\d+[.)]\s+|#+\s+|>\s?)")
+_LETTERS = "abcde"
+
+
+class NoCard(Exception):
+    """No valid quiz card can be made for a note; the message says why, for the import report."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """Another entry's texts that may serve as wrong choices (None when too long to be one)."""
+
+    entry_id: str
+    topic: str
+    answer: str | None
+    question: str | None
+
+
+def fold(text: str) -> str:
+    """Text compared the way the loader compares choices: case and spacing do not matter."""
+    return " ".join(text.casefold().split())
+
+
+def one_line(markdown: str, joiner: str = " ") -> str:
+    """``markdown`` on one line: code fences dropped, list and heading marks removed."""
+    lines = [_MARKER.sub("", line).strip() for line in markdown.splitlines() if not line.lstrip().startswith("```")]
+    return joiner.join(line for line in lines if line)
+
+
+def as_choice(markdown: str) -> str | None:
+    """``markdown`` as a choice's text, or None when it is too long or holds code or a table."""
+    if "```" in markdown or any(line.lstrip().startswith("|") for line in markdown.splitlines()):
+        return None
+    text = one_line(markdown, " · ")
+    return text if text and len(text) <= CHOICE_LIMIT else None
+
+
+def card_from_choices(note: Note, prompt: str) -> tuple[dict[str, object], str]:
+    """The note's own multiple-choice card, and the entry's answer (the right choice when only a label was given).
+
+    Raises:
+        NoCard: too few or too many choices, two alike, or no way to tell which one is right.
+    """
+    choices = list(note.choices)
+    if not 2 <= len(choices) <= MAX_CHOICES:
+        raise NoCard(f"has {len(choices)} choice(s); a card needs 2 to {MAX_CHOICES}")
+    seen: set[str] = set()
+    for choice in choices:
+        if fold(choice) in seen:
+            raise NoCard(f"two choices read the same ({choice!r})")
+        seen.add(fold(choice))
+    named = note.correct or note.answer
+    if not named:
+        raise NoCard("has choices but no correct answer; name the right one in a correct column")
+    index = _correct_index(choices, named)
+    if index is None:
+        listed = ", ".join(repr(c) for c in choices)
+        raise NoCard(f"the correct answer {named!r} is none of the choices ({listed}); give its text, "
+                     "number or letter")
+    answer = note.answer
+    if not answer or _is_label(choices, answer):  # "B" or "2" says which choice; the entry wants its text
+        answer = choices[index]
+    card: dict[str, object] = {"id": "q1", "prompt": prompt, "choices": _choice_dicts(choices, index),
+            "explanation": note.explanation or answer}
+    return card, answer
+
+
+def _is_label(choices: list[str], text: str) -> bool:
+    """Whether ``text`` is a choice's number or letter rather than words of its own."""
+    folded = fold(text)
+    return all(fold(c) != folded for c in choices) and _correct_index(choices, text) is not None
+
+
+def _correct_index(choices: list[str], named: str) -> int | None:
+    """Which choice ``named`` means: its text first, then its number (1-5), then its letter (A-E)."""
+    folded = fold(named).rstrip(".)")
+    for i, choice in enumerate(choices):
+        if fold(choice) == fold(named):
+            return i
+    if folded.isdigit() and 1 <= int(folded) <= len(choices):
+        return int(folded) - 1
+    if len(folded) == 1 and folded in _LETTERS[: len(choices)]:
+        return _LETTERS.index(folded)
+    return None
+
+
+def generated_card(entry_id: str, topic: str, prompt: str, question: str, answer: str,
+                   pool: list[Candidate], short_answer: str = "") -> dict[str, object]:
+    """A multiple-choice card for a plain flashcard, its wrong choices taken from other entries.
+
+    Raises:
+        NoCard: both sides are too long to be choices, or no other entry offers a different text.
+    """
+    right = as_choice(short_answer or answer)
+    if right is not None:
+        others = [(c.entry_id, c.topic, c.answer) for c in pool if c.answer]
+        explanation = answer
+    else:
+        right = as_choice(question)
+        if right is None:
+            raise NoCard(f"the answer and the question are both too long to be a choice (over {CHOICE_LIMIT} "
+                         "characters, or code); add choices and a correct column for it")
+        others = [(c.entry_id, c.topic, c.question) for c in pool if c.question]
+        prompt, explanation = f"Which question does this answer?\n\n{answer}", f"It answers: {one_line(question)}"
+    wrong = _pick_wrong(entry_id, topic, right, others)
+    if not wrong:
+        raise NoCard("no other entry has a different short answer to offer as a wrong choice; import more "
+                     "cards together, or give this one choices")
+    choices = sorted([right, *wrong], key=lambda text: _digest(entry_id, text))
+    return {"id": "q1", "prompt": prompt, "choices": _choice_dicts(choices, choices.index(right)),
+            "explanation": explanation}
+
+
+def _pick_wrong(entry_id: str, topic: str, right: str, others: list[tuple[str, str, str]]) -> list[str]:
+    """Up to WRONG_CHOICES distinct texts, same topic first, in an order fixed by the entry's id."""
+    ranked = sorted((o for o in others if o[0] != entry_id),
+                    key=lambda o: (o[1] != topic, _digest(entry_id, o[0])))
+    seen = {fold(right)}
+    wrong: list[str] = []
+    for _, _, text in ranked:
+        if fold(text) not in seen:
+            seen.add(fold(text))
+            wrong.append(text)
+            if len(wrong) == WRONG_CHOICES:
+                break
+    return wrong
+
+
+def _choice_dicts(choices: list[str], right: int) -> list[dict[str, object]]:
+    return [{"text": text, "correct": True} if i == right else {"text": text} for i, text in enumerate(choices)]
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha1("\x1f".join(parts).encode()).hexdigest()
