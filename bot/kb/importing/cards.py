@@ -10,8 +10,9 @@ Two rules, applied in this order:
    and whose wrong choices are the answers of up to three other entries of the same import,
    same topic first. Choices are picked and ordered by hashing entry ids, never at random, so
    importing the same file again gives the same cards. An answer too long to be a choice (over
-   ``CHOICE_LIMIT`` characters, or holding code or a table) turns the card around: the answer is
-   the prompt and the entry's question is the right choice among other entries' questions.
+   ``CHOICE_LIMIT`` characters, or holding code or a table), or one no other entry offers wrong
+   answers for, turns the card around: the answer is the prompt and the entry's question is the
+   right choice among other entries' questions.
 
 A note for which neither rule makes a valid card is left out, with the reason.
 """
@@ -122,21 +123,25 @@ def generated_card(entry_id: str, topic: str, prompt: str, question: str, answer
     Raises:
         NoCard: both sides are too long to be choices, or no other entry offers a different text.
     """
-    right = as_choice(short_answer or answer)
-    if right is not None:
-        others = [(c.entry_id, c.topic, c.answer) for c in pool if c.answer]
-        explanation = answer
-    else:
-        right = as_choice(question)
-        if right is None:
-            raise NoCard(f"the answer and the question are both too long to be a choice (over {CHOICE_LIMIT} "
-                         "characters, or code); add choices and a correct column for it")
+    right_answer, right_question = as_choice(short_answer or answer), as_choice(question)
+    if right_answer is None and right_question is None:
+        raise NoCard(f"the answer and the question are both too long to be a choice (over {CHOICE_LIMIT} "
+                     "characters, or code); add choices and a correct column for it")
+    if right_answer is not None:  # forward: pick the answer among other answers
+        wrong = _pick_wrong(entry_id, topic, right_answer, [(c.entry_id, c.topic, c.answer) for c in pool if c.answer])
+        if wrong:
+            return _card(entry_id, prompt, right_answer, wrong, answer)
+    if right_question is not None:  # turned around: pick the question the answer belongs to
         others = [(c.entry_id, c.topic, c.question) for c in pool if c.question]
-        prompt, explanation = f"Which question does this answer?\n\n{answer}", f"It answers: {one_line(question)}"
-    wrong = _pick_wrong(entry_id, topic, right, others)
-    if not wrong:
-        raise NoCard("no other entry has a different short answer to offer as a wrong choice; import more "
-                     "cards together, or give this one choices")
+        wrong = _pick_wrong(entry_id, topic, right_question, others)
+        if wrong:
+            return _card(entry_id, f"Which question does this answer?\n\n{answer}", right_question, wrong,
+                         f"It answers: {one_line(question)}")
+    raise NoCard("no other entry has a different short answer to offer as a wrong choice; import more "
+                 "cards together, or give this one choices")
+
+
+def _card(entry_id: str, prompt: str, right: str, wrong: list[str], explanation: str) -> dict[str, object]:
     choices = sorted([right, *wrong], key=lambda text: _digest(entry_id, text))
     return {"id": "q1", "prompt": prompt, "choices": _choice_dicts(choices, choices.index(right)),
             "explanation": explanation}

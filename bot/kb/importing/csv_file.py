@@ -74,9 +74,9 @@ def read_csv(path: Path, data: bytes) -> SourceNotes:
     else:
         (header, _), rows = rows[0], rows[1:]
         kind = "TSV" if delimiter == "\t" else f"CSV ({_delimiter_name(delimiter)}-separated)"
-        if not rows:
-            raise ImportRefused(f"{path}: only a header row, no cards below it")
     columns = _map_columns(path, header)
+    if not rows:
+        raise ImportRefused(f"{path}: only a header row, no cards below it")
     columns.html = directives.get("html", "").lower() == "true"
     source = SourceNotes(kind=kind, mapping=_describe(header, columns))
     for row, line in rows:
