@@ -13,7 +13,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -22,6 +22,7 @@ from bot.kb.library import Library, load_library
 from bot.kb.loader import DeckError, builtin_decks_root, deck_folders, load_decks
 from bot.kb.search import SearchResult
 from bot.store.base import StoreError
+from bot.typed_text import decode_line, undecodable
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -122,14 +123,37 @@ def _ask(args: argparse.Namespace) -> int:
         names = ", ".join(d.name for d in library.decks)
         print(f"No deck named {args.deck!r}. Decks: {names}", file=sys.stderr)
         return 2
-    queries = (line.rstrip("\n") for line in sys.stdin) if args.query == "-" else [args.query]
-    for query in queries:
+    if args.query != "-":
+        problem = undecodable(args.query)
+        if problem:
+            print(f"studybot ask: the question is {problem}.", file=sys.stderr)
+            return 2
+    skipped = 0
+    for number, (query, problem) in enumerate(_queries(args.query), 1):
+        if problem:
+            # Named on stderr; a JSON line still stands for it, so output lines match input lines.
+            print(f"studybot ask: line {number} is {problem}; skipped", file=sys.stderr, flush=True)
+            skipped += 1
+            if args.json:
+                print(json.dumps({"query": query, "answered": False, "matches": [], "error": "not valid UTF-8"},
+                                 ensure_ascii=False), flush=True)
+            continue
         result = library.search(query, top=args.top, deck=args.deck)
         if args.json:
             print(json.dumps(_result_json(result), ensure_ascii=False), flush=True)
         else:
             _print_result(result, library, sys.stdout)
-    return 0
+    return 1 if skipped else 0
+
+
+def _queries(query: str) -> Iterator[tuple[str, str | None]]:
+    """The question given, or with ``-`` each line of stdin read as UTF-8 (what is not, named)."""
+    if query != "-":
+        yield query, None
+        return
+    for raw in sys.stdin.buffer:
+        text, problem = decode_line(raw)
+        yield text.rstrip("\r\n"), problem
 
 
 def _result_json(result: SearchResult) -> dict[str, object]:

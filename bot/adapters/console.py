@@ -15,11 +15,12 @@ from __future__ import annotations
 import asyncio
 import re
 import sys
-from typing import TextIO
+from typing import IO, Any, TextIO
 
 from bot.core.app import StudyBot
 from bot.core.events import ButtonEvent, Channel, CommandEvent, User, parse_command
 from bot.core.replies import Button, Capabilities, Reply
+from bot.typed_text import decode_line, undecodable
 
 PLATFORM = "console"
 CHANNEL = Channel(PLATFORM, "local", "console")
@@ -55,8 +56,15 @@ class ConsoleAdapter:
     async def edit(self, channel: Channel, message_id: str, reply: Reply) -> bool:
         return False  # a terminal cannot change what it printed; the core posts the reveal anew
 
-    async def handle_line(self, line: str) -> bool:
-        """Handles one line of input; False when the user asked to quit."""
+    async def handle_line(self, line: str | bytes) -> bool:
+        """Handles one line of input (bytes are read as UTF-8); False when the user asked to quit."""
+        if isinstance(line, bytes):
+            line, problem = decode_line(line)
+        else:
+            problem = undecodable(line)
+        if problem:
+            self._print(f"That line was not read: it is {problem}. Please type it again.")
+            return True
         text = line.strip()
         if not text:
             return True
@@ -90,8 +98,11 @@ class ConsoleAdapter:
         """Reads until end of input or /quit, then reveals rounds still open here."""
         self._print(GREETING)
         loop = asyncio.get_running_loop()
+        # The bytes under a text stream: each line is decoded on its own, so one that is not
+        # UTF-8 is refused by name instead of failing the read or reaching the core undecodable.
+        source: IO[Any] = getattr(stream, "buffer", stream)
         while True:
-            line = await loop.run_in_executor(None, stream.readline)
+            line = await loop.run_in_executor(None, source.readline)
             if not line or not await self.handle_line(line):
                 break
         await self.bot.close_open_rounds({CHANNEL})

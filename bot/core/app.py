@@ -20,6 +20,7 @@ from bot.config import Config
 from bot.core.clock import Clock, SystemClock
 from bot.core.daily import DailyPlanner
 from bot.core.events import ButtonEvent, Channel, CommandEvent, User
+from bot.core.metrics import Heartbeat, Metrics
 from bot.core.outbox import Outbox
 from bot.core.replies import LABEL_LIMIT, Button, Field, Reply, fit, neutralize
 from bot.core.rounds import QuizMaster, question_reply
@@ -44,6 +45,14 @@ HELP: list[tuple[str, str, str]] = [
      "daily set 09:00 Europe/Berlin questions 2"),
     ("help", "This list", "help"),
 ]
+# A tick that fails is retried with a backoff doubling up to TIMER_MAX_BACKOFF seconds; after
+# TIMER_MAX_FAILURES in a row (about three minutes) the timer gives up and the process exits.
+TIMER_MAX_FAILURES = 10
+TIMER_MAX_BACKOFF = 30.0
+
+
+class TimerFailure(RuntimeError):
+    """The timer loop kept failing: reveals and daily posts have stopped, so the process must end."""
 
 
 class StudyBot:
@@ -55,6 +64,8 @@ class StudyBot:
         self.store = store
         self.config = config
         self.clock = clock or SystemClock()
+        self.heartbeat = Heartbeat()
+        self.metrics = Metrics(self.heartbeat)
         self.outboxes: dict[str, Outbox] = {}
         self.quiz = QuizMaster(library, store, self.clock.now, rng or random.Random(), config.quiz.points_correct)
         self.daily = DailyPlanner(library, store, self.clock.now, timedelta(minutes=config.daily.grace_minutes))
@@ -79,6 +90,7 @@ class StudyBot:
     async def handle_command(self, event: CommandEvent) -> list[Reply]:
         """Answers a command; never raises."""
         handler = self._commands.get(event.name)
+        self.metrics.commands.inc(event.name if handler is not None else "unknown")
         if handler is None:
             return [Reply(f"I don't know the command `{neutralize(event.name)}`. Try `help`.", ephemeral=True)]
         return await self._guard(handler(event), f"command {event.name} {dict(event.options)} from {event.user}",
@@ -113,11 +125,51 @@ class StudyBot:
             self._last_daily_check = now
             await self.daily.tick(self._open_daily)
 
-    async def run_timers(self, interval: float = 1.0) -> None:
-        """Ticks forever (the adapters' event loop runs this as a task)."""
+    async def run_timers(self, interval: float = 1.0, max_failures: int = TIMER_MAX_FAILURES,
+                         max_backoff: float = TIMER_MAX_BACKOFF) -> None:
+        """Ticks forever (``studybot run`` runs this as a task beside the adapters).
+
+        A tick that raises is logged and retried with backoff; each success beats the heartbeat
+        that ``/healthz`` and the timer-lag metric read.
+
+        Raises:
+            TimerFailure: ``max_failures`` ticks in a row failed. Reveals and daily posts have
+                stopped while commands would still answer, so the process should end (non-zero)
+                and its supervisor start it again.
+        """
+        failures = 0
         while True:
-            await self.tick()
+            try:
+                await self.tick()
+            except Exception as exc:
+                failures += 1
+                self.metrics.timer_failures.inc()
+                if failures >= max_failures:
+                    raise TimerFailure(f"the timer failed {failures} times in a row, last with {exc!r}; "
+                                       "rounds are not being revealed, so StudyBot stops for its supervisor "
+                                       "to restart it") from exc
+                delay = min(interval * 2 ** failures, max_backoff)
+                log.exception("timer tick failed (%d in a row); retrying in %g s", failures, delay)
+                await asyncio.sleep(delay)
+                continue
+            failures = 0
+            self.heartbeat.beat()
             await asyncio.sleep(interval)
+
+    async def drain(self, timeout: float) -> bool:
+        """Finishes work already accepted, for at most ``timeout`` seconds; False if time ran out.
+
+        Called on shutdown after the adapters stopped taking events: answers waiting for the
+        batched writer are written. Pending outbox deliveries belong here too, under the same
+        deadline.
+        """
+        try:
+            await asyncio.wait_for(self.store.flush(), timeout)
+        except TimeoutError:
+            log.warning("shutdown: answers were still being written after %g s; stopping without waiting more",
+                        timeout)
+            return False
+        return True
 
     async def close_open_rounds(self, channels: set[Channel] | None = None) -> None:
         """Closes and reveals open rounds now (the console does this at end of input)."""
@@ -178,7 +230,7 @@ class StudyBot:
             record = await self.quiz.open_round(schedule.channel, "daily", card, seconds, topic=card.topic,
                                                 schedule_id=schedule.id, local_date=day)
             if record is not None:
-                await self.quiz.publish(record, self._post)
+                await self.quiz.publish(record, self._post, zone=ZoneInfo(schedule.timezone))
 
     # Shared checks
 
@@ -246,6 +298,7 @@ class StudyBot:
         if cooling:
             return [cooling]
         result = self.library.search(query, top=3)
+        self.metrics.lookups.inc("answered" if result.answered and result.best else "declined")
         if result.answered and result.best:
             return [self.answer_card(result.best.entry)]
         await self.store.record_gap(query, self.clock.now())
@@ -406,6 +459,7 @@ class StudyBot:
     async def _button(self, event: ButtonEvent) -> list[Reply]:
         kind, _, rest = event.button_id.partition(":")
         if kind == "answer":
+            self.metrics.answer_presses.inc()
             round_text, _, choice_text = rest.partition(":")
             if not (round_text.isdigit() and choice_text.isdigit()):
                 return [Reply("That button is not one of mine.", ephemeral=True)]

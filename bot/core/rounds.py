@@ -12,6 +12,7 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.core.events import ButtonEvent, Channel
 from bot.core.replies import LABEL_LIMIT, Button, Field, Reply, fit, neutralize
@@ -31,14 +32,18 @@ def answer_button_id(round_id: int, choice: int) -> str:
     return f"answer:{round_id}:{choice}"
 
 
-def question_reply(card: QuizCard, record: RoundRecord, topic_name: str, closed: bool = False) -> Reply:
-    """The round's message: prompt and choice buttons (without buttons once closed)."""
+def question_reply(card: QuizCard, record: RoundRecord, topic_name: str, closed: bool = False,
+                   zone: ZoneInfo | None = None) -> Reply:
+    """The round's message: prompt and choice buttons (without buttons once closed).
+
+    A daily question says when it closes in ``zone``, its schedule's zone (UTC without one).
+    """
     lines = [card.prompt, ""] + [f"**{LETTERS[i]}.** {c.text}" for i, c in enumerate(card.choices)]
     kind = {"daily": "Daily challenge", "practice": "Practice question"}.get(record.kind, "Quiz")
     if closed:
         footer = f"{topic_name} · closed"
     elif record.kind == "daily":
-        footer = f"{topic_name} · open until {record.closes_at:%H:%M} UTC · one answer each"
+        footer = f"{topic_name} · open until {closing_time(record, zone or ZoneInfo('UTC'))} · one answer each"
     else:
         footer = f"{topic_name} · {record.seconds} s · one answer each"
     buttons = () if closed else tuple(
@@ -46,6 +51,13 @@ def question_reply(card: QuizCard, record: RoundRecord, topic_name: str, closed:
         for i, c in enumerate(card.choices))
     return Reply(title=f"{kind}: {card.entry_id.replace('-', ' ')}", body="\n".join(lines), buttons=buttons,
                  footer=footer, ephemeral=record.kind == "practice")
+
+
+def closing_time(record: RoundRecord, zone: ZoneInfo) -> str:
+    """When ``record`` closes as people in ``zone`` read a clock: "21:00 Europe/Berlin", "Tue 06:00 …" another day."""
+    opens, closes = record.opened_at.astimezone(zone), record.closes_at.astimezone(zone)
+    day = f"{closes:%a} " if closes.date() != opens.date() else ""
+    return f"{day}{closes:%H:%M} {zone.key}"
 
 
 class QuizMaster:
@@ -83,13 +95,17 @@ class QuizMaster:
             self.open[record.id] = record
         return record
 
-    async def publish(self, record: RoundRecord, post: Poster) -> None:
-        """Posts the round's question into its channel and remembers the message for the reveal."""
+    async def publish(self, record: RoundRecord, post: Poster, zone: ZoneInfo | None = None) -> None:
+        """Posts the round's question into its channel and remembers the message for the reveal.
+
+        ``zone``: a daily round's schedule zone, in which its question says when it closes.
+        """
         card = self.library.card(record.card_id)
         if card is None:
             return
         try:
-            message_id = await post(record.channel, question_reply(card, record, self.library.topic_name(card)))
+            message_id = await post(record.channel, question_reply(card, record, self.library.topic_name(card),
+                                                                   zone=zone))
         except Exception:
             # Nobody saw the question: withdraw the round so the channel is free for the next one.
             await self.store.close_round(record.id, self.now())

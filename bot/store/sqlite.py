@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sqlite3
 from collections.abc import Collection
 from datetime import UTC, date, datetime
@@ -23,11 +24,16 @@ from bot.core.events import Channel
 from bot.store.base import AnswerRecord, RoundRecord, Schedule, ScoreRow, StoreError, UserAnswer
 from bot.store.migrations import MIGRATIONS
 
+log = logging.getLogger(__name__)
+
 _INSERT_ANSWER = ("INSERT OR IGNORE INTO answers (round_id, platform, workspace, user_id, display_name, choice, "
                   "correct, points, answered_at) VALUES ")
 _ANSWER_VALUES = "(?,?,?,?,?,?,?,?,?)"
 # 9 parameters a row: 500 rows stay far under SQLite's limit of 32,766 parameters a statement.
 ANSWERS_PER_INSERT = 500
+# Unanswered questions kept for `studybot kb gaps` (each row takes up to ~1.5 kB with its index, so at most
+# about 15 MB); past it the table is trimmed back to 90%.
+MAX_GAPS = 10_000
 # RETURNING (SQLite 3.35) says which rows an INSERT OR IGNORE wrote; older SQLite writes row by row.
 _HAS_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
 _ROUND_COLUMNS = ("id, platform, workspace, channel, kind, card_id, opened_at, closes_at, closed_at, message_id, "
@@ -53,17 +59,71 @@ def _round(row: aiosqlite.Row) -> RoundRecord:
 
 
 async def upgrade(db: aiosqlite.Connection) -> int:
-    """Applies pending migrations; returns the schema version reached."""
-    async with db.execute("PRAGMA user_version") as cursor:
-        row = await cursor.fetchone()
-    version = int(row[0]) if row else 0
-    if version > len(MIGRATIONS):
-        # Written by a newer StudyBot: running older code on it could lose or misread data.
-        raise StoreError(f"the database schema is version {version}, newer than this StudyBot knows "
-                         f"({len(MIGRATIONS)}); upgrade StudyBot, or point --data-dir at another folder")
-    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-        await db.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
+    """Applies pending migrations in one write transaction; returns the schema version reached.
+
+    ``user_version`` is read after ``BEGIN IMMEDIATE`` has taken SQLite's write lock, so two
+    processes starting on a fresh folder cannot both apply migration 1: the second waits
+    (busy_timeout), then finds the schema current. Statements run one by one because
+    ``executescript`` would commit the open transaction first.
+    """
+    await db.execute("BEGIN IMMEDIATE")
+    try:
+        async with db.execute("PRAGMA user_version") as cursor:
+            row = await cursor.fetchone()
+        version = int(row[0]) if row else 0
+        if version > len(MIGRATIONS):
+            # Written by a newer StudyBot: running older code on it could lose or misread data.
+            raise StoreError(f"the database schema is version {version}, newer than this StudyBot knows "
+                             f"({len(MIGRATIONS)}); upgrade StudyBot, or point --data-dir at another folder")
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            for statement in _statements(script):
+                await db.execute(statement)
+            await db.execute(f"PRAGMA user_version = {number}")
+        await db.commit()
+    except BaseException:
+        await db.rollback()
+        raise
     return len(MIGRATIONS)
+
+
+def _statements(script: str) -> list[str]:
+    """``script`` split into complete SQL statements (a ``;`` inside a string or trigger does not split)."""
+    statements, current = [], ""
+    for piece in script.split(";"):
+        current += piece + ";"
+        if sqlite3.complete_statement(current):
+            if current.strip(" \n\t;"):
+                statements.append(current.strip())
+            current = ""
+    if current.strip(" \n\t;"):
+        statements.append(current.strip())
+    return statements
+
+
+def _database_problem(path: Path | str, exc: sqlite3.Error) -> str:
+    """What went wrong opening ``path``, and what would work, for the person starting the bot."""
+    text = str(exc)
+    if "not a database" in text or "malformed" in text:
+        return (f"{path} is not a SQLite database, or is damaged ({text}); move it aside to start with an "
+                "empty database, or restore it from a backup")
+    if "readonly" in text or "unable to open" in text or "disk I/O" in text:
+        return (f"cannot open {path} for writing ({text}); the data folder and its files must be writable by "
+                "the user running StudyBot, or choose another folder with --data-dir or [bot] data_dir")
+    if "locked" in text:
+        return f"{path} is locked by another process ({text}); stop it, or choose another --data-dir"
+    return f"{path}: {text}"
+
+
+def _make_folder(folder: Path) -> None:
+    """Creates the data folder, or says plainly why it cannot be."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise StoreError(f"cannot create the data folder {folder}: part of that path is a file, not a folder; "
+                         "choose another folder with --data-dir or [bot] data_dir") from None
+    except OSError as exc:
+        raise StoreError(f"cannot create the data folder {folder} ({exc.strerror or exc}); choose a writable "
+                         "folder with --data-dir or [bot] data_dir") from None
 
 
 class SqliteStore:
@@ -73,27 +133,48 @@ class SqliteStore:
         self._db = db
         self._pending: list[tuple[AnswerRecord, str, str, asyncio.Future[bool]]] = []
         self._writer: asyncio.Task[None] | None = None
+        self._gap_queue: list[tuple[str, str, str | None]] = []
+        self._gap_writer: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, path: Path | str) -> SqliteStore:
-        """Opens (creating if needed) the database and brings its schema up to date."""
+        """Opens (creating if needed) the database and brings its schema up to date.
+
+        Raises:
+            StoreError: the folder cannot be made, the file is not a database or cannot be
+                written; the message names the file and what would work.
+        """
         if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        db = await aiosqlite.connect(str(path))
-        await db.execute("PRAGMA journal_mode=WAL")
-        await db.execute("PRAGMA synchronous=NORMAL")
-        await db.execute("PRAGMA foreign_keys=ON")
-        await db.execute("PRAGMA busy_timeout=5000")
+            _make_folder(Path(path).parent)
+        connection = aiosqlite.connect(str(path))
+        # aiosqlite's worker thread is not a daemon: a connection left open by any failure path would
+        # keep the process alive after main() returned, a hang a supervisor sees as "running".
+        connection._thread.daemon = True
         try:
+            db = await connection
+            await db.execute("PRAGMA journal_mode=WAL")
+            await db.execute("PRAGMA synchronous=NORMAL")
+            await db.execute("PRAGMA foreign_keys=ON")
+            await db.execute("PRAGMA busy_timeout=5000")
             await upgrade(db)
+        except sqlite3.Error as exc:
+            await connection.close()
+            raise StoreError(_database_problem(path, exc)) from None
         except BaseException:
-            await db.close()
+            await connection.close()
             raise
         return cls(db)
+
+    async def flush(self) -> None:
+        """Waits until every answer and unanswered question already taken is written (shutdown drains here)."""
+        while (writer := self._writer or self._gap_writer) is not None:
+            await asyncio.shield(writer)
 
     async def close(self) -> None:
         if self._writer is not None:
             await self._writer  # answers already taken are written before the connection goes
+        if self._gap_writer is not None:
+            await self._gap_writer
         await self._db.close()
 
     # Rounds
@@ -108,6 +189,9 @@ class SqliteStore:
                  _ts(record.closes_at), record.remaining, record.seconds, record.topic, record.owner_id,
                  record.schedule_id, record.local_date.isoformat() if record.local_date else None))
         except aiosqlite.IntegrityError:
+            # The failed INSERT left a transaction open: without a rollback this connection would keep
+            # SQLite's write lock, and every other process's writes would wait and fail.
+            await self._db.rollback()
             return None
         await self._db.commit()
         return await self.get_round(int(cursor.lastrowid or 0))
@@ -313,14 +397,41 @@ class SqliteStore:
         await self._db.commit()
 
     async def record_gap(self, query: str, at: datetime) -> None:
-        key = " ".join(query.casefold().split())
-        await self._db.execute(
-            "INSERT INTO gaps (query_key, query, times, last_asked) VALUES (?,?,1,?) "
-            "ON CONFLICT (query_key) DO UPDATE SET times = times + 1, query = excluded.query, "
-            "last_asked = excluded.last_asked", (key, query, _ts(at)))
-        await self._db.commit()
+        """Queues the count and returns at once: a background task writes it (see :meth:`_write_gaps`).
+
+        A declined question is answered whatever the disk does: a full disk or a writer holding
+        the lock delays or loses a count (logged), never the reply.
+        """
+        self._gap_queue.append((" ".join(query.casefold().split()), query, _ts(at)))
+        if self._gap_writer is None:
+            self._gap_writer = asyncio.create_task(self._write_gaps())
+
+    async def _write_gaps(self) -> None:
+        """Writes queued gaps, a batch at a time, trimming the table to ``MAX_GAPS`` in the same transaction."""
+        try:
+            while self._gap_queue:
+                batch, self._gap_queue = self._gap_queue, []
+                try:
+                    await self._db.executemany(
+                        "INSERT INTO gaps (query_key, query, times, last_asked) VALUES (?,?,1,?) "
+                        "ON CONFLICT (query_key) DO UPDATE SET times = times + 1, query = excluded.query, "
+                        "last_asked = excluded.last_asked", batch)
+                    # Past the cap, back to 90% of it (so the sort runs once per thousand questions, not on
+                    # each): questions asked once go first, oldest first; then the oldest of the rest.
+                    await self._db.execute(
+                        "DELETE FROM gaps WHERE query_key IN (SELECT query_key FROM gaps ORDER BY times > 1, "
+                        "last_asked LIMIT (SELECT CASE WHEN COUNT(*) > ? THEN COUNT(*) - ? ELSE 0 END FROM gaps))",
+                        (MAX_GAPS, MAX_GAPS - MAX_GAPS // 10))
+                    await self._db.commit()
+                except (sqlite3.Error, ValueError) as exc:  # ValueError: the connection was closed meanwhile
+                    log.warning("could not record %d unanswered question(s) for `studybot kb gaps`: %s "
+                                "(the questions were answered)", len(batch), exc)
+        finally:
+            self._gap_writer = None
 
     async def gaps(self, limit: int) -> list[tuple[str, int, datetime]]:
+        if self._gap_writer is not None:
+            await asyncio.shield(self._gap_writer)  # counts queued before this read are in it
         async with self._db.execute(
                 "SELECT query, times, last_asked FROM gaps ORDER BY times DESC, last_asked DESC LIMIT ?",
                 (limit,)) as cur:

@@ -115,6 +115,7 @@ class DiscordRecorder:
         self.calls: list[Call] = []
         self.messages: dict[str, dict[str, Any]] = {}
         self.originals: dict[str, str] = {}  # interaction token -> id of its original response
+        self.forbidden: set[str] = set()  # channels where the bot may not post (Discord answers 403)
 
     def _message(self, channel_id: str, body: dict[str, Any], message_id: str | None = None,
                  interaction: bool = False) -> dict[str, Any]:
@@ -138,6 +139,8 @@ class DiscordRecorder:
         """Stands in for ``client.http.request`` (channel messages)."""
         call = Call(route.method, route.url.removeprefix(Route.BASE), kwargs.get("json"))
         self.calls.append(call)
+        if route.method == "POST" and str(route.channel_id) in self.forbidden:
+            raise discord.Forbidden(_Refusal(403, "Forbidden"), {"code": 50013, "message": "Missing Permissions"})
         if route.method == "POST" and route.path == "/channels/{channel_id}/messages":
             message = self._message(str(route.channel_id), call.body or {})
         elif route.method == "PATCH" and route.path == "/channels/{channel_id}/messages/{message_id}":
@@ -173,6 +176,14 @@ class DiscordRecorder:
 
     def since(self, mark: int) -> list[Call]:
         return self.calls[mark:]
+
+
+@dataclass
+class _Refusal:
+    """The parts of an HTTP response discord.py's errors read."""
+
+    status: int
+    reason: str
 
 
 class RecordingWebhookAdapter(AsyncWebhookAdapter):
@@ -434,6 +445,33 @@ async def test_quiz_refused_where_the_bot_cannot_post(start: Start) -> None:
     assert not h.bot.quiz.open
 
 
+THREAD_ID = "1346000000000000003"
+NO_THREAD_POSTS = discord.Permissions(view_channel=True, send_messages=True, embed_links=True)
+THREAD_POSTS_ONLY = discord.Permissions(view_channel=True, send_messages_in_threads=True, embed_links=True)
+
+
+async def test_quiz_in_a_thread_without_send_messages_in_threads_names_that_permission(
+        start: Start, caplog: pytest.LogCaptureFixture) -> None:
+    """In a thread Discord checks Send Messages in Threads, not Send Messages (it answers 403 here)."""
+    h = await start()
+    h.recorder.forbidden.add(THREAD_ID)
+    with caplog.at_level(logging.WARNING):
+        calls = await h.command("quiz", app_permissions=str(NO_THREAD_POSTS.value),
+                                fixture="application_command_in_thread")
+    reply = callback(calls)
+    assert reply.ephemeral and "I need Send Messages in Threads here" in reply.text
+    assert not [c for c in calls if c.path == f"/channels/{THREAD_ID}/messages"]
+    assert not h.bot.quiz.open and not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_quiz_in_a_thread_needs_no_send_messages(start: Start) -> None:
+    h = await start()
+    calls = await h.command("quiz", [option("seconds", 60, kind=4)], app_permissions=str(THREAD_POSTS_ONLY.value),
+                            fixture="application_command_in_thread")
+    assert [c for c in calls if c.path == f"/channels/{THREAD_ID}/messages"]
+    assert h.bot.quiz.open
+
+
 async def test_practice_question_stays_private_and_is_judged_at_once(start: Start) -> None:
     h = await start()
     answer = callback(await h.command("ask", [option("query", "what is eager execution")]))
@@ -646,6 +684,36 @@ async def test_sharded_client_without_privileged_intents() -> None:
             assert not client.intents.message_content and not client.intents.members
             assert client.allowed_mentions is not None and client.allowed_mentions.to_dict() == NO_MENTIONS
             assert "discord" in bot.outboxes
+    finally:
+        await bot.store.close()
+
+
+class _GatewaySocket:
+    """Keeps what discord.py sends over the gateway."""
+
+    closed = False
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+
+    async def send_str(self, data: str) -> None:
+        self.sent.append(json.loads(data))
+
+
+async def test_gateway_identify_asks_only_for_the_guilds_intent() -> None:
+    """The bot reads nothing from the gateway but servers and channels; every other intent is traffic it drops."""
+    bot = StudyBot(library(), await SqliteStore.open(":memory:"), CONFIG)
+    try:
+        async with build_client(bot, CONFIG) as client:
+            socket = _GatewaySocket()
+            ws = discord.gateway.DiscordWebSocket(socket, loop=asyncio.get_running_loop())  # type: ignore[arg-type]
+            # The attributes DiscordWebSocket.from_client sets before it identifies.
+            ws.token, ws._connection, ws.call_hooks = "offline.test.token", client._connection, \
+                client._connection.call_hooks
+            ws._initial_identify, ws.shard_id, ws.shard_count = True, None, None
+            await ws.identify()
+        [identify] = socket.sent
+        assert identify["op"] == 2 and identify["d"]["intents"] == discord.Intents(guilds=True).value
     finally:
         await bot.store.close()
 

@@ -29,12 +29,14 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from slack_bolt.request.internals import parse_body
 from slack_sdk.signature import SignatureVerifier
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack import build_app, connect_socket_mode, run_slack
 from bot.adapters.slack.blocks import CUT_NOTE, render, split_mrkdwn
 from bot.adapters.slack.http import EVENTS_PATH, build_web_app, parse_form
 from bot.adapters.slack.listeners import without_mention
 from bot.adapters.slack.mrkdwn import to_mrkdwn, unescape
+from bot.adapters.slack.people import FAILURE_SECONDS, UserDirectory
 from bot.adapters.slack.retries import DeliveryLog
 from bot.config import Config, ConfigError, CooldownSection, SlackSection
 from bot.core.app import StudyBot
@@ -78,6 +80,7 @@ class FakeSlack:
         self.calls: list[Call] = []
         self.users: dict[str, Any] = payload("users")
         self.not_member: set[str] = set()
+        self.users_ratelimited = False  # users.info answers HTTP 429 with Retry-After, as Slack does
         self.sockets: asyncio.Queue[web.WebSocketResponse] = asyncio.Queue()
         self.socket_messages: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._ts = itertools.count(1)
@@ -105,6 +108,9 @@ class FakeSlack:
         token = request.headers.get("Authorization", "").removeprefix("Bearer ") or str(data.get("token", ""))
         call = Call(method, data, token, self._answer(method, data))
         self.calls.append(call)
+        if method == "users.info" and self.users_ratelimited:
+            call.answer = {"ok": False, "error": "ratelimited"}
+            return web.json_response(call.answer, status=429, headers={"Retry-After": "30"})
         return web.json_response(call.answer)
 
     def _answer(self, method: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -342,6 +348,27 @@ async def test_quiz_round_with_two_users_is_posted_answered_privately_and_reveal
     assert len(rig.slack.of("chat.postMessage")) == 2
 
 
+async def test_reveal_of_a_choice_holding_code_has_no_stray_asterisks(rig: Rig, monkeypatch: pytest.MonkeyPatch
+                                                                      ) -> None:
+    card = rig.bot.library.card("tensorflow/tensors-vs-numpy/q3")  # correct choice: Call `t.numpy()`
+    assert card is not None and "`" in card.choices[card.correct_index].text
+    monkeypatch.setattr(rig.bot.quiz, "pick_card", lambda topic, exclude=frozenset(): card)
+    await rig.command("quiz seconds 10")
+    rig.clock.advance(seconds=11)
+    await rig.bot.tick()
+    reveal = rig.slack.of("chat.postMessage")[1]
+    body = blocks_of("section", reveal.data["blocks"])[0]["text"]["text"]
+    assert body.startswith(f"*{'ABCDE'[card.correct_index]}. Call `t.numpy()`*")
+    assert "**" not in all_text(reveal.data["blocks"])
+
+
+async def test_answer_card_with_bold_code_has_no_stray_asterisks(rig: Rig) -> None:
+    await rig.command("ask what is the difference between tf.constant and tf.Variable")
+    [answer] = rig.replies()
+    body = "\n".join(b["text"]["text"] for b in blocks_of("section", answer["blocks"]))
+    assert "*`tf.constant`* creates an _immutable_ tensor" in body and "**" not in body
+
+
 async def test_quiz_where_the_bot_is_not_a_member_asks_to_be_invited(rig: Rig) -> None:
     rig.slack.not_member.add("C0ELSEWHERE")
     await rig.command("quiz", channel="C0ELSEWHERE")
@@ -402,7 +429,58 @@ async def test_only_admins_may_set_the_daily_challenge(rig: Rig, user: str, allo
     assert first["response_type"] == "ephemeral"
     assert ("Scheduled" in first["text"]) is allowed and ("Only workspace admins" in first["text"]) is not allowed
     assert ("09:00 Europe/Berlin" in second["text"]) is allowed
-    assert [c.data["user"] for c in rig.slack.of("users.info")] == [user] * (1 if user != STRANGER else 2)
+    assert [c.data["user"] for c in rig.slack.of("users.info")] == [user]  # a failed lookup is remembered too
+
+
+def directory(slack: FakeSlack, now: list[float]) -> UserDirectory:
+    """A user directory asking the fake's Web API through slack_sdk's client, on a clock the test moves."""
+    return UserDirectory(AsyncWebClient(token=BOT_TOKEN, base_url=slack.base_url), clock=lambda: now[0])
+
+
+def lookup_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "bot.adapters.slack.people" and
+            r.levelno >= logging.WARNING]
+
+
+async def test_failed_user_lookup_is_remembered_for_a_while_and_logged_once(fake_slack: FakeSlack,
+                                                                            caplog: pytest.LogCaptureFixture) -> None:
+    now = [0.0]
+    people = directory(fake_slack, now)
+    with caplog.at_level(logging.WARNING):
+        for _ in range(5):
+            user = await people.user(TEAM, STRANGER, "nobody")
+            assert user.display_name == "nobody" and not user.is_admin
+        assert len(fake_slack.of("users.info")) == 1 and len(lookup_warnings(caplog)) == 1
+        now[0] += FAILURE_SECONDS + 1
+        await people.user(TEAM, STRANGER, "nobody")
+    assert len(fake_slack.of("users.info")) == 2 and len(lookup_warnings(caplog)) == 2
+    assert "user_not_found" in lookup_warnings(caplog)[0] and STRANGER in lookup_warnings(caplog)[0]
+
+
+async def test_concurrent_lookups_of_one_person_make_one_call(fake_slack: FakeSlack) -> None:
+    people = directory(fake_slack, [0.0])
+    users = await asyncio.gather(*(people.user(TEAM, ALICE, "alice") for _ in range(20)))
+    assert {u.display_name for u in users} == {"Alice"}
+    assert len(fake_slack.of("users.info")) == 1
+
+
+async def test_rate_limited_lookups_pause_for_everyone_and_are_logged_once(fake_slack: FakeSlack,
+                                                                          caplog: pytest.LogCaptureFixture) -> None:
+    now = [0.0]
+    people = directory(fake_slack, now)
+    fake_slack.users_ratelimited = True
+    with caplog.at_level(logging.WARNING):
+        burst = await asyncio.gather(*(people.user(TEAM, f"U0PRESS{i:03d}", f"p{i}") for i in range(10)))
+        assert [u.display_name for u in burst] == [f"p{i}" for i in range(10)]  # the payload's names meanwhile
+        calls = len(fake_slack.of("users.info"))
+        for i in range(10, 200):  # the rest of a 200-person round, while Slack asked for a pause
+            await people.user(TEAM, f"U0PRESS{i:03d}", f"p{i}")
+        assert len(fake_slack.of("users.info")) == calls <= 10
+        [warning] = lookup_warnings(caplog)
+        assert "rate" in warning and "30" in warning
+        fake_slack.users_ratelimited = False
+        now[0] += 31
+        assert (await people.user(TEAM, ALICE, "alice")).display_name == "Alice"
 
 
 async def test_daily_challenge_is_posted_through_the_web_api(rig: Rig) -> None:
@@ -549,6 +627,12 @@ def test_manifest_declares_what_the_adapter_uses() -> None:
     ("```\nnever closed", "```\nnever closed\n```"),
     ("## Heading", "*Heading*"),
     ("2*3*4 and a * b", "2*3*4 and a * b"),
+    ("**bold with `code` inside**", "*bold with `code` inside*"),
+    ("- **`tf.constant`** creates an *immutable* tensor", "• *`tf.constant`* creates an _immutable_ tensor"),
+    ("*see `x < y` here* and ~~`old`~~", "_see `x &lt; y` here_ and ~`old`~"),
+    ("**B. Call `t.numpy()`**\n\nWhy", "*B. Call `t.numpy()`*\n\nWhy"),
+    ("[**`tf.function`** docs](https://example.com)", "<https://example.com|`tf.function` docs>"),
+    ("`**not bold**` then **bold**", "`**not bold**` then *bold*"),
 ])
 def test_markdown_becomes_mrkdwn(markdown: str, mrkdwn: str) -> None:
     assert to_mrkdwn(markdown) == mrkdwn
