@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass
 
 from bot.kb.importing.notes import Note
+from bot.kb.loader import MAX_LENGTH
 
 # Longest text offered as a choice: the round message shows choices whole, but a paragraph
 # among the options is no longer a multiple-choice question.
@@ -59,6 +60,22 @@ def one_line(markdown: str, joiner: str = " ") -> str:
     return joiner.join(line for line in lines if line)
 
 
+def shorten(markdown: str, limit: int) -> str:
+    """``markdown`` as it is when it fits ``limit``, else on one line, cut at a word with "…".
+
+    Used for the text a card repeats (a turned-around card's prompt, an explanation): the entry
+    keeps the full answer, and a cut on one line cannot leave a code fence open.
+    """
+    if len(markdown) <= limit:
+        return markdown
+    flat = one_line(markdown)
+    if len(flat) <= limit:
+        return flat
+    cut = flat[: limit - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > limit // 2 else cut).rstrip() + "…"
+
+
 def as_choice(markdown: str) -> str | None:
     """``markdown`` as a choice's text, or None when it is too long or holds code or a table."""
     if "```" in markdown or any(line.lstrip().startswith("|") for line in markdown.splitlines()):
@@ -78,6 +95,8 @@ def card_from_choices(note: Note, prompt: str) -> tuple[dict[str, object], str]:
         raise NoCard(f"has {len(choices)} choice(s); a card needs 2 to {MAX_CHOICES}")
     seen: set[str] = set()
     for choice in choices:
+        if len(choice) > MAX_LENGTH["text"]:
+            raise NoCard(f"a choice is {len(choice)} characters long; a deck allows {MAX_LENGTH['text']}")
         if fold(choice) in seen:
             raise NoCard(f"two choices read the same ({choice!r})")
         seen.add(fold(choice))
@@ -92,8 +111,9 @@ def card_from_choices(note: Note, prompt: str) -> tuple[dict[str, object], str]:
     answer = note.answer
     if not answer or _is_label(choices, answer):  # "B" or "2" says which choice; the entry wants its text
         answer = choices[index]
-    card: dict[str, object] = {"id": "q1", "prompt": prompt, "choices": _choice_dicts(choices, index),
-            "explanation": note.explanation or answer}
+    card: dict[str, object] = {"id": "q1", "prompt": shorten(prompt, MAX_LENGTH["prompt"]),
+                               "choices": _choice_dicts(choices, index),
+                               "explanation": shorten(note.explanation or answer, MAX_LENGTH["explanation"])}
     return card, answer
 
 
@@ -143,8 +163,9 @@ def generated_card(entry_id: str, topic: str, prompt: str, question: str, answer
 
 def _card(entry_id: str, prompt: str, right: str, wrong: list[str], explanation: str) -> dict[str, object]:
     choices = sorted([right, *wrong], key=lambda text: _digest(entry_id, text))
-    return {"id": "q1", "prompt": prompt, "choices": _choice_dicts(choices, choices.index(right)),
-            "explanation": explanation}
+    return {"id": "q1", "prompt": shorten(prompt, MAX_LENGTH["prompt"]),
+            "choices": _choice_dicts(choices, choices.index(right)),
+            "explanation": shorten(explanation, MAX_LENGTH["explanation"])}
 
 
 def _pick_wrong(entry_id: str, topic: str, right: str, others: list[tuple[str, str, str]]) -> list[str]:

@@ -13,9 +13,18 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from bot.kb.importing.cards import Candidate, NoCard, as_choice, card_from_choices, fold, generated_card, one_line
+from bot.kb.importing.cards import (
+    Candidate,
+    NoCard,
+    as_choice,
+    card_from_choices,
+    fold,
+    generated_card,
+    one_line,
+    shorten,
+)
 from bot.kb.importing.notes import Note, Skip
-from bot.kb.loader import MAX_ID
+from bot.kb.loader import MAX_ID, MAX_LENGTH
 
 DEFAULT_TOPIC = ("general", "General")
 _SUFFIX = 6  # hex digits of the hash that tells apart questions with the same slug
@@ -52,6 +61,10 @@ def build_entries(notes: list[Note]) -> BuiltEntries:
     entries: dict[int, dict[str, object]] = {}
     pending: list[int] = []
     for i, note in enumerate(kept):
+        too_long = _too_long(note)
+        if too_long:
+            built.skipped.append(Skip(note.where, too_long))
+            continue
         try:
             card, answer = card_from_choices(note, _prompt(note)) if note.choices else ({}, note.answer)
         except NoCard as reason:
@@ -81,6 +94,14 @@ def build_entries(notes: list[Note]) -> BuiltEntries:
     return built
 
 
+def _too_long(note: Note) -> str:
+    """Why the note's question or answer cannot be an entry's (the loader's limits), or ""."""
+    for text, key in ((one_line(note.question), "question"), (note.answer, "answer")):
+        if len(text) > MAX_LENGTH[key]:
+            return f"the {key} is {len(text):,} characters long; a deck allows {MAX_LENGTH[key]:,} (shorten it)"
+    return ""
+
+
 def _prompt(note: Note) -> str:
     """The card's prompt: the question as written when it has several lines (code, lists), else one line."""
     return note.question if "\n" in note.question else one_line(note.question)
@@ -89,7 +110,7 @@ def _prompt(note: Note) -> str:
 def _entry(entry_id: str, topic: str, question: str, answer: str, keywords: tuple[str, ...],
            card: dict[str, object]) -> dict[str, object]:
     entry: dict[str, object] = {"id": entry_id, "topic": topic, "question": question}
-    unique_keywords = list(dict.fromkeys(k for k in keywords if k.strip()))
+    unique_keywords = list(dict.fromkeys(k for k in keywords if k.strip() and len(k) <= MAX_LENGTH["keywords"]))
     if unique_keywords:
         entry["keywords"] = unique_keywords
     entry["answer"] = answer
@@ -134,7 +155,7 @@ def _entry_ids(questions: list[str]) -> list[str]:
 
 def _topic(name: str, topics: dict[str, str]) -> str:
     """The slug for topic ``name`` (registering it), the default topic when it has none."""
-    name = one_line(name)
+    name = shorten(one_line(name), MAX_LENGTH["topics"])
     if not name:
         slug, display = DEFAULT_TOPIC
         topics.setdefault(slug, display)

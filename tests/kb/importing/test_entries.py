@@ -118,3 +118,22 @@ def test_both_sides_too_long_is_skipped() -> None:
 def test_exact_duplicates_keep_the_first() -> None:
     built = build_entries(_notes(("Same?", "yes"), ("same? ", "YES"), ("Other?", "no")))
     assert [str(s) for s in built.skipped] == ["line 3: same question as line 2 (kept the first)"]
+
+
+def test_texts_over_the_loaders_limits_are_cut_where_a_card_repeats_them_and_skipped_where_not(
+        tmp_path: Path) -> None:
+    long_answer = "```python\n" + "x = 1\n" * 400 + "```"  # 2,400 characters of code
+    text = ("question,answer,choices,correct,tags\n"
+            f'"Long?","{long_answer}",,,{"k" * 150} short\n'
+            f'"{"Why " * 150}?",a,,,\n'
+            f'"Huge choice?",b,"{"c" * 400}|d",d,\n'
+            'Short?,short,,,\nTiny?,tiny,,,\n')
+    report, deck = imported(write(tmp_path / "long.csv", text))
+    entry = deck.entry("long")
+    assert entry is not None and entry.answer == long_answer
+    assert entry.keywords == ("short",)  # the 150-character tag is over the keyword limit
+    assert len(entry.quiz[0].prompt) <= 1000 and entry.quiz[0].prompt.endswith("…")
+    assert [str(s) for s in report.skipped] == [
+        "line 404: the question is 601 characters long; a deck allows 500 (shorten it)",
+        "line 405: a choice is 400 characters long; a deck allows 300",
+    ]
