@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
 
 from bot.kb.importing.notes import Note
 from bot.kb.loader import MAX_LENGTH
@@ -30,6 +29,8 @@ from bot.kb.loader import MAX_LENGTH
 # among the options is no longer a multiple-choice question.
 CHOICE_LIMIT = 120
 WRONG_CHOICES = 3
+SCAN_ALL = 50  # groups up to this size are searched whole for wrong choices
+PROBES = 30  # hashed picks from a larger group: enough to find three different texts
 MAX_CHOICES = 5
 _MARKER = re.compile(r"^\s*(?:[-*+]\s+|\d+[.)]\s+|#+\s+|>\s?)")
 _LETTERS = "abcde"
@@ -39,14 +40,39 @@ class NoCard(Exception):
     """No valid quiz card can be made for a note; the message says why, for the import report."""
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """Another entry's texts that may serve as wrong choices (None when too long to be one)."""
+class ChoicePool:
+    """Other entries' short answers (or questions), by topic, to draw wrong choices from.
 
-    entry_id: str
-    topic: str
-    answer: str | None
-    question: str | None
+    Built once per import. Each entry looks at a fixed handful of positions chosen by hashing
+    its id, not at every other entry, so a 10,000-note deck costs the same per note as a small one.
+    """
+
+    def __init__(self, items: list[tuple[str, str, str]]) -> None:
+        """``items``: (entry id, topic, text) of every entry whose text can be a choice."""
+        self.everything = [(entry_id, text) for entry_id, _, text in items]
+        self.by_topic: dict[str, list[tuple[str, str]]] = {}
+        for entry_id, topic, text in items:
+            self.by_topic.setdefault(topic, []).append((entry_id, text))
+
+    def wrong_choices(self, entry_id: str, topic: str, right: str) -> list[str]:
+        """Up to WRONG_CHOICES texts unlike ``right`` and each other, same topic first."""
+        seen = {fold(right)}
+        wrong: list[str] = []
+        for group in (self.by_topic.get(topic, []), self.everything):
+            for other_id, text in _positions(entry_id, group):
+                if len(wrong) == WRONG_CHOICES:
+                    return wrong
+                if other_id != entry_id and fold(text) not in seen:
+                    seen.add(fold(text))
+                    wrong.append(text)
+        return wrong
+
+
+def _positions(entry_id: str, group: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """A small group whole, in an order fixed by ``entry_id``; from a large one, PROBES hashed picks."""
+    if len(group) <= SCAN_ALL:
+        return sorted(group, key=lambda item: _digest(entry_id, item[0]))
+    return [group[int(_digest(entry_id, str(k)), 16) % len(group)] for k in range(PROBES)]
 
 
 def fold(text: str) -> str:
@@ -137,7 +163,7 @@ def _correct_index(choices: list[str], named: str) -> int | None:
 
 
 def generated_card(entry_id: str, topic: str, prompt: str, question: str, answer: str,
-                   pool: list[Candidate], short_answer: str = "") -> dict[str, object]:
+                   answers: ChoicePool, questions: ChoicePool, short_answer: str = "") -> dict[str, object]:
     """A multiple-choice card for a plain flashcard, its wrong choices taken from other entries.
 
     Raises:
@@ -148,12 +174,11 @@ def generated_card(entry_id: str, topic: str, prompt: str, question: str, answer
         raise NoCard(f"the answer and the question are both too long to be a choice (over {CHOICE_LIMIT} "
                      "characters, or code); add choices and a correct column for it")
     if right_answer is not None:  # forward: pick the answer among other answers
-        wrong = _pick_wrong(entry_id, topic, right_answer, [(c.entry_id, c.topic, c.answer) for c in pool if c.answer])
+        wrong = answers.wrong_choices(entry_id, topic, right_answer)
         if wrong:
             return _card(entry_id, prompt, right_answer, wrong, answer)
     if right_question is not None:  # turned around: pick the question the answer belongs to
-        others = [(c.entry_id, c.topic, c.question) for c in pool if c.question]
-        wrong = _pick_wrong(entry_id, topic, right_question, others)
+        wrong = questions.wrong_choices(entry_id, topic, right_question)
         if wrong:
             return _card(entry_id, f"Which question does this answer?\n\n{answer}", right_question, wrong,
                          f"It answers: {one_line(question)}")
@@ -166,21 +191,6 @@ def _card(entry_id: str, prompt: str, right: str, wrong: list[str], explanation:
     return {"id": "q1", "prompt": shorten(prompt, MAX_LENGTH["prompt"]),
             "choices": _choice_dicts(choices, choices.index(right)),
             "explanation": shorten(explanation, MAX_LENGTH["explanation"])}
-
-
-def _pick_wrong(entry_id: str, topic: str, right: str, others: list[tuple[str, str, str]]) -> list[str]:
-    """Up to WRONG_CHOICES distinct texts, same topic first, in an order fixed by the entry's id."""
-    ranked = sorted((o for o in others if o[0] != entry_id),
-                    key=lambda o: (o[1] != topic, _digest(entry_id, o[0])))
-    seen = {fold(right)}
-    wrong: list[str] = []
-    for _, _, text in ranked:
-        if fold(text) not in seen:
-            seen.add(fold(text))
-            wrong.append(text)
-            if len(wrong) == WRONG_CHOICES:
-                break
-    return wrong
 
 
 def _choice_dicts(choices: list[str], right: int) -> list[dict[str, object]]:

@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from bot.kb.importing.cards import (
-    Candidate,
+    ChoicePool,
     NoCard,
     as_choice,
     card_from_choices,
@@ -73,13 +73,15 @@ def build_entries(notes: list[Note]) -> BuiltEntries:
         entries[i] = _entry(ids[i], topics[i], one_line(note.question), answer, note.keywords, card)
         if not card:
             pending.append(i)
-    pool = [Candidate(str(e["id"]), str(e["topic"]), as_choice(kept[i].short_answer or str(e["answer"])),
-                      as_choice(str(e["question"]))) for i, e in entries.items()]
+    answers = ChoicePool([(str(e["id"]), str(e["topic"]), text) for i, e in entries.items()
+                          if (text := as_choice(kept[i].short_answer or str(e["answer"])))])
+    questions = ChoicePool([(str(e["id"]), str(e["topic"]), text) for e in entries.values()
+                            if (text := as_choice(str(e["question"])))])
     for i in pending:
         entry = entries[i]
         try:
-            card = generated_card(ids[i], topics[i], _prompt(kept[i]), kept[i].question, str(entry["answer"]), pool,
-                                  kept[i].short_answer)
+            card = generated_card(ids[i], topics[i], _prompt(kept[i]), kept[i].question, str(entry["answer"]),
+                                  answers, questions, kept[i].short_answer)
         except NoCard as reason:
             built.skipped.append(Skip(kept[i].where, str(reason)))
             del entries[i]

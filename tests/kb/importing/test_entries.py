@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.kb.importing.cards import CHOICE_LIMIT
+from bot.kb.importing.cards import CHOICE_LIMIT, SCAN_ALL
 from bot.kb.importing.entries import build_entries, slugify
 from bot.kb.importing.notes import Note
 from bot.kb.loader import ID_PATTERN, MAX_ID
@@ -137,3 +137,13 @@ def test_texts_over_the_loaders_limits_are_cut_where_a_card_repeats_them_and_ski
         "line 404: the question is 601 characters long; a deck allows 500 (shorten it)",
         "line 405: a choice is 400 characters long; a deck allows 300",
     ]
+
+
+def test_large_imports_draw_wrong_choices_by_hashed_picks_the_same_way_each_time() -> None:
+    notes = _notes(*((f"Word {i}?", f"meaning {i}") for i in range(SCAN_ALL * 3)), topic="words")
+    first, second = build_entries(notes), build_entries(list(notes))
+    assert first.entries == second.entries
+    assert first.generated == SCAN_ALL * 3 and first.short == 0
+    wrong = {c["text"] for e in first.entries for c in e["quiz"][0]["choices"]  # type: ignore[index]
+             if not c.get("correct")}
+    assert len(wrong) > SCAN_ALL  # picks spread over the whole group, not its first few entries
