@@ -34,6 +34,7 @@ PROBES = 30  # hashed picks from a larger group: enough to find three different 
 MAX_CHOICES = 5
 _MARKER = re.compile(r"^\s*(?:[-*+]\s+|\d+[.)]\s+|#+\s+|>\s?)")
 _LETTERS = "abcde"
+_EMPHASIS = re.compile(r"(\*\*|__|~~|\*)(\S(?:.*?\S)?)\1")
 
 
 class NoCard(Exception):
@@ -103,10 +104,10 @@ def shorten(markdown: str, limit: int) -> str:
 
 
 def as_choice(markdown: str) -> str | None:
-    """``markdown`` as a choice's text, or None when it is too long or holds code or a table."""
+    """``markdown`` as a choice's text (one line, no bold or italics), or None when too long, code or a table."""
     if "```" in markdown or any(line.lstrip().startswith("|") for line in markdown.splitlines()):
         return None
-    text = one_line(markdown, " · ")
+    text = _EMPHASIS.sub(r"\2", one_line(markdown, " · "))  # a button shows ** as it is
     return text if text and len(text) <= CHOICE_LIMIT else None
 
 

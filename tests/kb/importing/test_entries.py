@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.kb.importing.cards import CHOICE_LIMIT, SCAN_ALL
+from bot.kb.importing.cards import CHOICE_LIMIT, SCAN_ALL, as_choice
 from bot.kb.importing.entries import build_entries, slugify
 from bot.kb.importing.notes import Note
 from bot.kb.loader import ID_PATTERN, MAX_ID
@@ -147,3 +147,12 @@ def test_large_imports_draw_wrong_choices_by_hashed_picks_the_same_way_each_time
     wrong = {c["text"] for e in first.entries for c in e["quiz"][0]["choices"]  # type: ignore[index]
              if not c.get("correct")}
     assert len(wrong) > SCAN_ALL  # picks spread over the whole group, not its first few entries
+
+
+@pytest.mark.parametrize(("markdown", "choice"), [
+    ("**cat**", "cat"), ("*it* and **bold**", "it and bold"), ("2 * 3 * 4", "2 * 3 * 4"), ("`x = 1`", "`x = 1`"),
+    ("line one\n\nline two", "line one · line two"), ("- a\n- b", "a · b"), ("```\ncode\n```", None),
+    ("| a | b |", None), ("word " * 30, None),
+])
+def test_answers_as_choices_are_one_plain_line(markdown: str, choice: str | None) -> None:
+    assert as_choice(markdown) == choice
