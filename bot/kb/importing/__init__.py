@@ -85,6 +85,8 @@ def import_file(path: Path, deck_name: str | None = None, out: Path | None = Non
     source = read_package(path) if _is_package(path) else read_csv(path, _read_bytes(path))
     built = build_entries(source.notes)
     skipped = sorted(source.skipped + built.skipped, key=_position)
+    if not skipped and not built.entries:
+        raise ImportRefused(f"{path}: holds no cards; export the deck again or choose another file")
     if not built.entries:
         first = f"; first: {skipped[0]}" if skipped else ""
         raise ImportRefused(f"{path}: nothing to import ({len(skipped)} card(s) skipped{first})")

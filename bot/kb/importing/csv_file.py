@@ -122,7 +122,7 @@ def _delimiter(path: Path, body: str, directives: dict[str, str]) -> str:
         return _SEPARATORS.get(value.lower(), value[:1] or "\t")
     if path.suffix.lower() in (".tsv", ".tab"):
         return "\t"
-    first = body.splitlines()[0]
+    first = re.sub(r'"[^"]*"', "", body.splitlines()[0])  # a quoted header may hold any separator
     counts = {d: first.count(d) for d in (",", "\t", ";")}
     best = max(counts, key=lambda d: counts[d])
     return best if counts[best] else ","

@@ -59,8 +59,11 @@ def write_deck(folder: Path, meta: dict[str, object], entries: list[dict[str, ob
         ImportRefused: the target cannot be used, or (a bug) the written deck does not validate.
     """
     check_target(folder, force)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.import-", dir=folder.parent))
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.import-", dir=folder.parent))
+    except OSError as exc:
+        raise ImportRefused(f"{folder}: cannot write there ({exc.strerror or exc}); choose another --out") from None
     try:
         _dump(staging / DECK_FILE, meta, header)
         _dump(staging / ENTRIES_FILE, {"entries": entries}, header)
@@ -70,6 +73,8 @@ def write_deck(folder: Path, meta: dict[str, object], entries: list[dict[str, ob
     except DeckError as exc:
         raise ImportRefused(f"the converted deck does not validate, which is a bug in the importer; please "
                             f"report it with the file ({exc.problems[0]})") from None
+    except OSError as exc:
+        raise ImportRefused(f"{folder}: cannot write there ({exc.strerror or exc}); nothing was changed") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)  # gone already when it was moved into place
     return deck

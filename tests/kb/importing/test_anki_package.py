@@ -125,3 +125,9 @@ def test_a_zip_with_another_name_is_read_as_a_package(tmp_path: Path) -> None:
     source = build_apkg(tmp_path / "export.zip", NOTES[:3])
     report, _ = imported(source)
     assert report.read.kind.startswith("Anki package")
+
+
+def test_a_package_without_notes_is_refused(tmp_path: Path) -> None:
+    source = build_apkg(tmp_path / "empty.apkg", [])
+    with pytest.raises(ImportRefused, match=r"empty.apkg: holds no cards"):
+        imported(source)

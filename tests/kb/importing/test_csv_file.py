@@ -170,3 +170,12 @@ def test_a_file_where_every_row_is_skipped_is_refused(tmp_path: Path) -> None:
                                             r"is empty\)"):
         imported(source)
     assert not (tmp_path / "deck").exists()
+
+
+def test_windows_line_endings_and_a_quoted_header_holding_another_separator(tmp_path: Path) -> None:
+    source = tmp_path / "win.csv"
+    source.write_bytes('Front;Back;"Source, page"\r\nhola;hello;a\r\ngato;cat;b\r\nperro;dog;c\r\n'.encode("utf-8-sig"))
+    report, deck = imported(source)
+    assert report.read.kind == "CSV (semicolon-separated)"
+    assert report.read.mapping[1] == "Ignored columns: 'Source, page'"
+    assert [(e.question, e.answer) for e in deck.entries] == [("hola", "hello"), ("gato", "cat"), ("perro", "dog")]

@@ -77,3 +77,9 @@ def test_written_yaml_reads_like_a_hand_written_deck(tmp_path: Path) -> None:
     assert text.startswith("# Made by `studybot kb import` from x.csv.")
     assert "entries:\n  - id: why\n    topic: general\n" in text
     assert "    answer: |-\n      Because:\n\n      - one\n      - two\n" in text
+
+
+def test_a_folder_that_cannot_be_written_is_refused_in_one_line(tmp_path: Path) -> None:
+    blocked = write(tmp_path / "blocked", "a file where a folder should be")
+    with pytest.raises(ImportRefused, match=r"blocked/deck: cannot write there \(.*\); choose another --out"):
+        import_file(write(tmp_path / "x.csv", CSV), out=blocked / "deck")
