@@ -86,6 +86,17 @@ class DailySection:
 
 
 @dataclass(frozen=True)
+class DeliverySection:
+    """[delivery]: retrying the messages the bot posts on its own (questions, reveals, daily posts)."""
+
+    first_retry_seconds: float = 2.0
+    max_retry_seconds: float = 300.0
+    unknown_error_attempts: int = 5
+    give_up_hours: float = 24.0
+    lease_seconds: float = 120.0
+
+
+@dataclass(frozen=True)
 class DiscordSection:
     """[discord]: the Discord adapter."""
 
@@ -119,6 +130,7 @@ class Config:
     quiz: QuizSection = field(default_factory=QuizSection)
     cooldowns: CooldownSection = field(default_factory=CooldownSection)
     daily: DailySection = field(default_factory=DailySection)
+    delivery: DeliverySection = field(default_factory=DeliverySection)
     discord: DiscordSection = field(default_factory=DiscordSection)
     slack: SlackSection = field(default_factory=SlackSection)
     base_dir: Path = Path(".")
@@ -283,6 +295,10 @@ def _check_values(config: Config) -> list[str]:
             problems.append(f"{key}: must be at most {high:g}{unit}, got {_number(value)}")
     if config.daily.open_hours <= 0:
         problems.append(f"daily.open_hours: must be more than 0, got {config.daily.open_hours:g}")
+    delivery = config.delivery
+    if delivery.max_retry_seconds < delivery.first_retry_seconds:
+        problems.append(f"delivery.max_retry_seconds: must be at least delivery.first_retry_seconds "
+                        f"({delivery.first_retry_seconds:g}), got {delivery.max_retry_seconds:g}")
     if config.bot.log_format not in LOG_FORMATS:
         problems.append(f"bot.log_format: expected \"text\" or \"json\", got {config.bot.log_format!r}")
     for key in SECRET_KEYS:
@@ -313,7 +329,7 @@ def _ranges(config: Config) -> list[tuple[str, float, float, float, str]]:
     Durations have upper bounds as well as lower ones: a huge value (``9e18``) is a typo, and
     would overflow date arithmetic hours into the run instead of stopping the bot at start.
     """
-    quiz, cooldowns, daily = config.quiz, config.cooldowns, config.daily
+    quiz, cooldowns, daily, delivery = config.quiz, config.cooldowns, config.daily, config.delivery
     return [
         ("quiz.round_seconds", quiz.round_seconds, 1, _WEEK, " (a week)"),
         ("quiz.min_seconds", quiz.min_seconds, 1, _WEEK, " (a week)"),
@@ -328,4 +344,10 @@ def _ranges(config: Config) -> list[tuple[str, float, float, float, str]]:
         ("discord.shard_count", config.discord.shard_count, 0, 100_000, ""),
         ("bot.metrics_port", config.bot.metrics_port, 0, 65_535, " (0 turns it off)"),
         ("bot.start_retry_seconds", config.bot.start_retry_seconds, 0, 3600, " (an hour)"),
+        # Small enough that a typo cannot park a reveal for years.
+        ("delivery.first_retry_seconds", delivery.first_retry_seconds, 0.1, 60, " (a minute)"),
+        ("delivery.max_retry_seconds", delivery.max_retry_seconds, 1, 3600, " (an hour)"),
+        ("delivery.unknown_error_attempts", delivery.unknown_error_attempts, 1, 100, ""),
+        ("delivery.give_up_hours", delivery.give_up_hours, 0.1, _WEEK // 3600, " (a week)"),
+        ("delivery.lease_seconds", delivery.lease_seconds, 10, 3600, " (an hour)"),
     ]

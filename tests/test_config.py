@@ -256,6 +256,13 @@ def test_run_refuses_to_start_before_touching_the_data_dir(tmp_path: Path) -> No
     ("[bot]\nmetrics_port = 70000\n", "bot.metrics_port: must be at most 65535 (0 turns it off), got 70000"),
     ("[bot]\nstart_retry_seconds = nan\n", "bot.start_retry_seconds: expected a finite number, got nan"),
     ('[bot]\nlog_format = "xml"\n', "bot.log_format: expected \"text\" or \"json\", got 'xml'"),
+    ("[delivery]\ngive_up_hours = inf\n", "delivery.give_up_hours: expected a finite number, got inf"),
+    ("[delivery]\nmax_retry_seconds = 1e9\n", "delivery.max_retry_seconds: must be at most 3600 (an hour), got 1e+09"),
+    ("[delivery]\nfirst_retry_seconds = 0\n", "delivery.first_retry_seconds: must be 0.1 or more, got 0"),
+    ("[delivery]\nunknown_error_attempts = 0\n", "delivery.unknown_error_attempts: must be 1 or more, got 0"),
+    ("[delivery]\nlease_seconds = 1\n", "delivery.lease_seconds: must be 10 or more, got 1"),
+    ("[delivery]\nfirst_retry_seconds = 30\nmax_retry_seconds = 10\n",
+     "delivery.max_retry_seconds: must be at least delivery.first_retry_seconds (30), got 10"),
 ])
 def test_durations_must_be_finite_and_bounded(tmp_path: Path, text: str, expected: str) -> None:
     assert expected in problem(tmp_path, text)

@@ -196,3 +196,15 @@ def test_render_drops_bold_but_not_inside_code_and_shows_fields_and_footer() -> 
 def test_render_shows_a_choice_once_as_a_numbered_button() -> None:
     reply = Reply("Pick one:\n\n**A.** yes\n**B.** no", buttons=(Button("a", "A. yes"), Button("b", "B. no")))
     assert render(reply, "you") == "Pick one:\n  [1] A. yes\n  [2] B. no"
+
+
+async def test_lines_from_a_pipe_are_read_without_the_executor_as_bytes_for_handle_line_to_decode() -> None:
+    from bot.adapters.console import read_lines
+
+    reader, writer = os.pipe()
+    os.write(writer, b"/help\n/ask caf\xe9\n/quit")
+    os.close(writer)
+    with os.fdopen(reader, "r") as stream:
+        lines = [line async for line in read_lines(stream)]
+    # Bytes, so handle_line can refuse a line that is not UTF-8 by name instead of guessing.
+    assert lines == [b"/help\n", b"/ask caf\xe9\n", b"/quit"]

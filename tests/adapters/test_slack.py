@@ -28,19 +28,23 @@ import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from slack_bolt.request.internals import parse_body
+from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.adapters.slack import build_app, connect_socket_mode, run_slack
 from bot.adapters.slack.blocks import CUT_NOTE, render, split_mrkdwn
 from bot.adapters.slack.http import EVENTS_PATH, build_web_app, parse_form
 from bot.adapters.slack.listeners import without_mention
 from bot.adapters.slack.mrkdwn import to_mrkdwn, unescape
+from bot.adapters.slack.outbox import delivery_failure as slack_delivery_failure
 from bot.adapters.slack.people import FAILURE_SECONDS, UserDirectory
 from bot.adapters.slack.retries import DeliveryLog
 from bot.config import Config, ConfigError, CooldownSection, SlackSection
 from bot.core.app import StudyBot
 from bot.core.clock import FakeClock
+from bot.core.outbox import DeliveryDeferred, DeliveryRefused
 from bot.core.replies import Button, Field, Reply
 from tests.core.fakes import make_bot
 
@@ -80,6 +84,8 @@ class FakeSlack:
         self.calls: list[Call] = []
         self.users: dict[str, Any] = payload("users")
         self.not_member: set[str] = set()
+        # Per method, answers to give before the normal one: (HTTP status, JSON body or plain text, headers).
+        self.failures: dict[str, list[tuple[int, dict[str, Any] | str, dict[str, str]]]] = {}
         self.users_ratelimited = False  # users.info answers HTTP 429 with Retry-After, as Slack does
         self.sockets: asyncio.Queue[web.WebSocketResponse] = asyncio.Queue()
         self.socket_messages: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -106,6 +112,12 @@ class FakeSlack:
         if request.can_read_body:
             data.update(await request.json() if request.content_type == "application/json" else await request.post())
         token = request.headers.get("Authorization", "").removeprefix("Bearer ") or str(data.get("token", ""))
+        if self.failures.get(method):
+            status, body, headers = self.failures[method].pop(0)
+            self.calls.append(Call(method, data, token, body if isinstance(body, dict) else {"ok": False}))
+            if isinstance(body, str):  # e.g. a proxy's error page
+                return web.Response(text=body, status=status, headers=headers)
+            return web.json_response(body, status=status, headers=headers)
         call = Call(method, data, token, self._answer(method, data))
         self.calls.append(call)
         if method == "users.info" and self.users_ratelimited:
@@ -348,6 +360,42 @@ async def test_quiz_round_with_two_users_is_posted_answered_privately_and_reveal
     assert len(rig.slack.of("chat.postMessage")) == 2
 
 
+async def test_a_rate_limited_reveal_is_retried_as_slack_asks_and_arrives_once(rig: Rig) -> None:
+    """Through bolt's AsyncWebClient: HTTP 429 with Retry-After, ok=false ratelimited, a 503 JSON answer and
+    a proxy's plain-text 503 page on the reveal, a 429 on the closing edit; each is retried, and the closing
+    edit and then the reveal each reach the channel exactly once, in that order."""
+    await rig.command("quiz seconds 10")
+    [question] = rig.slack.of("chat.postMessage")
+    slow = {"Retry-After": "0"}
+    rig.slack.failures["chat.update"] = [(429, {"ok": False, "error": "ratelimited"}, slow)]
+    rig.slack.failures["chat.postMessage"] = [
+        (429, {"ok": False, "error": "ratelimited"}, slow), (200, {"ok": False, "error": "ratelimited"}, slow),
+        (503, {"ok": False, "error": "service_unavailable"}, {}), (503, "Service Unavailable", {})]
+    rig.clock.advance(seconds=11)
+    for _ in range(10):
+        await rig.bot.tick()
+        rig.clock.advance(seconds=5)
+    updates = rig.slack.of("chat.update")
+    assert [c.answer.get("ok") for c in updates] == [False, True]
+    posts = rig.slack.of("chat.postMessage")[1:]
+    assert [c.answer.get("ok") for c in posts] == [False, False, False, False, True]
+    assert "Answer:" in all_text(posts[-1].data["blocks"])
+    assert rig.slack.calls.index(updates[-1]) < rig.slack.calls.index(posts[-1])  # the edit first
+    assert updates[-1].data["ts"] == question.answer["ts"]
+    assert await rig.bot.store.pending_messages() == []
+
+
+async def test_a_reveal_slack_refuses_is_given_up_once(rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
+    await rig.command("quiz seconds 10")
+    rig.slack.failures["chat.update"] = [(200, {"ok": False, "error": "message_not_found"}, {})]
+    rig.slack.failures["chat.postMessage"] = [(200, {"ok": False, "error": "is_archived"}, {})]
+    rig.clock.advance(seconds=11)
+    for _ in range(5):
+        await rig.bot.tick()
+        rig.clock.advance(seconds=60)
+    assert len(rig.slack.of("chat.update")) == 1 and len(rig.slack.of("chat.postMessage")) == 2
+    gave_up = [r.getMessage() for r in caplog.records if "gave up" in r.getMessage()]
+    assert len(gave_up) == 2 and "message_not_found" in gave_up[0] and "is_archived" in gave_up[1]
 async def test_reveal_of_a_choice_holding_code_has_no_stray_asterisks(rig: Rig, monkeypatch: pytest.MonkeyPatch
                                                                       ) -> None:
     card = rig.bot.library.card("tensorflow/tensors-vs-numpy/q3")  # correct choice: Call `t.numpy()`
@@ -706,3 +754,35 @@ def test_splitting_never_cuts_links_or_entities() -> None:
     for piece in split_mrkdwn(line, 500):
         assert len(piece) <= 500 and piece.count("<") == piece.count(">")
         assert not re.search(r"&(?!amp;)", piece)
+
+
+def _slack_error(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> SlackApiError:
+    response = AsyncSlackResponse(client=None, http_verb="POST", api_url="chat.postMessage", req_args={},  # type: ignore[arg-type]
+                                  data=body, headers=headers or {}, status_code=status)
+    return SlackApiError("failed", response)
+
+
+@pytest.mark.parametrize(("exc", "verdict", "retry_after"), [
+    (_slack_error(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "30"}), DeliveryDeferred, 30.0),
+    (_slack_error(200, {"ok": False, "error": "ratelimited"}), DeliveryDeferred, None),
+    (_slack_error(503, {"ok": False}), DeliveryDeferred, None),
+    (_slack_error(200, {"ok": False, "error": "internal_error"}), DeliveryDeferred, None),
+    (aiohttp.ServerDisconnectedError(), DeliveryDeferred, None),
+    (ConnectionRefusedError(111, "refused"), DeliveryDeferred, None),
+    (TimeoutError(), DeliveryDeferred, None),
+    (_slack_error(200, {"ok": False, "error": "not_in_channel"}), DeliveryRefused, None),
+    (_slack_error(200, {"ok": False, "error": "channel_not_found"}), DeliveryRefused, None),
+    (_slack_error(200, {"ok": False, "error": "message_not_found"}), DeliveryRefused, None),
+    (_slack_error(200, {"ok": False, "error": "cant_update_message"}), DeliveryRefused, None),
+    (_slack_error(200, {"ok": False, "error": "account_inactive"}), DeliveryRefused, None),
+    (_slack_error(200, {"ok": False, "error": "invalid_blocks"}), DeliveryRefused, None),
+])
+def test_slack_failures_are_sorted_into_retry_or_give_up(exc: BaseException, verdict: type,
+                                                          retry_after: float | None) -> None:
+    failure = slack_delivery_failure(exc)
+    assert isinstance(failure, verdict)
+    if isinstance(failure, DeliveryDeferred):
+        assert failure.retry_after == retry_after
+    if isinstance(failure, DeliveryRefused):
+        assert (failure.advice is not None) == (failure.reason in ("not_in_channel", "channel_not_found"))
+    assert slack_delivery_failure(KeyError("a bug")) is None  # not Slack's verdict: the core decides
