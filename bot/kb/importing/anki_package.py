@@ -1,10 +1,11 @@
 """Flashcards from Anki packages (``.apkg``; a ``.colpkg`` backup reads the same way).
 
-A package is a zip holding the collection as SQLite: ``collection.anki2`` (Anki before 2.1.28
-and "Support older Anki versions" exports) or ``collection.anki21``. Anki 2.1.50+ writes
-``collection.anki21b`` by default: zstd-compressed, a newer schema, and next to it a stub
-``collection.anki2`` whose one note says "please update Anki". Reading the stub would import
-nonsense, so such packages are refused with the export option that makes a readable one.
+A package is a zip holding the collection as SQLite: ``collection.anki2`` (old Anki, and
+"Support older Anki versions" exports), ``collection.anki21``, or, the default since Anki 2.1.50,
+``collection.anki21b``: zstd-compressed, schema 18, with a stub ``collection.anki2`` beside it
+whose one note says "please update Anki". The newest member is read, never the stub. Reading
+``anki21b`` needs the ``zstandard`` package (``pip install 'studybot[anki]'``); without it such
+packages are refused, naming that and the Anki export option that makes a readable package.
 
 Only the ``notes`` table is read; it has the same shape in every schema version. A note's first
 field is the question and its second the answer (a cloze note's text gives both), its tags give
@@ -20,13 +21,15 @@ import sqlite3
 import tempfile
 import zipfile
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 from bot.kb.importing.html_markdown import html_to_markdown
 from bot.kb.importing.notes import ImportRefused, Note, Skip, SourceNotes
 
-READABLE = ("collection.anki21", "collection.anki2")  # newest first: a package may hold both
 NEWEST = "collection.anki21b"
+READABLE = (NEWEST, "collection.anki21", "collection.anki2")  # newest first: a package may hold several
 # Tags Anki sets itself: they say nothing about what a card is about.
 ANKI_STATE_TAGS = {"leech", "marked"}
 _CLOZE = re.compile(r"\{\{c\d+::(.*?)(?:::(.*?))?\}\}", re.DOTALL)
@@ -46,22 +49,33 @@ def read_package(path: Path) -> SourceNotes:
                             "with File › Export › Anki Deck Package (.apkg)") from None
     with archive, tempfile.TemporaryDirectory(prefix="studybot-apkg-") as tmp:
         names = set(archive.namelist())
-        if NEWEST in names:
-            raise ImportRefused(f"{path}: made in Anki's newest package format ({NEWEST}, zstd-compressed), "
-                                "which studybot cannot read; in Anki use File › Export › Anki Deck Package, "
-                                "tick “Support older Anki versions” and import that file")
         member = next((name for name in READABLE if name in names), None)
         if member is None:
-            raise ImportRefused(f"{path}: a zip file without an Anki collection (no {' or '.join(READABLE)} "
-                                "inside); export the deck from Anki with File › Export › Anki Deck Package")
+            raise ImportRefused(f"{path}: a zip file without an Anki collection (none of {', '.join(READABLE)} "
+                                "is inside); export the deck from Anki with File › Export › Anki Deck Package")
+        copy = _zstd_copy() if member == NEWEST else shutil.copyfileobj
+        if copy is None:
+            raise ImportRefused(f"{path}: made in Anki's newest package format ({NEWEST}, zstd-compressed), "
+                                "which needs the zstandard package (pip install 'studybot[anki]'); or in Anki use "
+                                "File › Export › Anki Deck Package, tick “Support older Anki versions” and "
+                                "import that file")
         database = Path(tmp) / "collection.sqlite"
         try:
             with archive.open(member) as source, database.open("wb") as target:
-                shutil.copyfileobj(source, target)
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+                copy(source, target)
+        except Exception as exc:  # zipfile, OS and zstd errors alike mean a damaged package
             raise ImportRefused(f"{path}: the package is damaged ({exc}); export the deck from Anki again") from None
         rows, note_types = _read_database(path, member, database)
     return _notes(rows, note_types, member)
+
+
+def _zstd_copy() -> Callable[[IO[bytes], IO[bytes]], object] | None:
+    """A function that decompresses a zstd stream into a file, or None without ``zstandard``."""
+    try:
+        import zstandard
+    except ImportError:
+        return None
+    return zstandard.ZstdDecompressor().copy_stream
 
 
 def _read_database(path: Path, member: str, database: Path
@@ -71,6 +85,8 @@ def _read_database(path: Path, member: str, database: Path
         connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
     except sqlite3.Error as exc:  # pragma: no cover - a temporary file we just wrote
         raise ImportRefused(f"{path}: cannot open {member} ({exc})") from None
+    # Schema 18 declares names COLLATE unicase, a collation Anki registers itself.
+    connection.create_collation("unicase", lambda a, b: (a.casefold() > b.casefold()) - (a.casefold() < b.casefold()))
     try:
         rows = connection.execute("SELECT mid, tags, flds FROM notes ORDER BY id").fetchall()
         return [(int(mid), str(tags or ""), str(flds or "")) for mid, tags, flds in rows], _note_types(connection)
@@ -82,14 +98,28 @@ def _read_database(path: Path, member: str, database: Path
 
 
 def _note_types(connection: sqlite3.Connection) -> dict[int, tuple[str, list[str]]]:
-    """Note type names and field names, from ``col.models`` (JSON); empty when the collection lacks it."""
+    """Note type names and field names: ``col.models`` (JSON) before schema 18, its tables after."""
     try:
         row = connection.execute("SELECT models FROM col").fetchone()
         models = json.loads(row[0]) if row and row[0] else {}
+        if not models:
+            return _note_type_tables(connection)
         return {int(mid): (str(model.get("name", "")), [str(f.get("name", "")) for f in
                                                         sorted(model.get("flds", []), key=lambda f: f.get("ord", 0))])
                 for mid, model in models.items()}
     except (sqlite3.Error, ValueError, TypeError, AttributeError):
+        return {}
+
+
+def _note_type_tables(connection: sqlite3.Connection) -> dict[int, tuple[str, list[str]]]:
+    """Schema 18 keeps note types in ``notetypes`` and their fields in ``fields``."""
+    try:
+        names = dict(connection.execute("SELECT id, name FROM notetypes").fetchall())
+        types: dict[int, tuple[str, list[str]]] = {}
+        for ntid, name in connection.execute("SELECT ntid, name FROM fields ORDER BY ntid, ord"):
+            types.setdefault(int(ntid), (str(names.get(ntid, "")), []))[1].append(str(name))
+        return types
+    except sqlite3.Error:
         return {}
 
 

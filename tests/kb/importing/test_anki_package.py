@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.kb.importing import ImportRefused
-from tests.kb.importing.apkg import build_apkg, rename_collection, write_zip
+from bot.kb.importing import ImportRefused, anki_package
+from tests.kb.importing.apkg import build_apkg, rename_collection, to_newest_format, write_zip
 from tests.kb.importing.conftest import imported
 
 NOTES = [
@@ -79,11 +79,22 @@ def test_collection_anki21_is_read_and_preferred_over_anki2(tmp_path: Path) -> N
     assert [e.answer for e in deck.entries] == ["Paris", "Tokyo", "Lima"]
 
 
-def test_newest_format_is_refused_naming_the_export_option(tmp_path: Path) -> None:
-    source = build_apkg(tmp_path / "latest.apkg", NOTES[:3])
-    rename_collection(source, "collection.anki21b", extra={"collection.anki2": b"stub"})
-    with pytest.raises(ImportRefused, match="Support older Anki versions"):
+def test_newest_format_is_read_from_its_compressed_collection_not_the_stub(tmp_path: Path) -> None:
+    source = to_newest_format(build_apkg(tmp_path / "latest.apkg", NOTES[:3]))
+    report, deck = imported(source)
+    assert report.read.kind == "Anki package (collection.anki21b)"
+    assert report.read.mapping[0] == "Note type 'Basic (genanki)': 'Front' → question, 'Back' → answer"
+    assert [e.answer for e in deck.entries] == ["Paris", "Tokyo", "Lima"]
+
+
+def test_newest_format_without_zstandard_is_refused_naming_the_export_option(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = to_newest_format(build_apkg(tmp_path / "latest.apkg", NOTES[:3]))
+    monkeypatch.setattr(anki_package, "_zstd_copy", lambda: None)
+    with pytest.raises(ImportRefused) as refused:
         imported(source)
+    assert "needs the zstandard package (pip install 'studybot[anki]')" in str(refused.value)
+    assert "tick “Support older Anki versions”" in str(refused.value)
     assert not (tmp_path / "deck").exists()
 
 
@@ -104,8 +115,10 @@ def test_read_only_notes_table_is_all_that_is_needed(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("members", "message"), [
     (None, "not an Anki package (not a zip file)"),
-    ({"media": b"{}"}, "a zip file without an Anki collection (no collection.anki21 or collection.anki2 inside)"),
+    ({"media": b"{}"}, "a zip file without an Anki collection (none of collection.anki21b, collection.anki21, "
+                       "collection.anki2 is inside)"),
     ({"collection.anki2": b"this is not sqlite" * 10, "media": b"{}"}, "collection.anki2 is not a readable Anki"),
+    ({"collection.anki21b": b"not zstd", "collection.anki2": b"stub"}, "the package is damaged"),
 ])
 def test_broken_packages_are_refused_and_nothing_written(tmp_path: Path, members: dict[str, bytes] | None,
                                                          message: str) -> None:
