@@ -102,8 +102,11 @@ def _note_types(connection: sqlite3.Connection) -> dict[int, tuple[str, list[str
     try:
         row = connection.execute("SELECT models FROM col").fetchone()
         models = json.loads(row[0]) if row and row[0] else {}
-        if not models:
-            return _note_type_tables(connection)
+    except (sqlite3.Error, ValueError):
+        models = {}
+    if not models:
+        return _note_type_tables(connection)
+    try:
         return {int(mid): (str(model.get("name", "")), [str(f.get("name", "")) for f in
                                                         sorted(model.get("flds", []), key=lambda f: f.get("ord", 0))])
                 for mid, model in models.items()}

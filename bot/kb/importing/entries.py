@@ -57,7 +57,8 @@ def build_entries(notes: list[Note]) -> BuiltEntries:
     built = BuiltEntries()
     kept = _drop_duplicates(notes, built.skipped)
     ids = _entry_ids([note.question for note in kept])
-    topics = [_topic(note.topic, built.topics) for note in kept]
+    by_name: dict[str, str] = {}  # folded display name -> slug: one topic per name, however it is cased
+    topics = [_topic(note.topic, built.topics, by_name) for note in kept]
     entries: dict[int, dict[str, object]] = {}
     pending: list[int] = []
     for i, note in enumerate(kept):
@@ -155,19 +156,16 @@ def _entry_ids(questions: list[str]) -> list[str]:
     return ids
 
 
-def _topic(name: str, topics: dict[str, str]) -> str:
+def _topic(name: str, topics: dict[str, str], by_name: dict[str, str]) -> str:
     """The slug for topic ``name`` (registering it), the default topic when it has none."""
-    name = shorten(one_line(name), MAX_LENGTH["topics"])
-    if not name:
-        slug, display = DEFAULT_TOPIC
-        topics.setdefault(slug, display)
-        return slug
-    for slug, display in topics.items():
-        if fold(display) == fold(name):
-            return slug
-    digest = hashlib.sha1(fold(name).encode()).hexdigest()[:_SUFFIX]
-    slug = slugify(name) or f"topic-{digest}"
+    name = shorten(one_line(name), MAX_LENGTH["topics"]) or DEFAULT_TOPIC[1]
+    key = fold(name)
+    if key in by_name:
+        return by_name[key]
+    digest = hashlib.sha1(key.encode()).hexdigest()[:_SUFFIX]
+    slug = DEFAULT_TOPIC[0] if name == DEFAULT_TOPIC[1] else slugify(name) or f"topic-{digest}"
     if slug in topics:
         slug = f"{slugify(name, MAX_ID - _SUFFIX - 1) or 'topic'}-{digest}"
     topics[slug] = name
+    by_name[key] = slug
     return slug

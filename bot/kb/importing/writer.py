@@ -12,27 +12,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import yaml
-
+from bot.kb.importing.deck_yaml import deck_yaml
 from bot.kb.importing.notes import ImportRefused
 from bot.kb.loader import DECK_FILE, DeckError, load_deck
 from bot.kb.model import Deck
 
 ENTRIES_FILE = "entries.yaml"
-
-
-class _DeckDumper(yaml.SafeDumper):
-    """YAML as our decks are written by hand: lists indented under their key, text as block scalars."""
-
-    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
-        super().increase_indent(flow, False)
-
-
-def _represent_text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)
-
-
-_DeckDumper.add_representer(str, _represent_text)
 
 
 def check_target(folder: Path, force: bool) -> None:
@@ -81,7 +66,7 @@ def write_deck(folder: Path, meta: dict[str, object], entries: list[dict[str, ob
 
 
 def _dump(path: Path, data: dict[str, object], header: str) -> None:
-    text = yaml.dump(data, Dumper=_DeckDumper, sort_keys=False, allow_unicode=True, width=100)
+    text = deck_yaml(data)
     path.write_text("".join(f"# {line}\n" for line in header.splitlines()) + text, encoding="utf-8")
 
 
