@@ -33,7 +33,7 @@ class ImportReport:
     """What an import read, left out and wrote, for the person who ran it."""
 
     source: Path
-    folder: Path
+    folder: Path  # as given (relative to where the command ran, when it was)
     deck: Deck
     read: SourceNotes
     skipped: list[Skip] = field(default_factory=list)
@@ -80,7 +80,8 @@ def import_file(path: Path, deck_name: str | None = None, out: Path | None = Non
     if not path.is_file():
         raise ImportRefused(f"{path}: no such file" + (" (it is a folder)" if path.is_dir() else ""))
     name = _deck_name(path, deck_name)
-    folder = Path(os.path.abspath(out if out is not None else name))
+    given = Path(out) if out is not None else Path(name)  # reported as the person wrote it
+    folder = Path(os.path.abspath(given))
     check_target(folder, force)  # before the work: a big import should not end in "folder taken"
     source = read_package(path) if _is_package(path) else read_csv(path, _read_bytes(path))
     built = build_entries(source.notes)
@@ -97,7 +98,7 @@ def import_file(path: Path, deck_name: str | None = None, out: Path | None = Non
     header = (f"Made by `studybot kb import` from {path.name}. Entry ids come from the questions, so\n"
               "importing the same file again keeps them, and the scores and history that refer to them.")
     deck = write_deck(folder, meta, built.entries, header, force)
-    return ImportReport(source=path, folder=folder, deck=deck, read=source, skipped=skipped,
+    return ImportReport(source=path, folder=given, deck=deck, read=source, skipped=skipped,
                         generated=built.generated, short=built.short)
 
 

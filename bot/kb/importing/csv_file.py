@@ -67,7 +67,7 @@ def read_csv(path: Path, data: bytes) -> SourceNotes:
         raise ImportRefused(f"{path}: no rows" + (" below the #directives" if directives else "")
                             + "; export the cards again or choose another file")
     delimiter = _delimiter(path, body, directives)
-    rows = _rows(path, body, delimiter)
+    rows = [(row, line + len(directives)) for row, line in _rows(path, body, delimiter)]
     if "separator" in directives:
         header = _anki_header(directives, max(len(r) for r, _ in rows), delimiter)
         kind = "Anki plain-text export"
@@ -122,7 +122,8 @@ def _delimiter(path: Path, body: str, directives: dict[str, str]) -> str:
         return _SEPARATORS.get(value.lower(), value[:1] or "\t")
     if path.suffix.lower() in (".tsv", ".tab"):
         return "\t"
-    first = re.sub(r'"[^"]*"', "", body.splitlines()[0])  # a quoted header may hold any separator
+    header = next(line for line in body.splitlines() if line.strip())
+    first = re.sub(r'"[^"]*"', "", header)  # a quoted header may hold any separator
     counts = {d: first.count(d) for d in (",", "\t", ";")}
     best = max(counts, key=lambda d: counts[d])
     return best if counts[best] else ","

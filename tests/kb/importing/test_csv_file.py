@@ -39,7 +39,7 @@ def test_tsv_with_topic_and_an_ignored_column(tmp_path: Path) -> None:
 
 
 def test_semicolon_separated_file_is_recognised(tmp_path: Path) -> None:
-    report, deck = imported(write(tmp_path / "c.csv", "question;answer\n" + CAPITALS.replace(",", ";")))
+    report, deck = imported(write(tmp_path / "c.csv", "\nquestion;answer\n" + CAPITALS.replace(",", ";")))
     assert report.read.kind == "CSV (semicolon-separated)"
     assert len(deck.entries) == 4
 
@@ -133,12 +133,13 @@ def test_utf16_text_from_excel_is_read(tmp_path: Path) -> None:
 
 def test_anki_plain_text_export_without_a_header_row(tmp_path: Path) -> None:
     text = "#separator:tab\n#html:true\n#tags column:3\nBonjour<br>(greeting)\tHello\tfrench::greetings\n" \
-           "Chat\tCat\tfrench::animals\n"
+           "Chat\tCat\tfrench::animals\nChien\t\tfrench::animals\n"
     report, deck = imported(write(tmp_path / "french.txt", text))
     assert report.read.kind == "Anki plain-text export"
     assert deck.entries[0].question == "Bonjour (greeting)"
     assert deck.entries[0].quiz[0].prompt == "Bonjour\n\n(greeting)"
     assert deck.entries[0].topic == "french-greetings"
+    assert [str(s) for s in report.skipped] == ["line 6: the answer is empty"]  # lines of the file, #lines too
 
 
 @pytest.mark.parametrize(("content", "message"), [

@@ -16,8 +16,9 @@ CSV = "front,back\nhola,hello\nadiós,goodbye\ngato,cat\n"
 def test_default_folder_is_named_after_the_deck(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     report = import_file(write(tmp_path / "Spanish Basics.csv", CSV))
-    assert report.folder == tmp_path / "spanish-basics"
-    assert sorted(p.name for p in report.folder.iterdir()) == ["deck.yaml", "entries.yaml"]
+    assert report.folder == Path("spanish-basics")
+    assert "Wrote deck 'spanish-basics' to spanish-basics: 3 entries" in report.lines()[-2]
+    assert sorted(p.name for p in (tmp_path / "spanish-basics").iterdir()) == ["deck.yaml", "entries.yaml"]
     assert report.deck.name == "spanish-basics"
 
 
