@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.kb.importing.anki_package import read_package
-from bot.kb.importing.cards import WRONG_CHOICES
+from bot.kb.importing.cards import WRONG_CHOICES, shorten
 from bot.kb.importing.csv_file import read_csv
 from bot.kb.importing.entries import build_entries, slugify
 from bot.kb.importing.notes import ImportRefused, Skip, SourceNotes
 from bot.kb.importing.writer import check_target, write_deck
-from bot.kb.loader import ID_PATTERN, MAX_ID
+from bot.kb.loader import ID_PATTERN, MAX_ID, MAX_LENGTH
 from bot.kb.model import Deck
 
 __all__ = ["ImportRefused", "ImportReport", "import_file"]
@@ -91,10 +91,9 @@ def import_file(path: Path, deck_name: str | None = None, out: Path | None = Non
     if not built.entries:
         first = f"; first: {skipped[0]}" if skipped else ""
         raise ImportRefused(f"{path}: nothing to import ({len(skipped)} card(s) skipped{first})")
-    title = path.stem.replace("_", " ").strip() or name
-    meta: dict[str, object] = {"name": name, "title": title,
-                               "description": f"Imported from {path.name} with studybot kb import.",
-                               "topics": built.topics}
+    title = shorten(path.stem.replace("_", " ").strip(), MAX_LENGTH["title"]) or name
+    description = shorten(f"Imported from {path.name} with studybot kb import.", MAX_LENGTH["description"])
+    meta: dict[str, object] = {"name": name, "title": title, "description": description, "topics": built.topics}
     header = (f"Made by `studybot kb import` from {path.name}. Entry ids come from the questions, so\n"
               "importing the same file again keeps them, and the scores and history that refer to them.")
     deck = write_deck(folder, meta, built.entries, header, force)

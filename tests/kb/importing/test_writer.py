@@ -84,3 +84,11 @@ def test_a_folder_that_cannot_be_written_is_refused_in_one_line(tmp_path: Path) 
     blocked = write(tmp_path / "blocked", "a file where a folder should be")
     with pytest.raises(ImportRefused, match=r"blocked/deck: cannot write there \(.*\); choose another --out"):
         import_file(write(tmp_path / "x.csv", CSV), out=blocked / "deck")
+
+
+def test_a_very_long_file_name_still_makes_a_valid_deck(tmp_path: Path) -> None:
+    source = write(tmp_path / (("Spanish vocabulary " * 13).strip().replace(" ", "_") + ".csv"), CSV)
+    assert len(source.stem) > 200
+    _, deck = imported(source)
+    assert len(deck.title) <= 200 and deck.title.startswith("Spanish vocabulary Spanish")
+    assert len(deck.name) <= 40
