@@ -62,9 +62,9 @@ def build_entries(notes: list[Note]) -> BuiltEntries:
     entries: dict[int, dict[str, object]] = {}
     pending: list[int] = []
     for i, note in enumerate(kept):
-        too_long = _too_long(note)
-        if too_long:
-            built.skipped.append(Skip(note.where, too_long))
+        unusable = _unusable(note)
+        if unusable:
+            built.skipped.append(Skip(note.where, unusable))
             continue
         try:
             card, answer = card_from_choices(note, _prompt(note)) if note.choices else ({}, note.answer)
@@ -97,8 +97,10 @@ def build_entries(notes: list[Note]) -> BuiltEntries:
     return built
 
 
-def _too_long(note: Note) -> str:
-    """Why the note's question or answer cannot be an entry's (the loader's limits), or ""."""
+def _unusable(note: Note) -> str:
+    """Why the note's question or answer cannot be an entry's (empty on one line, over the loader's limits), or ""."""
+    if not one_line(note.question):
+        return "the question has no words outside its code fences"
     for text, key in ((one_line(note.question), "question"), (note.answer, "answer")):
         if len(text) > MAX_LENGTH[key]:
             return f"the {key} is {len(text):,} characters long; a deck allows {MAX_LENGTH[key]:,} (shorten it)"

@@ -156,3 +156,9 @@ def test_large_imports_draw_wrong_choices_by_hashed_picks_the_same_way_each_time
 ])
 def test_answers_as_choices_are_one_plain_line(markdown: str, choice: str | None) -> None:
     assert as_choice(markdown) == choice
+
+
+def test_a_question_that_is_only_a_code_fence_is_skipped() -> None:
+    built = build_entries(_notes(("```", "a"), ("```\ncode\n```", "b"), ("Other?", "c")))
+    assert [str(s) for s in built.skipped] == ["line 2: the question has no words outside its code fences"]
+    assert built.entries[0]["question"] == "code"

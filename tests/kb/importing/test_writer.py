@@ -92,3 +92,27 @@ def test_a_very_long_file_name_still_makes_a_valid_deck(tmp_path: Path) -> None:
     _, deck = imported(source)
     assert len(deck.title) <= 200 and deck.title.startswith("Spanish vocabulary Spanish")
     assert len(deck.name) <= 40
+
+
+def test_odd_text_never_makes_a_deck_the_loader_rejects(tmp_path: Path) -> None:
+    """Seeded odd cards (markup, YAML-looking text, Unicode, long lines) always give a valid deck."""
+    import random
+
+    fragments = ["yes", "no", "1", "- a", "# h", "a: b", "*x*", "**", "<b>b</b>", "<br>", "&nbsp;", "<img src=x>",
+                 "[sound:a.mp3]", "{{c1::gap}}", "```", "| t |", "日本語", "🎉", "\u2028", "\x85", "'", '"', "\\",
+                 "  ", "\t", "Ä", "x" * 130, "word", "?", "|", ":", "#", "!"]
+    rng = random.Random(4)  # seed 4 found the fence-only question
+
+    def text() -> str:
+        return "".join(rng.choice(fragments) + rng.choice(["", " ", "\n"]) for _ in range(rng.randint(1, 6)))
+
+    rows = [[text(), text(), text(), "|".join(text() for _ in range(rng.choice([0, 0, 2, 3]))), rng.choice(["", "1"])]
+            for _ in range(150)]
+    import csv
+    with (tmp_path / "odd.csv").open("w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(["question", "answer", "topic", "choices", "correct"])
+        writer.writerows(rows)
+    report, deck = imported(tmp_path / "odd.csv")
+    assert len(deck.entries) + len(report.skipped) == 150
+    assert len(deck.entries) > 50
