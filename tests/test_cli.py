@@ -109,6 +109,14 @@ def test_kb_validate_and_run_refuse_a_folder_with_no_deck(tmp_path: Path) -> Non
     assert run.returncode == 1 and str(empty) in run.stderr and "StudyBot console" not in run.stdout
 
 
+def test_version_is_the_package_version() -> None:
+    from importlib.metadata import version
+
+    run = studybot("--version")
+    assert run.returncode == 0
+    assert run.stdout == f"studybot {version('studybot')}\n"
+
+
 def test_kb_import_writes_a_deck_that_validates_and_refuses_a_broken_file(tmp_path: Path) -> None:
     from tests.kb.importing.apkg import build_apkg
 
