@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -223,3 +224,25 @@ async def test_lines_from_a_pipe_are_read_without_the_executor_as_bytes_for_hand
         lines = [line async for line in read_lines(stream)]
     # Bytes, so handle_line can refuse a line that is not UTF-8 by name instead of guessing.
     assert lines == [b"/help\n", b"/ask caf\xe9\n", b"/quit"]
+
+
+def test_the_readmes_first_transcript_is_what_a_real_run_prints(tmp_path: Path) -> None:
+    """The README's opening console transcript, replayed: "..." stands for lines cut there."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = readme.split("```text\n", 1)[1].split("```\n", 1)[0].splitlines()
+    command, expected = block[0], block[1:]
+    assert command.startswith("$ printf '%s\\n' ") and command.endswith(" | studybot run")
+    lines = shlex.split(command[len("$ printf '%s\\n' "):-len(" | studybot run")])
+    actual = console(tmp_path, lines).stdout.rstrip("\n").splitlines()
+    position = 0
+    for number, line in enumerate(expected):
+        if line == "...":  # any lines, up to the next expected one
+            following = expected[number + 1]
+            position = next(i for i in range(position, len(actual)) if actual[i] == following)
+            continue
+        if line.endswith(" ..."):
+            assert actual[position].startswith(line[:-4]), (line, actual[position])
+        else:
+            assert actual[position] == line
+        position += 1
+    assert position == len(actual)

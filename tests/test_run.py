@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 from pathlib import Path
 
 import pytest
@@ -68,6 +69,15 @@ async def test_a_stop_signal_ends_the_run_while_adapters_still_serve() -> None:
     await asyncio.wait_for(supervisor, 1)
     assert not slack.done()
     slack.cancel()
+
+
+def test_every_configurable_adapter_is_registered_and_startable() -> None:
+    from bot.adapters import REGISTRY, adapter_runner
+    from bot.config import ADAPTERS
+
+    assert set(REGISTRY) == set(ADAPTERS)
+    for name in REGISTRY:
+        assert inspect.iscoroutinefunction(adapter_runner(name)), name
 
 
 @pytest.mark.parametrize(("failure", "line"), [

@@ -18,6 +18,7 @@ import re
 import socket
 import time
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus, urlencode
@@ -42,11 +43,13 @@ from bot.adapters.slack.outbox import delivery_failure as slack_delivery_failure
 from bot.adapters.slack.people import FAILURE_SECONDS, UserDirectory
 from bot.adapters.slack.retries import DeliveryLog
 from bot.config import Config, ConfigError, CooldownSection, SlackSection
+from bot.core import buttons as button_ids
 from bot.core.app import StudyBot
-from bot.core.clock import FakeClock
+from bot.core.commands import lookup
 from bot.core.outbox import DeliveryDeferred, DeliveryRefused
 from bot.core.replies import Button, Field, Reply
 from bot.log_privacy import keep_users_text_out_of_logs
+from tests.clock import FakeClock
 from tests.core.fakes import make_bot
 
 # Slack's documented Block Kit limits, written out rather than imported, so a wrong constant in the code fails here.
@@ -280,7 +283,8 @@ async def test_confident_answer_is_posted_publicly_as_block_kit(rig: Rig) -> Non
     assert "• *Dropout*: during training" in body and "```\nimport tensorflow as tf" in body and "**" not in body
     assert "Keras API and Model Development · tensorflow" in blocks_of("context", blocks)[0]["elements"][0]["text"]
     values = [b["value"] for b in buttons_of(blocks)]
-    assert "practice:tensorflow/handling-overfitting" in values and all(b["action_id"] for b in buttons_of(blocks))
+    assert button_ids.practice_id("tensorflow/handling-overfitting") in values
+    assert all(b["action_id"] for b in buttons_of(blocks))
     assert answer["text"].startswith("*How do you handle overfitting")  # the plain fallback
     assert not rig.slack.of("chat.postMessage")
     assert {call.token for call in rig.slack.calls if call.method != "respond"} == {BOT_TOKEN}
@@ -291,7 +295,7 @@ async def test_unsure_answer_offers_private_suggestions_and_a_pick_is_answered_p
     [unsure] = rig.replies()
     assert unsure["response_type"] == "ephemeral" and "no confident answer" in unsure["text"]
     suggestions = buttons_of(unsure["blocks"])
-    assert suggestions[0]["value"] == "ask:tensorflow/handling-overfitting"
+    assert suggestions[0]["value"] == button_ids.ask_id("tensorflow/handling-overfitting")
     await rig.press(suggestions[0]["value"])
     picked = rig.replies()[-1]
     assert picked["response_type"] == "ephemeral" and picked["replace_original"] is False
@@ -327,10 +331,11 @@ async def test_quiz_round_with_two_users_is_posted_answered_privately_and_reveal
     [question] = rig.slack.of("chat.postMessage")
     assert question.data["channel"] == GENERAL and question.data["text"]
     buttons = buttons_of(question.data["blocks"])
-    assert buttons and all(re.fullmatch(r"answer:\d+:\d", b["value"]) and b["action_id"] == b["value"]
-                           for b in buttons)
+    presses = [button_ids.parse(b["value"]) for b in buttons]
+    assert buttons and all(isinstance(p, button_ids.AnswerPress) for p in presses)
+    assert all(b["action_id"] == b["value"] for b in buttons)
     assert rig.replies()[0]["response_type"] == "ephemeral" and "Quiz started" in rig.replies()[0]["text"]
-    round_id = int(buttons[0]["value"].split(":")[1])
+    round_id = presses[0].round_id  # type: ignore[union-attr]
     card = rig.bot.library.card(rig.bot.quiz.open[round_id].card_id)
     assert card is not None
     right, wrong = buttons[card.correct_index]["value"], buttons[(card.correct_index + 1) % len(buttons)]["value"]
@@ -461,7 +466,9 @@ async def test_resent_press_is_counted_once(rig: Rig) -> None:
     await rig.send(raw, FORM, headers={"X-Slack-Retry-Num": "2", "X-Slack-Retry-Reason": "http_timeout"})
     presses = rig.replies()[1:]
     assert len(presses) == 1 and "locked in" in presses[0]["text"]
-    assert len(await rig.bot.store.answers(int(button["value"].split(":")[1]))) == 1
+    pressed = button_ids.parse(button["value"])
+    assert isinstance(pressed, button_ids.AnswerPress)
+    assert len(await rig.bot.store.answers(pressed.round_id)) == 1
 
 
 def test_delivery_log_forgets_after_its_time() -> None:
@@ -574,7 +581,8 @@ async def test_daily_challenge_is_posted_through_the_web_api(rig: Rig) -> None:
     assert intro.data["channel"] == question.data["channel"] == GENERAL
     assert intro.data["blocks"][0]["text"]["text"] == "Daily challenge"
     assert question.data["blocks"][0]["text"]["text"].startswith("Daily challenge:")
-    assert all(b["value"].startswith("answer:") for b in buttons_of(question.data["blocks"]))
+    pressed = [button_ids.parse(b["value"]) for b in buttons_of(question.data["blocks"])]
+    assert all(isinstance(p, button_ids.AnswerPress) for p in pressed)
 
 
 # Mentions
@@ -763,10 +771,10 @@ def test_long_answer_is_split_cleanly_within_slack_limits() -> None:
 
 async def test_long_answer_goes_through_bolt_as_one_message_within_limits(rig: Rig,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    card = rig.bot.answer_card
+    card = partial(lookup.answer_card, rig.bot)
     code = "```python\n" + "\n".join(f"layer_{i} = tf.keras.layers.Dense({i})" for i in range(300)) + "\n```"
-    monkeypatch.setattr(rig.bot, "answer_card",
-                        lambda entry: replace(card(entry), body=card(entry).body + "\n\n" + code))
+    monkeypatch.setattr(lookup, "answer_card",
+                        lambda bot, entry: replace(card(entry), body=card(entry).body + "\n\n" + code))
     response = await rig.command("ask what is dropout")
     assert response.status == 200
     [answer] = rig.replies()

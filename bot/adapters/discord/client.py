@@ -8,6 +8,7 @@ declarations serve a running bot and ``studybot discord sync`` (which has no Stu
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import discord
@@ -25,6 +26,8 @@ class StudyClient(discord.Client):
     def __init__(self, studybot: StudyBot | None, **options: Any) -> None:
         super().__init__(**options)
         self.studybot = studybot
+        # Answers a press on one of the core's buttons (set by build_client: interactions.answer_button).
+        self.answer_press: Callable[[discord.Interaction[Any], str], Awaitable[None]] | None = None
         self.tree: app_commands.CommandTree[StudyClient] = app_commands.CommandTree(self)
 
     async def on_ready(self) -> None:
