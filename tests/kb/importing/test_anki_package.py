@@ -10,7 +10,7 @@ import pytest
 
 from bot.kb.importing import ImportRefused, anki_package
 from tests.kb.importing.apkg import build_apkg, rename_collection, to_newest_format, write_zip
-from tests.kb.importing.conftest import imported
+from tests.kb.importing.sources import imported
 
 NOTES = [
     ("Capital of <b>France</b>?", "Paris<img src='paris.jpg'>", ["geo::europe", "capitals"]),

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.kb.importing import ImportRefused
-from tests.kb.importing.conftest import imported, write
+from tests.kb.importing.sources import imported, write
 
 CAPITALS = "France,Paris\nSpain,Madrid\nJapan,Tokyo\nPeru,Lima\n"
 

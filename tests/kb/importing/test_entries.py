@@ -10,7 +10,7 @@ from bot.kb.importing.cards import CHOICE_LIMIT, SCAN_ALL, as_choice
 from bot.kb.importing.entries import build_entries, slugify
 from bot.kb.importing.notes import Note
 from bot.kb.loader import ID_PATTERN, MAX_ID
-from tests.kb.importing.conftest import imported, write
+from tests.kb.importing.sources import imported, write
 
 
 def _notes(*pairs: tuple[str, str], topic: str = "") -> list[Note]:

@@ -8,7 +8,7 @@ import pytest
 
 from bot.kb.importing import ImportRefused, import_file
 from bot.kb.importing.writer import write_deck
-from tests.kb.importing.conftest import imported, write
+from tests.kb.importing.sources import imported, write
 
 CSV = "front,back\nhola,hello\nadiós,goodbye\ngato,cat\n"
 

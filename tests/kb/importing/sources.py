@@ -1,4 +1,4 @@
-"""Imports run into a temporary folder and every deck they write is loaded again with the real loader."""
+"""Source files for import tests, and imports whose written deck is loaded again with the real loader."""
 
 from __future__ import annotations
 
