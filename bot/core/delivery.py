@@ -46,6 +46,7 @@ IDLE_SECONDS = 60.0  # the worker looks at the outbox at least this often, even 
 MAX_RETRY_AFTER = 3600.0  # a Retry-After beyond an hour is taken as an hour
 
 GivenUp = Callable[[PendingMessage, str], Awaitable[None]]
+Delivered = Callable[[PendingMessage], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -63,13 +64,14 @@ class Deliverer:
 
     def __init__(self, store: Store, outboxes: Mapping[str, Outbox], clock: Clock, settings: DeliverySection,
                  rng: random.Random | None = None, on_given_up: GivenUp | None = None,
-                 metrics: Metrics | None = None) -> None:
+                 on_delivered: Delivered | None = None, metrics: Metrics | None = None) -> None:
         self.store = store
         self.outboxes = outboxes  # the bot's live mapping: adapters attached later are seen
         self.clock = clock
         self.settings = settings
         self.rng = rng or random.Random()
         self.on_given_up = on_given_up
+        self.on_delivered = on_delivered
         self.metrics = metrics
         self.running = False
         self._wake = asyncio.Event()
@@ -203,6 +205,8 @@ class Deliverer:
         await self.store.record_delivered(message.id, self.clock.now(), platform_id)
         if self.metrics is not None:
             self.metrics.posts_delivered.inc(message.channel.platform)
+        if self.on_delivered is not None:
+            await self.on_delivered(message)
         return Outcome(message, "delivered")
 
     async def _retry(self, message: PendingMessage, attempts: int, reason: str,

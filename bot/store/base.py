@@ -176,6 +176,11 @@ class Store(Protocol):
         """
         ...
 
+    async def extend_round(self, round_id: int, closes_at: datetime) -> bool:
+        """Moves an open round's closing time later (its question reached the channel late); False if
+        it is closed already or would close later anyway."""
+        ...
+
     async def record_answer(self, answer: AnswerRecord, platform: str, workspace: str) -> bool:
         """Stores an answer; False if this user already answered this round."""
         ...

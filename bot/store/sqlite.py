@@ -234,6 +234,13 @@ class SqliteStore:
         async with self.unit() as unit:
             return await unit.close_round(round_id, at, revealed)
 
+    async def extend_round(self, round_id: int, closes_at: datetime) -> bool:
+        async with self._transaction():
+            cursor = await self._db.execute(
+                "UPDATE rounds SET closes_at = ? WHERE id = ? AND closed_at IS NULL AND closes_at < ?",
+                (_ts(closes_at), round_id, _ts(closes_at)))
+        return cursor.rowcount == 1
+
     # Answers
 
     async def record_answer(self, answer: AnswerRecord, platform: str, workspace: str) -> bool:

@@ -177,7 +177,8 @@ async def test_a_refused_question_withdraws_its_round_without_a_reveal() -> None
 
 
 async def test_a_reveal_never_overtakes_its_question() -> None:
-    """The question is rate limited past the round's end: edit and reveal wait behind it."""
+    """The question is rate limited past the round's end: the round waits for it, and so do its edit
+    and reveal."""
     platform = FlakyPlatform(plan=lambda action, reply: [DeliveryDeferred("429", 30.0)] if reply.buttons else [])
     bot, clock = await make(platform)
     await bot.handle_command(command("quiz seconds 10", ALICE))
@@ -193,6 +194,7 @@ async def test_an_edit_of_a_question_never_delivered_is_dropped(caplog: pytest.L
     bot, clock = await make(platform, config=config)
     caplog.set_level(logging.INFO, logger="bot.core")
     await bot.handle_command(command("quiz seconds 10", ALICE))
+    await bot.close_open_rounds()  # the console's end of input closes it while its question waits
     for _ in range(100):
         clock.advance(seconds=10)
         await bot.tick()
@@ -346,3 +348,39 @@ async def test_a_dead_delivery_worker_stops_the_timers_for_the_supervisor() -> N
     bot.delivery.run = broken_run  # type: ignore[method-assign]
     with pytest.raises(TimerFailure, match="delivery worker stopped"):
         await asyncio.wait_for(bot.run_timers(interval=0.001), 5)
+
+
+async def test_a_question_delivered_late_gets_its_full_time() -> None:
+    """Rate limited for 30 s on a 10 s quiz: the round's clock starts when people can see the question."""
+    platform = FlakyPlatform(plan=lambda action, reply: [DeliveryDeferred("429", 30.0)] if reply.buttons else [])
+    bot, clock = await make(platform)
+    await bot.handle_command(command("quiz seconds 10", ALICE))
+    clock.advance(seconds=30)
+    await bot.tick()  # the question is posted now, 20 s after the round would have closed
+    assert platform.titles() == ["post:Quiz"]
+    clock.advance(seconds=9)
+    await answer_new_questions(bot, platform, set())
+    await bot.tick()
+    assert platform.titles() == ["post:Quiz"]  # still open: 9 of its 10 s have passed
+    clock.advance(seconds=2)
+    await bot.tick()
+    assert platform.titles() == ["post:Quiz", "edit:Quiz", "post:Answer"]
+    assert "2 (1 right)" in platform.log[-1][2].fields[1].value
+
+
+async def test_after_a_restart_a_round_still_waits_for_its_question(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    down = FlakyPlatform(plan=lambda action, reply: [DeliveryDeferred("503")] * 99 if reply.buttons else [])
+    bot1, clock = await make(down, path)
+    await bot1.handle_command(command("quiz seconds 10", ALICE))
+    clock.advance(seconds=20)
+    await bot1.tick()
+    assert down.log == [] and bot1.quiz.open  # not closed: nobody has seen it yet
+    up = FlakyPlatform()
+    bot2, _ = await make(up, path, clock)
+    clock.advance(seconds=5)  # the question's next try is due
+    await bot2.tick()
+    assert up.titles() == ["post:Quiz"]
+    clock.advance(seconds=11)
+    await bot2.tick()
+    assert up.titles() == ["post:Quiz", "edit:Quiz", "post:Answer"]
