@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 MAX_QUERY = 300
 MAX_COOLDOWNS = 10_000  # remembered uses before the expired ones are dropped
+STOPPING = "StudyBot is restarting; please try again in a moment."
 APOLOGY = "Sorry, something went wrong while handling that. It has been logged; please try again in a moment."
 HELP: list[tuple[str, str, str]] = [
     ("ask", "Look up a concept in the decks", "ask what is eager execution"),
@@ -76,6 +77,7 @@ class StudyBot:
         # Last use per (platform, workspace, user, command): when, and by which event.
         self._last_use: dict[tuple[str, str, str, str], tuple[datetime, int]] = {}
         self._last_daily_check: datetime | None = None
+        self.accepting = True  # False once shutdown began: events get STOPPING while work drains
         self._commands: dict[str, Callable[[CommandEvent], Awaitable[list[Reply]]]] = {
             "ask": self._ask, "quiz": self._quiz, "leaderboard": self._leaderboard, "stats": self._stats,
             "topics": self._topics, "daily": self._daily, "help": self._help,
@@ -93,6 +95,8 @@ class StudyBot:
 
     async def handle_command(self, event: CommandEvent) -> list[Reply]:
         """Answers a command; never raises."""
+        if not self.accepting:
+            return [Reply(STOPPING, ephemeral=True)]
         handler = self._commands.get(event.name)
         self.metrics.commands.inc(event.name if handler is not None else "unknown")
         if handler is None:
@@ -102,6 +106,8 @@ class StudyBot:
 
     async def handle_button(self, event: ButtonEvent) -> list[Reply]:
         """Answers a button press; never raises."""
+        if not self.accepting:
+            return [Reply(STOPPING, ephemeral=True)]
         return await self._guard(self._button(event), f"button {event.button_id} from {event.user}")
 
     async def _guard(self, work: Awaitable[list[Reply]], context: str,
@@ -183,12 +189,18 @@ class StudyBot:
             self.heartbeat.beat()
             await asyncio.sleep(interval)
 
+    def stop_accepting(self) -> None:
+        """Shutdown's first step: later commands and presses are answered "restarting" and not handled,
+        while the connections stay open for what is drained (answers, the outbox)."""
+        self.accepting = False
+
     async def drain(self, timeout: float) -> bool:
         """Finishes work already accepted, for at most ``timeout`` seconds; False if time ran out.
 
-        Called on shutdown after the adapters stopped taking events: answers waiting for the
-        batched writer are written, then the outbox is delivered (waiting out retries) under the
-        same deadline. What is left stays in the outbox and is delivered after the next start.
+        Called on shutdown after the adapters stopped taking events and the timers stopped:
+        answers waiting for the batched writer are written, then the outbox is delivered (waiting
+        out retries) under the same deadline. What is left stays in the outbox and is delivered
+        after the next start.
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout

@@ -288,7 +288,12 @@ class Store(Protocol):
         ...
 
     async def record_gap(self, query: str, at: datetime) -> None:
-        """Counts a question that got no confident answer."""
+        """Counts a question that got no confident answer.
+
+        Never raises and never waits for the disk (the count may be written after it returns,
+        or lost and logged): a declined question's reply must not depend on it. Only the most
+        useful questions are kept (a bounded table).
+        """
         ...
 
     async def gaps(self, limit: int) -> list[tuple[str, int, datetime]]:

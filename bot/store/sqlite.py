@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
@@ -37,13 +38,19 @@ from bot.store.base import (
     StoreError,
     UserAnswer,
 )
+from bot.store.lock import make_data_folder
 from bot.store.migrations import MIGRATIONS
+
+log = logging.getLogger(__name__)
 
 _INSERT_ANSWER = ("INSERT OR IGNORE INTO answers (round_id, platform, workspace, user_id, display_name, choice, "
                   "correct, points, answered_at) VALUES ")
 _ANSWER_VALUES = "(?,?,?,?,?,?,?,?,?)"
 # 9 parameters a row: 500 rows stay far under SQLite's limit of 32,766 parameters a statement.
 ANSWERS_PER_INSERT = 500
+# Unanswered questions kept for `studybot kb gaps` (each row takes up to ~1.5 kB with its index, so at most
+# about 15 MB); past it the table is trimmed back to 90%.
+MAX_GAPS = 10_000
 # RETURNING (SQLite 3.35) says which rows an INSERT OR IGNORE wrote; older SQLite writes row by row.
 _HAS_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
 _ROUND_COLUMNS = ("id, platform, workspace, channel, kind, card_id, opened_at, closes_at, closed_at, message_id, "
@@ -138,18 +145,6 @@ def _database_problem(path: Path | str, exc: sqlite3.Error) -> str:
     return f"{path}: {text}"
 
 
-def _make_folder(folder: Path) -> None:
-    """Creates the data folder, or says plainly why it cannot be."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        raise StoreError(f"cannot create the data folder {folder}: part of that path is a file, not a folder; "
-                         "choose another folder with --data-dir or [bot] data_dir") from None
-    except OSError as exc:
-        raise StoreError(f"cannot create the data folder {folder} ({exc.strerror or exc}); choose a writable "
-                         "folder with --data-dir or [bot] data_dir") from None
-
-
 class SqliteStore:
     """Store on one SQLite file (or ``:memory:``)."""
 
@@ -157,6 +152,8 @@ class SqliteStore:
         self._db = db
         self._pending: list[tuple[AnswerRecord, str, str, asyncio.Future[bool]]] = []
         self._writer: asyncio.Task[None] | None = None
+        self._gap_queue: list[tuple[str, str, str | None]] = []
+        self._gap_writer: asyncio.Task[None] | None = None
         self._write_lock = asyncio.Lock()
 
     @classmethod
@@ -168,7 +165,7 @@ class SqliteStore:
                 written; the message names the file and what would work.
         """
         if str(path) != ":memory:":
-            _make_folder(Path(path).parent)
+            make_data_folder(Path(path).parent)
         connection = aiosqlite.connect(str(path))
         # aiosqlite's worker thread is not a daemon: a connection left open by any failure path would
         # keep the process alive after main() returned, a hang a supervisor sees as "running".
@@ -189,13 +186,15 @@ class SqliteStore:
         return cls(db)
 
     async def flush(self) -> None:
-        """Waits until every answer already taken is written (shutdown drains through this)."""
-        while self._writer is not None:
-            await asyncio.shield(self._writer)
+        """Waits until every answer and unanswered question already taken is written (shutdown drains here)."""
+        while (writer := self._writer or self._gap_writer) is not None:
+            await asyncio.shield(writer)
 
     async def close(self) -> None:
         if self._writer is not None:
             await self._writer  # answers already taken are written before the connection goes
+        if self._gap_writer is not None:
+            await self._gap_writer
         await self._db.close()
 
     @asynccontextmanager
@@ -425,14 +424,45 @@ class SqliteStore:
                 (platform, workspace, timezone))
 
     async def record_gap(self, query: str, at: datetime) -> None:
-        key = " ".join(query.casefold().split())
-        async with self._transaction():
-            await self._db.execute(
-                "INSERT INTO gaps (query_key, query, times, last_asked) VALUES (?,?,1,?) "
-                "ON CONFLICT (query_key) DO UPDATE SET times = times + 1, query = excluded.query, "
-                "last_asked = excluded.last_asked", (key, query, _ts(at)))
+        """Queues the count and returns at once: a background task writes it (see :meth:`_write_gaps`).
+
+        A declined question is answered whatever the disk does: a full disk or a writer holding
+        the lock delays or loses a count (logged), never the reply.
+        """
+        self._gap_queue.append((" ".join(query.casefold().split()), query, _ts(at)))
+        if self._gap_writer is None:
+            self._gap_writer = asyncio.create_task(self._write_gaps())
+
+    async def _write_gaps(self) -> None:
+        """Writes queued gaps, a batch at a time, trimming the table to ``MAX_GAPS`` in the same transaction."""
+        try:
+            while self._gap_queue:
+                batch, self._gap_queue = self._gap_queue, []
+                try:
+                    async with self._transaction():
+                        await self._write_gap_batch(batch)
+                except (sqlite3.Error, ValueError) as exc:  # ValueError: the connection was closed meanwhile
+                    log.warning("could not record %d unanswered question(s) for `studybot kb gaps`: %s "
+                                "(the questions were answered)", len(batch), exc)
+        finally:
+            self._gap_writer = None
+
+    async def _write_gap_batch(self, batch: list[tuple[str, str, str | None]]) -> None:
+        """Counts a batch of gaps and trims the table to ``MAX_GAPS``, in the caller's transaction."""
+        await self._db.executemany(
+            "INSERT INTO gaps (query_key, query, times, last_asked) VALUES (?,?,1,?) "
+            "ON CONFLICT (query_key) DO UPDATE SET times = times + 1, query = excluded.query, "
+            "last_asked = excluded.last_asked", batch)
+        # Past the cap, back to 90% of it (so the sort runs once per thousand questions, not on
+        # each): questions asked once go first, oldest first; then the oldest of the rest.
+        await self._db.execute(
+            "DELETE FROM gaps WHERE query_key IN (SELECT query_key FROM gaps ORDER BY times > 1, "
+            "last_asked LIMIT (SELECT CASE WHEN COUNT(*) > ? THEN COUNT(*) - ? ELSE 0 END FROM gaps))",
+            (MAX_GAPS, MAX_GAPS - MAX_GAPS // 10))
 
     async def gaps(self, limit: int) -> list[tuple[str, int, datetime]]:
+        if self._gap_writer is not None:
+            await asyncio.shield(self._gap_writer)  # counts queued before this read are in it
         async with self._db.execute(
                 "SELECT query, times, last_asked FROM gaps ORDER BY times DESC, last_asked DESC LIMIT ?",
                 (limit,)) as cur:

@@ -196,6 +196,24 @@ async def test_gaps_most_asked_first_then_most_recent(store: SqliteStore) -> Non
     assert len(await store.gaps(2)) == 2
 
 
+async def test_gaps_are_capped_dropping_one_off_questions_oldest_first(store: SqliteStore,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sqlite_store, "MAX_GAPS", 4)
+    asked = ["old favourite", "old favourite", "one-off 1", "one-off 2", "one-off 3", "one-off 4", "one-off 5"]
+    for minute, query in enumerate(asked):
+        await store.record_gap(query, NOON + timedelta(minutes=minute))
+    assert [q for q, _, _ in await store.gaps(10)] == ["old favourite", "one-off 5", "one-off 4", "one-off 3"]
+    async with store._db.execute("SELECT COUNT(*) FROM gaps") as cursor:
+        assert (await cursor.fetchone()) == (4,)
+
+
+async def test_flush_writes_queued_gaps_too(store: SqliteStore, tmp_path: Path) -> None:
+    await store.record_gap("what is rust", NOON)
+    await store.flush()  # what shutdown drains through
+    with sqlite3.connect(tmp_path / DB_FILE) as other:
+        assert other.execute("SELECT query, times FROM gaps").fetchall() == [("what is rust", 1)]
+
+
 # The command line
 
 
