@@ -44,6 +44,10 @@ log = logging.getLogger(__name__)
 
 IDLE_SECONDS = 60.0  # the worker looks at the outbox at least this often, even when nothing woke it
 MAX_RETRY_AFTER = 3600.0  # a Retry-After beyond an hour is taken as an hour
+# When the worker is stopped, posts already in flight get this long to finish: one cut off after the
+# platform took it but before its id was recorded would be sent again after the restart. Shorter
+# than `studybot run`'s wait for the timers to stop.
+STOP_GRACE_SECONDS = 1.5
 
 GivenUp = Callable[[PendingMessage, str], Awaitable[None]]
 Delivered = Callable[[PendingMessage], Awaitable[None]]
@@ -141,10 +145,13 @@ class Deliverer:
                     await asyncio.wait_for(self._wake.wait(), timeout)
         finally:
             self.running = False
-            for task in self._tasks.values():
-                task.cancel()
-            await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+            tasks = list(self._tasks.values())
             self._tasks.clear()
+            if tasks:
+                await asyncio.wait(tasks, timeout=STOP_GRACE_SECONDS)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _start_due_channels(self) -> float:
         """Starts a task for every channel with a due message and none running; seconds to wait next."""

@@ -384,3 +384,32 @@ async def test_after_a_restart_a_round_still_waits_for_its_question(tmp_path: Pa
     clock.advance(seconds=11)
     await bot2.tick()
     assert up.titles() == ["post:Quiz", "edit:Quiz", "post:Answer"]
+
+
+async def test_stopping_the_worker_lets_a_post_in_flight_finish() -> None:
+    """A post cut off after the platform took it would be sent again after the restart."""
+    gate = asyncio.Event()
+    platform = FlakyPlatform()
+    bot, clock = await make(platform)
+    await bot.handle_command(command("quiz seconds 10", ALICE))
+    slow_post = platform.post
+
+    async def post(channel: Channel, reply: Reply) -> str | None:
+        await gate.wait()  # the platform is slow to answer
+        return await slow_post(channel, reply)
+
+    platform.post = post  # type: ignore[method-assign]
+    platform.capabilities = Capabilities(edits=False)
+    worker = asyncio.create_task(bot.delivery.run())
+    clock.advance(seconds=11)
+    await bot.tick()  # closes; the worker starts posting the reveal and waits on the platform
+    for _ in range(100):
+        if bot.delivery._tasks:
+            break
+        await asyncio.sleep(0.005)
+    worker.cancel()  # shutdown while the reveal is in flight
+    await asyncio.sleep(0.01)
+    gate.set()
+    await asyncio.gather(worker, return_exceptions=True)
+    assert platform.titles() == ["post:Quiz", "post:Answer"]
+    assert await bot.store.pending_messages() == []  # recorded: not sent again after a restart
