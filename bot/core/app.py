@@ -87,9 +87,15 @@ class StudyBot:
         """Registers the adapter that posts into ``platform``'s channels."""
         self.outboxes[platform] = outbox
 
-    async def start(self) -> None:
-        """Re-arms open rounds after a (re)start; overdue ones close on the first tick."""
+    async def start(self, owns_data_folder: bool = False) -> None:
+        """Re-arms open rounds after a (re)start; overdue ones close on the first tick.
+
+        ``owns_data_folder``: this process holds the data folder's lock, so deliveries a previous
+        process was in the middle of are retried at once rather than after their lease.
+        """
         await self.quiz.load()
+        if owns_data_folder:
+            await self.delivery.resume()
 
     # Entry points for adapters
 

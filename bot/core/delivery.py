@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -78,9 +79,23 @@ class Deliverer:
         self.on_delivered = on_delivered
         self.metrics = metrics
         self.running = False
+        self.owner = uuid.uuid4().hex  # this process, in the attempts it claims
         self._wake = asyncio.Event()
         self._locks: dict[Channel, asyncio.Lock] = {}
         self._tasks: dict[Channel, asyncio.Task[list[Outcome]]] = {}
+
+    async def resume(self) -> int:
+        """Retries at once the attempts a previous process was in the middle of when it died.
+
+        Call only while holding the data folder's lock (no other process can be delivering);
+        without it, such attempts are retried when their lease runs out.
+        """
+        released = await self.store.release_claims(self.clock.now(), self.owner)
+        if released:
+            log.info("%d message(s) were being posted when StudyBot last stopped; posting them again now "
+                     "(one may show twice if the platform had already taken it)", released)
+            self.wake()
+        return released
 
     def wake(self) -> None:
         """Tells the worker that new messages were written (it delivers them at once)."""
@@ -178,7 +193,7 @@ class Deliverer:
         """One delivery attempt, recorded; None if the message was taken by someone else."""
         now = self.clock.now()
         lease = now + timedelta(seconds=self.settings.lease_seconds)
-        if not await self.store.claim_message(message.id, now, lease):
+        if not await self.store.claim_message(message.id, now, lease, self.owner):
             return None
         attempts = message.attempts + 1
         outbox = self.outboxes[message.channel.platform]

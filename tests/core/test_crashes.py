@@ -124,14 +124,15 @@ async def settle(bot: StudyBot, platform: FlakyPlatform, clock: FakeClock, answe
             return
 
 
-async def start(path: Path, platform: FlakyPlatform, clock: FakeClock, steps: Steps | None) -> StudyBot:
+async def start(path: Path, platform: FlakyPlatform, clock: FakeClock, steps: Steps | None,
+                owns_data_folder: bool = False) -> StudyBot:
     inner = await SqliteStore.open(path)
     OPEN_STORES.append(inner)
     store: Any = CrashingStore(inner, steps) if steps else inner
     bot = StudyBot(library(), store, CONFIG, clock=clock, rng=random.Random(7))
     bot.delivery.rng = random.Random(8)
     bot.attach("test", platform)
-    await bot.start()
+    await bot.start(owns_data_folder)
     return bot
 
 
@@ -151,9 +152,10 @@ async def run_with_crash(tmp_path: Path, scenario: Scenario, crash_at: int) -> t
         await scenario(bot, platform, clock, answered)
     platform.after_effect = None
     await _abandon(bot)
-    # The restarted process: same file, same platform, no crashes.
-    clock.advance(seconds=CONFIG.delivery.lease_seconds + 1)
-    bot2 = await start(path, platform, clock, None)
+    # The restarted process: same file, same platform, no crashes. It holds the data folder (as
+    # `studybot run` does), so an attempt cut off by the crash is retried at once, not after its lease.
+    clock.advance(seconds=1)
+    bot2 = await start(path, platform, clock, None, owns_data_folder=True)
     await settle(bot2, platform, clock, answered)
     return steps, platform, bot2
 

@@ -13,7 +13,7 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -413,3 +413,27 @@ async def test_stopping_the_worker_lets_a_post_in_flight_finish() -> None:
     await asyncio.gather(worker, return_exceptions=True)
     assert platform.titles() == ["post:Quiz", "post:Answer"]
     assert await bot.store.pending_messages() == []  # recorded: not sent again after a restart
+
+
+@pytest.mark.parametrize("owns_data_folder", [True, False])
+async def test_an_attempt_cut_off_by_a_crash_is_retried_at_once_or_after_its_lease(tmp_path: Path,
+                                                                                 owns_data_folder: bool) -> None:
+    path = tmp_path / "bot.sqlite3"
+    bot1, clock = await make(FlakyPlatform(), path)
+    await bot1.handle_command(command("quiz seconds 10", ALICE))
+    clock.advance(seconds=11)
+    async with bot1.store.unit() as unit:
+        assert await bot1.quiz.close(unit, next(iter(bot1.quiz.open.values())), edits=False)
+    [reveal] = await bot1.store.pending_messages()
+    lease = timedelta(seconds=bot1.config.delivery.lease_seconds)
+    assert await bot1.store.claim_message(reveal.id, clock.now(), clock.now() + lease, bot1.delivery.owner)
+    # kill -9 while posting the reveal: the platform never answered.
+    platform = FlakyPlatform()
+    bot2 = StudyBot(library(), bot1.store, Config(), clock=clock, rng=random.Random(1))
+    bot2.attach("test", platform)
+    await bot2.start(owns_data_folder=owns_data_folder)
+    await bot2.tick()
+    assert platform.titles() == (["post:Answer"] if owns_data_folder else [])
+    clock.advance(seconds=lease.total_seconds())
+    await bot2.tick()
+    assert platform.titles() == ["post:Answer"]

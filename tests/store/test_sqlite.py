@@ -313,9 +313,14 @@ async def test_the_outbox_offers_each_channel_its_oldest_pending_message_only(st
     assert [m.id for m in await store.due_messages(NOON, ["test"])] == [q, elsewhere]
     assert await store.due_messages(NOON, ["discord"]) == []
     # Claimed: not due again until its lease ends, and nothing behind it in its channel overtakes it.
-    assert await store.claim_message(q, NOON, NOON + timedelta(seconds=60))
-    assert not await store.claim_message(q, NOON, NOON + timedelta(seconds=60))
+    assert await store.claim_message(q, NOON, NOON + timedelta(seconds=60), "process-1")
+    assert not await store.claim_message(q, NOON, NOON + timedelta(seconds=60), "process-2")
     assert [m.id for m in await store.due_messages(NOON, ["test"])] == [elsewhere]
+    # The process that holds the data folder knows process-1 is gone: its attempt is due again at once.
+    assert await store.release_claims(NOON, "process-1") == 0  # its own claims stay
+    assert await store.release_claims(NOON, "process-2") == 1
+    assert [m.id for m in await store.due_messages(NOON, ["test"])] == [q, elsewhere]
+    assert await store.claim_message(q, NOON, NOON + timedelta(seconds=60), "process-2")
     assert await store.next_due(["test"]) == NOON
     await store.record_delivered(q, NOON, "m1")
     assert await store.round_message_id(record.id) == "m1"
