@@ -186,6 +186,21 @@ def test_a_line_that_is_not_utf8_is_refused_clearly_and_the_next_one_answered(tm
     assert "Eager execution" in out and "(you are now" not in out and "Sorry" not in out
 
 
+def test_a_debug_run_logs_nothing_people_typed(tmp_path: Path) -> None:
+    """aiosqlite logs every statement with its parameters at DEBUG: questions and names would be in the log."""
+    config = tmp_path / "studybot.toml"
+    config.write_text('[bot]\nlog_level = "DEBUG"\n', encoding="utf-8")
+    env = dict(os.environ, HOME=str(tmp_path / "home"), XDG_DATA_HOME=str(tmp_path / "xdg"))
+    run = subprocess.run([sys.executable, "-m", "bot", "run", "--config", str(config), "--data-dir",
+                          str(tmp_path / "data")],
+                         input="/ask how do I center a zanzibar div\n/as Mallory Quetzalcoatl\n/quiz seconds 600\n1\n",
+                         capture_output=True, text=True, cwd=REPO, env=env, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert "DEBUG" in run.stderr  # the level took effect
+    assert "zanzibar" not in run.stderr and "Quetzalcoatl" not in run.stderr
+    assert "zanzibar" in run.stdout and "Quetzalcoatl" in run.stdout  # the console itself still shows them
+
+
 def test_render_drops_bold_but_not_inside_code_and_shows_fields_and_footer() -> None:
     reply = Reply("Use **kwargs** like this:\n```python\nf(**a, **b)\n```", title="T",
                   fields=(Field("Answered", "3"),), footer="topic · deck", ephemeral=True)

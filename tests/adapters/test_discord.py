@@ -16,6 +16,8 @@ import itertools
 import json
 import logging
 import random
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -721,6 +723,17 @@ async def test_gateway_identify_asks_only_for_the_guilds_intent() -> None:
         assert identify["op"] == 2 and identify["d"]["intents"] == discord.Intents(guilds=True).value
     finally:
         await bot.store.close()
+
+
+def test_starting_warns_nothing_about_voice_support() -> None:
+    """discord.py warns once per process that PyNaCl and davey (voice) are missing; the bot has no voice."""
+    code = ("import logging; logging.basicConfig(); from bot.adapters.discord.client import make_client; "
+            "from bot.config import Config; make_client(None, Config()); "
+            "logging.getLogger('discord.client').warning('the client warns as before')")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert run.returncode == 0 and "the client warns as before" in run.stderr  # other warnings still show
+    assert "voice" not in run.stderr, run.stderr
 
 
 async def test_sync_registers_the_commands_in_a_server(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -46,6 +46,7 @@ from bot.core.app import StudyBot
 from bot.core.clock import FakeClock
 from bot.core.outbox import DeliveryDeferred, DeliveryRefused
 from bot.core.replies import Button, Field, Reply
+from bot.log_privacy import keep_users_text_out_of_logs
 from tests.core.fakes import make_bot
 
 # Slack's documented Block Kit limits, written out rather than imported, so a wrong constant in the code fails here.
@@ -424,6 +425,20 @@ async def test_quiz_where_the_bot_is_not_a_member_asks_to_be_invited(rig: Rig) -
     assert reply["response_type"] == "ephemeral" and "/invite @StudyBot" in reply["text"]
 
 
+async def test_quiz_where_the_bot_is_not_a_member_logs_one_line_without_a_traceback(
+        rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
+    """The person was told what to do; the log needs one line saying what happened, not an ERROR."""
+    rig.slack.not_member.add("C0ELSEWHERE")
+    with caplog.at_level(logging.INFO):
+        await rig.command("quiz", channel="C0ELSEWHERE")
+    [reply] = rig.replies()
+    assert "/invite @StudyBot" in reply["text"]
+    ours = [r for r in caplog.records if r.name.startswith("bot.")]
+    assert not [r for r in ours if r.levelno >= logging.ERROR or r.exc_info], \
+        [(r.name, r.levelname, r.getMessage()) for r in ours]
+    assert len([r for r in ours if "not_in_channel" in r.getMessage() and r.levelno == logging.WARNING]) == 1
+
+
 # Retries and signatures
 
 
@@ -462,6 +477,26 @@ async def test_unsigned_or_stale_requests_are_refused_and_ignored(rig: Rig, secr
     response = await rig.command("quiz", secret=secret, timestamp=int(time.time()) - age)
     assert response.status == 401
     assert rig.slack.calls == [] and not rig.bot.quiz.open
+
+
+async def test_bad_signature_at_debug_logs_no_body_or_response_url(fake_slack: FakeSlack, tokens: None,
+                                                                    caplog: pytest.LogCaptureFixture) -> None:
+    """bolt logs a refused request whole (at INFO), and bodies and Web API calls at DEBUG."""
+    with caplog.at_level(logging.DEBUG):
+        keep_users_text_out_of_logs()
+        bot, _, _ = await make_bot(config=slack_config(fake_slack.base_url))
+        # Built at DEBUG: bolt copies the root logger's level into its loggers as it builds them.
+        app = build_app(bot, bot.config, process_before_response=True)
+        async with TestClient(TestServer(build_web_app(app), host="127.0.0.1")) as http:
+            rig = Rig(bot, bot.clock, fake_slack, http)  # type: ignore[arg-type]
+            fields = rig.command_fields("ask where is the zanzibar office")
+            forged = await rig.send(urlencode(fields), FORM, secret="not-the-secret")
+            signed_ok = await rig.send(urlencode({**rig.command_fields("ask where is the zanzibar office")}), FORM)
+    assert forged.status == 401 and signed_ok.status == 200
+    # aiohttp.access lines come from the test's own servers (the adapter's server keeps no access log).
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name != "aiohttp.access")
+    assert "Invalid request signature detected" in logged and "body withheld" in logged
+    assert fields["response_url"] not in logged and "/respond/" not in logged and "zanzibar" not in logged
 
 
 # Admins and names

@@ -47,6 +47,11 @@ def make_client(studybot: StudyBot | None, config: Config) -> StudyClient:
     """
     intents = discord.Intents.none()
     intents.guilds = True
+    # The bot never joins voice. discord.py warns once per process, at WARNING, that PyNaCl and davey
+    # (voice) are missing unless these switches of its own are off: a warning on every start that
+    # operators learn to ignore. Other discord.client warnings still show.
+    discord.VoiceClient.warn_nacl = False
+    discord.VoiceClient.warn_dave = False
     options: dict[str, Any] = {"intents": intents, "allowed_mentions": discord.AllowedMentions.none()}
     if config.discord.sharded:
         # shard_count None lets Discord recommend how many shards to use.
