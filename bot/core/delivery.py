@@ -31,7 +31,7 @@ import random
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.config import DeliverySection
 from bot.core.clock import Clock
@@ -49,6 +49,10 @@ MAX_RETRY_AFTER = 3600.0  # a Retry-After beyond an hour is taken as an hour
 # platform took it but before its id was recorded would be sent again after the restart. Shorter
 # than `studybot run`'s wait for the timers to stop.
 STOP_GRACE_SECONDS = 1.5
+# Delivered and given-up messages are kept this long (to look into what happened), then forgotten,
+# so the outbox does not grow with every round ever played.
+KEEP_SETTLED = timedelta(days=7)
+PRUNE_EVERY = timedelta(hours=1)
 
 GivenUp = Callable[[PendingMessage, str], Awaitable[None]]
 Delivered = Callable[[PendingMessage], Awaitable[None]]
@@ -83,6 +87,7 @@ class Deliverer:
         self._wake = asyncio.Event()
         self._locks: dict[Channel, asyncio.Lock] = {}
         self._tasks: dict[Channel, asyncio.Task[list[Outcome]]] = {}
+        self._pruned_at: datetime | None = None
 
     async def resume(self) -> int:
         """Retries at once the attempts a previous process was in the middle of when it died.
@@ -177,6 +182,9 @@ class Deliverer:
                     log.error("delivering to %s failed", channel, exc_info=task.exception())
         try:
             now = self.clock.now()
+            if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
+                self._pruned_at = now
+                await self.store.prune_outbox(now - KEEP_SETTLED)
             for message in await self.store.due_messages(now, list(self.outboxes)):
                 if message.channel not in self._tasks:
                     self._tasks[message.channel] = asyncio.create_task(self.deliver_channel(message.channel, True))

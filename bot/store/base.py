@@ -261,6 +261,11 @@ class Store(Protocol):
         worker took it, or it is no longer pending or due."""
         ...
 
+    async def prune_outbox(self, before: datetime) -> int:
+        """Forgets messages delivered or given up before ``before``; how many. (A round keeps its
+        question's message id itself, so nothing depends on old outbox rows.)"""
+        ...
+
     async def release_claims(self, now: datetime, owner: str) -> int:
         """Makes messages claimed by owners other than ``owner`` due at ``now``; how many. Only for a
         process that knows every other owner is gone (it holds the data folder's lock)."""

@@ -502,6 +502,12 @@ class SqliteStore:
                 f"AND {_PENDING} AND next_attempt_at <= ?", (_ts(lease_until), owner, outbox_id, _ts(now)))
         return cursor.rowcount == 1
 
+    async def prune_outbox(self, before: datetime) -> int:
+        async with self._transaction():
+            cursor = await self._db.execute(
+                "DELETE FROM outbox WHERE delivered_at < ? OR given_up_at < ?", (_ts(before), _ts(before)))
+        return cursor.rowcount
+
     async def release_claims(self, now: datetime, owner: str) -> int:
         async with self._transaction():
             cursor = await self._db.execute(
