@@ -11,10 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -437,3 +440,35 @@ async def test_an_attempt_cut_off_by_a_crash_is_retried_at_once_or_after_its_lea
     clock.advance(seconds=lease.total_seconds())
     await bot2.tick()
     assert platform.titles() == ["post:Answer"]
+
+
+async def test_a_close_that_fails_is_rolled_back_and_retried_on_the_next_tick(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The log says "it will be retried on the next tick": now it is, and the round was not left closed
+    without its reveal."""
+    platform = FlakyPlatform()
+    bot, clock = await make(platform)
+    await bot.handle_command(command("quiz seconds 10", ALICE))
+    store = bot.store
+    assert isinstance(store, SqliteStore)
+    real_unit, failures = store.unit, [sqlite3.OperationalError("disk I/O error")]
+
+    @asynccontextmanager
+    async def failing_unit() -> AsyncIterator[Any]:
+        async with real_unit() as unit:
+            real_enqueue = unit.enqueue
+
+            async def enqueue(*args: Any) -> list[int]:
+                if failures:
+                    raise failures.pop()
+                return await real_enqueue(*args)
+            unit.enqueue = enqueue  # type: ignore[method-assign]
+            yield unit
+
+    store.unit = failing_unit  # type: ignore[method-assign]
+    clock.advance(seconds=11)
+    await bot.tick()
+    assert platform.titles() == ["post:Quiz"] and (await store.open_rounds())  # rolled back: still open
+    assert "it will be retried on the next tick" in caplog.text
+    await bot.tick()
+    assert platform.titles() == ["post:Quiz", "edit:Quiz", "post:Answer"]
