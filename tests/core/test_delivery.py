@@ -472,3 +472,35 @@ async def test_a_close_that_fails_is_rolled_back_and_retried_on_the_next_tick(
     assert "it will be retried on the next tick" in caplog.text
     await bot.tick()
     assert platform.titles() == ["post:Quiz", "edit:Quiz", "post:Answer"]
+
+
+async def test_a_daily_challenge_survives_503s_and_a_refused_day_does_not_stop_the_next() -> None:
+    refuse = {"on": False}
+
+    def plan(action: str, reply: Reply) -> list[BaseException]:
+        if refuse["on"]:
+            return [DeliveryRefused("HTTP 403 Missing Access")]
+        return [DeliveryDeferred("HTTP 503"), DeliveryDeferred("HTTP 503")]
+
+    platform = FlakyPlatform(plan=plan)
+    bot, clock = await make(platform, clock=FakeClock(datetime(2026, 6, 1, 8, 0, tzinfo=UTC)))
+    await bot.handle_command(command("daily set 09:00 UTC questions 2", user("admin", admin=True)))
+    clock.set(datetime(2026, 6, 1, 9, 0, 1, tzinfo=UTC))
+    for _ in range(10):
+        await bot.tick()
+        clock.advance(seconds=5)
+    assert platform.titles() == ["post:Daily challenge", "post:Daily challenge", "post:Daily challenge"]
+    assert platform.faults == 6
+    refuse["on"] = True  # day 2: the bot lost access to the channel
+    clock.set(datetime(2026, 6, 2, 9, 0, 1, tzinfo=UTC))
+    for _ in range(10):
+        await bot.tick()
+        clock.advance(seconds=5)
+    refuse["on"] = False  # access is back for day 3
+    clock.set(datetime(2026, 6, 3, 9, 0, 1, tzinfo=UTC))
+    for _ in range(10):
+        await bot.tick()
+        clock.advance(seconds=5)
+    intros = [r for a, _, r in platform.log if r.title == "Daily challenge"]
+    assert [r.body.split(":")[0] for r in intros] == ["Daily challenge for Monday 01 June",
+                                                      "Daily challenge for Wednesday 03 June"]
