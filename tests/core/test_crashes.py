@@ -3,7 +3,7 @@ right after each message the platform took, then a fresh StudyBot opens the same
 
 After the restart everything is delivered, in order, and nothing twice, except the one
 documented window: the platform took a message but the process died before its id was recorded
-(that message is sent again once its lease runs out: at least once).
+(that message is sent again when the process restarts: at least once).
 
 A crash is a BaseException raised at step k: nothing in the bot catches it, so nothing after it
 runs, and the transaction it interrupts is rolled back, as SQLite does for a killed process.
@@ -33,7 +33,7 @@ from bot.store.sqlite import SqliteStore
 from tests.core.fakes import OPEN_STORES, command, library
 from tests.core.test_delivery import ALICE, FlakyPlatform, answer_new_questions
 
-CONFIG = Config(delivery=DeliverySection(lease_seconds=10), daily=DailySection(open_hours=0.02, check_seconds=1))
+CONFIG = Config(delivery=DeliverySection(lease_seconds=60), daily=DailySection(open_hours=0.02, check_seconds=1))
 DAILY_CHANNEL = Channel("test", "w1", "c2")
 STORE_WRITES = ("open_round", "close_round", "record_answer", "claim_fire", "claim_message", "record_delivered",
                 "record_retry", "record_given_up")
