@@ -19,9 +19,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack.blocks import render
 from bot.adapters.slack.mrkdwn import unescape
-from bot.adapters.slack.outbox import INVITE_ME, NOT_A_MEMBER, SlackOutbox, noting_failed_posts
+from bot.adapters.slack.outbox import SlackOutbox
 from bot.adapters.slack.people import PLATFORM, UserDirectory
-from bot.core.app import APOLOGY, StudyBot
+from bot.core.app import StudyBot
 from bot.core.events import ButtonEvent, Channel, CommandEvent, parse_command
 from bot.core.replies import Reply
 
@@ -42,7 +42,7 @@ def register_listeners(app: AsyncApp, bot: StudyBot, outbox: SlackOutbox, people
         user = await people.user(team, str(body.get("user_id", "")), str(body.get("user_name", "")))
         name, options = parse_command(unescape(str(body.get("text", ""))))
         event = CommandEvent(user, channel, name, options, event_id=str(body.get("trigger_id", "")))
-        replies = await _handle_command(bot, event)
+        replies = await bot.handle_command(event)
         for reply in replies:
             await _respond(respond, outbox, channel, reply)
 
@@ -71,7 +71,7 @@ def register_listeners(app: AsyncApp, bot: StudyBot, outbox: SlackOutbox, people
         name, options = parse_command(unescape(text))
         command_event = CommandEvent(user, channel, name, options, event_id=str(body.get("event_id", "")))
         thread = str(event.get("thread_ts") or event.get("ts", ""))  # a reply in a thread goes to its parent
-        for reply in await _handle_command(bot, command_event):
+        for reply in await bot.handle_command(command_event):
             await _post_in_thread(client, outbox, channel, user.user_id, thread, reply)
 
     app.command(command)(on_command)
@@ -84,15 +84,6 @@ def without_mention(text: str, bot_user_id: str | None) -> str:
     if bot_user_id:
         return re.sub(rf"[ \t]*<@{re.escape(bot_user_id)}(?:\|[^>]*)?>[,:]?[ \t]*", " ", text).strip()
     return _LEADING_MENTIONS.sub("", text).strip()
-
-
-async def _handle_command(bot: StudyBot, event: CommandEvent) -> list[Reply]:
-    """The core's replies; a failed post caused by the bot not being in the channel is explained."""
-    with noting_failed_posts() as failures:
-        replies = await bot.handle_command(event)
-    if any(code in NOT_A_MEMBER for code in failures):
-        replies = [Reply(INVITE_ME, ephemeral=True) if r.body == APOLOGY else r for r in replies]
-    return replies
 
 
 async def _respond(respond: AsyncRespond, outbox: SlackOutbox, channel: Channel, reply: Reply) -> None:
