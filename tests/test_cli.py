@@ -107,3 +107,11 @@ def test_kb_validate_and_run_refuse_a_folder_with_no_deck(tmp_path: Path) -> Non
     config.write_text(f'[decks]\npaths = ["{empty}"]\n', encoding="utf-8")
     run = studybot("run", "--config", str(config), "--data-dir", str(tmp_path / "data"), stdin="/help\n")
     assert run.returncode == 1 and str(empty) in run.stderr and "StudyBot console" not in run.stdout
+
+
+def test_version_is_the_package_version() -> None:
+    from importlib.metadata import version
+
+    run = studybot("--version")
+    assert run.returncode == 0
+    assert run.stdout == f"studybot {version('studybot')}\n"

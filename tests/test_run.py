@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
@@ -67,3 +68,25 @@ async def test_a_stop_signal_ends_the_run_while_adapters_still_serve() -> None:
     await asyncio.wait_for(supervisor, 1)
     assert not slack.done()
     slack.cancel()
+
+
+@pytest.mark.parametrize(("failure", "line"), [
+    ("timer", "Stopped: the timer failed 10 times in a row"),
+    ("network", "Start-up error: cannot reach Slack"),
+])
+def test_the_command_line_turns_a_failed_run_into_exit_1_and_one_line(
+        failure: str, line: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import bot.run
+    from bot.cli import main
+    from bot.core.app import TimerFailure
+    from bot.startup import StartupError
+
+    async def failing_run(config: object, data_dir: Path) -> None:
+        if failure == "timer":
+            raise TimerFailure("the timer failed 10 times in a row")
+        raise StartupError("cannot reach Slack")
+
+    monkeypatch.setattr(bot.run, "run", failing_run)
+    assert main(["run", "--data-dir", str(tmp_path)]) == 1
+    assert capsys.readouterr().err == line + "\n"
