@@ -427,7 +427,8 @@ def _ranges(config: Config) -> list[tuple[str, float, float, float, str]]:
         ("delivery.max_retry_seconds", delivery.max_retry_seconds, 1, 3600, " (an hour)"),
         ("delivery.unknown_error_attempts", delivery.unknown_error_attempts, 1, 100, ""),
         ("delivery.give_up_hours", delivery.give_up_hours, 0.1, _WEEK // 3600, " (a week)"),
-        ("delivery.lease_seconds", delivery.lease_seconds, 10, 3600, " (an hour)"),
+        # At least a slow request's length (discord.py may wait out a 30 s rate limit inside one).
+        ("delivery.lease_seconds", delivery.lease_seconds, 60, 3600, " (an hour)"),
         ("review.maximum_interval_days", config.review.maximum_interval_days, 1, 36500, " (100 years)"),
         ("review.new_per_day", config.review.new_per_day, 0, 10_000, ""),
         ("review.reviews_per_day", config.review.reviews_per_day, 1, 100_000, ""),
