@@ -363,9 +363,11 @@ class Store(Protocol):
         """The person's stored states of these cards, by card id (cards never seen are absent)."""
         ...
 
-    async def next_review(self, learner: Learner, now: datetime, reviews: bool, new: bool) -> ReviewCard | None:
+    async def next_review(self, learner: Learner, now: datetime, reviews: bool, new: bool,
+                          skip: Collection[str] = ()) -> ReviewCard | None:
         """The card to review next: the most overdue rated card due at ``now`` (if ``reviews``),
-        else the earliest added unrated one (if ``new``); None when nothing is."""
+        else the earliest added unrated one (if ``new``), leaving out ``skip`` (cards no longer in
+        any deck); None when nothing is."""
         ...
 
     async def add_review_cards(self, learner: Learner, cards: Sequence[tuple[str, str]], at: datetime) -> int:

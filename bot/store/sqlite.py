@@ -444,7 +444,8 @@ class SqliteStore:
                 "(SELECT value FROM json_each(?))", (*_who(learner), json.dumps(sorted(set(card_ids))))) as cur:
             return {row[3]: _review_card(row) for row in await cur.fetchall()}
 
-    async def next_review(self, learner: Learner, now: datetime, reviews: bool, new: bool) -> ReviewCard | None:
+    async def next_review(self, learner: Learner, now: datetime, reviews: bool, new: bool,
+                          skip: Collection[str] = ()) -> ReviewCard | None:
         # Rated cards by due time (the index's order); new ones in the order they were added.
         for wanted, sql in ((reviews, "reps > 0 AND due <= ? ORDER BY due"),
                             (new, "reps = 0 AND due <= ? ORDER BY added_at, card_id")):

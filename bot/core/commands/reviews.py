@@ -41,8 +41,13 @@ async def next_card(bot: StudyBot, user: User, lead: Reply | None = None) -> lis
     """``lead`` (what the last press did), then the next card, or why there is none."""
     learner, now, limits = _learner(user), bot.clock.now(), bot.config.review
     reviews_done, new_done = await bot.reviews.done_today(learner, await zone_of(bot, user))
-    card = await bot.store.next_review(learner, now, reviews_done < limits.reviews_per_day,
-                                       new_done < limits.new_per_day)
+    gone: set[str] = set()  # cards no longer in any deck (a reload removed them) wait, with their history
+    while True:
+        card = await bot.store.next_review(learner, now, reviews_done < limits.reviews_per_day,
+                                           new_done < limits.new_per_day, gone)
+        if card is None or bot.library.card(card.card_id) or bot.library.entry(card.card_id) or len(gone) >= 50:
+            break
+        gone.add(card.card_id)
     replies = [lead] if lead is not None else []
     if card is None:
         return replies + [await _nothing_due(bot, user, reviews_done, new_done)]
