@@ -237,7 +237,7 @@ def _kb_gaps(args: argparse.Namespace) -> int:
     from bot.run import show_gaps
 
     config = load_config(args.config)
-    rows = asyncio.run(show_gaps(config.data_dir(args.data_dir), args.limit))
+    rows = asyncio.run(show_gaps(config, config.data_dir(args.data_dir), args.limit))
     if not rows:
         print("No unanswered questions recorded yet.")
     for query, times, last in rows:
@@ -269,8 +269,8 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     from bot.run import upgrade_database
 
     config = load_config(args.config)
-    path = asyncio.run(upgrade_database(config.data_dir(args.data_dir)))
-    print(f"Database {path} is up to date.")
+    where = asyncio.run(upgrade_database(config, config.data_dir(args.data_dir)))
+    print(f"Database {where} is up to date.")
     return 0
 
 

@@ -11,6 +11,7 @@ import logging
 import math
 import random
 import unicodedata
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import date, datetime, timedelta
@@ -29,13 +30,24 @@ from bot.core.schedule import ScheduleInputError, parse_local_time, parse_zone
 from bot.core.standings import PERIOD_ALIASES, PERIODS, TOP, period_bounds, ranked, streaks, topic_accuracy
 from bot.kb.library import Library
 from bot.kb.model import Entry, QuizCard
-from bot.store.base import Outgoing, PendingMessage, RoundRecord, Schedule, ScoreRow, Store, StoreUnit
+from bot.store.base import (
+    Outgoing,
+    PendingMessage,
+    RoundRecord,
+    Schedule,
+    ScoreRow,
+    Store,
+    StoreUnavailable,
+    StoreUnit,
+)
 
 log = logging.getLogger(__name__)
 
 MAX_QUERY = 300
 MAX_COOLDOWNS = 10_000  # remembered uses before the expired ones are dropped
 STOPPING = "StudyBot is restarting; please try again in a moment."
+UNAVAILABLE = ("StudyBot cannot reach its database right now, so that was not done; please try again in a "
+               "moment.")
 APOLOGY = "Sorry, something went wrong while handling that. It has been logged; please try again in a moment."
 HELP: list[tuple[str, str, str]] = [
     ("ask", "Look up a concept in the decks", "ask what is eager execution"),
@@ -73,8 +85,11 @@ class StudyBot:
         self.daily = DailyPlanner(library, store, self.clock.now, timedelta(minutes=config.daily.grace_minutes))
         self.delivery = Deliverer(store, self.outboxes, self.clock, config.delivery, random.Random(),
                                   on_given_up=self._given_up, metrics=self.metrics)
-        # Last use per (platform, workspace, user, command): when, and by which event.
+        # Last use per (platform, workspace, user, command): when, and by which event. In memory for a
+        # store of one process; in the store when several processes share it (a user's next command
+        # may reach another process).
         self._last_use: dict[tuple[str, str, str, str], tuple[datetime, int]] = {}
+        self._instance = uuid.uuid4().hex[:12]
         self._last_daily_check: datetime | None = None
         self.accepting = True  # False once shutdown began: events get STOPPING while work drains
         self._commands: dict[str, Callable[[CommandEvent], Awaitable[list[Reply]]]] = {
@@ -110,14 +125,22 @@ class StudyBot:
         return await self._guard(self._button(event), f"button {event.button_id} from {event.user}")
 
     async def _guard(self, work: Awaitable[list[Reply]], context: str,
-                     on_failure: Callable[[], None] | None = None) -> list[Reply]:
+                     on_failure: Callable[[], Awaitable[None]] | None = None) -> list[Reply]:
         try:
             return await work
+        except StoreUnavailable as exc:
+            # Expected while a database server restarts: one line, no traceback, and a reply that says so.
+            log.warning("not handled, the database is unavailable: %s (%s)", context, exc)
+            reply = UNAVAILABLE
         except Exception:
             log.exception("handler failed: %s", context)
-            if on_failure is not None:
-                on_failure()
-            return [Reply(APOLOGY, ephemeral=True)]
+            reply = APOLOGY
+        if on_failure is not None:
+            try:
+                await on_failure()
+            except Exception as exc:
+                log.warning("could not release the cooldown after a failure: %s", exc)
+        return [Reply(reply, ephemeral=True)]
 
     # Timers
 
@@ -127,6 +150,10 @@ class StudyBot:
         What they post is delivered by the delivery worker (:meth:`run_timers` runs it); without a
         running worker (tests, a one-off tick) it is delivered here before returning.
         """
+        if self.store.shared:
+            # Rounds opened by other processes on the database, and closed by them, are seen here;
+            # a round of a process that died is closed by whichever process ticks first.
+            await self.quiz.load()
         for record in self.quiz.due():
             try:
                 await self._close(record)
@@ -320,12 +347,17 @@ class StudyBot:
 
     # Shared checks
 
-    def _cooldown(self, event: CommandEvent, seconds: float) -> Reply | None:
+    async def _cooldown(self, event: CommandEvent, seconds: float) -> Reply | None:
         outbox = self.outboxes.get(event.user.platform)
         if seconds <= 0 or (outbox is not None and not outbox.capabilities.shared_channels):
             return None
         key = _cooldown_key(event)
         now = self.clock.now()
+        if self.store.shared:
+            wait = await self.store.use_cooldown(key, now, seconds, self._cooldown_token(event))
+            if wait > 0:
+                return Reply(f"Easy there: you can use `{event.name}` again in {math.ceil(wait)} s.", ephemeral=True)
+            return None
         last = self._last_use.get(key)
         if last is not None and now - last[0] < timedelta(seconds=seconds):
             wait = seconds - (now - last[0]).total_seconds()
@@ -344,12 +376,18 @@ class StudyBot:
                 break
             del self._last_use[key]
 
-    def _release_cooldown(self, event: CommandEvent) -> None:
+    def _cooldown_token(self, event: CommandEvent) -> str:
+        return f"{self._instance}:{id(event)}"
+
+    async def _release_cooldown(self, event: CommandEvent) -> None:
         """Forgets this event's use (a busy channel, a failure), so a retry is not refused.
 
         Only a use this very event recorded: a failure before the check must not erase an earlier one.
         """
         key = _cooldown_key(event)
+        if self.store.shared:
+            await self.store.release_cooldown(key, self._cooldown_token(event))
+            return
         if key in self._last_use and self._last_use[key][1] == id(event):
             del self._last_use[key]
 
@@ -380,7 +418,7 @@ class StudyBot:
         problem = _check_text(query)
         if problem:
             return [Reply(problem, ephemeral=True)]
-        cooling = self._cooldown(event, self.config.cooldowns.ask_seconds)
+        cooling = await self._cooldown(event, self.config.cooldowns.ask_seconds)
         if cooling:
             return [cooling]
         result = self.library.search(query, top=3)
@@ -419,7 +457,7 @@ class StudyBot:
             if isinstance(value, str):
                 return [Reply(value, ephemeral=True)]
         assert isinstance(questions, int) and isinstance(seconds, int)
-        cooling = self._cooldown(event, self.config.cooldowns.quiz_seconds)
+        cooling = await self._cooldown(event, self.config.cooldowns.quiz_seconds)
         if cooling:
             return [cooling]
         card = self.quiz.pick_card(topic)
@@ -427,11 +465,11 @@ class StudyBot:
             return [Reply("There are no quiz cards for that topic yet.", ephemeral=True)]
         record = await self._start_round(event.channel, card, seconds, questions - 1, topic)
         if record is None:
-            self._release_cooldown(event)
+            await self._release_cooldown(event)
             return [Reply("A quiz is already running in this channel; answer that one first!", ephemeral=True)]
         refused = await self._post_question_now(record)
         if refused is not None:
-            self._release_cooldown(event)
+            await self._release_cooldown(event)
             return [Reply(refused, ephemeral=True)]
         plural = f"{questions} questions" if questions > 1 else "1 question"
         return [Reply(f"Quiz started: {plural}, {seconds} s each. Good luck!", ephemeral=True)]

@@ -48,6 +48,10 @@ def make_client(studybot: StudyBot | None, config: Config) -> StudyClient:
     intents = discord.Intents.none()
     intents.guilds = True
     options: dict[str, Any] = {"intents": intents, "allowed_mentions": discord.AllowedMentions.none()}
+    if config.discord.shard_ids:
+        # This process runs some of the shards; other processes (on the same database) run the rest.
+        return ShardedStudyClient(studybot, shard_count=config.discord.shard_count,
+                                  shard_ids=list(config.discord.shard_ids), **options)
     if config.discord.sharded:
         # shard_count None lets Discord recommend how many shards to use.
         return ShardedStudyClient(studybot, shard_count=config.discord.shard_count or None, **options)
