@@ -39,5 +39,5 @@ def postgres_server() -> Iterator[PostgresServer]:
 
 @pytest.fixture
 def postgres_url(postgres_server: PostgresServer) -> str:
-    """A fresh, migrated database on the session's server."""
-    return postgres_server.fresh_database()
+    """A migrated, empty database on the session's server (emptied for each test)."""
+    return postgres_server.clean_database()
