@@ -74,8 +74,10 @@ class PostgresServer:
                              "-E", "UTF8", "--locale=C", "--no-sync")
             if done.returncode != 0:
                 raise ServerUnavailable(f"initdb failed: {done.stderr.strip() or done.stdout.strip()}")
+        # fsync off (a test's data need not survive the machine); synchronous_commit stays on, since
+        # restart tests stop the server at once and expect every acknowledged commit back.
         options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+                   "-c full_page_writes=off -c max_connections=200")
         done = self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-l",
                          str(self.root / "server.log"), "-w", "-t", str(START_SECONDS), "start")
         if done.returncode != 0:
