@@ -152,8 +152,11 @@ class StudyBot:
         """
         if self.store.shared:
             # Rounds opened by other processes on the database, and closed by them, are seen here;
-            # a round of a process that died is closed by whichever process ticks first.
+            # a round of a process that died is closed by whichever process ticks first. Their posts
+            # too: the worker looks at the outbox every tick, so a message another process queued, or
+            # claimed and died holding, is delivered here within a tick of its lease ending.
             await self.quiz.load()
+            self.delivery.wake()
         for record in self.quiz.due():
             try:
                 await self._close(record)
