@@ -102,6 +102,13 @@ def _parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(metavar="ACTION", required=True)
     db_sub.add_parser("upgrade", parents=[common, data], help="create or migrate the database").set_defaults(
         handler=_db_upgrade)
+    db_copy = db_sub.add_parser("copy", parents=[common], help="copy every table into an empty database, verified",
+                                description="Copies SQLite to PostgreSQL or back. SRC and DST are a SQLite file (or "
+                                            "a data folder holding studybot.sqlite3) or a postgresql:// URL; the "
+                                            "password comes from [store] password_env. Stop the bots first.")
+    db_copy.add_argument("source", metavar="SRC")
+    db_copy.add_argument("destination", metavar="DST")
+    db_copy.set_defaults(handler=_db_copy)
 
     discord = sub.add_parser("discord", help="Discord set-up")
     discord_sub = discord.add_subparsers(metavar="ACTION", required=True)
@@ -271,6 +278,32 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     where = asyncio.run(upgrade_database(config, config.data_dir(args.data_dir)))
     print(f"Database {where} is up to date.")
+    return 0
+
+
+def _db_copy(args: argparse.Namespace) -> int:
+    from bot.store.connect import open_location
+    from bot.store.copy import copy_database
+
+    config = load_config(args.config)
+
+    async def copy() -> list[tuple[str, int, str]]:
+        source = await open_location(args.source, config)
+        try:
+            destination = await open_location(args.destination, config)
+            try:
+                copied = await copy_database(source, destination, args.source, args.destination)
+            finally:
+                await destination.close()
+        finally:
+            await source.close()
+        return [(c.table, c.rows, c.checksum) for c in copied]
+
+    copied = asyncio.run(copy())
+    for table, rows, digest in copied:
+        print(f"{table:<16} {rows:>9} rows  sha256 {digest[:16]}  same in both")
+    print(f"Copied {sum(r for _, r, _ in copied)} rows from {args.source} to {args.destination}; counts and "
+          "checksums verified.")
     return 0
 
 
