@@ -34,9 +34,9 @@ from pathlib import Path
 from bench.answers import percentile, through_core
 from bot.config import Config
 from bot.core.app import StudyBot
-from bot.core.clock import FakeClock
 from bot.kb.library import load_library
 from bot.store.postgres import PostgresStore
+from tests.clock import FakeClock
 from tests.core.fakes import RecordingOutbox, command, press, user
 
 START = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)

@@ -119,10 +119,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value
+    """A count typed on the command line; argparse shows the message after the option's name."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more (e.g. 3), got {text!r}")
+    return int(text)
 
 
 def _library(args: argparse.Namespace) -> Library:
@@ -151,6 +151,8 @@ def _ask(args: argparse.Namespace) -> int:
                 print(json.dumps({"query": query, "answered": False, "matches": [], "error": "not valid UTF-8"},
                                  ensure_ascii=False), flush=True)
             continue
+        if not query.strip():
+            continue  # a blank line is not a question (and gets no output line)
         result = library.search(query, top=args.top, deck=args.deck)
         if args.json:
             print(json.dumps(_result_json(result), ensure_ascii=False), flush=True)
@@ -282,7 +284,7 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
 
 def _db_copy(args: argparse.Namespace) -> int:
-    from bot.store.connect import open_location
+    from bot.database import open_location
     from bot.store.copy import copy_database
 
     config = load_config(args.config)

@@ -7,6 +7,7 @@ Secrets never live in the file: it names the environment variables that hold the
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import re
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+log = logging.getLogger(__name__)
 ADAPTERS = ("console", "discord", "slack")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("text", "json")
@@ -49,6 +51,8 @@ class BotSection:
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 0
     start_retry_seconds: float = 60.0
+    # Whether `stats` answers only the person who asked (a product decision, so every platform shares it).
+    private_stats: bool = True
 
 
 @dataclass(frozen=True)
@@ -106,7 +110,6 @@ class DiscordSection:
     sharded: bool = False
     shard_count: int = 0
     shard_ids: list[int] = field(default_factory=list)  # this process's shards, of shard_count (several processes)
-    private_stats: bool = True
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,14 @@ class StoreSection:
 
 
 @dataclass(frozen=True)
+class ConsoleSection:
+    """[console]: the terminal adapter."""
+
+    # Who may run admin commands (daily) at the console; empty means the first user, who owns the terminal.
+    admins: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration; ``Config()`` is the embedded default (console, built-in decks)."""
 
@@ -153,6 +164,7 @@ class Config:
     discord: DiscordSection = field(default_factory=DiscordSection)
     slack: SlackSection = field(default_factory=SlackSection)
     store: StoreSection = field(default_factory=StoreSection)
+    console: ConsoleSection = field(default_factory=ConsoleSection)
     base_dir: Path = Path(".")
 
     @property
@@ -232,6 +244,7 @@ def load_config(path: Path | None) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
     problems: list[str] = []
+    _move_deprecated(raw, problems)
     sections: dict[str, Any] = {}
     hints = get_type_hints(Config)
     for name, value in raw.items():
@@ -248,6 +261,22 @@ def load_config(path: Path | None) -> Config:
         raise ConfigError(f"{path}: " + "; ".join(problems))
     # logging takes only upper-case level names; "debug" in the file means DEBUG.
     return replace(config, bot=replace(config.bot, log_level=config.bot.log_level.upper()))
+
+
+def _move_deprecated(raw: dict[str, Any], problems: list[str]) -> None:
+    """Keys that moved to another section still work, with a warning naming the new place."""
+    discord = raw.get("discord")
+    if not isinstance(discord, dict) or "private_stats" not in discord:
+        return
+    old = discord.pop("private_stats")
+    if not isinstance(old, bool):
+        problems.append(f"discord.private_stats: expected true or false, got {old!r}")
+        return
+    log.warning("discord.private_stats is deprecated: stats privacy now applies on every platform; write "
+                "private_stats = %s under [bot] instead", "true" if old else "false")
+    bot = raw.setdefault("bot", {})
+    if isinstance(bot, dict):
+        bot.setdefault("private_stats", old)
 
 
 def _section_names() -> list[str]:

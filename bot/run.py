@@ -1,7 +1,7 @@
 """``studybot run``: one process, one library, one database, any number of adapters.
 
-Chat libraries are imported only for the adapters a config enables, so the console starts
-without touching Discord or Slack code.
+Adapters are started through their registry (``bot.adapters.REGISTRY``), which imports a chat
+library only for the adapters a config enables, so the console starts without Discord or Slack code.
 
 The run ends when the console's input ends, when SIGTERM or SIGINT asks it to stop (exit 0
 after a bounded drain), or when an adapter or the timer loop fails (the error is raised, for
@@ -15,14 +15,15 @@ import asyncio
 import logging
 import signal
 import time
-from collections.abc import Coroutine, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from bot.adapters import adapter_runner
 from bot.config import Config
 from bot.core.app import StudyBot
+from bot.database import DB_FILE, describe_store, opened_store
 from bot.kb.library import load_library
-from bot.store.connect import DB_FILE, describe_store, opened_store
 
 log = logging.getLogger(__name__)
 __all__ = ["DB_FILE", "run", "upgrade_database", "show_gaps"]
@@ -77,7 +78,7 @@ async def _serve(bot: StudyBot, config: Config) -> None:
         if config.bot.metrics_port:
             health = await _start_health(bot, config)
         await bot.start()
-        tasks = {name: asyncio.create_task(_adapter(name, bot, config), name=f"adapter:{name}")
+        tasks = {name: asyncio.create_task(adapter_runner(name)(bot, config), name=f"adapter:{name}")
                  for name in config.bot.adapters}
         timers = asyncio.create_task(bot.run_timers(), name="timers")
         stopped = asyncio.create_task(stop.event.wait(), name="stop-signal")
@@ -145,20 +146,6 @@ async def _supervise(tasks: dict[str, asyncio.Task[None]], watch: Iterable[async
             return
 
 
-def _adapter(name: str, bot: StudyBot, config: Config) -> Coroutine[Any, Any, None]:
-    if name == "console":
-        from bot.adapters.console import ConsoleAdapter
-
-        return ConsoleAdapter(bot).run()
-    if name == "discord":
-        from bot.adapters.discord import run_discord
-
-        return run_discord(bot, config)
-    from bot.adapters.slack import run_slack
-
-    return run_slack(bot, config)
-
-
 async def upgrade_database(config: Config, data_dir: Path) -> str:
     """Creates or migrates the configured database (the SQLite file, or the PostgreSQL schema); names it.
 
@@ -173,7 +160,7 @@ async def upgrade_database(config: Config, data_dir: Path) -> str:
 
 async def show_gaps(config: Config, data_dir: Path, limit: int) -> list[tuple[str, int, str]]:
     """The most asked questions that got no confident answer."""
-    from bot.store.connect import open_postgres, open_sqlite
+    from bot.database import open_postgres, open_sqlite
 
     store = await (open_postgres(config.store.url, config) if config.store.postgres
                    else open_sqlite(data_dir / DB_FILE))

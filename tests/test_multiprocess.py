@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -197,7 +198,7 @@ async def _wait_healthy(session: aiohttp.ClientSession, port: int, process: subp
 
 
 def question_buttons(slack: FakeSlack, after: int) -> list[str]:
-    posts = [c for c in slack.of("chat.postMessage")[after:] if '"answer:' in json.dumps(c.data)]
+    posts = [c for c in slack.of("chat.postMessage")[after:] if re.search(r'"(v\d+:)?answer:', json.dumps(c.data))]
     if not posts:
         return []
     blocks = posts[-1].data["blocks"]
@@ -212,7 +213,7 @@ async def start_quiz(cluster: Cluster, seconds: int) -> tuple[int, list[str]]:
     await until(lambda: any("Quiz started" in c.data.get("text", "") for c in cluster.slack.of("respond")[replies:]),
                 cluster, "the reply to the quiz command")
     values = question_buttons(cluster.slack, before)
-    return int(values[0].split(":")[1]), values
+    return int(values[0].split(":")[-2]), values  # v1:answer:<round>:<choice>
 
 
 async def test_a_burst_of_answers_over_three_workers_counts_each_user_once_and_reveals_once(cluster: Cluster) -> None:

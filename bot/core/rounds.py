@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.core.buttons import answer_id
 from bot.core.events import ButtonEvent, Channel
 from bot.core.replies import LABEL_LIMIT, Button, Field, Reply, fit, neutralize, reply_to_json
 from bot.kb.library import Library
@@ -23,11 +24,6 @@ from bot.store.base import AnswerRecord, Outgoing, RoundRecord, Store, StoreUnit
 
 log = logging.getLogger(__name__)
 LETTERS = "ABCDE"
-
-
-def answer_button_id(round_id: int, choice: int) -> str:
-    """Self-describing, so a button still works after a restart: ``answer:<round>:<choice>``."""
-    return f"answer:{round_id}:{choice}"
 
 
 def question_reply(card: QuizCard, record: RoundRecord, topic_name: str, closed: bool = False,
@@ -40,14 +36,17 @@ def question_reply(card: QuizCard, record: RoundRecord, topic_name: str, closed:
     kind = {"daily": "Daily challenge", "practice": "Practice question"}.get(record.kind, "Quiz")
     if closed:
         footer = f"{topic_name} · closed"
+    elif record.kind == "practice":
+        footer = f"{topic_name} · just for you: your answer is judged at once"
     elif record.kind == "daily":
         footer = f"{topic_name} · open until {closing_time(record, zone or ZoneInfo('UTC'))} · one answer each"
     else:
         footer = f"{topic_name} · {record.seconds} s · one answer each"
     buttons = () if closed else tuple(
-        Button(answer_button_id(record.id, i), fit(f"{LETTERS[i]}. {c.text}", LABEL_LIMIT))
+        Button(answer_id(record.id, i), fit(f"{LETTERS[i]}. {c.text}", LABEL_LIMIT))
         for i, c in enumerate(card.choices))
-    return Reply(title=f"{kind}: {card.entry_id.replace('-', ' ')}", body="\n".join(lines), buttons=buttons,
+    # Titled by topic: the entry's id is an internal name, and often the answer itself.
+    return Reply(title=f"{kind}: {topic_name}", body="\n".join(lines), buttons=buttons,
                  footer=footer, ephemeral=record.kind == "practice")
 
 
@@ -75,8 +74,10 @@ class QuizMaster:
         self.open = {r.id: r for r in await self.store.open_rounds()}
 
     def pick_card(self, topic: str | None, exclude: set[str] = frozenset()) -> QuizCard | None:  # type: ignore[assignment]
-        """A random card, from one topic if given, avoiding ``exclude`` while others remain."""
-        cards = [c for d in self.library.decks for c in d.cards if topic is None or c.topic == topic]
+        """A random card, from one scope (topic or deck, see bot.core.names) if given, avoiding ``exclude``
+        while others remain."""
+        scope = self.library.topic_cards(topic) if topic is not None else None
+        cards = [c for d in self.library.decks for c in d.cards if scope is None or c.id in scope]
         fresh = [c for c in cards if c.id not in exclude] or cards
         return self.rng.choice(fresh) if fresh else None
 
@@ -189,6 +190,13 @@ def practice_result(card: QuizCard, choice: int) -> Reply:
     right = card.choices[card.correct_index]
     verdict = "Correct!" if choice == card.correct_index else f"Not quite: the answer is **{right.text}**."
     return Reply(f"{verdict}\n\n{card.explanation}", title="Practice result", ephemeral=True)
+
+
+def practice_reveal(card: QuizCard) -> Reply:
+    """The answer to a practice question nobody answered, shown when it is closed early (end of a console session)."""
+    right = card.choices[card.correct_index]
+    return Reply(f"**{LETTERS[card.correct_index]}. {right.text}**\n\n{card.explanation}",
+                 title=fit(f"Practice answer: {card.prompt}", 200), ephemeral=True)
 
 
 def reveal_reply(card: QuizCard, answers: list[AnswerRecord]) -> Reply:

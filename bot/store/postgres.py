@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from bot.core.events import Channel
+from bot.chat import Channel
 from bot.store.base import (
     AnswerRecord,
     Outgoing,

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from bot.core.events import Channel
+from bot.chat import Channel
 from bot.store.base import (
     AnswerRecord,
     Outgoing,

@@ -25,11 +25,11 @@ import pytest
 
 from bot.config import Config, DailySection, DeliverySection
 from bot.core.app import StudyBot
-from bot.core.clock import FakeClock
 from bot.core.events import Channel
 from bot.core.replies import reply_to_json
 from bot.store.base import StoreUnit
 from bot.store.sqlite import SqliteStore
+from tests.clock import FakeClock
 from tests.core.fakes import OPEN_STORES, command, library
 from tests.core.test_delivery import ALICE, FlakyPlatform, answer_new_questions
 

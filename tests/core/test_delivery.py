@@ -19,12 +19,13 @@ from pathlib import Path
 import pytest
 
 from bot.config import Config, DeliverySection
+from bot.core import buttons
 from bot.core.app import StudyBot, TimerFailure
-from bot.core.clock import FakeClock
 from bot.core.events import Channel
 from bot.core.outbox import DeliveryDeferred, DeliveryRefused
 from bot.core.replies import Button, Capabilities, Field, Reply, ReplyFormatError, reply_from_json, reply_to_json
 from bot.store.sqlite import SqliteStore
+from tests.clock import FakeClock
 from tests.core.fakes import OPEN_STORES, command, library, press, user
 
 START = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -100,7 +101,9 @@ async def answer_new_questions(bot: StudyBot, platform: FlakyPlatform, answered:
     for mid, question in platform.questions():
         if mid in answered:
             continue
-        round_id = int(question.buttons[0].id.split(":")[1])
+        pressed = buttons.parse(question.buttons[0].id)
+        assert isinstance(pressed, buttons.AnswerPress)
+        round_id = pressed.round_id
         record = await bot.store.get_round(round_id)
         assert record is not None
         card = bot.library.card(record.card_id)
@@ -293,7 +296,7 @@ async def test_practice_rounds_post_nothing_and_stay_private() -> None:
     platform = FlakyPlatform()
     bot, _ = await make(platform)
     [card] = await bot.handle_command(command("ask what is eager execution", ALICE))
-    practice = next(b for b in card.buttons if b.id.startswith("practice:"))
+    practice = next(b for b in card.buttons if b.id.startswith(buttons.practice_id("")))
     [question] = await bot.handle_button(press(practice.id, ALICE))
     [result] = await bot.handle_button(press(question.buttons[0].id, ALICE))
     assert result.title == "Practice result"

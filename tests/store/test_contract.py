@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.core.events import Channel
+from bot.chat import Channel
 from bot.store.base import AnswerRecord, Outgoing, RoundRecord, Store
 from bot.store.postgres import PostgresStore
 from bot.store.sqlite import SqliteStore

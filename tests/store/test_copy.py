@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.chat import Channel
 from bot.cli import main
-from bot.core.events import Channel
 from bot.store.base import AnswerRecord, Outgoing, RoundRecord
 from bot.store.sqlite import SqliteStore
 from tests.postgres_server import PostgresServer

@@ -12,12 +12,12 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from bot.chat import Channel
 from bot.cli import main
 from bot.config import Config, StoreSection, load_config
 from bot.core.app import UNAVAILABLE
-from bot.core.events import Channel
+from bot.database import open_postgres
 from bot.store.base import AnswerRecord, RoundRecord, StoreError, StoreUnavailable
-from bot.store.connect import open_postgres
 from bot.store.migrations import POSTGRES_MIGRATIONS
 from bot.store.postgres import PostgresStore
 from tests.core.fakes import command, library, user
@@ -141,7 +141,7 @@ def server_down(server: PostgresServer) -> Iterator[None]:
 async def test_a_restarted_server_is_reached_again_and_nothing_is_lost(postgres_server: PostgresServer,
                                                                        postgres_url: str) -> None:
     from bot.core.app import StudyBot
-    from bot.core.clock import FakeClock
+    from tests.clock import FakeClock
     from tests.core.fakes import RecordingOutbox
 
     store = await PostgresStore.open(postgres_url, pool_size=3, statement_timeout=2)
@@ -187,3 +187,25 @@ async def test_a_statement_past_the_timeout_is_cancelled_as_unavailable(postgres
         assert await store.record_answer(AnswerRecord(record.id, "u1", "U1", 0, True, 10, NOON), "test", "w1")
     finally:
         await store.close()
+
+
+# The compose deployment
+
+
+def test_the_compose_deployment_splits_the_shards_over_two_bots_on_one_database(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import yaml
+
+    folder = Path(__file__).resolve().parents[2] / "deploy" / "postgres"
+    compose = yaml.safe_load((folder / "compose.yaml").read_text(encoding="utf-8"))
+    bots = [s for name, s in compose["services"].items() if name != "postgres"]
+    assert len(bots) == 2 and compose["services"]["postgres"]["image"].startswith("postgres:")
+    monkeypatch.setenv("STUDYBOT_DB_PASSWORD", "secret")
+    monkeypatch.setenv("STUDYBOT_DISCORD_TOKEN", "token")
+    configs = [load_config(folder / s["volumes"][0].split(":")[0].removeprefix("./")) for s in bots]
+    shards = [i for c in configs for i in c.discord.shard_ids]
+    assert sorted(shards) == list(range(configs[0].discord.shard_count))  # every shard once, over the two
+    assert {c.store.url for c in configs} == {"postgresql://studybot@postgres:5432/studybot"}
+    for config, bot in zip(configs, bots):
+        config.check_secrets()  # the variables the configs name are the ones compose passes in
+        assert {key for _, key in config.required_secrets()} <= set(bot["environment"])

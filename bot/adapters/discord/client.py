@@ -8,6 +8,7 @@ declarations serve a running bot and ``studybot discord sync`` (which has no Stu
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import discord
@@ -25,6 +26,8 @@ class StudyClient(discord.Client):
     def __init__(self, studybot: StudyBot | None, **options: Any) -> None:
         super().__init__(**options)
         self.studybot = studybot
+        # Answers a press on one of the core's buttons (set by build_client: interactions.answer_button).
+        self.answer_press: Callable[[discord.Interaction[Any], str], Awaitable[None]] | None = None
         self.tree: app_commands.CommandTree[StudyClient] = app_commands.CommandTree(self)
 
     async def on_ready(self) -> None:
@@ -47,6 +50,11 @@ def make_client(studybot: StudyBot | None, config: Config) -> StudyClient:
     """
     intents = discord.Intents.none()
     intents.guilds = True
+    # The bot never joins voice. discord.py warns once per process, at WARNING, that PyNaCl and davey
+    # (voice) are missing unless these switches of its own are off: a warning on every start that
+    # operators learn to ignore. Other discord.client warnings still show.
+    discord.VoiceClient.warn_nacl = False
+    discord.VoiceClient.warn_dave = False
     options: dict[str, Any] = {"intents": intents, "allowed_mentions": discord.AllowedMentions.none()}
     if config.discord.shard_ids:
         # This process runs some of the shards; other processes (on the same database) run the rest.
