@@ -77,7 +77,9 @@ async def _serve(bot: StudyBot, config: Config) -> None:
     try:
         if config.bot.metrics_port:
             health = await _start_health(bot, config)
-        await bot.start()
+        # A SQLite process holds the data folder's lock, so attempts claimed by any other process were cut
+        # off; with PostgreSQL other processes may be mid-attempt, and their claims wait for their lease.
+        await bot.start(owns_data_folder=not config.store.postgres)
         tasks = {name: asyncio.create_task(adapter_runner(name)(bot, config), name=f"adapter:{name}")
                  for name in config.bot.adapters}
         timers = asyncio.create_task(bot.run_timers(), name="timers")

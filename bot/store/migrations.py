@@ -120,7 +120,13 @@ MIGRATIONS: list[str] = [
         WHERE delivered_at IS NULL AND given_up_at IS NULL;
     CREATE INDEX outbox_by_round ON outbox (round_id);
     """,
-    # 4: what several processes on one database must agree on: each user's last use of a command
+    # 4: which process holds a message's delivery attempt. The one process that holds the data folder's
+    # lock knows that attempts claimed by any other process were cut off (kill -9) and retries them at
+    # once, instead of waiting for their lease to run out.
+    """
+    ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
+    """,
+    # 5: what several processes on one database must agree on: each user's last use of a command
     # (cooldowns), and the platform deliveries already taken in (a resend is not handled twice).
     """
     CREATE TABLE cooldowns (
@@ -248,6 +254,9 @@ POSTGRES_MIGRATIONS: list[str] = [
     CREATE INDEX outbox_pending ON outbox (platform, workspace, channel, id)
         WHERE delivered_at IS NULL AND given_up_at IS NULL;
     CREATE INDEX outbox_by_round ON outbox (round_id);
+    """,
+    """
+    ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
     """,
     """
     CREATE TABLE cooldowns (

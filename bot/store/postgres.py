@@ -216,6 +216,12 @@ class PostgresStore:
         async with self.unit() as unit:
             return await unit.close_round(round_id, at, revealed)
 
+    async def extend_round(self, round_id: int, closes_at: datetime) -> bool:
+        status = await self._write(lambda con: con.execute(
+            "UPDATE rounds SET closes_at = $1 WHERE id = $2 AND closed_at IS NULL AND closes_at < $1",
+            closes_at, round_id))
+        return _count(status) == 1
+
     # Answers
 
     async def record_answer(self, answer: AnswerRecord, platform: str, workspace: str) -> bool:
@@ -420,11 +426,25 @@ class PostgresStore:
             params = [round_id]
         return [_pending(r) for r in await self._read(lambda con: con.fetch(sql, *params))]
 
-    async def claim_message(self, outbox_id: int, now: datetime, lease_until: datetime) -> bool:
+    async def claim_message(self, outbox_id: int, now: datetime, lease_until: datetime, owner: str) -> bool:
         status = await self._write(lambda con: con.execute(
-            f"UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1 WHERE id = $2 AND {_PENDING} "
-            "AND next_attempt_at <= $3", lease_until, outbox_id, now))
+            f"UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1, claimed_by = $4 WHERE id = $2 "
+            f"AND {_PENDING} AND next_attempt_at <= $3", lease_until, outbox_id, now, owner))
         return _count(status) == 1
+
+    async def prune_outbox(self, before: datetime) -> int:
+        status = await self._write(lambda con: con.execute(
+            "DELETE FROM outbox WHERE delivered_at < $1 OR given_up_at < $1", before))
+        return _count(status)
+
+    async def release_claims(self, now: datetime, owner: str) -> int:
+        """As the protocol says: only for a process that knows every other owner is gone. With several
+        processes on one database none can know that, so ``studybot run`` never calls it on PostgreSQL
+        (claims of a dead process are taken over when their lease runs out)."""
+        status = await self._write(lambda con: con.execute(
+            f"UPDATE outbox SET next_attempt_at = $1, claimed_by = NULL WHERE claimed_by IS NOT NULL "
+            f"AND claimed_by != $2 AND {_PENDING}", now, owner))
+        return _count(status)
 
     async def round_message_id(self, round_id: int) -> str | None:
         value = await self._read(lambda con: con.fetchval("SELECT message_id FROM rounds WHERE id = $1", round_id))
@@ -432,7 +452,8 @@ class PostgresStore:
 
     async def record_delivered(self, outbox_id: int, at: datetime, platform_id: str | None) -> None:
         async def work(con: asyncpg.Connection) -> None:
-            row = await con.fetchrow(f"UPDATE outbox SET delivered_at = $1, delivered_id = $2 WHERE id = $3 AND "
+            row = await con.fetchrow(f"UPDATE outbox SET delivered_at = $1, delivered_id = $2, claimed_by = NULL "
+                                     f"WHERE id = $3 AND "
                                      f"{_PENDING} RETURNING purpose, round_id", at, platform_id, outbox_id)
             if row is not None:
                 await _settle_round(con, row[0], row[1], at, platform_id)
@@ -441,12 +462,13 @@ class PostgresStore:
 
     async def record_retry(self, outbox_id: int, next_attempt_at: datetime, error: str) -> None:
         await self._write(lambda con: con.execute(
-            f"UPDATE outbox SET next_attempt_at = $1, last_error = $2 WHERE id = $3 AND {_PENDING}",
+            f"UPDATE outbox SET next_attempt_at = $1, last_error = $2, claimed_by = NULL WHERE id = $3 AND {_PENDING}",
             next_attempt_at, error[:500], outbox_id))
 
     async def record_given_up(self, outbox_id: int, at: datetime, reason: str) -> bool:
         async def work(con: asyncpg.Connection) -> bool:
-            row = await con.fetchrow(f"UPDATE outbox SET given_up_at = $1, given_up_reason = $2 WHERE id = $3 AND "
+            row = await con.fetchrow(f"UPDATE outbox SET given_up_at = $1, given_up_reason = $2, claimed_by = NULL "
+                                     f"WHERE id = $3 AND "
                                      f"{_PENDING} RETURNING purpose, round_id", at, reason[:500], outbox_id)
             if row is None:
                 return False

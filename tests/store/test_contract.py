@@ -307,15 +307,39 @@ async def test_a_claim_is_a_lease_taken_by_one_process_and_taken_over_after_it(s
     async with store.unit() as unit:
         [message] = await unit.enqueue([Outgoing(CHANNEL, "post", "daily-intro", "{}")], NOON)
     lease = NOON + timedelta(seconds=30)
-    claims = await asyncio.gather(store.claim_message(message, NOON, lease), other.claim_message(message, NOON, lease))
+    claims = await asyncio.gather(store.claim_message(message, NOON, lease, "a"),
+                                  other.claim_message(message, NOON, lease, "b"))
     assert sorted(claims) == [False, True]
     assert await store.due_messages(NOON + timedelta(seconds=29), ["test"]) == []  # held by the lease
     [again] = await other.due_messages(lease, ["test"])  # the holder died: due again when the lease ends
     assert again.attempts == 1
-    assert await other.claim_message(message, lease, lease + timedelta(seconds=30)) is True
+    assert await other.claim_message(message, lease, lease + timedelta(seconds=30), "b") is True
     await other.record_delivered(message, lease, None)
     assert await store.pending_messages() == []
-    assert await store.claim_message(message, lease + timedelta(hours=1), lease) is False  # delivered
+    assert await store.claim_message(message, lease + timedelta(hours=1), lease, "a") is False  # delivered
+    assert await store.prune_outbox(lease + timedelta(seconds=1)) == 1  # settled before then: forgotten
+    assert await store.pending_messages() == []
+
+
+async def test_claims_of_other_owners_are_released_by_a_sole_owner(store: Store) -> None:
+    async with store.unit() as unit:
+        first, second = await unit.enqueue([Outgoing(CHANNEL, "post", "daily-intro", "{}"),
+                                            Outgoing(OTHER_CHANNEL, "post", "daily-intro", "{}")], NOON)
+    lease = NOON + timedelta(minutes=2)
+    assert await store.claim_message(first, NOON, lease, "dead-process")
+    assert await store.claim_message(second, NOON, lease, "me")
+    assert await store.release_claims(NOON, "me") == 1  # the dead process's attempt, not its own
+    assert [m.id for m in await store.due_messages(NOON, ["test"])] == [first]
+
+
+async def test_an_open_round_is_extended_only_later(store: Store) -> None:
+    record = await opened(store)
+    later = record.closes_at + timedelta(seconds=30)
+    assert await store.extend_round(record.id, later) is True
+    assert await store.extend_round(record.id, later - timedelta(seconds=60)) is False
+    assert (await store.get_round(record.id)).closes_at == later  # type: ignore[union-attr]
+    await store.close_round(record.id, NOON)
+    assert await store.extend_round(record.id, later + timedelta(seconds=30)) is False
 
 
 async def test_a_retry_moves_the_message_and_keeps_its_place(store: Store) -> None:
