@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from bot.core.buttons import answer_id
 from bot.core.events import ButtonEvent, Channel
 from bot.core.replies import LABEL_LIMIT, Button, Field, Reply, fit, neutralize, reply_to_json
+from bot.core.shelf import Shelf
 from bot.kb.library import Library
 from bot.kb.model import QuizCard
 from bot.store.base import AnswerRecord, Outgoing, RoundRecord, Store, StoreUnit
@@ -60,18 +61,38 @@ def closing_time(record: RoundRecord, zone: ZoneInfo) -> str:
 class QuizMaster:
     """Owns the lifecycle of every round."""
 
-    def __init__(self, library: Library, store: Store, now: Callable[[], datetime], rng: random.Random,
+    def __init__(self, shelf: Shelf, store: Store, now: Callable[[], datetime], rng: random.Random,
                  points: int) -> None:
-        self.library = library
+        self.shelf = shelf
         self.store = store
         self.now = now
         self.rng = rng
         self.points = points
         self.open: dict[int, RoundRecord] = {}
+        # Cards of open rounds as they were asked, kept when a deck reload removed or edited them.
+        self._asked: dict[int, QuizCard] = {}
+
+    @property
+    def library(self) -> Library:
+        """The decks in service now."""
+        return self.shelf.library
 
     async def load(self) -> None:
         """Re-arms every round the database says is open (after a restart)."""
         self.open = {r.id: r for r in await self.store.open_rounds()}
+        self._asked = {}
+
+    def card_of(self, record: RoundRecord) -> QuizCard | None:
+        """The card ``record`` asked: as it was asked if a reload changed it since, else from the decks."""
+        return self._asked.get(record.id) or self.library.card(record.card_id)
+
+    def keep_asked_cards(self, old: Library) -> None:
+        """Before a reload swaps in new decks: every open round keeps its card from ``old`` until it closes,
+        so answers are judged, and the reveal shows, the question people saw."""
+        for record in self.open.values():
+            card = old.card(record.card_id)
+            if card is not None:
+                self._asked.setdefault(record.id, card)
 
     def pick_card(self, topic: str | None, exclude: set[str] = frozenset()) -> QuizCard | None:  # type: ignore[assignment]
         """A random card, from one scope (topic or deck, see bot.core.names) if given, avoiding ``exclude``
@@ -127,7 +148,7 @@ class QuizMaster:
         if record.kind == "practice" and record.owner_id != event.user.user_id:
             return Reply("This practice question belongs to someone else. Try `ask` and then "
                          "\"Quiz me on this\" for your own.", ephemeral=True)
-        card = self.library.card(record.card_id)
+        card = self.card_of(record)
         if card is None or not 0 <= choice < len(card.choices):
             return Reply("That button no longer matches a question I know.", ephemeral=True)
         correct = choice == card.correct_index
@@ -139,7 +160,7 @@ class QuizMaster:
             return Reply("You already answered this round; your first answer counts.", ephemeral=True)
         if record.kind == "practice":
             await self.store.close_round(round_id, self.now())
-            self.open.pop(round_id, None)
+            self.disarm(round_id)
             return practice_result(card, choice)
         return Reply(f"Answer {LETTERS[choice]} locked in. Results when the round closes.", ephemeral=True)
 
@@ -152,7 +173,7 @@ class QuizMaster:
         """Within ``unit``: closes the round and queues its closing edit (if the platform ``edits``)
         and its reveal; False if someone else already closed it. Call :meth:`disarm` once the unit
         is committed (or on False)."""
-        card = self.library.card(record.card_id)
+        card = self.card_of(record)
         public = record.kind != "practice" and card is not None
         if not await unit.close_round(record.id, self.now(), revealed=not public):
             return False
@@ -172,6 +193,7 @@ class QuizMaster:
     def disarm(self, round_id: int) -> None:
         """Forgets a round that is closed (or withdrawn) in the store."""
         self.open.pop(round_id, None)
+        self._asked.pop(round_id, None)
 
 
 def practice_result(card: QuizCard, choice: int) -> Reply:
