@@ -91,6 +91,12 @@ def _parser() -> argparse.ArgumentParser:
     kb_validate.add_argument("paths", nargs="*", type=Path,
                              help="deck folders or folders of decks (default: the configured decks)")
     kb_validate.set_defaults(handler=_kb_validate)
+    kb_import = kb_sub.add_parser("import", help="make a deck folder from a CSV/TSV file or an Anki package")
+    kb_import.add_argument("file", type=Path, help="a .csv, .tsv or Anki .apkg file")
+    kb_import.add_argument("--deck", help="the deck's name (default: from the file name)")
+    kb_import.add_argument("--out", type=Path, help="folder to create (default: ./DECK)")
+    kb_import.add_argument("--force", action="store_true", help="replace the deck already in --out")
+    kb_import.set_defaults(handler=_kb_import)
     kb_gaps = kb_sub.add_parser("gaps", parents=[common, data], help="questions that got no confident answer")
     kb_gaps.add_argument("--limit", type=_positive, default=30)
     kb_gaps.set_defaults(handler=_kb_gaps)
@@ -232,6 +238,18 @@ def _kb_validate(args: argparse.Namespace) -> int:
     decks = load_decks(folders)  # raises DeckError, reported by main()
     for deck in decks:
         print(f"ok  {deck.name}: {len(deck.entries)} entries, {len(deck.cards)} quiz cards")
+    return 0
+
+
+def _kb_import(args: argparse.Namespace) -> int:
+    from bot.kb.importing import ImportRefused, import_file
+
+    try:
+        report = import_file(args.file, deck_name=args.deck, out=args.out, force=args.force)
+    except ImportRefused as exc:
+        print(f"Cannot import: {exc}", file=sys.stderr)
+        return 1
+    print("\n".join(report.lines()))
     return 0
 
 

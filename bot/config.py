@@ -378,5 +378,6 @@ def _ranges(config: Config) -> list[tuple[str, float, float, float, str]]:
         ("delivery.max_retry_seconds", delivery.max_retry_seconds, 1, 3600, " (an hour)"),
         ("delivery.unknown_error_attempts", delivery.unknown_error_attempts, 1, 100, ""),
         ("delivery.give_up_hours", delivery.give_up_hours, 0.1, _WEEK // 3600, " (a week)"),
-        ("delivery.lease_seconds", delivery.lease_seconds, 10, 3600, " (an hour)"),
+        # At least a slow request's length (discord.py may wait out a 30 s rate limit inside one).
+        ("delivery.lease_seconds", delivery.lease_seconds, 60, 3600, " (an hour)"),
     ]

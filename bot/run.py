@@ -117,7 +117,7 @@ async def _serve(bot: StudyBot, config: Config) -> None:
     try:
         if config.bot.metrics_port:
             health = await _start_health(bot, config)
-        await bot.start()
+        await bot.start(owns_data_folder=True)  # inside data_folder_lock
         tasks = {name: asyncio.create_task(adapter_runner(name)(bot, config), name=f"adapter:{name}")
                  for name in config.bot.adapters}
         timers = asyncio.create_task(bot.run_timers(), name="timers")

@@ -10,6 +10,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -64,7 +65,8 @@ class StudyBot:
         self.quiz = QuizMaster(self.shelf, store, self.clock.now, rng or random.Random(), config.quiz.points_correct)
         self.daily = DailyPlanner(self.shelf, store, self.clock.now, timedelta(minutes=config.daily.grace_minutes))
         self.delivery = Deliverer(store, self.outboxes, self.clock, config.delivery, random.Random(),
-                                  on_given_up=self._given_up, metrics=self.metrics)
+                                  on_given_up=self._given_up, on_delivered=self._delivered,
+                                  metrics=self.metrics)
         self.catalog: Catalog = CATALOG
         self.cooldowns = Cooldowns(max(config.cooldowns.ask_seconds, config.cooldowns.quiz_seconds))
         self._last_daily_check: datetime | None = None
@@ -88,10 +90,16 @@ class StudyBot:
         """Registers the adapter that posts into ``platform``'s channels."""
         self.outboxes[platform] = outbox
 
-    async def start(self) -> None:
-        """Re-arms open rounds after a (re)start; overdue ones close on the first tick."""
+    async def start(self, owns_data_folder: bool = False) -> None:
+        """Re-arms open rounds after a (re)start; overdue ones close on the first tick.
+
+        ``owns_data_folder``: this process holds the data folder's lock, so deliveries a previous
+        process was in the middle of are retried at once rather than after their lease.
+        """
         self.started_at = self.clock.now()
         await self.quiz.load()
+        if owns_data_folder:
+            await self.delivery.resume()
 
     # Entry points for adapters
 
@@ -129,6 +137,9 @@ class StudyBot:
         running worker (tests, a one-off tick) it is delivered here before returning.
         """
         for record in self.quiz.due():
+            current = self.quiz.open.get(record.id)
+            if current is None or current.closes_at > self.clock.now():
+                continue  # closed meanwhile, or its question was posted late and it got its time again
             try:
                 await self._close(record)
             except Exception:
@@ -285,6 +296,19 @@ class StudyBot:
                 why = outcome.advice or f"The platform said: {outcome.reason}."
                 return f"I could not post the question in this channel, so no quiz was started. {why}"
         return None
+
+    async def _delivered(self, message: PendingMessage) -> None:
+        """A round may close once its question is out; a quiz question that reached its channel late
+        (a rate limit, an outage) gets its full time: the round's clock restarts when people see it."""
+        if message.purpose != "question" or message.round_id is None:
+            return
+        record = self.quiz.posted(message.round_id)
+        if record is None or record.kind != "quiz":
+            return  # a daily question keeps the closing time it announces
+        closes_at = self.clock.now() + timedelta(seconds=record.seconds)
+        if closes_at - record.closes_at > timedelta(seconds=1) \
+                and await self.store.extend_round(record.id, closes_at) and record.id in self.quiz.open:
+            self.quiz.open[record.id] = replace(record, closes_at=closes_at)
 
     async def _given_up(self, message: PendingMessage, reason: str) -> None:
         """A question nobody will ever see withdraws its round, so the channel is free for the next one."""

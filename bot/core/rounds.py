@@ -69,6 +69,9 @@ class QuizMaster:
         self.rng = rng
         self.points = points
         self.open: dict[int, RoundRecord] = {}
+        # Open rounds whose question is queued but not yet delivered: they do not close before people
+        # could see them (a rate limit or an outage delays the question, not the answering time).
+        self.unposted: set[int] = set()
         # Cards of open rounds as they were asked, kept when a deck reload removed or edited them.
         self._asked: dict[int, QuizCard] = {}
 
@@ -80,6 +83,8 @@ class QuizMaster:
     async def load(self) -> None:
         """Re-arms every round the database says is open (after a restart)."""
         self.open = {r.id: r for r in await self.store.open_rounds()}
+        self.unposted = {m.round_id for m in await self.store.pending_messages()
+                         if m.purpose == "question" and m.round_id in self.open}
         self._asked = {}
 
     def card_of(self, record: RoundRecord) -> QuizCard | None:
@@ -136,8 +141,15 @@ class QuizMaster:
         return stored
 
     def arm(self, record: RoundRecord) -> None:
-        """Takes a committed round into the in-memory set of open rounds."""
+        """Takes a round committed by :meth:`start` into the in-memory set of open rounds."""
         self.open[record.id] = record
+        if record.kind != "practice" and self.library.card(record.card_id) is not None:
+            self.unposted.add(record.id)  # start() queued its question
+
+    def posted(self, round_id: int) -> RoundRecord | None:
+        """Notes that a round's question reached its channel; the open round, if it still is."""
+        self.unposted.discard(round_id)
+        return self.open.get(round_id)
 
     async def press(self, event: ButtonEvent, round_id: int, choice: int) -> Reply:
         """Records one answer. Every outcome is a private reply that never reveals the answer."""
@@ -165,9 +177,9 @@ class QuizMaster:
         return Reply(f"Answer {LETTERS[choice]} locked in. Results when the round closes.", ephemeral=True)
 
     def due(self) -> list[RoundRecord]:
-        """Open rounds whose time is up."""
+        """Open rounds whose time is up (never one whose question has not been posted yet)."""
         now = self.now()
-        return [r for r in self.open.values() if r.closes_at <= now]
+        return [r for r in self.open.values() if r.closes_at <= now and r.id not in self.unposted]
 
     async def close(self, unit: StoreUnit, record: RoundRecord, edits: bool) -> bool:
         """Within ``unit``: closes the round and queues its closing edit (if the platform ``edits``)
@@ -194,6 +206,7 @@ class QuizMaster:
         """Forgets a round that is closed (or withdrawn) in the store."""
         self.open.pop(round_id, None)
         self._asked.pop(round_id, None)
+        self.unposted.discard(round_id)
 
 
 def practice_result(card: QuizCard, choice: int) -> Reply:
