@@ -74,7 +74,7 @@ def test_sighup_serves_an_entry_added_to_the_deck_files(console: tuple[subproces
     assert "The third thing is" not in out.seen
     write_decks(tmp_path / "decks", "first", "second", "third")
     process.send_signal(signal.SIGHUP)
-    logged = err.until("\n", err.until("SIGHUP: decks reloaded in "))
+    logged = err.until("\n", err.until("INFO bot.run: SIGHUP: decks reloaded in "))
     assert "entries: 1 added, 0 removed, 2 kept; cards: 1 added, 0 removed, 2 kept" in err.seen[:logged]
     type_line(process, "what is the third thing")
     end = out.until("The third thing is what comes third.", before)
@@ -91,7 +91,7 @@ def test_sighup_with_broken_decks_logs_every_problem_and_keeps_serving_the_old_o
     broken = "entries:\n  - id: Bad Id\n    topic: nowhere\n    question: Broken?\n    answer: Yes.\n"
     write_decks(tmp_path / "decks", "first", "second", "third", broken=broken)
     process.send_signal(signal.SIGHUP)
-    start = err.until("SIGHUP: decks not reloaded: the new decks have ")
+    start = err.until("ERROR bot.run: SIGHUP: decks not reloaded: the new decks have ")
     err.until("the old decks stay in service:", start)
     more = str(tmp_path / "decks" / "demo" / "more.yaml")
     err.until(f"\n  - {more}:2: ", start)
