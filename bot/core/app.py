@@ -81,10 +81,13 @@ class StudyBot:
     async def reload_decks(self) -> ReloadOutcome:
         """Loads the decks from their files again and serves them, or keeps the old ones and says why.
 
-        Rounds open at the swap keep the card they asked, so they close and reveal as asked even
-        when the reload removed or edited it. Never raises; a second reload meanwhile is refused.
+        Open rounds keep the card they asked (see :class:`QuizMaster`), so they close and reveal as
+        asked even when the reload removed or edited it. Never raises; a second reload meanwhile is
+        refused.
         """
-        return await self.shelf.reload(before_swap=self.quiz.keep_asked_cards)
+        outcome = await self.shelf.reload()
+        self.metrics.deck_reloads.inc("busy" if outcome.busy else "refused" if outcome.changes is None else "reloaded")
+        return outcome
 
     def attach(self, platform: str, outbox: Outbox) -> None:
         """Registers the adapter that posts into ``platform``'s channels."""

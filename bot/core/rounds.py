@@ -72,7 +72,8 @@ class QuizMaster:
         # Open rounds whose question is queued but not yet delivered: they do not close before people
         # could see them (a rate limit or an outage delays the question, not the answering time).
         self.unposted: set[int] = set()
-        # Cards of open rounds as they were asked, kept when a deck reload removed or edited them.
+        # The card each open round asked, as it was asked: a deck reload that removes or edits it
+        # leaves the round judging and revealing the question people saw.
         self._asked: dict[int, QuizCard] = {}
 
     @property
@@ -85,19 +86,12 @@ class QuizMaster:
         self.open = {r.id: r for r in await self.store.open_rounds()}
         self.unposted = {m.round_id for m in await self.store.pending_messages()
                          if m.purpose == "question" and m.round_id in self.open}
-        self._asked = {}
+        self._asked = {r.id: card for r in self.open.values() if (card := self.library.card(r.card_id))}
 
     def card_of(self, record: RoundRecord) -> QuizCard | None:
-        """The card ``record`` asked: as it was asked if a reload changed it since, else from the decks."""
+        """The card ``record`` asked, as it was asked (None for a round restored after a restart whose card
+        no deck has any more)."""
         return self._asked.get(record.id) or self.library.card(record.card_id)
-
-    def keep_asked_cards(self, old: Library) -> None:
-        """Before a reload swaps in new decks: every open round keeps its card from ``old`` until it closes,
-        so answers are judged, and the reveal shows, the question people saw."""
-        for record in self.open.values():
-            card = old.card(record.card_id)
-            if card is not None:
-                self._asked.setdefault(record.id, card)
 
     def pick_card(self, topic: str | None, exclude: set[str] = frozenset()) -> QuizCard | None:  # type: ignore[assignment]
         """A random card, from one scope (topic or deck, see bot.core.names) if given, avoiding ``exclude``
@@ -123,6 +117,7 @@ class QuizMaster:
                                                            owner=owner))
         if record is not None:
             self.open[record.id] = record
+            self._asked[record.id] = card
         return record
 
     async def start(self, unit: StoreUnit, record: RoundRecord, zone: ZoneInfo | None = None) -> RoundRecord | None:
@@ -133,8 +128,13 @@ class QuizMaster:
         """
         card = self.library.card(record.card_id)
         stored = await unit.open_round(record)
-        if stored is None or card is None:
+        if stored is None:
+            return None
+        # Noted now, while the card is the one asked; a rolled-back id used again is noted again here.
+        if card is None:
+            self._asked.pop(stored.id, None)
             return stored
+        self._asked[stored.id] = card
         question = question_reply(card, stored, self.library.topic_name(card), zone=zone)
         await unit.enqueue([Outgoing(stored.channel, "post", "question", reply_to_json(question), stored.id)],
                            self.now())
@@ -143,7 +143,7 @@ class QuizMaster:
     def arm(self, record: RoundRecord) -> None:
         """Takes a round committed by :meth:`start` into the in-memory set of open rounds."""
         self.open[record.id] = record
-        if record.kind != "practice" and self.library.card(record.card_id) is not None:
+        if record.kind != "practice" and record.id in self._asked:
             self.unposted.add(record.id)  # start() queued its question
 
     def posted(self, round_id: int) -> RoundRecord | None:

@@ -65,12 +65,10 @@ class Shelf:
         """Whether a reload is running now."""
         return self._reloading
 
-    async def reload(self, before_swap: Callable[[Library], None] | None = None) -> ReloadOutcome:
+    async def reload(self) -> ReloadOutcome:
         """Loads the decks again and puts them in service if they are sound; never raises.
 
-        Only one reload runs at a time: a second one asked for meanwhile returns at once with
-        ``busy``. ``before_swap(old)`` runs just before the swap, with nothing in between, for
-        what must keep a piece of the old library (open rounds keep the card they asked).
+        Only one reload runs at a time: a second one asked for meanwhile returns at once with ``busy``.
         """
         if self._reloading:
             return ReloadOutcome(busy=True)
@@ -85,8 +83,6 @@ class Shelf:
             except Exception as exc:  # a bug or an OS error must not take the running bot down
                 log.exception("deck reload failed")
                 return ReloadOutcome(problems=(f"the decks could not be loaded: {exc!r} (see the log)",))
-            if before_swap is not None:
-                before_swap(old)
             self.library = new
             return ReloadOutcome(changes=changes, seconds=time.monotonic() - started)
         finally:

@@ -142,6 +142,7 @@ async def test_broken_decks_keep_the_old_ones_and_every_problem_is_listed_with_f
     assert any(f"{more}:2: " in p and "Bad Id" in p for p in problems)
     assert any(f"{more}:3: " in p and "nowhere" in p for p in problems)
     assert "the decks in service stay as they were" in report.body
+    assert bot.metrics.deck_reloads.value("refused") == 1
     assert bot.library is before and bot.library.entry("demo/third") is None
     [answer] = await bot.handle_command(command("ask what is the first thing", user("alice")))
     assert answer.title == "What is the first thing?"
@@ -260,6 +261,7 @@ async def test_a_second_reload_while_one_runs_is_told_and_the_first_one_finishes
     assert "1 added (`demo/second`)" in report.body
     [again] = await bot.handle_command(command("deck reload", ADMIN))
     assert again.body.startswith("Nothing changed")
+    assert [bot.metrics.deck_reloads.value(o) for o in ("reloaded", "busy", "refused")] == [2, 1, 0]
 
 
 async def test_the_report_is_private_and_nothing_is_posted_in_the_channel(tmp_path: Path, clock: FakeClock) -> None:
