@@ -8,9 +8,13 @@ import random
 import threading
 from pathlib import Path
 
+import pytest
+
 from bot.config import Config, CooldownSection, DecksSection
 from bot.core import buttons
 from bot.core.app import StudyBot
+from bot.core.commands.decks import reload_reply
+from bot.core.shelf import ReloadOutcome
 from bot.kb.library import Library, load_library
 from bot.store.sqlite import SqliteStore
 from tests.clock import FakeClock
@@ -270,3 +274,29 @@ async def test_the_report_is_private_and_nothing_is_posted_in_the_channel(tmp_pa
     write_decks(tmp_path, "first", "second")
     replies = await bot.handle_command(command("deck reload", ADMIN, CHANNEL))
     assert all(r.ephemeral for r in replies) and outbox.posts == []
+
+
+async def test_an_unexpected_failure_while_loading_keeps_the_old_decks_and_is_logged(
+        tmp_path: Path, clock: FakeClock, caplog: pytest.LogCaptureFixture) -> None:
+    write_decks(tmp_path, "first")
+    bot, _ = await bot_over(tmp_path, clock)
+    before = bot.library
+
+    def failing_load() -> Library:
+        raise RuntimeError("disk on fire")
+
+    bot.shelf._load = failing_load
+    [report] = await bot.handle_command(command("deck reload", ADMIN))
+    assert report.title == "Decks not reloaded"
+    assert "- the decks could not be loaded: RuntimeError('disk on fire') (see the log)" in report.body
+    assert bot.library is before and not bot.shelf.reloading
+    assert [r.getMessage() for r in caplog.records if r.exc_info] == ["deck reload failed"]
+
+
+def test_a_very_long_list_of_problems_is_cut_with_a_pointer_to_the_validator() -> None:
+    problems = tuple(f"decks/demo/entries.yaml:{n}: id: bad" for n in range(1, 106))
+    report = reload_reply(ReloadOutcome(problems=problems))
+    listed = [line for line in report.body.splitlines() if line.startswith("- ")]
+    assert len(listed) == 101 and listed[99] == "- decks/demo/entries.yaml:100: id: bad"
+    assert listed[100] == "- … and 5 more: run `studybot kb validate` on the host to see them all."
+    assert report.body.startswith("The new decks have 105 problems")
