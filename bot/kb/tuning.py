@@ -1,0 +1,48 @@
+"""The lookup's few constants, in one place, each with why it has its value.
+
+They are plain numbers with a meaning that does not depend on the deck (shares of a question's
+information, nats of English information), so one setting serves every deck. ``GRID`` lists
+the values the leave-one-deck-out evaluation (``python -m tests.kb.devset_eval --lodo``) may
+choose among, to show the defaults are not fitted to one deck.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Constants of the lookup's ranking and answer rule."""
+
+    # Words more common than about 1 in 150 words of English ("get", "make", "time" is 6.4)
+    # say nothing about what a question is about: their information counts from this level up.
+    common_information: float = 3.0
+    # A repaired word is a guess at what the person meant, so it explains less of the question.
+    repair_certainty: float = 0.85
+    # A word that an entry's answer only mentions in passing explains less than one in its
+    # question, aliases or keywords: "what time is it" must not be answered by an entry whose
+    # answer says "training time".
+    body_credit: float = 0.7
+    # Answer when at most this share of the question's information is in words the deck never
+    # uses ("lunch", "kubernetes") ...
+    max_unknown: float = 0.2
+    # ... and the best entry explains this share of the rest ...
+    min_coverage: float = 0.5
+    # ... or, for a long question, this much information (about three specific words) ...
+    long_evidence: float = 25.0
+    # ... and never on less than one specific word's worth.
+    min_evidence: float = 5.0
+    # Rank with each query word's BM25 part scaled by its English information.
+    query_weighting: bool = True
+
+    # Quiz prompts, explanations and right choices are indexed like the answer: the deck author's
+    # other words for the same idea (measured: +2.4 points top-1 on the SQL deck, no loss elsewhere).
+    quiz_weight: float = 1.0
+
+    GRID: ClassVar[dict[str, tuple[float, ...]]] = {
+        "min_coverage": (0.4, 0.5, 0.6),
+        "max_unknown": (0.1, 0.2, 0.3),
+        "long_evidence": (20.0, 25.0, 35.0),
+    }
