@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from bot.kb import postings
+from bot.kb import english, postings
 from bot.kb.deck_index import DeckIndex
 from bot.kb.english import max_information
 from bot.kb.library import Library, load_library
@@ -202,3 +204,16 @@ def test_one_incidental_word_is_not_an_answer() -> None:
     assert not index.search("what time is it").answered
     assert not index.search("how do I quit emacs").answered
     assert index.search("how do I quit vim").answered
+
+
+def test_english_counts_are_cached_and_read_back_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    english._counts.cache_clear()
+    try:
+        parsed = english._counts()
+        assert list((tmp_path / "studybot").glob("english-*.marshal"))
+        english._counts.cache_clear()
+        assert english._counts() == parsed
+        assert english.is_common("says") and not english.is_common("tensros")
+    finally:
+        english._counts.cache_clear()
