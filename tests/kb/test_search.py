@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from bot.kb import english, postings
@@ -206,14 +204,16 @@ def test_one_incidental_word_is_not_an_answer() -> None:
     assert index.search("how do I quit vim").answered
 
 
-def test_english_counts_are_cached_and_read_back_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    english._counts.cache_clear()
-    try:
-        parsed = english._counts()
-        assert list((tmp_path / "studybot").glob("english-*.marshal"))
-        english._counts.cache_clear()
-        assert english._counts() == parsed
-        assert english.is_common("says") and not english.is_common("tensros")
-    finally:
-        english._counts.cache_clear()
+def test_english_counts_are_found_by_bisecting_the_sorted_list() -> None:
+    """The lookup relies on the list being one word a line in sorted order; a new version must keep that."""
+    import gzip
+    import json
+    from importlib import resources
+
+    data = gzip.decompress((resources.files("spellchecker") / "resources" / "en.json.gz").read_bytes())
+    counts = json.loads(data)
+    lines = english._lines()
+    assert lines == sorted(lines) and len(lines) == len(counts)
+    for word in ("the", "says", "time", "aardvark", "zzz", "tensor", "a"):
+        assert english.count(word) == counts.get(word, 0), word
+    assert english.is_common("says") and not english.is_common("tensros")
