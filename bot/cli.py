@@ -8,20 +8,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
-import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from bot import __version__
 from bot.config import ConfigError, load_config
 from bot.kb.library import Library, load_library
 from bot.kb.loader import DeckError, builtin_decks_root, deck_folders, load_decks
 from bot.kb.search import SearchResult
+from bot.logs import setup_logging
+from bot.startup import StartupError
 from bot.store.base import StoreError
+from bot.store.lock import DataFolderBusy, DataFolderError
+from bot.typed_text import decode_line, undecodable
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -41,8 +44,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return 2
+    except DataFolderBusy as exc:
+        print(f"Not started: {exc}", file=sys.stderr)
+        return 1
+    except DataFolderError as exc:
+        print(f"Data folder error: {exc}", file=sys.stderr)
+        return 1
     except StoreError as exc:
         print(f"Database error: {exc}", file=sys.stderr)
+        return 1
+    except StartupError as exc:
+        print(f"Start-up error: {exc}", file=sys.stderr)
         return 1
     except BrokenPipeError:
         # The reader went away (`studybot kb list | head`): nothing more to say, and no traceback.
@@ -53,6 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="studybot", description="A study bot for team chat.")
+    parser.add_argument("--version", action="version", version=f"studybot {__version__}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", type=Path, help="config file (TOML); see config.example.toml")
     data = argparse.ArgumentParser(add_help=False)
@@ -116,14 +129,37 @@ def _ask(args: argparse.Namespace) -> int:
         names = ", ".join(d.name for d in library.decks)
         print(f"No deck named {args.deck!r}. Decks: {names}", file=sys.stderr)
         return 2
-    queries = (line.rstrip("\n") for line in sys.stdin) if args.query == "-" else [args.query]
-    for query in queries:
+    if args.query != "-":
+        problem = undecodable(args.query)
+        if problem:
+            print(f"studybot ask: the question is {problem}.", file=sys.stderr)
+            return 2
+    skipped = 0
+    for number, (query, problem) in enumerate(_queries(args.query), 1):
+        if problem:
+            # Named on stderr; a JSON line still stands for it, so output lines match input lines.
+            print(f"studybot ask: line {number} is {problem}; skipped", file=sys.stderr, flush=True)
+            skipped += 1
+            if args.json:
+                print(json.dumps({"query": query, "answered": False, "matches": [], "error": "not valid UTF-8"},
+                                 ensure_ascii=False), flush=True)
+            continue
         result = library.search(query, top=args.top, deck=args.deck)
         if args.json:
             print(json.dumps(_result_json(result), ensure_ascii=False), flush=True)
         else:
             _print_result(result, library, sys.stdout)
-    return 0
+    return 1 if skipped else 0
+
+
+def _queries(query: str) -> Iterator[tuple[str, str | None]]:
+    """The question given, or with ``-`` each line of stdin read as UTF-8 (what is not, named)."""
+    if query != "-":
+        yield query, None
+        return
+    for raw in sys.stdin.buffer:
+        text, problem = decode_line(raw)
+        yield text.rstrip("\r\n"), problem
 
 
 def _result_json(result: SearchResult) -> dict[str, object]:
@@ -210,15 +246,22 @@ def _kb_gaps(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from bot.core.app import TimerFailure
     from bot.run import run
 
     config = load_config(args.config)
     # Before anything starts: a console running beside an adapter that failed would hide the failure.
     config.check_secrets()
-    logging.basicConfig(level=config.bot.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(config.bot.log_level, config.bot.log_format)
     load_library(config.deck_paths, include_builtin=config.builtin_decks)  # refuse a broken deck before starting
-    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a person leaves the console
+    try:
+        # SIGINT (Ctrl-C) and SIGTERM stop a running bot gracefully (exit 0); see bot.run.
         asyncio.run(run(config, config.data_dir(args.data_dir)))
+    except KeyboardInterrupt:  # Ctrl-C before the bot was running
+        return 130
+    except TimerFailure as exc:
+        print(f"Stopped: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -7,6 +7,7 @@ Secrets never live in the file: it names the environment variables that hold the
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -17,6 +18,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ADAPTERS = ("console", "discord", "slack")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("text", "json")
+_DAY = 86_400
+_WEEK = 7 * _DAY
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # What each secret-naming key's variable must hold, for the message when it is not set.
 SECRET_KEYS = {
@@ -39,6 +43,10 @@ class BotSection:
     data_dir: str = ""
     timezone: str = "UTC"
     log_level: str = "INFO"
+    log_format: str = "text"
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 0
+    start_retry_seconds: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -78,6 +86,17 @@ class DailySection:
 
 
 @dataclass(frozen=True)
+class DeliverySection:
+    """[delivery]: retrying the messages the bot posts on its own (questions, reveals, daily posts)."""
+
+    first_retry_seconds: float = 2.0
+    max_retry_seconds: float = 300.0
+    unknown_error_attempts: int = 5
+    give_up_hours: float = 24.0
+    lease_seconds: float = 120.0
+
+
+@dataclass(frozen=True)
 class DiscordSection:
     """[discord]: the Discord adapter."""
 
@@ -111,6 +130,7 @@ class Config:
     quiz: QuizSection = field(default_factory=QuizSection)
     cooldowns: CooldownSection = field(default_factory=CooldownSection)
     daily: DailySection = field(default_factory=DailySection)
+    delivery: DeliverySection = field(default_factory=DeliverySection)
     discord: DiscordSection = field(default_factory=DiscordSection)
     slack: SlackSection = field(default_factory=SlackSection)
     base_dir: Path = Path(".")
@@ -183,6 +203,10 @@ def load_config(path: Path | None) -> Config:
         raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        line = Path(path).read_bytes()[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}:{line}: the file is not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); "
+                          "save it as UTF-8 (TOML files must be)") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
     problems: list[str] = []
@@ -218,6 +242,9 @@ def _section(section_type: type, name: str, values: dict[str, Any], problems: li
         expected = hints[key]
         if not _has_type(value, expected):
             problems.append(f"{name}.{key}: expected {_describe(expected)}, got {value!r}")
+            continue
+        if expected is float and not math.isfinite(value):
+            problems.append(f"{name}.{key}: expected a finite number, got {value!r}")
             continue
         accepted[key] = float(value) if expected is float else value
     return section_type(**accepted)
@@ -255,23 +282,25 @@ def _check_values(config: Config) -> list[str]:
     if config.bot.log_level.upper() not in LOG_LEVELS:
         problems.append(f"bot.log_level: expected one of {', '.join(LOG_LEVELS)}, got {config.bot.log_level!r}")
     quiz = config.quiz
-    if quiz.min_seconds < 1:
-        problems.append(f"quiz.min_seconds: must be 1 or more, got {quiz.min_seconds}")
     if quiz.max_seconds < quiz.min_seconds:
         problems.append(f"quiz.max_seconds: must be at least quiz.min_seconds ({quiz.min_seconds}), "
                         f"got {quiz.max_seconds}")
     elif not quiz.min_seconds <= quiz.round_seconds <= quiz.max_seconds:
         problems.append(f"quiz.round_seconds: must lie between quiz.min_seconds ({quiz.min_seconds}) and "
                         f"quiz.max_seconds ({quiz.max_seconds}), got {quiz.round_seconds}")
-    at_least = [("quiz.max_questions", quiz.max_questions, 1), ("quiz.points_correct", quiz.points_correct, 0),
-                ("cooldowns.ask_seconds", config.cooldowns.ask_seconds, 0),
-                ("cooldowns.quiz_seconds", config.cooldowns.quiz_seconds, 0),
-                ("daily.grace_minutes", config.daily.grace_minutes, 0),
-                ("daily.check_seconds", config.daily.check_seconds, 1),
-                ("discord.shard_count", config.discord.shard_count, 0)]
-    problems.extend(f"{key}: must be {low} or more, got {value:g}" for key, value, low in at_least if value < low)
+    for key, value, low, high, unit in _ranges(config):
+        if value < low:
+            problems.append(f"{key}: must be {low:g} or more, got {_number(value)}")
+        elif value > high:
+            problems.append(f"{key}: must be at most {high:g}{unit}, got {_number(value)}")
     if config.daily.open_hours <= 0:
         problems.append(f"daily.open_hours: must be more than 0, got {config.daily.open_hours:g}")
+    delivery = config.delivery
+    if delivery.max_retry_seconds < delivery.first_retry_seconds:
+        problems.append(f"delivery.max_retry_seconds: must be at least delivery.first_retry_seconds "
+                        f"({delivery.first_retry_seconds:g}), got {delivery.max_retry_seconds:g}")
+    if config.bot.log_format not in LOG_FORMATS:
+        problems.append(f"bot.log_format: expected \"text\" or \"json\", got {config.bot.log_format!r}")
     for key in SECRET_KEYS:
         section, name = key.split(".")
         if not _ENV_NAME.fullmatch(getattr(getattr(config, section), name)):
@@ -287,3 +316,38 @@ def _check_values(config: Config) -> list[str]:
     if not 0 < config.slack.http_port < 65536:
         problems.append(f"slack.http_port: expected a port between 1 and 65535, got {config.slack.http_port}")
     return problems
+
+
+def _number(value: float) -> str:
+    """A whole number as written; others short (``-0.5``, ``1e+300``)."""
+    return str(value) if isinstance(value, int) else f"{value:g}"
+
+
+def _ranges(config: Config) -> list[tuple[str, float, float, float, str]]:
+    """(key, value, lowest, highest, unit) of every bounded number.
+
+    Durations have upper bounds as well as lower ones: a huge value (``9e18``) is a typo, and
+    would overflow date arithmetic hours into the run instead of stopping the bot at start.
+    """
+    quiz, cooldowns, daily, delivery = config.quiz, config.cooldowns, config.daily, config.delivery
+    return [
+        ("quiz.round_seconds", quiz.round_seconds, 1, _WEEK, " (a week)"),
+        ("quiz.min_seconds", quiz.min_seconds, 1, _WEEK, " (a week)"),
+        ("quiz.max_seconds", quiz.max_seconds, 1, _WEEK, " (a week)"),
+        ("quiz.max_questions", quiz.max_questions, 1, 100, ""),
+        ("quiz.points_correct", quiz.points_correct, 0, 1_000_000, ""),
+        ("cooldowns.ask_seconds", cooldowns.ask_seconds, 0, _DAY, " (a day)"),
+        ("cooldowns.quiz_seconds", cooldowns.quiz_seconds, 0, _DAY, " (a day)"),
+        ("daily.grace_minutes", daily.grace_minutes, 0, _WEEK // 60, " (a week)"),
+        ("daily.open_hours", daily.open_hours, 0, _WEEK // 3600, " (a week)"),
+        ("daily.check_seconds", daily.check_seconds, 1, 3600, " (an hour)"),
+        ("discord.shard_count", config.discord.shard_count, 0, 100_000, ""),
+        ("bot.metrics_port", config.bot.metrics_port, 0, 65_535, " (0 turns it off)"),
+        ("bot.start_retry_seconds", config.bot.start_retry_seconds, 0, 3600, " (an hour)"),
+        # Small enough that a typo cannot park a reveal for years.
+        ("delivery.first_retry_seconds", delivery.first_retry_seconds, 0.1, 60, " (a minute)"),
+        ("delivery.max_retry_seconds", delivery.max_retry_seconds, 1, 3600, " (an hour)"),
+        ("delivery.unknown_error_attempts", delivery.unknown_error_attempts, 1, 100, ""),
+        ("delivery.give_up_hours", delivery.give_up_hours, 0.1, _WEEK // 3600, " (a week)"),
+        ("delivery.lease_seconds", delivery.lease_seconds, 10, 3600, " (an hour)"),
+    ]

@@ -2,56 +2,150 @@
 
 Chat libraries are imported only for the adapters a config enables, so the console starts
 without touching Discord or Slack code.
+
+The run ends when the console's input ends, when SIGTERM or SIGINT asks it to stop (exit 0
+after a bounded drain), or when an adapter or the timer loop fails (the error is raised, for
+the command line to report and exit non-zero). Whatever ends it, the database is closed and
+the data folder's lock released, so the process can always exit.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+import signal
+import time
+from collections.abc import Coroutine, Iterable
 from pathlib import Path
 from typing import Any
 
 from bot.config import Config
 from bot.core.app import StudyBot
 from bot.kb.library import load_library
+from bot.store.lock import data_folder_lock
 from bot.store.sqlite import SqliteStore
 
 log = logging.getLogger(__name__)
 DB_FILE = "studybot.sqlite3"
+# Docker waits 10 s between SIGTERM and SIGKILL (systemd 90 s): at worst 3 + 2 + 4 = 9 s to stop.
+ADAPTER_STOP_SECONDS = 3.0
+TIMER_STOP_SECONDS = 2.0
+DRAIN_SECONDS = 4.0
+
+
+class StopSignal:
+    """SIGTERM and SIGINT, caught on the event loop: they end the run gracefully instead of at once."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self) -> None:
+        self.received: str | None = None
+        self.event = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        for sig in self.SIGNALS:
+            self._loop.add_signal_handler(sig, self._set, sig)
+
+    def _set(self, sig: signal.Signals) -> None:
+        if self.received is None:
+            self.received = sig.name
+        self.event.set()
+
+    def remove(self) -> None:
+        for sig in self.SIGNALS:
+            self._loop.remove_signal_handler(sig)
 
 
 async def run(config: Config, data_dir: Path) -> None:
-    """Runs the enabled adapters until the console ends (or forever, for chat platforms)."""
+    """Runs the enabled adapters until the console ends, a signal asks to stop, or something fails.
+
+    Raises:
+        DataFolderBusy: another StudyBot holds ``data_dir``.
+        StoreError: the data folder or database cannot be used.
+        ConfigError, StartupError: an adapter could not start.
+        TimerFailure: the timer loop kept failing.
+    """
     library = load_library(config.deck_paths, include_builtin=config.builtin_decks)
-    store = await SqliteStore.open(data_dir / DB_FILE)
-    bot = StudyBot(library, store, config)
+    with data_folder_lock(data_dir):
+        store = await SqliteStore.open(data_dir / DB_FILE)
+        try:
+            await _serve(StudyBot(library, store, config), config)
+        finally:
+            await store.close()
+
+
+async def _serve(bot: StudyBot, config: Config) -> None:
+    stop = StopSignal()
+    health = None
+    tasks: dict[str, asyncio.Task[None]] = {}
+    timers: asyncio.Task[None] | None = None
     try:
+        if config.bot.metrics_port:
+            health = await _start_health(bot, config)
         await bot.start()
         tasks = {name: asyncio.create_task(_adapter(name, bot, config), name=f"adapter:{name}")
                  for name in config.bot.adapters}
-        timers = asyncio.create_task(bot.run_timers())
+        timers = asyncio.create_task(bot.run_timers(), name="timers")
+        stopped = asyncio.create_task(stop.event.wait(), name="stop-signal")
         try:
-            await _supervise(tasks)
+            await _supervise(tasks, [timers, stopped])
         finally:
-            for task in [*tasks.values(), timers]:
-                task.cancel()
-            await asyncio.gather(*tasks.values(), timers, return_exceptions=True)
+            stopped.cancel()
     finally:
-        await store.close()
+        # Stop taking new events, stop the timers, finish what was already accepted while the
+        # connections are still open (pending posts need them), then close the adapters (Discord
+        # gateway, Slack socket or HTTP server) by cancelling them.
+        started = time.monotonic()
+        bot.stop_accepting()
+        await _cancel([timers] if timers else [], TIMER_STOP_SECONDS)
+        drained = await bot.drain(DRAIN_SECONDS)
+        await _cancel(tasks.values(), ADAPTER_STOP_SECONDS)
+        if health is not None:
+            await health.cleanup()
+        stop.remove()
+        if stop.received:
+            log.info("StudyBot stopped on %s: work %s and adapters closed in %.1f s", stop.received,
+                     "drained" if drained else "left undrained", time.monotonic() - started)
 
 
-async def _supervise(tasks: dict[str, asyncio.Task[None]]) -> None:
-    """Waits until the console ends, or every adapter ends; an adapter's failure is raised, never dropped.
+async def _start_health(bot: StudyBot, config: Config) -> Any:
+    from bot.health import start_health_server
+    from bot.startup import StartupError
+
+    host, port = config.bot.metrics_host, config.bot.metrics_port
+    try:
+        return await start_health_server(bot, host, port)
+    except OSError as exc:
+        raise StartupError(f"cannot listen on {host}:{port} (bot.metrics_host, bot.metrics_port): "
+                           f"{exc.strerror or exc}; choose a free port, or 0 to turn the server off") from None
+
+
+async def _cancel(tasks: Iterable[asyncio.Task[None]], timeout: float) -> None:
+    """Cancels ``tasks`` and waits for them to finish their clean-up, at most ``timeout`` seconds."""
+    pending = [task for task in tasks if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        _, late = await asyncio.wait(pending, timeout=timeout)
+        for task in late:
+            log.warning("shutdown: %s did not stop within %g s; leaving it", task.get_name(), timeout)
+
+
+async def _supervise(tasks: dict[str, asyncio.Task[None]], watch: Iterable[asyncio.Task[Any]] = ()) -> None:
+    """Waits until the console ends, every adapter ends, or a ``watch``ed task ends (a stop signal,
+    the timer loop); a failure is raised, never dropped.
 
     A Discord or Slack adapter that fails beside the console must stop the process with its error,
-    not leave a console running while the team's channel stays silent.
+    not leave a console running while the team's channel stays silent; a timer loop that gave up
+    must stop it too, for a supervisor to restart it.
     """
-    running = set(tasks.values())
-    while running:
+    watched = set(watch)
+    running = set(tasks.values()) | watched
+    while running - watched:
         done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
-            task.result()  # re-raises the adapter's failure
+            task.result()  # re-raises the adapter's or the timer's failure
+        if done & watched:
+            return
         if "console" in tasks and tasks["console"].done():
             return
 
@@ -71,10 +165,15 @@ def _adapter(name: str, bot: StudyBot, config: Config) -> Coroutine[Any, Any, No
 
 
 async def upgrade_database(data_dir: Path) -> Path:
-    """Creates or migrates the database file; returns its path."""
+    """Creates or migrates the database file; returns its path.
+
+    Raises:
+        DataFolderBusy: a running StudyBot holds the folder (it migrated at its start).
+    """
     path = data_dir / DB_FILE
-    store = await SqliteStore.open(path)
-    await store.close()
+    with data_folder_lock(data_dir):
+        store = await SqliteStore.open(path)
+        await store.close()
     return path
 
 

@@ -73,3 +73,37 @@ def test_ask_does_not_import_chat_libraries() -> None:
             "print([m for m in ('discord', 'slack_bolt', 'aiosqlite', 'aiohttp') if m in sys.modules])")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert run.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_ask_stdin_line_that_is_not_utf8_is_named_and_skipped_with_valid_output() -> None:
+    raw = b"what is caf\xe9 dropout\nwhat is eager execution\n"
+    for args in (["--json"], []):
+        run = subprocess.run([sys.executable, "-m", "bot", "ask", "-", *args], input=raw, capture_output=True,
+                             cwd=REPO, timeout=60)
+        out, err = run.stdout.decode("utf-8"), run.stderr.decode("utf-8")  # strict: no invalid bytes come out
+        assert run.returncode == 1, err
+        assert "line 1 is not valid UTF-8 (byte 0xe9 after 'what is caf'); skipped" in err and "Traceback" not in err
+        if args:
+            first, second = (json.loads(line) for line in out.splitlines())
+            assert first == {"query": "what is caf\ufffd dropout", "answered": False, "matches": [],
+                             "error": "not valid UTF-8"}  # one line out per line in, still
+            assert second["answered"] is True
+        else:
+            assert out.startswith("What is eager execution") and "caf" not in out
+
+
+def test_ask_argument_that_is_not_utf8_is_refused() -> None:
+    run = subprocess.run([sys.executable, "-m", "bot", "ask", b"caf\xe9"], capture_output=True, cwd=REPO, timeout=60)
+    assert run.returncode == 2 and run.stdout == b""
+    assert "the question is not valid UTF-8 (byte 0xe9 after 'caf')" in run.stderr.decode("utf-8")
+
+
+def test_kb_validate_and_run_refuse_a_folder_with_no_deck(tmp_path: Path) -> None:
+    empty = tmp_path / "my-decks"
+    empty.mkdir()
+    validate = studybot("kb", "validate", str(empty))
+    assert validate.returncode == 1 and str(empty) in validate.stderr and "no deck.yaml" in validate.stderr
+    config = tmp_path / "studybot.toml"
+    config.write_text(f'[decks]\npaths = ["{empty}"]\n', encoding="utf-8")
+    run = studybot("run", "--config", str(config), "--data-dir", str(tmp_path / "data"), stdin="/help\n")
+    assert run.returncode == 1 and str(empty) in run.stderr and "StudyBot console" not in run.stdout

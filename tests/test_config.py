@@ -237,3 +237,41 @@ def test_run_refuses_to_start_before_touching_the_data_dir(tmp_path: Path) -> No
     assert "Configuration error: discord.token_env: the environment variable STUDYBOT_DISCORD_TOKEN" in run.stderr
     assert run.stdout == ""  # the console did not start
     assert not (tmp_path / "data").exists()
+
+
+# Durations and encodings that used to pass or crash later (issue #11)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("[cooldowns]\nask_seconds = nan\n", "cooldowns.ask_seconds: expected a finite number, got nan"),
+    ("[cooldowns]\nquiz_seconds = inf\n", "cooldowns.quiz_seconds: expected a finite number, got inf"),
+    ("[daily]\nopen_hours = -inf\n", "daily.open_hours: expected a finite number, got -inf"),
+    ("[daily]\ngrace_minutes = 9e18\n", "daily.grace_minutes: expected a whole number, got 9e+18"),
+    ("[daily]\ngrace_minutes = 9000000000000000000\n",
+     "daily.grace_minutes: must be at most 10080 (a week), got 9000000000000000000"),
+    ("[daily]\nopen_hours = 9e18\n", "daily.open_hours: must be at most 168 (a week), got 9e+18"),
+    ("[cooldowns]\nask_seconds = 1e300\n", "cooldowns.ask_seconds: must be at most 86400 (a day), got 1e+300"),
+    ("[quiz]\nmax_seconds = 99999999\n", "quiz.max_seconds: must be at most 604800 (a week), got 99999999"),
+    ("[daily]\ncheck_seconds = 86400\n", "daily.check_seconds: must be at most 3600 (an hour), got 86400"),
+    ("[bot]\nmetrics_port = 70000\n", "bot.metrics_port: must be at most 65535 (0 turns it off), got 70000"),
+    ("[bot]\nstart_retry_seconds = nan\n", "bot.start_retry_seconds: expected a finite number, got nan"),
+    ('[bot]\nlog_format = "xml"\n', "bot.log_format: expected \"text\" or \"json\", got 'xml'"),
+    ("[delivery]\ngive_up_hours = inf\n", "delivery.give_up_hours: expected a finite number, got inf"),
+    ("[delivery]\nmax_retry_seconds = 1e9\n", "delivery.max_retry_seconds: must be at most 3600 (an hour), got 1e+09"),
+    ("[delivery]\nfirst_retry_seconds = 0\n", "delivery.first_retry_seconds: must be 0.1 or more, got 0"),
+    ("[delivery]\nunknown_error_attempts = 0\n", "delivery.unknown_error_attempts: must be 1 or more, got 0"),
+    ("[delivery]\nlease_seconds = 1\n", "delivery.lease_seconds: must be 10 or more, got 1"),
+    ("[delivery]\nfirst_retry_seconds = 30\nmax_retry_seconds = 10\n",
+     "delivery.max_retry_seconds: must be at least delivery.first_retry_seconds (30), got 10"),
+])
+def test_durations_must_be_finite_and_bounded(tmp_path: Path, text: str, expected: str) -> None:
+    assert expected in problem(tmp_path, text)
+
+
+def test_a_latin1_file_is_named_with_its_line_and_the_fix(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes('[bot]\n# Caf\u00e9 team\ntimezone = "UTC"\n'.encode("latin-1"))
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(caught.value) == (f"{path}:2: the file is not UTF-8 text (byte 0xe9); "
+                                 "save it as UTF-8 (TOML files must be)")

@@ -171,6 +171,21 @@ def test_quit_alone_exits_zero(tmp_path: Path) -> None:
 # Rendering rules
 
 
+def test_a_line_that_is_not_utf8_is_refused_clearly_and_the_next_one_answered(tmp_path: Path) -> None:
+    env = dict(os.environ, HOME=str(tmp_path / "home"), XDG_DATA_HOME=str(tmp_path / "xdg"))
+    run = subprocess.run([sys.executable, "-m", "bot", "run", "--data-dir", str(tmp_path / "data")],
+                         input=b"/ask caf\xe9 kubernetes\n/as b\xf6b\n/ask what is eager execution\n",
+                         capture_output=True, cwd=REPO, env=env, timeout=60)
+    out, err = run.stdout.decode("utf-8"), run.stderr.decode("utf-8")  # strict: no invalid bytes come out
+    assert run.returncode == 0 and err == ""
+    refusals = [b for b in blocks(out) if "not valid UTF-8" in b]
+    assert refusals == ["That line was not read: it is not valid UTF-8 (byte 0xe9 after '/ask caf'). "
+                        "Please type it again.",
+                        "That line was not read: it is not valid UTF-8 (byte 0xf6 after '/as b'). "
+                        "Please type it again."]
+    assert "Eager execution" in out and "(you are now" not in out and "Sorry" not in out
+
+
 def test_render_drops_bold_but_not_inside_code_and_shows_fields_and_footer() -> None:
     reply = Reply("Use **kwargs** like this:\n```python\nf(**a, **b)\n```", title="T",
                   fields=(Field("Answered", "3"),), footer="topic · deck", ephemeral=True)
@@ -181,3 +196,15 @@ def test_render_drops_bold_but_not_inside_code_and_shows_fields_and_footer() -> 
 def test_render_shows_a_choice_once_as_a_numbered_button() -> None:
     reply = Reply("Pick one:\n\n**A.** yes\n**B.** no", buttons=(Button("a", "A. yes"), Button("b", "B. no")))
     assert render(reply, "you") == "Pick one:\n  [1] A. yes\n  [2] B. no"
+
+
+async def test_lines_from_a_pipe_are_read_without_the_executor_as_bytes_for_handle_line_to_decode() -> None:
+    from bot.adapters.console import read_lines
+
+    reader, writer = os.pipe()
+    os.write(writer, b"/help\n/ask caf\xe9\n/quit")
+    os.close(writer)
+    with os.fdopen(reader, "r") as stream:
+        lines = [line async for line in read_lines(stream)]
+    # Bytes, so handle_line can refuse a line that is not UTF-8 by name instead of guessing.
+    assert lines == [b"/help\n", b"/ask caf\xe9\n", b"/quit"]

@@ -41,3 +41,29 @@ async def test_without_a_console_the_run_lasts_until_every_adapter_ends() -> Non
     release.set()
     await supervisor
     assert slow.done()
+
+
+async def test_a_timer_loop_that_gives_up_stops_the_run_with_its_error() -> None:
+    from bot.core.app import TimerFailure
+
+    async def give_up() -> None:
+        await asyncio.sleep(0)
+        raise TimerFailure("the timer failed 10 times in a row")
+
+    discord = asyncio.create_task(asyncio.Event().wait())
+    with pytest.raises(TimerFailure):
+        await _supervise({"discord": discord}, [asyncio.create_task(give_up())])
+    assert not discord.done()  # the caller cancels and drains the adapters
+    discord.cancel()
+
+
+async def test_a_stop_signal_ends_the_run_while_adapters_still_serve() -> None:
+    stop = asyncio.Event()
+    slack = asyncio.create_task(asyncio.Event().wait())
+    supervisor = asyncio.create_task(_supervise({"slack": slack}, [asyncio.create_task(stop.wait())]))
+    await asyncio.sleep(0)
+    assert not supervisor.done()
+    stop.set()
+    await asyncio.wait_for(supervisor, 1)
+    assert not slack.done()
+    slack.cancel()

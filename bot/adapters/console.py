@@ -13,13 +13,18 @@ once, as the numbered button, so nobody wonders whether to type ``A`` or ``1``.
 from __future__ import annotations
 
 import asyncio
+import io
+import os
 import re
 import sys
+import threading
+from collections.abc import AsyncIterator
 from typing import TextIO
 
 from bot.core.app import StudyBot
 from bot.core.events import ButtonEvent, Channel, CommandEvent, User, parse_command
 from bot.core.replies import Button, Capabilities, Reply
+from bot.typed_text import decode_line, undecodable
 
 PLATFORM = "console"
 CHANNEL = Channel(PLATFORM, "local", "console")
@@ -52,11 +57,18 @@ class ConsoleAdapter:
         self._messages += 1
         return str(self._messages)
 
-    async def edit(self, channel: Channel, message_id: str, reply: Reply) -> bool:
-        return False  # a terminal cannot change what it printed; the core posts the reveal anew
+    async def edit(self, channel: Channel, message_id: str, reply: Reply) -> None:
+        """Never called: a terminal cannot change what it printed (``edits=False``); the reveal is posted anew."""
 
-    async def handle_line(self, line: str) -> bool:
-        """Handles one line of input; False when the user asked to quit."""
+    async def handle_line(self, line: str | bytes) -> bool:
+        """Handles one line of input (bytes are read as UTF-8); False when the user asked to quit."""
+        if isinstance(line, bytes):
+            line, problem = decode_line(line)
+        else:
+            problem = undecodable(line)
+        if problem:
+            self._print(f"That line was not read: it is {problem}. Please type it again.")
+            return True
         text = line.strip()
         if not text:
             return True
@@ -89,10 +101,8 @@ class ConsoleAdapter:
     async def run(self, stream: TextIO = sys.stdin) -> None:
         """Reads until end of input or /quit, then reveals rounds still open here."""
         self._print(GREETING)
-        loop = asyncio.get_running_loop()
-        while True:
-            line = await loop.run_in_executor(None, stream.readline)
-            if not line or not await self.handle_line(line):
+        async for line in read_lines(stream):
+            if not await self.handle_line(line):
                 break
         await self.bot.close_open_rounds({CHANNEL})
 
@@ -104,6 +114,48 @@ class ConsoleAdapter:
     def _print(self, text: str) -> None:
         self.out.write(text.rstrip() + "\n\n")
         self.out.flush()
+
+
+async def read_lines(stream: TextIO) -> AsyncIterator[str | bytes]:
+    """The lines of ``stream``, read without blocking the event loop or the process's exit.
+
+    A terminal or pipe is read by a daemon thread with ``os.read`` on its descriptor. A
+    ``readline`` in asyncio's executor would do for reading, but the executor is joined when
+    the loop closes, so Ctrl-C would stop the bot and then wait for one more line to be typed.
+    Lines from a descriptor come as bytes, so each is decoded on its own and one that is not
+    UTF-8 is refused by name (``handle_line``). A stream without a descriptor (a StringIO in
+    tests) is read directly.
+    """
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        while text := stream.readline():
+            yield text
+        return
+    loop = asyncio.get_running_loop()
+    chunks: asyncio.Queue[bytes | None] = asyncio.Queue()
+
+    def pump() -> None:
+        while True:
+            try:
+                data = os.read(fd, 65536)
+            except OSError:
+                data = b""
+            try:
+                loop.call_soon_threadsafe(chunks.put_nowait, data or None)
+            except RuntimeError:  # the loop is closed: the bot has stopped
+                return
+            if not data:
+                return
+
+    threading.Thread(target=pump, name="console-input", daemon=True).start()
+    pending = b""
+    while (data := await chunks.get()) is not None:
+        *lines, pending = (pending + data).split(b"\n")
+        for raw in lines:
+            yield raw + b"\n"
+    if pending:
+        yield pending
 
 
 def render(reply: Reply, reader: str) -> str:

@@ -19,20 +19,23 @@ from zoneinfo import ZoneInfo
 from bot.config import Config
 from bot.core.clock import Clock, SystemClock
 from bot.core.daily import DailyPlanner
+from bot.core.delivery import Deliverer
 from bot.core.events import ButtonEvent, Channel, CommandEvent, User
+from bot.core.metrics import Heartbeat, Metrics
 from bot.core.outbox import Outbox
-from bot.core.replies import LABEL_LIMIT, Button, Field, Reply, fit, neutralize
+from bot.core.replies import LABEL_LIMIT, Button, Field, Reply, fit, neutralize, reply_to_json
 from bot.core.rounds import QuizMaster, question_reply
 from bot.core.schedule import ScheduleInputError, parse_local_time, parse_zone
 from bot.core.standings import PERIOD_ALIASES, PERIODS, TOP, period_bounds, ranked, streaks, topic_accuracy
 from bot.kb.library import Library
 from bot.kb.model import Entry, QuizCard
-from bot.store.base import RoundRecord, Schedule, ScoreRow, Store
+from bot.store.base import Outgoing, PendingMessage, RoundRecord, Schedule, ScoreRow, Store, StoreUnit
 
 log = logging.getLogger(__name__)
 
 MAX_QUERY = 300
 MAX_COOLDOWNS = 10_000  # remembered uses before the expired ones are dropped
+STOPPING = "StudyBot is restarting; please try again in a moment."
 APOLOGY = "Sorry, something went wrong while handling that. It has been logged; please try again in a moment."
 HELP: list[tuple[str, str, str]] = [
     ("ask", "Look up a concept in the decks", "ask what is eager execution"),
@@ -44,6 +47,14 @@ HELP: list[tuple[str, str, str]] = [
      "daily set 09:00 Europe/Berlin questions 2"),
     ("help", "This list", "help"),
 ]
+# A tick that fails is retried with a backoff doubling up to TIMER_MAX_BACKOFF seconds; after
+# TIMER_MAX_FAILURES in a row (about three minutes) the timer gives up and the process exits.
+TIMER_MAX_FAILURES = 10
+TIMER_MAX_BACKOFF = 30.0
+
+
+class TimerFailure(RuntimeError):
+    """The timer loop kept failing: reveals and daily posts have stopped, so the process must end."""
 
 
 class StudyBot:
@@ -55,12 +66,17 @@ class StudyBot:
         self.store = store
         self.config = config
         self.clock = clock or SystemClock()
+        self.heartbeat = Heartbeat()
+        self.metrics = Metrics(self.heartbeat)
         self.outboxes: dict[str, Outbox] = {}
         self.quiz = QuizMaster(library, store, self.clock.now, rng or random.Random(), config.quiz.points_correct)
         self.daily = DailyPlanner(library, store, self.clock.now, timedelta(minutes=config.daily.grace_minutes))
+        self.delivery = Deliverer(store, self.outboxes, self.clock, config.delivery, random.Random(),
+                                  on_given_up=self._given_up, metrics=self.metrics)
         # Last use per (platform, workspace, user, command): when, and by which event.
         self._last_use: dict[tuple[str, str, str, str], tuple[datetime, int]] = {}
         self._last_daily_check: datetime | None = None
+        self.accepting = True  # False once shutdown began: events get STOPPING while work drains
         self._commands: dict[str, Callable[[CommandEvent], Awaitable[list[Reply]]]] = {
             "ask": self._ask, "quiz": self._quiz, "leaderboard": self._leaderboard, "stats": self._stats,
             "topics": self._topics, "daily": self._daily, "help": self._help,
@@ -78,7 +94,10 @@ class StudyBot:
 
     async def handle_command(self, event: CommandEvent) -> list[Reply]:
         """Answers a command; never raises."""
+        if not self.accepting:
+            return [Reply(STOPPING, ephemeral=True)]
         handler = self._commands.get(event.name)
+        self.metrics.commands.inc(event.name if handler is not None else "unknown")
         if handler is None:
             return [Reply(f"I don't know the command `{neutralize(event.name)}`. Try `help`.", ephemeral=True)]
         return await self._guard(handler(event), f"command {event.name} {dict(event.options)} from {event.user}",
@@ -86,6 +105,8 @@ class StudyBot:
 
     async def handle_button(self, event: ButtonEvent) -> list[Reply]:
         """Answers a button press; never raises."""
+        if not self.accepting:
+            return [Reply(STOPPING, ephemeral=True)]
         return await self._guard(self._button(event), f"button {event.button_id} from {event.user}")
 
     async def _guard(self, work: Awaitable[list[Reply]], context: str,
@@ -101,7 +122,11 @@ class StudyBot:
     # Timers
 
     async def tick(self) -> None:
-        """Closes rounds whose time is up and fires due daily challenges. Safe to call any time."""
+        """Closes rounds whose time is up and fires due daily challenges. Safe to call any time.
+
+        What they post is delivered by the delivery worker (:meth:`run_timers` runs it); without a
+        running worker (tests, a one-off tick) it is delivered here before returning.
+        """
         for record in self.quiz.due():
             try:
                 await self._close(record)
@@ -112,36 +137,121 @@ class StudyBot:
         if self._last_daily_check is None or now - self._last_daily_check >= every:
             self._last_daily_check = now
             await self.daily.tick(self._open_daily)
+        if not self.delivery.running:
+            await self.delivery.flush()
 
-    async def run_timers(self, interval: float = 1.0) -> None:
-        """Ticks forever (the adapters' event loop runs this as a task)."""
+    async def run_timers(self, interval: float = 1.0, max_failures: int = TIMER_MAX_FAILURES,
+                         max_backoff: float = TIMER_MAX_BACKOFF) -> None:
+        """Ticks forever, with the delivery worker beside it (``studybot run`` runs this as a task
+        beside the adapters).
+
+        A tick that raises is logged and retried with backoff; each success beats the heartbeat
+        that ``/healthz`` and the timer-lag metric read.
+
+        Raises:
+            TimerFailure: ``max_failures`` ticks in a row failed, or the delivery worker died. Reveals
+                and daily posts have stopped while commands would still answer, so the process
+                should end (non-zero) and its supervisor start it again.
+        """
+        worker = asyncio.create_task(self.delivery.run(), name="delivery")
+        try:
+            await self._tick_forever(worker, interval, max_failures, max_backoff)
+        finally:
+            worker.cancel()
+            await asyncio.gather(worker, return_exceptions=True)
+
+    async def _tick_forever(self, worker: asyncio.Task[None], interval: float, max_failures: int,
+                            max_backoff: float) -> None:
+        failures = 0
         while True:
-            await self.tick()
+            if worker.done():
+                raise TimerFailure("the delivery worker stopped, so nothing the bot posts on its own would "
+                                   "reach its channels; StudyBot stops for its supervisor to restart it") \
+                    from (None if worker.cancelled() else worker.exception())
+            try:
+                await self.tick()
+            except Exception as exc:
+                failures += 1
+                self.metrics.timer_failures.inc()
+                if failures >= max_failures:
+                    raise TimerFailure(f"the timer failed {failures} times in a row, last with {exc!r}; "
+                                       "rounds are not being revealed, so StudyBot stops for its supervisor "
+                                       "to restart it") from exc
+                delay = min(interval * 2 ** failures, max_backoff)
+                log.exception("timer tick failed (%d in a row); retrying in %g s", failures, delay)
+                await asyncio.sleep(delay)
+                continue
+            failures = 0
+            self.heartbeat.beat()
             await asyncio.sleep(interval)
 
+    def stop_accepting(self) -> None:
+        """Shutdown's first step: later commands and presses are answered "restarting" and not handled,
+        while the connections stay open for what is drained (answers, the outbox)."""
+        self.accepting = False
+
+    async def drain(self, timeout: float) -> bool:
+        """Finishes work already accepted, for at most ``timeout`` seconds; False if time ran out.
+
+        Called on shutdown after the adapters stopped taking events and the timers stopped:
+        answers waiting for the batched writer are written, then the outbox is delivered (waiting
+        out retries) under the same deadline. What is left stays in the outbox and is delivered
+        after the next start.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        try:
+            await asyncio.wait_for(self.store.flush(), timeout)
+        except TimeoutError:
+            log.warning("shutdown: answers were still being written after %g s; stopping without waiting more",
+                        timeout)
+            return False
+        left = max(deadline - loop.time(), 0.0)
+        try:
+            pending = await asyncio.wait_for(self.delivery.drain(left), left)
+        except TimeoutError:
+            pending = -1
+        if pending:
+            log.warning("shutdown: %s message(s) not yet delivered after %g s; they are kept and delivered "
+                        "after the next start", "some" if pending < 0 else pending, timeout)
+            return False
+        return True
+
     async def close_open_rounds(self, channels: set[Channel] | None = None) -> None:
-        """Closes and reveals open rounds now (the console does this at end of input)."""
+        """Closes and reveals open rounds now, and delivers what is due (the console does this at end of input)."""
         for record in list(self.quiz.open.values()):
             if channels is None or record.channel in channels:
                 await self._close(record, next_question=False)
+        await self.delivery.flush(wait=True)
 
     async def _close(self, record: RoundRecord, next_question: bool = True) -> None:
+        """Closes a round, and in the same transaction queues its closing edit and reveal, the day's
+        results after a daily challenge's last question, and the next question of a quiz."""
         outbox = self.outboxes.get(record.channel.platform)
-        edit = outbox.edit if outbox is not None and outbox.capabilities.edits else None
-        closed = await self.quiz.close(record, self._post, edit)
-        if closed and record.kind == "daily" and not self._daily_still_open(record):
-            await self._post(record.channel, await self._daily_leaderboard(record))
-        if closed and next_question and record.remaining > 0 and record.kind == "quiz":
-            card = self.quiz.pick_card(record.topic, exclude={record.card_id})
-            if card is not None:
-                await self._start_round(record.channel, card, record.seconds, record.remaining - 1, record.topic)
+        edits = outbox is not None and outbox.capabilities.edits
+        following: RoundRecord | None = None
+        async with self.store.unit() as unit:
+            closed = await self.quiz.close(unit, record, edits)
+            if closed and record.kind == "daily" and not self._daily_still_open(record):
+                results = await self._daily_leaderboard(unit, record)
+                await unit.enqueue([Outgoing(record.channel, "post", "daily-results", reply_to_json(results),
+                                             record.id)], self.clock.now())
+            if closed and next_question and record.remaining > 0 and record.kind == "quiz":
+                card = self.quiz.pick_card(record.topic, exclude={record.card_id})
+                if card is not None:
+                    following = await self.quiz.start(unit, self.quiz.new_round(
+                        record.channel, "quiz", card, record.seconds, record.remaining - 1, record.topic))
+        self.quiz.disarm(record.id)
+        if following is not None:
+            self.quiz.arm(following)
+        self.delivery.wake()
 
     def _daily_still_open(self, record: RoundRecord) -> bool:
         """Whether another question of the same day's challenge is still open."""
         return any(r.kind == "daily" and r.schedule_id == record.schedule_id and r.local_date == record.local_date
-                   for r in self.quiz.open.values())
+                   and r.id != record.id for r in self.quiz.open.values())
 
-    async def _daily_leaderboard(self, record: RoundRecord) -> Reply:
+    async def _daily_leaderboard(self, unit: StoreUnit, record: RoundRecord) -> Reply:
         """The day's results, posted once the challenge's last question is revealed.
 
         Only that challenge's answers count, whenever they came (a 21:00 challenge is answered
@@ -149,36 +259,64 @@ class StudyBot:
         """
         assert record.schedule_id is not None and record.local_date is not None  # every daily round has both
         c = record.channel
-        rows = ranked(await self.store.scores(c.platform, c.workspace, None, None, None,
-                                              daily=(record.schedule_id, record.local_date)))
+        rows = ranked(await unit.day_scores(c.platform, c.workspace, record.schedule_id, record.local_date))
         body = "\n".join(_board_lines(rows)) or "Nobody answered this challenge."
         return Reply(body, title=f"Daily challenge results for {record.local_date:%A %d %B}")
 
-    async def _post(self, channel: Channel, reply: Reply) -> str | None:
-        outbox = self.outboxes.get(channel.platform)
-        if outbox is None:
-            log.warning("no adapter for platform %r; dropped a message for %s", channel.platform, channel)
-            return None
-        return await outbox.post(channel, reply)
-
     async def _start_round(self, channel: Channel, card: QuizCard, seconds: int, remaining: int,
-                           topic: str | None) -> bool:
-        record = await self.quiz.open_round(channel, "quiz", card, seconds, remaining=remaining, topic=topic)
-        if record is None:
-            return False
-        await self.quiz.publish(record, self._post)
-        return True
+                           topic: str | None) -> RoundRecord | None:
+        """Opens a quiz round and queues its question, in one transaction; None if the channel is busy."""
+        async with self.store.unit() as unit:
+            record = await self.quiz.start(unit, self.quiz.new_round(channel, "quiz", card, seconds, remaining,
+                                                                     topic))
+        if record is not None:
+            self.quiz.arm(record)
+            self.delivery.wake()
+        return record
 
-    async def _open_daily(self, schedule: Schedule, day: date, cards: list[QuizCard]) -> None:
+    async def _post_question_now(self, record: RoundRecord) -> str | None:
+        """Delivers a just-opened round's question from the command that opened it, so the platform's
+        answer reaches the person who asked: None if it was posted (or will be, after a retry), else
+        why no quiz was started."""
+        for outcome in await self.delivery.deliver_channel(record.channel):
+            if outcome.message.round_id == record.id and outcome.message.purpose == "question" \
+                    and outcome.state == "refused":
+                why = outcome.advice or f"The platform said: {outcome.reason}."
+                return f"I could not post the question in this channel, so no quiz was started. {why}"
+        return None
+
+    async def _given_up(self, message: PendingMessage, reason: str) -> None:
+        """A question nobody will ever see withdraws its round, so the channel is free for the next one."""
+        if message.purpose != "question" or message.round_id is None:
+            return
+        if await self.store.close_round(message.round_id, self.clock.now(), revealed=True):
+            # INFO: the give-up itself was logged once at WARNING with the platform's reason.
+            log.info("round %s in %s withdrawn: its question could not be posted", message.round_id,
+                     message.channel)
+        self.quiz.disarm(message.round_id)
+
+    async def _open_daily(self, schedule: Schedule, day: date, cards: list[QuizCard]) -> bool:
+        """Claims the day's fire and queues its intro, rounds and questions, in one transaction;
+        False if this day had already fired (another tick, another process)."""
         seconds = int(self.config.daily.open_hours * 3600)
-        await self._post(schedule.channel, Reply(f"Daily challenge for {day:%A %d %B}: {len(cards)} question(s), "
-                                                 f"open for {self.config.daily.open_hours:g} hours.",
-                                                 title="Daily challenge"))
-        for card in cards:
-            record = await self.quiz.open_round(schedule.channel, "daily", card, seconds, topic=card.topic,
-                                                schedule_id=schedule.id, local_date=day)
-            if record is not None:
-                await self.quiz.publish(record, self._post)
+        intro = Reply(f"Daily challenge for {day:%A %d %B}: {len(cards)} question(s), "
+                      f"open for {self.config.daily.open_hours:g} hours.", title="Daily challenge")
+        opened: list[RoundRecord] = []
+        async with self.store.unit() as unit:
+            if not await unit.claim_fire(schedule.id, day, self.clock.now(), "posted"):
+                return False
+            await unit.enqueue([Outgoing(schedule.channel, "post", "daily-intro", reply_to_json(intro))],
+                               self.clock.now())
+            for card in cards:
+                record = await self.quiz.start(unit, self.quiz.new_round(
+                    schedule.channel, "daily", card, seconds, topic=card.topic, schedule_id=schedule.id,
+                    local_date=day), zone=ZoneInfo(schedule.timezone))
+                if record is not None:
+                    opened.append(record)
+        for record in opened:
+            self.quiz.arm(record)
+        self.delivery.wake()
+        return True
 
     # Shared checks
 
@@ -246,6 +384,7 @@ class StudyBot:
         if cooling:
             return [cooling]
         result = self.library.search(query, top=3)
+        self.metrics.lookups.inc("answered" if result.answered and result.best else "declined")
         if result.answered and result.best:
             return [self.answer_card(result.best.entry)]
         await self.store.record_gap(query, self.clock.now())
@@ -286,9 +425,14 @@ class StudyBot:
         card = self.quiz.pick_card(topic)
         if card is None:
             return [Reply("There are no quiz cards for that topic yet.", ephemeral=True)]
-        if not await self._start_round(event.channel, card, seconds, questions - 1, topic):
+        record = await self._start_round(event.channel, card, seconds, questions - 1, topic)
+        if record is None:
             self._release_cooldown(event)
             return [Reply("A quiz is already running in this channel; answer that one first!", ephemeral=True)]
+        refused = await self._post_question_now(record)
+        if refused is not None:
+            self._release_cooldown(event)
+            return [Reply(refused, ephemeral=True)]
         plural = f"{questions} questions" if questions > 1 else "1 question"
         return [Reply(f"Quiz started: {plural}, {seconds} s each. Good luck!", ephemeral=True)]
 
@@ -406,6 +550,7 @@ class StudyBot:
     async def _button(self, event: ButtonEvent) -> list[Reply]:
         kind, _, rest = event.button_id.partition(":")
         if kind == "answer":
+            self.metrics.answer_presses.inc()
             round_text, _, choice_text = rest.partition(":")
             if not (round_text.isdigit() and choice_text.isdigit()):
                 return [Reply("That button is not one of mine.", ephemeral=True)]
@@ -422,8 +567,7 @@ class StudyBot:
     async def _practice(self, event: ButtonEvent, entry: Entry) -> Reply:
         card = self.quiz.rng.choice(entry.quiz)
         seconds = self.config.quiz.max_seconds
-        record = await self.quiz.open_round(event.channel, "practice", card, seconds, topic=card.topic,
-                                            owner=event.user.user_id)
+        record = await self.quiz.open_round(event.channel, "practice", card, seconds, owner=event.user.user_id)
         if record is None:
             return Reply("Could not start a practice question right now.", ephemeral=True)
         return question_reply(card, record, self.library.topic_name(card))

@@ -1,7 +1,9 @@
 """The daily challenge: fire each schedule exactly once per local date, late within a grace window.
 
-Exactly-once comes from the store: a fire is *claimed* (unique on schedule and local date)
-before anything is posted, so a restart, a second process or a double tick cannot post twice.
+Exactly-once comes from the store: a fire is *claimed* (unique on schedule and local date) in
+the same transaction that queues its posts in the outbox, so a restart, a second process or a
+double tick cannot post twice, and a failed post or a crash cannot lose the day's challenge
+(the outbox delivers it, retrying, see :mod:`bot.core.delivery`).
 
 Question choice, per channel: cards the channel has had least often come first (so nothing
 repeats until the pool, filtered by the schedule's topic, is used up); among those, cards
@@ -25,7 +27,8 @@ from bot.store.base import Schedule, Store
 
 log = logging.getLogger(__name__)
 
-OpenDaily = Callable[[Schedule, date, list[QuizCard]], Awaitable[None]]
+# Claims the fire and queues its posts in one transaction; False if the day had already fired.
+OpenDaily = Callable[[Schedule, date, list[QuizCard]], Awaitable[bool]]
 
 
 class DailyPlanner:
@@ -56,19 +59,20 @@ class DailyPlanner:
             fire = fire_instant(day, at, zone)
             if key in self._handled or fire > now or fire <= schedule.updated_at:
                 continue
-            self._handled.add(key)
             late = now - fire
             if late > self.grace:
                 if await self.store.claim_fire(schedule.id, day, now, "skipped"):
                     log.warning("daily challenge for %s on %s skipped: the bot was down at %s and came back "
                                 "%s later, past the %s grace window", schedule.channel, day, fire, late, self.grace)
-                continue
-            if await self.store.claim_fire(schedule.id, day, now, "posted"):
+            else:
                 cards = await self.choose(schedule, day)
                 if cards:
                     await open_daily(schedule, day, cards)
-                else:
+                elif await self.store.claim_fire(schedule.id, day, now, "posted"):
                     log.warning("daily challenge for %s: no cards for topic %r", schedule.channel, schedule.topic)
+            # Only once handled: a failure above is tried again on the next check (the claim and the
+            # posts are one transaction, so a retry can never post twice).
+            self._handled.add(key)
 
     async def choose(self, schedule: Schedule, day: date) -> list[QuizCard]:
         """The day's cards by the rule in this module's docstring."""

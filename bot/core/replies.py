@@ -7,9 +7,11 @@ words private replies so that this is harmless), and ones that cannot edit post 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -115,3 +117,42 @@ def neutralize(text: str) -> str:
     """
     text = _SLACK_SPECIAL.sub(lambda m: "‹" + m.group(1), text)
     return _MENTION.sub("@\u200b", text)
+
+
+# Replies waiting in the outbox are stored as JSON; the version lets a newer StudyBot read what an
+# older one queued, and an older one refuse (rather than misread) what a newer one wrote.
+REPLY_JSON_VERSION = 1
+
+
+class ReplyFormatError(ValueError):
+    """A stored reply this StudyBot cannot read (written by a newer version, or damaged)."""
+
+
+def reply_to_json(reply: Reply) -> str:
+    """``reply`` as versioned JSON, for the outbox. ``edit`` is not kept: outbox edits name their target."""
+    data: dict[str, Any] = {"v": REPLY_JSON_VERSION, "body": reply.body, "title": reply.title,
+                            "fields": [[f.name, f.value, f.inline] for f in reply.fields],
+                            "buttons": [[b.id, b.label, b.style] for b in reply.buttons],
+                            "footer": reply.footer, "ephemeral": reply.ephemeral}
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def reply_from_json(text: str) -> Reply:
+    """The reply :func:`reply_to_json` wrote.
+
+    Raises:
+        ReplyFormatError: the text is not a reply of a version this StudyBot knows.
+    """
+    try:
+        data = json.loads(text)
+        if data.get("v") != REPLY_JSON_VERSION:
+            raise ReplyFormatError(f"stored reply has version {data.get('v')!r}; this StudyBot reads version "
+                                   f"{REPLY_JSON_VERSION} (was the database written by a newer StudyBot?)")
+        return Reply(body=data["body"], title=data["title"],
+                     fields=tuple(Field(str(n), str(v), bool(i)) for n, v, i in data["fields"]),
+                     buttons=tuple(Button(str(b), str(label), str(style)) for b, label, style in data["buttons"]),
+                     footer=data["footer"], ephemeral=bool(data["ephemeral"]))
+    except ReplyFormatError:
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ReplyFormatError(f"stored reply is not readable JSON of a reply: {exc}") from None

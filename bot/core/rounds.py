@@ -1,29 +1,28 @@
 """Quiz rounds: open, take answers, close and reveal, all state in the store.
 
 Open rounds are also kept in memory (read-through) so a burst of presses costs no reads;
-the store stays the source of truth, and closing is claimed in the database, so a round is
-revealed exactly once even if two closers race or the bot restarts mid-close.
+the store stays the source of truth. Opening a round and queueing its question, closing it
+and queueing its closing edit and reveal, are each one unit of work (one transaction), and
+closing is claimed in that transaction, so a round is revealed once even if two closers race,
+and is never closed without its reveal queued, even if the bot dies mid-close.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Awaitable, Callable
-from dataclasses import replace
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.core.events import ButtonEvent, Channel
-from bot.core.replies import LABEL_LIMIT, Button, Field, Reply, fit, neutralize
+from bot.core.replies import LABEL_LIMIT, Button, Field, Reply, fit, neutralize, reply_to_json
 from bot.kb.library import Library
 from bot.kb.model import QuizCard
-from bot.store.base import AnswerRecord, RoundRecord, Store
+from bot.store.base import AnswerRecord, Outgoing, RoundRecord, Store, StoreUnit
 
 log = logging.getLogger(__name__)
 LETTERS = "ABCDE"
-
-Poster = Callable[[Channel, Reply], Awaitable[str | None]]
-Editor = Callable[[Channel, str, Reply], Awaitable[bool]]
 
 
 def answer_button_id(round_id: int, choice: int) -> str:
@@ -31,14 +30,18 @@ def answer_button_id(round_id: int, choice: int) -> str:
     return f"answer:{round_id}:{choice}"
 
 
-def question_reply(card: QuizCard, record: RoundRecord, topic_name: str, closed: bool = False) -> Reply:
-    """The round's message: prompt and choice buttons (without buttons once closed)."""
+def question_reply(card: QuizCard, record: RoundRecord, topic_name: str, closed: bool = False,
+                   zone: ZoneInfo | None = None) -> Reply:
+    """The round's message: prompt and choice buttons (without buttons once closed).
+
+    A daily question says when it closes in ``zone``, its schedule's zone (UTC without one).
+    """
     lines = [card.prompt, ""] + [f"**{LETTERS[i]}.** {c.text}" for i, c in enumerate(card.choices)]
     kind = {"daily": "Daily challenge", "practice": "Practice question"}.get(record.kind, "Quiz")
     if closed:
         footer = f"{topic_name} · closed"
     elif record.kind == "daily":
-        footer = f"{topic_name} · open until {record.closes_at:%H:%M} UTC · one answer each"
+        footer = f"{topic_name} · open until {closing_time(record, zone or ZoneInfo('UTC'))} · one answer each"
     else:
         footer = f"{topic_name} · {record.seconds} s · one answer each"
     buttons = () if closed else tuple(
@@ -46,6 +49,13 @@ def question_reply(card: QuizCard, record: RoundRecord, topic_name: str, closed:
         for i, c in enumerate(card.choices))
     return Reply(title=f"{kind}: {card.entry_id.replace('-', ' ')}", body="\n".join(lines), buttons=buttons,
                  footer=footer, ephemeral=record.kind == "practice")
+
+
+def closing_time(record: RoundRecord, zone: ZoneInfo) -> str:
+    """When ``record`` closes as people in ``zone`` read a clock: "21:00 Europe/Berlin", "Tue 06:00 …" another day."""
+    opens, closes = record.opened_at.astimezone(zone), record.closes_at.astimezone(zone)
+    day = f"{closes:%a} " if closes.date() != opens.date() else ""
+    return f"{day}{closes:%H:%M} {zone.key}"
 
 
 class QuizMaster:
@@ -70,34 +80,42 @@ class QuizMaster:
         fresh = [c for c in cards if c.id not in exclude] or cards
         return self.rng.choice(fresh) if fresh else None
 
-    async def open_round(self, channel: Channel, kind: str, card: QuizCard, seconds: int, remaining: int = 0,
-                         topic: str | None = None, owner: str | None = None, schedule_id: int | None = None,
-                         local_date: object = None) -> RoundRecord | None:
-        """Stores a new round; None when the channel already has an on-demand quiz running."""
+    def new_round(self, channel: Channel, kind: str, card: QuizCard, seconds: int, remaining: int = 0,
+                  topic: str | None = None, owner: str | None = None, schedule_id: int | None = None,
+                  local_date: date | None = None) -> RoundRecord:
+        """A round starting now, not yet stored (its id is 0)."""
         now = self.now()
-        record = await self.store.open_round(RoundRecord(
-            id=0, channel=channel, kind=kind, card_id=card.id, opened_at=now,
-            closes_at=now + timedelta(seconds=seconds), remaining=remaining, seconds=seconds, topic=topic,
-            owner_id=owner, schedule_id=schedule_id, local_date=local_date))  # type: ignore[arg-type]
+        return RoundRecord(id=0, channel=channel, kind=kind, card_id=card.id, opened_at=now,
+                           closes_at=now + timedelta(seconds=seconds), remaining=remaining, seconds=seconds,
+                           topic=topic, owner_id=owner, schedule_id=schedule_id, local_date=local_date)
+
+    async def open_round(self, channel: Channel, kind: str, card: QuizCard, seconds: int,
+                         owner: str | None = None) -> RoundRecord | None:
+        """Stores a round that posts nothing (private practice) and arms it."""
+        record = await self.store.open_round(self.new_round(channel, kind, card, seconds, topic=card.topic,
+                                                           owner=owner))
         if record is not None:
             self.open[record.id] = record
         return record
 
-    async def publish(self, record: RoundRecord, post: Poster) -> None:
-        """Posts the round's question into its channel and remembers the message for the reveal."""
+    async def start(self, unit: StoreUnit, record: RoundRecord, zone: ZoneInfo | None = None) -> RoundRecord | None:
+        """Within ``unit``: stores ``record`` and queues its question. None when the channel already
+        has an on-demand quiz running. Call :meth:`arm` once the unit is committed.
+
+        ``zone``: a daily round's schedule zone, in which its question says when it closes.
+        """
         card = self.library.card(record.card_id)
-        if card is None:
-            return
-        try:
-            message_id = await post(record.channel, question_reply(card, record, self.library.topic_name(card)))
-        except Exception:
-            # Nobody saw the question: withdraw the round so the channel is free for the next one.
-            await self.store.close_round(record.id, self.now())
-            self.open.pop(record.id, None)
-            raise
-        if message_id:
-            await self.store.set_round_message(record.id, message_id)
-            self.open[record.id] = replace(record, message_id=message_id)
+        stored = await unit.open_round(record)
+        if stored is None or card is None:
+            return stored
+        question = question_reply(card, stored, self.library.topic_name(card), zone=zone)
+        await unit.enqueue([Outgoing(stored.channel, "post", "question", reply_to_json(question), stored.id)],
+                           self.now())
+        return stored
+
+    def arm(self, record: RoundRecord) -> None:
+        """Takes a committed round into the in-memory set of open rounds."""
+        self.open[record.id] = record
 
     async def press(self, event: ButtonEvent, round_id: int, choice: int) -> Reply:
         """Records one answer. Every outcome is a private reply that never reveals the answer."""
@@ -129,23 +147,30 @@ class QuizMaster:
         now = self.now()
         return [r for r in self.open.values() if r.closes_at <= now]
 
-    async def close(self, record: RoundRecord, post: Poster, edit: Editor | None) -> bool:
-        """Closes and reveals a round once; False if someone else already closed it."""
-        if not await self.store.close_round(record.id, self.now()):
-            self.open.pop(record.id, None)
-            return False
-        self.open.pop(record.id, None)
+    async def close(self, unit: StoreUnit, record: RoundRecord, edits: bool) -> bool:
+        """Within ``unit``: closes the round and queues its closing edit (if the platform ``edits``)
+        and its reveal; False if someone else already closed it. Call :meth:`disarm` once the unit
+        is committed (or on False)."""
         card = self.library.card(record.card_id)
+        public = record.kind != "practice" and card is not None
+        if not await unit.close_round(record.id, self.now(), revealed=not public):
+            return False
         if card is None:
             log.warning("round %s closed, but its card %s is no longer in any deck", record.id, record.card_id)
+        if not public or card is None:
             return True
-        if record.kind == "practice":
-            return True
-        if edit is not None and record.message_id:
+        messages = []
+        if edits:
             closed = question_reply(card, record, self.library.topic_name(card), closed=True)
-            await edit(record.channel, record.message_id, closed)
-        await post(record.channel, reveal_reply(card, await self.store.answers(record.id)))
+            messages.append(Outgoing(record.channel, "edit", "closed-question", reply_to_json(closed), record.id))
+        reveal = reveal_reply(card, await unit.answers(record.id))
+        messages.append(Outgoing(record.channel, "post", "reveal", reply_to_json(reveal), record.id))
+        await unit.enqueue(messages, self.now())
         return True
+
+    def disarm(self, round_id: int) -> None:
+        """Forgets a round that is closed (or withdrawn) in the store."""
+        self.open.pop(round_id, None)
 
 
 def practice_result(card: QuizCard, choice: int) -> Reply:

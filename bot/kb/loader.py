@@ -25,6 +25,15 @@ DECK_KEYS = {"name", "title", "description", "topics", "synonyms"}
 ENTRY_KEYS = {"id", "topic", "question", "aliases", "keywords", "related", "answer", "quiz"}
 CARD_KEYS = {"id", "prompt", "choices", "explanation", "difficulty"}
 CHOICE_KEYS = {"text", "correct"}
+# The longest text each field may hold (characters), by key. Generous for any real deck, and
+# what chat can show: a quiz question (prompt and choices) stays one Discord embed, so closing it
+# can edit it in place; a reveal (right choice and explanation) too; an answer fits the five
+# messages a reply may take. knowledge/README.md lists them.
+MAX_LENGTH = {
+    "question": 500, "aliases": 500, "keywords": 100, "answer": 20_000,
+    "prompt": 1_000, "text": 300, "explanation": 3_000,
+    "title": 200, "description": 2_000, "topics": 100, "synonyms": 100,
+}
 
 try:  # libyaml is much faster; the pure-Python loader gives the same nodes.
     from yaml import CSafeLoader as _Loader
@@ -144,7 +153,14 @@ class _FileChecker:
             return ""
         if required and not node.value.strip():
             self.problem(node.line, f"{field}.{key}", "must not be empty")
+        self.length(node.value.strip(), key, node.line, f"{field}.{key}" if field else key)
         return node.value.strip()
+
+    def length(self, value: str, key: str, line: int, field: str) -> None:
+        """Reports ``value`` if it is longer than ``MAX_LENGTH`` allows for ``key``."""
+        limit = MAX_LENGTH.get(key)
+        if limit is not None and len(value) > limit:
+            self.problem(line, field, f"is {len(value):,} characters long; the limit is {limit:,}")
 
     def text_list(self, values: dict[str, _Node], key: str, field: str) -> tuple[str, ...]:
         node = values.get(key)
@@ -158,6 +174,7 @@ class _FileChecker:
             if not isinstance(item.value, str) or not item.value.strip():
                 self.problem(item.line, f"{field}.{key}[{i}]", "expected non-empty text")
             else:
+                self.length(item.value.strip(), key, item.line, f"{field}.{key}[{i}]")
                 items.append(item.value.strip())
         return tuple(items)
 
@@ -189,6 +206,9 @@ def load_deck(folder: Path) -> Deck:
 
 def load_decks(folders: list[Path]) -> list[Deck]:
     """Loads several deck folders, reporting the problems of all of them together."""
+    if not folders:
+        raise DeckError([Problem("[decks]", None, "decks", "no decks to load: in the config's [decks] set "
+                                 "builtin = true, or list deck folders (or folders of decks) in paths")])
     problems: list[Problem] = []
     decks: list[Deck] = []
     seen: dict[str, Path] = {}
@@ -210,7 +230,8 @@ def _read_deck(folder: Path, problems: list[Problem]) -> Deck | None:
     before = len(problems)
     if not (folder / DECK_FILE).is_file():
         problems.append(Problem(str(folder), None, "deck",
-                                f"no {DECK_FILE} here; a deck is a folder with {DECK_FILE} and entry files"))
+                                f"no {DECK_FILE} here and no deck folders in it; a deck is a folder with "
+                                f"{DECK_FILE} and entry files, and a folder of decks holds such folders"))
         return None
     meta = _read_meta(_FileChecker(folder / DECK_FILE, problems))
     if meta is None:
@@ -282,6 +303,7 @@ def _text_mapping(checker: _FileChecker, node: _Node | None, field: str, line: i
         if not isinstance(value.value, str) or not value.value.strip():
             checker.problem(value.line, f"{field}.{key}", "expected non-empty text")
         else:
+            checker.length(value.value.strip(), field, value.line, f"{field}.{key}")
             result[str(key)] = value.value.strip()
     if required and not result and not node.value:
         checker.problem(node.line, field, "must not be empty")
@@ -418,11 +440,15 @@ def builtin_decks_root() -> Path:
 
 
 def deck_folders(paths: list[Path]) -> list[Path]:
-    """Deck folders named by ``paths``: a deck folder itself, or a folder of deck folders."""
+    """Deck folders named by ``paths``: a deck folder itself, or a folder of deck folders.
+
+    A path that is neither (missing, empty, a folder of something else) is kept as it is, so
+    loading reports it by name instead of silently serving no deck from it.
+    """
     folders: list[Path] = []
     for path in map(Path, paths):
         if (path / DECK_FILE).is_file() or not path.is_dir():
             folders.append(path)
         else:
-            folders.extend(sorted(p.parent for p in path.glob(f"*/{DECK_FILE}")))
+            folders.extend(sorted(p.parent for p in path.glob(f"*/{DECK_FILE}")) or [path])
     return folders

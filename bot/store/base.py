@@ -7,7 +7,8 @@ to keep the same constraints.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
@@ -39,6 +40,40 @@ class RoundRecord:
     owner_id: str | None = None  # the only user who may answer a practice round
     schedule_id: int | None = None
     local_date: date | None = None
+    revealed_at: datetime | None = None  # its reveal was delivered (or given up): its points count from now
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message for the outbox, written in the same transaction as the state change that causes it.
+
+    ``reply`` is the neutral reply as JSON (the store knows no replies). An ``edit`` replaces the
+    question message of ``round_id``, whatever id that message gets when it is delivered.
+    ``purpose`` names what the message is for ("question", "closed-question", "reveal",
+    "daily-intro", "daily-results"); delivering a "question" records the round's message id,
+    delivering (or giving up) a "reveal" marks the round revealed.
+    """
+
+    channel: Channel
+    action: str  # "post" or "edit"
+    purpose: str
+    reply: str
+    round_id: int | None = None
+
+
+@dataclass(frozen=True)
+class PendingMessage:
+    """An outbox message not yet delivered nor given up."""
+
+    id: int
+    channel: Channel
+    action: str
+    purpose: str
+    reply: str
+    round_id: int | None
+    created_at: datetime
+    attempts: int
+    next_attempt_at: datetime
 
 
 @dataclass(frozen=True)
@@ -80,16 +115,49 @@ class ScoreRow:
     reached_at: datetime  # when the user reached these points (their last scoring answer; first answer if none)
 
 
+class StoreUnit(Protocol):
+    """The writes of one unit of work: all of them are committed together, or none.
+
+    Reads through the unit see its own writes. Units are serialized: while one runs, no other
+    write (another unit, an answer batch) can interleave with it.
+    """
+
+    async def open_round(self, record: RoundRecord) -> RoundRecord | None:
+        """As :meth:`Store.open_round`, inside the unit."""
+        ...
+
+    async def close_round(self, round_id: int, at: datetime, revealed: bool = True) -> bool:
+        """As :meth:`Store.close_round`, inside the unit."""
+        ...
+
+    async def claim_fire(self, schedule_id: int, local_date: date, at: datetime, status: str) -> bool:
+        """As :meth:`Store.claim_fire`, inside the unit."""
+        ...
+
+    async def answers(self, round_id: int) -> list[AnswerRecord]:
+        """As :meth:`Store.answers`, seeing the unit's writes."""
+        ...
+
+    async def day_scores(self, platform: str, workspace: str, schedule_id: int, local_date: date) -> list[ScoreRow]:
+        """Per-user totals of one day's challenge over its closed rounds (revealed or not: the
+        results are posted after the day's reveals, in the same channel, in order)."""
+        ...
+
+    async def enqueue(self, messages: Sequence[Outgoing], at: datetime) -> list[int]:
+        """Adds messages to the outbox, due at ``at``; returns their ids, in order."""
+        ...
+
+
 class Store(Protocol):
     """Everything the core persists."""
+
+    def unit(self) -> AbstractAsyncContextManager[StoreUnit]:
+        """A unit of work: ``async with store.unit() as unit: ...`` commits at the end, rolls back on error."""
+        ...
 
     async def open_round(self, record: RoundRecord) -> RoundRecord | None:
         """Stores a new round and returns it with its id; None if the channel already has an
         open on-demand quiz (only one at a time)."""
-        ...
-
-    async def set_round_message(self, round_id: int, message_id: str) -> None:
-        """Remembers where the round was posted, for the reveal edit."""
         ...
 
     async def open_rounds(self) -> list[RoundRecord]:
@@ -100,8 +168,12 @@ class Store(Protocol):
         """One round by id."""
         ...
 
-    async def close_round(self, round_id: int, at: datetime) -> bool:
-        """Marks the round closed; True only for the one caller that actually closed it."""
+    async def close_round(self, round_id: int, at: datetime, revealed: bool = True) -> bool:
+        """Marks the round closed; True only for the one caller that actually closed it.
+
+        ``revealed``: nothing is left to show (practice, a withdrawn round), so its answers count
+        at once; False when a reveal is queued, which marks the round revealed when it is delivered.
+        """
         ...
 
     async def record_answer(self, answer: AnswerRecord, platform: str, workspace: str) -> bool:
@@ -114,7 +186,8 @@ class Store(Protocol):
 
     async def scores(self, platform: str, workspace: str, since: datetime | None, until: datetime | None,
                      card_ids: Collection[str] | None, daily: tuple[int, date] | None = None) -> list[ScoreRow]:
-        """Per-user totals of points in the workspace in [since, until), from revealed rounds only;
+        """Per-user totals of points in the workspace in [since, until), from revealed rounds only
+        (whose reveal was delivered, or given up for good);
         with ``card_ids``, only answers to those cards (a topic's cards: the store knows no decks, and a
         quiz round's own topic is its filter, None for a mixed quiz); with ``daily`` (schedule id,
         local date), only that day's challenge in its channel.
@@ -158,6 +231,49 @@ class Store(Protocol):
         had, which is what makes daily posts exactly-once across restarts."""
         ...
 
+    # The outbox
+
+    async def due_messages(self, now: datetime, platforms: Collection[str],
+                           channel: Channel | None = None) -> list[PendingMessage]:
+        """For each channel of ``platforms`` (or just ``channel``), its oldest pending message, if due at ``now``.
+
+        Only the oldest: a channel's messages are delivered in order, so an edit or a reveal never
+        overtakes its question.
+        """
+        ...
+
+    async def next_due(self, platforms: Collection[str]) -> datetime | None:
+        """When the earliest pending message of ``platforms`` is due, if any is pending."""
+        ...
+
+    async def pending_messages(self, round_id: int | None = None) -> list[PendingMessage]:
+        """Every pending message (of one round, if given), oldest first."""
+        ...
+
+    async def claim_message(self, outbox_id: int, now: datetime, lease_until: datetime) -> bool:
+        """Takes a due message for one delivery attempt: counts the attempt and makes it not due
+        until ``lease_until`` (a crash mid-attempt retries it then). False if another worker took
+        it, or it is no longer pending or due."""
+        ...
+
+    async def round_message_id(self, round_id: int) -> str | None:
+        """The platform's id of the round's question message, once delivered."""
+        ...
+
+    async def record_delivered(self, outbox_id: int, at: datetime, platform_id: str | None) -> None:
+        """Marks a message delivered, with the platform's id for it (a question's id goes on its round,
+        a reveal marks its round revealed), in one transaction."""
+        ...
+
+    async def record_retry(self, outbox_id: int, next_attempt_at: datetime, error: str) -> None:
+        """Schedules another attempt of a pending message."""
+        ...
+
+    async def record_given_up(self, outbox_id: int, at: datetime, reason: str) -> bool:
+        """Gives up on a message for good (a reveal still marks its round revealed); False if it was
+        no longer pending (so the caller logs it once)."""
+        ...
+
     async def workspace_timezone(self, platform: str, workspace: str) -> str | None:
         """The workspace's time zone for days and weeks, if one was set."""
         ...
@@ -167,11 +283,20 @@ class Store(Protocol):
         ...
 
     async def record_gap(self, query: str, at: datetime) -> None:
-        """Counts a question that got no confident answer."""
+        """Counts a question that got no confident answer.
+
+        Never raises and never waits for the disk (the count may be written after it returns,
+        or lost and logged): a declined question's reply must not depend on it. Only the most
+        useful questions are kept (a bounded table).
+        """
         ...
 
     async def gaps(self, limit: int) -> list[tuple[str, int, datetime]]:
         """Unanswered questions, most asked first: (query, times asked, last asked)."""
+        ...
+
+    async def flush(self) -> None:
+        """Waits until every answer already taken is written (shutdown drains through this)."""
         ...
 
     async def close(self) -> None:

@@ -88,4 +88,34 @@ MIGRATIONS: list[str] = [
     CREATE INDEX answers_by_user_time ON answers (platform, workspace, user_id, answered_at);
     DROP INDEX answers_by_user;
     """,
+    # 3: the transactional outbox. Messages the bot posts on its own are written here in the same
+    # transaction as the state change that causes them, and delivered (retried, given up) by a worker.
+    # A round's points count once its reveal is delivered or given up (revealed_at); rounds closed
+    # before this migration were revealed (at most once) when they closed.
+    """
+    ALTER TABLE rounds ADD COLUMN revealed_at TEXT;
+    UPDATE rounds SET revealed_at = closed_at WHERE closed_at IS NOT NULL;
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        platform TEXT NOT NULL,
+        workspace TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        action TEXT NOT NULL CHECK (action IN ('post', 'edit')),
+        purpose TEXT NOT NULL,
+        round_id INTEGER REFERENCES rounds(id),
+        reply TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        last_error TEXT,
+        delivered_at TEXT,
+        delivered_id TEXT,
+        given_up_at TEXT,
+        given_up_reason TEXT,
+        CHECK (action = 'post' OR round_id IS NOT NULL)
+    );
+    CREATE INDEX outbox_pending ON outbox (platform, workspace, channel, id)
+        WHERE delivered_at IS NULL AND given_up_at IS NULL;
+    CREATE INDEX outbox_by_round ON outbox (round_id);
+    """,
 ]

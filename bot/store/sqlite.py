@@ -6,32 +6,58 @@ is parameterized. Answers from many concurrent presses are written in group comm
 writer task takes every answer waiting and writes them in one transaction, as one multi-row
 INSERT (each statement is a round trip to aiosqlite's thread), so 1,000 simultaneous presses
 cost a couple of commits and statements instead of 1,000 (``python -m bench.answers``).
+
+One connection is shared by every coroutine, so a transaction is only atomic if no other
+coroutine's statements can run inside it: every write (a unit of work, an answer batch, a
+single update) holds one asyncio lock from its ``BEGIN IMMEDIATE`` to its commit, and rolls
+back on any failure. ``BEGIN IMMEDIATE`` also takes SQLite's write lock at once, so two
+processes on one file serialize their units instead of failing halfway.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sqlite3
-from collections.abc import Collection
+from collections.abc import AsyncIterator, Collection, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import aiosqlite
 
 from bot.core.events import Channel
-from bot.store.base import AnswerRecord, RoundRecord, Schedule, ScoreRow, StoreError, UserAnswer
+from bot.store.base import (
+    AnswerRecord,
+    Outgoing,
+    PendingMessage,
+    RoundRecord,
+    Schedule,
+    ScoreRow,
+    StoreError,
+    UserAnswer,
+)
+from bot.store.lock import make_data_folder
 from bot.store.migrations import MIGRATIONS
+
+log = logging.getLogger(__name__)
 
 _INSERT_ANSWER = ("INSERT OR IGNORE INTO answers (round_id, platform, workspace, user_id, display_name, choice, "
                   "correct, points, answered_at) VALUES ")
 _ANSWER_VALUES = "(?,?,?,?,?,?,?,?,?)"
 # 9 parameters a row: 500 rows stay far under SQLite's limit of 32,766 parameters a statement.
 ANSWERS_PER_INSERT = 500
+# Unanswered questions kept for `studybot kb gaps` (each row takes up to ~1.5 kB with its index, so at most
+# about 15 MB); past it the table is trimmed back to 90%.
+MAX_GAPS = 10_000
 # RETURNING (SQLite 3.35) says which rows an INSERT OR IGNORE wrote; older SQLite writes row by row.
 _HAS_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
 _ROUND_COLUMNS = ("id, platform, workspace, channel, kind, card_id, opened_at, closes_at, closed_at, message_id, "
-                  "remaining, seconds, topic, owner_id, schedule_id, local_date")
+                  "remaining, seconds, topic, owner_id, schedule_id, local_date, revealed_at")
+_PENDING_COLUMNS = ("id, platform, workspace, channel, action, purpose, reply, round_id, created_at, attempts, "
+                    "next_attempt_at")
+_PENDING = "delivered_at IS NULL AND given_up_at IS NULL"
 
 
 def _ts(value: datetime | None) -> str | None:
@@ -49,21 +75,74 @@ def _round(row: aiosqlite.Row) -> RoundRecord:
         id=row[0], channel=Channel(row[1], row[2], row[3]), kind=row[4], card_id=row[5],
         opened_at=datetime.fromisoformat(row[6]), closes_at=datetime.fromisoformat(row[7]),
         closed_at=_dt(row[8]), message_id=row[9], remaining=row[10], seconds=row[11], topic=row[12],
-        owner_id=row[13], schedule_id=row[14], local_date=date.fromisoformat(row[15]) if row[15] else None)
+        owner_id=row[13], schedule_id=row[14], local_date=date.fromisoformat(row[15]) if row[15] else None,
+        revealed_at=_dt(row[16]))
+
+
+def _pending(row: aiosqlite.Row) -> PendingMessage:
+    return PendingMessage(id=row[0], channel=Channel(row[1], row[2], row[3]), action=row[4], purpose=row[5],
+                          reply=row[6], round_id=row[7], created_at=datetime.fromisoformat(row[8]),
+                          attempts=row[9], next_attempt_at=datetime.fromisoformat(row[10]))
+
+
+def _platforms(platforms: Collection[str]) -> str:
+    return json.dumps(sorted(set(platforms)))
 
 
 async def upgrade(db: aiosqlite.Connection) -> int:
-    """Applies pending migrations; returns the schema version reached."""
-    async with db.execute("PRAGMA user_version") as cursor:
-        row = await cursor.fetchone()
-    version = int(row[0]) if row else 0
-    if version > len(MIGRATIONS):
-        # Written by a newer StudyBot: running older code on it could lose or misread data.
-        raise StoreError(f"the database schema is version {version}, newer than this StudyBot knows "
-                         f"({len(MIGRATIONS)}); upgrade StudyBot, or point --data-dir at another folder")
-    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-        await db.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
+    """Applies pending migrations in one write transaction; returns the schema version reached.
+
+    ``user_version`` is read after ``BEGIN IMMEDIATE`` has taken SQLite's write lock, so two
+    processes starting on a fresh folder cannot both apply migration 1: the second waits
+    (busy_timeout), then finds the schema current. Statements run one by one because
+    ``executescript`` would commit the open transaction first.
+    """
+    await db.execute("BEGIN IMMEDIATE")
+    try:
+        async with db.execute("PRAGMA user_version") as cursor:
+            row = await cursor.fetchone()
+        version = int(row[0]) if row else 0
+        if version > len(MIGRATIONS):
+            # Written by a newer StudyBot: running older code on it could lose or misread data.
+            raise StoreError(f"the database schema is version {version}, newer than this StudyBot knows "
+                             f"({len(MIGRATIONS)}); upgrade StudyBot, or point --data-dir at another folder")
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            for statement in _statements(script):
+                await db.execute(statement)
+            await db.execute(f"PRAGMA user_version = {number}")
+        await db.commit()
+    except BaseException:
+        await db.rollback()
+        raise
     return len(MIGRATIONS)
+
+
+def _statements(script: str) -> list[str]:
+    """``script`` split into complete SQL statements (a ``;`` inside a string or trigger does not split)."""
+    statements, current = [], ""
+    for piece in script.split(";"):
+        current += piece + ";"
+        if sqlite3.complete_statement(current):
+            if current.strip(" \n\t;"):
+                statements.append(current.strip())
+            current = ""
+    if current.strip(" \n\t;"):
+        statements.append(current.strip())
+    return statements
+
+
+def _database_problem(path: Path | str, exc: sqlite3.Error) -> str:
+    """What went wrong opening ``path``, and what would work, for the person starting the bot."""
+    text = str(exc)
+    if "not a database" in text or "malformed" in text:
+        return (f"{path} is not a SQLite database, or is damaged ({text}); move it aside to start with an "
+                "empty database, or restore it from a backup")
+    if "readonly" in text or "unable to open" in text or "disk I/O" in text:
+        return (f"cannot open {path} for writing ({text}); the data folder and its files must be writable by "
+                "the user running StudyBot, or choose another folder with --data-dir or [bot] data_dir")
+    if "locked" in text:
+        return f"{path} is locked by another process ({text}); stop it, or choose another --data-dir"
+    return f"{path}: {text}"
 
 
 class SqliteStore:
@@ -73,48 +152,73 @@ class SqliteStore:
         self._db = db
         self._pending: list[tuple[AnswerRecord, str, str, asyncio.Future[bool]]] = []
         self._writer: asyncio.Task[None] | None = None
+        self._gap_queue: list[tuple[str, str, str | None]] = []
+        self._gap_writer: asyncio.Task[None] | None = None
+        self._write_lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path | str) -> SqliteStore:
-        """Opens (creating if needed) the database and brings its schema up to date."""
+        """Opens (creating if needed) the database and brings its schema up to date.
+
+        Raises:
+            StoreError: the folder cannot be made, the file is not a database or cannot be
+                written; the message names the file and what would work.
+        """
         if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        db = await aiosqlite.connect(str(path))
-        await db.execute("PRAGMA journal_mode=WAL")
-        await db.execute("PRAGMA synchronous=NORMAL")
-        await db.execute("PRAGMA foreign_keys=ON")
-        await db.execute("PRAGMA busy_timeout=5000")
+            make_data_folder(Path(path).parent)
+        connection = aiosqlite.connect(str(path))
+        # aiosqlite's worker thread is not a daemon: a connection left open by any failure path would
+        # keep the process alive after main() returned, a hang a supervisor sees as "running".
+        connection._thread.daemon = True
         try:
+            db = await connection
+            await db.execute("PRAGMA journal_mode=WAL")
+            await db.execute("PRAGMA synchronous=NORMAL")
+            await db.execute("PRAGMA foreign_keys=ON")
+            await db.execute("PRAGMA busy_timeout=5000")
             await upgrade(db)
+        except sqlite3.Error as exc:
+            await connection.close()
+            raise StoreError(_database_problem(path, exc)) from None
         except BaseException:
-            await db.close()
+            await connection.close()
             raise
         return cls(db)
+
+    async def flush(self) -> None:
+        """Waits until every answer and unanswered question already taken is written (shutdown drains here)."""
+        while (writer := self._writer or self._gap_writer) is not None:
+            await asyncio.shield(writer)
 
     async def close(self) -> None:
         if self._writer is not None:
             await self._writer  # answers already taken are written before the connection goes
+        if self._gap_writer is not None:
+            await self._gap_writer
         await self._db.close()
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[None]:
+        """One write transaction, alone on the connection; committed at the end, rolled back on any error."""
+        async with self._write_lock:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                await self._db.rollback()
+                raise
+            await self._db.commit()
+
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[SqliteUnit]:
+        async with self._transaction():
+            yield SqliteUnit(self)
 
     # Rounds
 
     async def open_round(self, record: RoundRecord) -> RoundRecord | None:
-        c = record.channel
-        try:
-            cursor = await self._db.execute(
-                "INSERT INTO rounds (platform, workspace, channel, kind, card_id, opened_at, closes_at, remaining, "
-                "seconds, topic, owner_id, schedule_id, local_date) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (c.platform, c.workspace, c.channel_id, record.kind, record.card_id, _ts(record.opened_at),
-                 _ts(record.closes_at), record.remaining, record.seconds, record.topic, record.owner_id,
-                 record.schedule_id, record.local_date.isoformat() if record.local_date else None))
-        except aiosqlite.IntegrityError:
-            return None
-        await self._db.commit()
-        return await self.get_round(int(cursor.lastrowid or 0))
-
-    async def set_round_message(self, round_id: int, message_id: str) -> None:
-        await self._db.execute("UPDATE rounds SET message_id = ? WHERE id = ?", (message_id, round_id))
-        await self._db.commit()
+        async with self.unit() as unit:
+            return await unit.open_round(record)
 
     async def open_rounds(self) -> list[RoundRecord]:
         async with self._db.execute(f"SELECT {_ROUND_COLUMNS} FROM rounds WHERE closed_at IS NULL ORDER BY id") as cur:
@@ -125,11 +229,9 @@ class SqliteStore:
             row = await cur.fetchone()
         return _round(row) if row else None
 
-    async def close_round(self, round_id: int, at: datetime) -> bool:
-        cursor = await self._db.execute(
-            "UPDATE rounds SET closed_at = ? WHERE id = ? AND closed_at IS NULL", (_ts(at), round_id))
-        await self._db.commit()
-        return cursor.rowcount == 1
+    async def close_round(self, round_id: int, at: datetime, revealed: bool = True) -> bool:
+        async with self.unit() as unit:
+            return await unit.close_round(round_id, at, revealed)
 
     # Answers
 
@@ -160,13 +262,12 @@ class SqliteStore:
                 answer.round_id, platform, workspace, answer.user_id, answer.display_name, answer.choice,
                 int(answer.correct), answer.points, _ts(answer.answered_at)))
         try:
-            written = await self._insert_answers(rows)
-            await self._db.commit()
+            async with self._transaction():
+                written = await self._insert_answers(rows)
         except Exception as exc:
             for *_, future in batch:
                 if not future.done():  # done: its caller was cancelled and no longer waits
                     future.set_exception(exc)
-            await self._db.rollback()
             return
         for answer, *_, future in batch:
             key = (answer.round_id, answer.user_id)
@@ -200,6 +301,11 @@ class SqliteStore:
 
     async def scores(self, platform: str, workspace: str, since: datetime | None, until: datetime | None,
                      card_ids: Collection[str] | None, daily: tuple[int, date] | None = None) -> list[ScoreRow]:
+        return await self._scores(platform, workspace, since, until, card_ids, daily, "r.revealed_at IS NOT NULL")
+
+    async def _scores(self, platform: str, workspace: str, since: datetime | None, until: datetime | None,
+                      card_ids: Collection[str] | None, daily: tuple[int, date] | None,
+                      counted: str) -> list[ScoreRow]:
         if card_ids is not None and not card_ids:
             return []
         # reached_at: when the user reached their points (their last scoring answer), or, with no
@@ -210,7 +316,7 @@ class SqliteStore:
                "SUM(a.points), SUM(a.correct), COUNT(*), "
                "COALESCE(MAX(CASE WHEN a.points > 0 THEN a.answered_at END), MIN(a.answered_at)) "
                "FROM answers a JOIN rounds r ON r.id = a.round_id "
-               "WHERE a.platform = ? AND a.workspace = ? AND r.kind != 'practice' AND r.closed_at IS NOT NULL")
+               f"WHERE a.platform = ? AND a.workspace = ? AND r.kind != 'practice' AND {counted}")
         params: list[object] = [platform, workspace]
         if since is not None:
             sql += " AND a.answered_at >= ?"
@@ -233,7 +339,7 @@ class SqliteStore:
     async def user_answers(self, platform: str, workspace: str, user_id: str) -> list[UserAnswer]:
         async with self._db.execute(
                 "SELECT r.card_id, r.kind, a.correct, r.local_date FROM answers a JOIN rounds r ON r.id = a.round_id "
-                "WHERE a.platform = ? AND a.workspace = ? AND a.user_id = ? AND r.closed_at IS NOT NULL "
+                "WHERE a.platform = ? AND a.workspace = ? AND a.user_id = ? AND r.revealed_at IS NOT NULL "
                 "ORDER BY a.answered_at",
                 (platform, workspace, user_id)) as cur:
             rows = await cur.fetchall()
@@ -256,13 +362,14 @@ class SqliteStore:
 
     async def save_schedule(self, channel: Channel, local_time: str, timezone: str, questions: int,
                             topic: str | None, at: datetime) -> Schedule:
-        await self._db.execute(
+        async with self._transaction():
+            await self._db.execute(
             "INSERT INTO schedules (platform, workspace, channel, local_time, timezone, questions, topic, enabled, "
             "updated_at) VALUES (?,?,?,?,?,?,?,1,?) ON CONFLICT (platform, workspace, channel) DO UPDATE SET "
             "local_time = excluded.local_time, timezone = excluded.timezone, questions = excluded.questions, "
             "topic = excluded.topic, enabled = 1, updated_at = excluded.updated_at",
-            (channel.platform, channel.workspace, channel.channel_id, local_time, timezone, questions, topic, _ts(at)))
-        await self._db.commit()
+            (channel.platform, channel.workspace, channel.channel_id, local_time, timezone, questions, topic,
+             _ts(at)))
         schedule = await self.schedule_for(channel)
         assert schedule is not None
         return schedule
@@ -273,10 +380,10 @@ class SqliteStore:
         return rows[0] if rows else None
 
     async def disable_schedule(self, channel: Channel) -> bool:
-        cursor = await self._db.execute(
-            "UPDATE schedules SET enabled = 0 WHERE platform = ? AND workspace = ? AND channel = ? AND enabled = 1",
-            (channel.platform, channel.workspace, channel.channel_id))
-        await self._db.commit()
+        async with self._transaction():
+            cursor = await self._db.execute(
+                "UPDATE schedules SET enabled = 0 WHERE platform = ? AND workspace = ? AND channel = ? AND enabled = 1",
+                (channel.platform, channel.workspace, channel.channel_id))
         return cursor.rowcount == 1
 
     async def schedules(self) -> list[Schedule]:
@@ -291,11 +398,8 @@ class SqliteStore:
                          bool(r[9])) for r in rows]
 
     async def claim_fire(self, schedule_id: int, local_date: date, at: datetime, status: str) -> bool:
-        cursor = await self._db.execute(
-            "INSERT OR IGNORE INTO fires (schedule_id, local_date, fired_at, status) VALUES (?,?,?,?)",
-            (schedule_id, local_date.isoformat(), _ts(at), status))
-        await self._db.commit()
-        return cursor.rowcount == 1
+        async with self.unit() as unit:
+            return await unit.claim_fire(schedule_id, local_date, at, status)
 
     # Workspaces and gaps
 
@@ -306,22 +410,178 @@ class SqliteStore:
         return str(row[0]) if row else None
 
     async def set_workspace_timezone(self, platform: str, workspace: str, timezone: str) -> None:
-        await self._db.execute(
-            "INSERT INTO workspaces (platform, workspace, timezone) VALUES (?,?,?) "
-            "ON CONFLICT (platform, workspace) DO UPDATE SET timezone = excluded.timezone",
-            (platform, workspace, timezone))
-        await self._db.commit()
+        async with self._transaction():
+            await self._db.execute(
+                "INSERT INTO workspaces (platform, workspace, timezone) VALUES (?,?,?) "
+                "ON CONFLICT (platform, workspace) DO UPDATE SET timezone = excluded.timezone",
+                (platform, workspace, timezone))
 
     async def record_gap(self, query: str, at: datetime) -> None:
-        key = " ".join(query.casefold().split())
-        await self._db.execute(
+        """Queues the count and returns at once: a background task writes it (see :meth:`_write_gaps`).
+
+        A declined question is answered whatever the disk does: a full disk or a writer holding
+        the lock delays or loses a count (logged), never the reply.
+        """
+        self._gap_queue.append((" ".join(query.casefold().split()), query, _ts(at)))
+        if self._gap_writer is None:
+            self._gap_writer = asyncio.create_task(self._write_gaps())
+
+    async def _write_gaps(self) -> None:
+        """Writes queued gaps, a batch at a time, trimming the table to ``MAX_GAPS`` in the same transaction."""
+        try:
+            while self._gap_queue:
+                batch, self._gap_queue = self._gap_queue, []
+                try:
+                    async with self._transaction():
+                        await self._write_gap_batch(batch)
+                except (sqlite3.Error, ValueError) as exc:  # ValueError: the connection was closed meanwhile
+                    log.warning("could not record %d unanswered question(s) for `studybot kb gaps`: %s "
+                                "(the questions were answered)", len(batch), exc)
+        finally:
+            self._gap_writer = None
+
+    async def _write_gap_batch(self, batch: list[tuple[str, str, str | None]]) -> None:
+        """Counts a batch of gaps and trims the table to ``MAX_GAPS``, in the caller's transaction."""
+        await self._db.executemany(
             "INSERT INTO gaps (query_key, query, times, last_asked) VALUES (?,?,1,?) "
             "ON CONFLICT (query_key) DO UPDATE SET times = times + 1, query = excluded.query, "
-            "last_asked = excluded.last_asked", (key, query, _ts(at)))
-        await self._db.commit()
+            "last_asked = excluded.last_asked", batch)
+        # Past the cap, back to 90% of it (so the sort runs once per thousand questions, not on
+        # each): questions asked once go first, oldest first; then the oldest of the rest.
+        await self._db.execute(
+            "DELETE FROM gaps WHERE query_key IN (SELECT query_key FROM gaps ORDER BY times > 1, "
+            "last_asked LIMIT (SELECT CASE WHEN COUNT(*) > ? THEN COUNT(*) - ? ELSE 0 END FROM gaps))",
+            (MAX_GAPS, MAX_GAPS - MAX_GAPS // 10))
 
     async def gaps(self, limit: int) -> list[tuple[str, int, datetime]]:
+        if self._gap_writer is not None:
+            await asyncio.shield(self._gap_writer)  # counts queued before this read are in it
         async with self._db.execute(
                 "SELECT query, times, last_asked FROM gaps ORDER BY times DESC, last_asked DESC LIMIT ?",
                 (limit,)) as cur:
             return [(r[0], int(r[1]), datetime.fromisoformat(r[2])) for r in await cur.fetchall()]
+
+    # The outbox
+
+    async def due_messages(self, now: datetime, platforms: Collection[str],
+                           channel: Channel | None = None) -> list[PendingMessage]:
+        # Each channel's oldest pending message, and only if it is due: a later one never overtakes it.
+        where, params = f"{_PENDING} AND platform IN (SELECT value FROM json_each(?))", [_platforms(platforms)]
+        if channel is not None:
+            where += " AND platform = ? AND workspace = ? AND channel = ?"
+            params += [channel.platform, channel.workspace, channel.channel_id]
+        sql = (f"SELECT {_PENDING_COLUMNS} FROM outbox WHERE id IN (SELECT MIN(id) FROM outbox WHERE {where} "
+               "GROUP BY platform, workspace, channel) AND next_attempt_at <= ? ORDER BY id")
+        async with self._db.execute(sql, (*params, _ts(now))) as cur:
+            return [_pending(row) for row in await cur.fetchall()]
+
+    async def next_due(self, platforms: Collection[str]) -> datetime | None:
+        sql = (f"SELECT MIN(next_attempt_at) FROM outbox WHERE id IN (SELECT MIN(id) FROM outbox WHERE {_PENDING} "
+               "AND platform IN (SELECT value FROM json_each(?)) GROUP BY platform, workspace, channel)")
+        async with self._db.execute(sql, (_platforms(platforms),)) as cur:
+            row = await cur.fetchone()
+        return _dt(row[0]) if row else None
+
+    async def pending_messages(self, round_id: int | None = None) -> list[PendingMessage]:
+        where, params = (f"{_PENDING} AND round_id = ?", (round_id,)) if round_id is not None else (_PENDING, ())
+        async with self._db.execute(f"SELECT {_PENDING_COLUMNS} FROM outbox WHERE {where} ORDER BY id",
+                                    params) as cur:
+            return [_pending(row) for row in await cur.fetchall()]
+
+    async def claim_message(self, outbox_id: int, now: datetime, lease_until: datetime) -> bool:
+        async with self._transaction():
+            cursor = await self._db.execute(
+                f"UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ? WHERE id = ? AND {_PENDING} "
+                "AND next_attempt_at <= ?", (_ts(lease_until), outbox_id, _ts(now)))
+        return cursor.rowcount == 1
+
+    async def round_message_id(self, round_id: int) -> str | None:
+        async with self._db.execute("SELECT message_id FROM rounds WHERE id = ?", (round_id,)) as cur:
+            row = await cur.fetchone()
+        return str(row[0]) if row and row[0] is not None else None
+
+    async def record_delivered(self, outbox_id: int, at: datetime, platform_id: str | None) -> None:
+        async with self._transaction():
+            cursor = await self._db.execute(
+                f"UPDATE outbox SET delivered_at = ?, delivered_id = ? WHERE id = ? AND {_PENDING}",
+                (_ts(at), platform_id, outbox_id))
+            if cursor.rowcount == 1:
+                await self._settle_round(outbox_id, at, platform_id)
+
+    async def record_retry(self, outbox_id: int, next_attempt_at: datetime, error: str) -> None:
+        async with self._transaction():
+            await self._db.execute(f"UPDATE outbox SET next_attempt_at = ?, last_error = ? WHERE id = ? AND {_PENDING}",
+                                   (_ts(next_attempt_at), error[:500], outbox_id))
+
+    async def record_given_up(self, outbox_id: int, at: datetime, reason: str) -> bool:
+        async with self._transaction():
+            cursor = await self._db.execute(
+                f"UPDATE outbox SET given_up_at = ?, given_up_reason = ? WHERE id = ? AND {_PENDING}",
+                (_ts(at), reason[:500], outbox_id))
+            if cursor.rowcount == 1:
+                await self._settle_round(outbox_id, at, None)
+        return cursor.rowcount == 1
+
+    async def _settle_round(self, outbox_id: int, at: datetime, platform_id: str | None) -> None:
+        """What a settled message means for its round: a question's id is where the round was posted;
+        a reveal delivered or given up for good lets the round's points count."""
+        async with self._db.execute("SELECT purpose, round_id FROM outbox WHERE id = ?", (outbox_id,)) as cur:
+            row = await cur.fetchone()
+        if row is None or row[1] is None:
+            return
+        if row[0] == "question" and platform_id is not None:
+            await self._db.execute("UPDATE rounds SET message_id = ? WHERE id = ?", (platform_id, row[1]))
+        elif row[0] == "reveal":
+            await self._db.execute("UPDATE rounds SET revealed_at = ? WHERE id = ? AND revealed_at IS NULL",
+                                   (_ts(at), row[1]))
+
+
+class SqliteUnit:
+    """The writes of one unit of work on a :class:`SqliteStore` (see ``SqliteStore.unit``)."""
+
+    def __init__(self, store: SqliteStore) -> None:
+        self._store = store
+        self._db = store._db
+
+    async def open_round(self, record: RoundRecord) -> RoundRecord | None:
+        c = record.channel
+        try:
+            cursor = await self._db.execute(
+                "INSERT INTO rounds (platform, workspace, channel, kind, card_id, opened_at, closes_at, remaining, "
+                "seconds, topic, owner_id, schedule_id, local_date) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (c.platform, c.workspace, c.channel_id, record.kind, record.card_id, _ts(record.opened_at),
+                 _ts(record.closes_at), record.remaining, record.seconds, record.topic, record.owner_id,
+                 record.schedule_id, record.local_date.isoformat() if record.local_date else None))
+        except aiosqlite.IntegrityError:
+            return None  # only this statement is undone; the unit goes on
+        return await self._store.get_round(int(cursor.lastrowid or 0))
+
+    async def close_round(self, round_id: int, at: datetime, revealed: bool = True) -> bool:
+        cursor = await self._db.execute(
+            "UPDATE rounds SET closed_at = ?, revealed_at = ? WHERE id = ? AND closed_at IS NULL",
+            (_ts(at), _ts(at) if revealed else None, round_id))
+        return cursor.rowcount == 1
+
+    async def claim_fire(self, schedule_id: int, local_date: date, at: datetime, status: str) -> bool:
+        cursor = await self._db.execute(
+            "INSERT OR IGNORE INTO fires (schedule_id, local_date, fired_at, status) VALUES (?,?,?,?)",
+            (schedule_id, local_date.isoformat(), _ts(at), status))
+        return cursor.rowcount == 1
+
+    async def answers(self, round_id: int) -> list[AnswerRecord]:
+        return await self._store.answers(round_id)
+
+    async def day_scores(self, platform: str, workspace: str, schedule_id: int, local_date: date) -> list[ScoreRow]:
+        return await self._store._scores(platform, workspace, None, None, None, (schedule_id, local_date),
+                                         counted="r.closed_at IS NOT NULL")
+
+    async def enqueue(self, messages: Sequence[Outgoing], at: datetime) -> list[int]:
+        ids = []
+        for m in messages:
+            c = m.channel
+            cursor = await self._db.execute(
+                "INSERT INTO outbox (platform, workspace, channel, action, purpose, round_id, reply, created_at, "
+                "next_attempt_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                (c.platform, c.workspace, c.channel_id, m.action, m.purpose, m.round_id, m.reply, _ts(at), _ts(at)))
+            ids.append(int(cursor.lastrowid or 0))
+        return ids

@@ -22,20 +22,25 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import discord
 import pytest
+from aiohttp import test_utils as aiohttp_test_utils
+from aiohttp import web as aiohttp_web
 from discord.http import Route
 from discord.webhook.async_ import AsyncWebhookAdapter, async_context
 
 from bot.adapters.discord import build_client, sync_commands
 from bot.adapters.discord import interactions as discord_interactions
 from bot.adapters.discord.client import StudyClient
+from bot.adapters.discord.outbox import delivery_failure as discord_delivery_failure
 from bot.adapters.discord.render import render, split_markdown
 from bot.adapters.discord.views import view_for
 from bot.config import Config, ConfigError, CooldownSection, DiscordSection
 from bot.core.app import APOLOGY, StudyBot
 from bot.core.clock import FakeClock
-from bot.core.events import Channel
+from bot.core.events import Channel, CommandEvent, User
+from bot.core.outbox import DeliveryDeferred, DeliveryRefused
 from bot.core.replies import Button, Field, Reply
 from bot.store.sqlite import SqliteStore
 from tests.core.fakes import library
@@ -115,6 +120,7 @@ class DiscordRecorder:
         self.calls: list[Call] = []
         self.messages: dict[str, dict[str, Any]] = {}
         self.originals: dict[str, str] = {}  # interaction token -> id of its original response
+        self.forbidden: set[str] = set()  # channels where the bot may not post (Discord answers 403)
 
     def _message(self, channel_id: str, body: dict[str, Any], message_id: str | None = None,
                  interaction: bool = False) -> dict[str, Any]:
@@ -138,6 +144,8 @@ class DiscordRecorder:
         """Stands in for ``client.http.request`` (channel messages)."""
         call = Call(route.method, route.url.removeprefix(Route.BASE), kwargs.get("json"))
         self.calls.append(call)
+        if route.method == "POST" and str(route.channel_id) in self.forbidden:
+            raise discord.Forbidden(_Refusal(403, "Forbidden"), {"code": 50013, "message": "Missing Permissions"})
         if route.method == "POST" and route.path == "/channels/{channel_id}/messages":
             message = self._message(str(route.channel_id), call.body or {})
         elif route.method == "PATCH" and route.path == "/channels/{channel_id}/messages/{message_id}":
@@ -173,6 +181,14 @@ class DiscordRecorder:
 
     def since(self, mark: int) -> list[Call]:
         return self.calls[mark:]
+
+
+@dataclass
+class _Refusal:
+    """The parts of an HTTP response discord.py's errors read."""
+
+    status: int
+    reason: str
 
 
 class RecordingWebhookAdapter(AsyncWebhookAdapter):
@@ -434,6 +450,33 @@ async def test_quiz_refused_where_the_bot_cannot_post(start: Start) -> None:
     assert not h.bot.quiz.open
 
 
+THREAD_ID = "1346000000000000003"
+NO_THREAD_POSTS = discord.Permissions(view_channel=True, send_messages=True, embed_links=True)
+THREAD_POSTS_ONLY = discord.Permissions(view_channel=True, send_messages_in_threads=True, embed_links=True)
+
+
+async def test_quiz_in_a_thread_without_send_messages_in_threads_names_that_permission(
+        start: Start, caplog: pytest.LogCaptureFixture) -> None:
+    """In a thread Discord checks Send Messages in Threads, not Send Messages (it answers 403 here)."""
+    h = await start()
+    h.recorder.forbidden.add(THREAD_ID)
+    with caplog.at_level(logging.WARNING):
+        calls = await h.command("quiz", app_permissions=str(NO_THREAD_POSTS.value),
+                                fixture="application_command_in_thread")
+    reply = callback(calls)
+    assert reply.ephemeral and "I need Send Messages in Threads here" in reply.text
+    assert not [c for c in calls if c.path == f"/channels/{THREAD_ID}/messages"]
+    assert not h.bot.quiz.open and not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_quiz_in_a_thread_needs_no_send_messages(start: Start) -> None:
+    h = await start()
+    calls = await h.command("quiz", [option("seconds", 60, kind=4)], app_permissions=str(THREAD_POSTS_ONLY.value),
+                            fixture="application_command_in_thread")
+    assert [c for c in calls if c.path == f"/channels/{THREAD_ID}/messages"]
+    assert h.bot.quiz.open
+
+
 async def test_practice_question_stays_private_and_is_judged_at_once(start: Start) -> None:
     h = await start()
     answer = callback(await h.command("ask", [option("query", "what is eager execution")]))
@@ -650,6 +693,36 @@ async def test_sharded_client_without_privileged_intents() -> None:
         await bot.store.close()
 
 
+class _GatewaySocket:
+    """Keeps what discord.py sends over the gateway."""
+
+    closed = False
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+
+    async def send_str(self, data: str) -> None:
+        self.sent.append(json.loads(data))
+
+
+async def test_gateway_identify_asks_only_for_the_guilds_intent() -> None:
+    """The bot reads nothing from the gateway but servers and channels; every other intent is traffic it drops."""
+    bot = StudyBot(library(), await SqliteStore.open(":memory:"), CONFIG)
+    try:
+        async with build_client(bot, CONFIG) as client:
+            socket = _GatewaySocket()
+            ws = discord.gateway.DiscordWebSocket(socket, loop=asyncio.get_running_loop())  # type: ignore[arg-type]
+            # The attributes DiscordWebSocket.from_client sets before it identifies.
+            ws.token, ws._connection, ws.call_hooks = "offline.test.token", client._connection, \
+                client._connection.call_hooks
+            ws._initial_identify, ws.shard_id, ws.shard_count = True, None, None
+            await ws.identify()
+        [identify] = socket.sent
+        assert identify["op"] == 2 and identify["d"]["intents"] == discord.Intents(guilds=True).value
+    finally:
+        await bot.store.close()
+
+
 async def test_sync_registers_the_commands_in_a_server(monkeypatch: pytest.MonkeyPatch) -> None:
     sent: list[tuple[str, str, Any]] = []
 
@@ -683,3 +756,121 @@ async def test_sync_without_a_token_names_the_setting(monkeypatch: pytest.Monkey
     monkeypatch.delenv("STUDYBOT_DISCORD_TOKEN", raising=False)
     with pytest.raises(ConfigError, match="discord.token_env.*STUDYBOT_DISCORD_TOKEN"):
         await sync_commands(CONFIG, None)
+
+
+# Delivery through discord.py's own HTTP client, against a loopback stand-in for the REST API
+
+
+@dataclass
+class RestCall:
+    method: str
+    path: str
+    body: dict[str, Any]
+    status: int  # 0: the connection was dropped without an answer
+
+
+class FakeDiscordRest:
+    """Discord's REST API on loopback: answers sends and edits, failing first as ``failures`` says
+    (per HTTP method: a status to answer with, or 0 to drop the connection)."""
+
+    def __init__(self) -> None:
+        self.calls: list[RestCall] = []
+        self.failures: dict[str, list[int]] = {}
+        self.recorder = DiscordRecorder()  # builds message objects shaped like Discord's
+        app = aiohttp_web.Application()
+        app.router.add_get("/api/v10/users/@me", self._me)
+        app.router.add_route("*", "/api/v10/channels/{channel}/messages", self._message)
+        app.router.add_route("*", "/api/v10/channels/{channel}/messages/{message}", self._message)
+        self.server = aiohttp_test_utils.TestServer(app, host="127.0.0.1")
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.server.port}/api/v10"
+
+    @staticmethod
+    def _json(data: Any, status: int = 200) -> aiohttp_web.Response:
+        # discord.py parses a body as JSON only when the Content-Type is exactly application/json.
+        return aiohttp_web.Response(body=json.dumps(data).encode(), status=status,
+                                    headers={"Content-Type": "application/json"})
+
+    async def _me(self, request: aiohttp_web.Request) -> aiohttp_web.Response:
+        return self._json(BOT_USER)
+
+    async def _message(self, request: aiohttp_web.Request) -> aiohttp_web.Response:
+        body = await request.json()
+        queued = self.failures.get(request.method)
+        status = queued.pop(0) if queued else 200
+        self.calls.append(RestCall(request.method, request.path, body, status))
+        if status == 0:
+            assert request.transport is not None
+            request.transport.close()  # the client sees the server disconnect mid-request
+            return aiohttp_web.Response(status=500)
+        if status != 200:
+            return self._json({"message": "Service Unavailable", "code": 0}, status=status)
+        message = self.recorder._message(request.match_info["channel"], body, request.match_info.get("message"))
+        return self._json(message)
+
+
+async def test_a_reveal_discord_fails_with_503_or_a_dropped_connection_arrives_once(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """discord.py retries 500/502/504 itself, but not 503 or a dropped connection: the outbox does."""
+    fake = FakeDiscordRest()
+    await fake.server.start_server()
+    monkeypatch.setattr(Route, "BASE", fake.base)
+    clock = FakeClock(datetime(2026, 3, 2, 12, 0, tzinfo=UTC))
+    bot = StudyBot(library(), await SqliteStore.open(":memory:"), CONFIG, clock=clock, rng=random.Random(7))
+    client = build_client(bot, CONFIG)
+    try:
+        await client._async_setup_hook()
+        await client.http.static_login("offline-token")
+        await bot.start()
+        channel = Channel("discord", GUILD_ID, CHANNEL_ID)
+        ada = User("discord", GUILD_ID, ADA["id"], "Ada")
+        [ack] = await bot.handle_command(CommandEvent(ada, channel, "quiz", {"seconds": "10"}))
+        assert "Quiz started" in ack.body
+        [question] = fake.calls
+        fake.failures = {"PATCH": [503], "POST": [503, 0]}
+        clock.advance(seconds=11)
+        for _ in range(8):
+            await bot.tick()
+            clock.advance(seconds=5)
+        edits = [c for c in fake.calls if c.method == "PATCH"]
+        reveals = [c for c in fake.calls[1:] if c.method == "POST"]
+        assert [c.status for c in edits] == [503, 200]
+        question_id = fake.recorder.messages and next(iter(fake.recorder.messages))
+        assert edits[-1].path.endswith(f"/messages/{question_id}") and question.method == "POST"
+        assert [c.status for c in reveals] == [503, 0, 200]
+        assert "Answer:" in json.dumps(reveals[-1].body) and fake.calls.index(edits[-1]) < fake.calls.index(reveals[-1])
+        assert await bot.store.pending_messages() == []
+    finally:
+        await client.close()
+        await bot.store.close()
+        await fake.server.close()
+
+
+class _Response:
+    """Just what discord.HTTPException reads from an aiohttp response."""
+
+    def __init__(self, status: int, headers: dict[str, str] | None = None) -> None:
+        self.status, self.reason, self.headers = status, "reason", headers or {}
+
+
+@pytest.mark.parametrize(("exc", "verdict", "retry_after"), [
+    (discord.RateLimited(12.5), DeliveryDeferred, 12.5),
+    (discord.HTTPException(_Response(429, {"Retry-After": "7"}), "cloudflare"), DeliveryDeferred, 7.0),
+    (discord.DiscordServerError(_Response(503), "unavailable"), DeliveryDeferred, None),
+    (discord.DiscordServerError(_Response(502), "bad gateway"), DeliveryDeferred, None),
+    (aiohttp.ServerDisconnectedError(), DeliveryDeferred, None),
+    (ConnectionResetError(104, "reset"), DeliveryDeferred, None),
+    (TimeoutError(), DeliveryDeferred, None),
+    (discord.Forbidden(_Response(403), {"message": "Missing Access", "code": 50001}), DeliveryRefused, None),
+    (discord.NotFound(_Response(404), {"message": "Unknown Channel", "code": 10003}), DeliveryRefused, None),
+    (discord.HTTPException(_Response(400), {"message": "Invalid Form Body", "code": 50035}), DeliveryRefused, None),
+])
+def test_discord_failures_are_sorted_into_retry_or_give_up(exc: BaseException, verdict: type, retry_after: float | None
+                                                            ) -> None:
+    failure = discord_delivery_failure(exc)
+    assert isinstance(failure, verdict)
+    if isinstance(failure, DeliveryDeferred):
+        assert failure.retry_after == retry_after
+    assert discord_delivery_failure(ValueError("a bug")) is None  # not the platform's verdict: the core decides

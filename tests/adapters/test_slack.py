@@ -28,17 +28,23 @@ import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from slack_bolt.request.internals import parse_body
+from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.adapters.slack import build_app, connect_socket_mode, run_slack
 from bot.adapters.slack.blocks import CUT_NOTE, render, split_mrkdwn
 from bot.adapters.slack.http import EVENTS_PATH, build_web_app, parse_form
 from bot.adapters.slack.listeners import without_mention
 from bot.adapters.slack.mrkdwn import to_mrkdwn, unescape
+from bot.adapters.slack.outbox import delivery_failure as slack_delivery_failure
+from bot.adapters.slack.people import FAILURE_SECONDS, UserDirectory
 from bot.adapters.slack.retries import DeliveryLog
 from bot.config import Config, ConfigError, CooldownSection, SlackSection
 from bot.core.app import StudyBot
 from bot.core.clock import FakeClock
+from bot.core.outbox import DeliveryDeferred, DeliveryRefused
 from bot.core.replies import Button, Field, Reply
 from tests.core.fakes import make_bot
 
@@ -78,6 +84,9 @@ class FakeSlack:
         self.calls: list[Call] = []
         self.users: dict[str, Any] = payload("users")
         self.not_member: set[str] = set()
+        # Per method, answers to give before the normal one: (HTTP status, JSON body or plain text, headers).
+        self.failures: dict[str, list[tuple[int, dict[str, Any] | str, dict[str, str]]]] = {}
+        self.users_ratelimited = False  # users.info answers HTTP 429 with Retry-After, as Slack does
         self.sockets: asyncio.Queue[web.WebSocketResponse] = asyncio.Queue()
         self.socket_messages: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._ts = itertools.count(1)
@@ -103,8 +112,17 @@ class FakeSlack:
         if request.can_read_body:
             data.update(await request.json() if request.content_type == "application/json" else await request.post())
         token = request.headers.get("Authorization", "").removeprefix("Bearer ") or str(data.get("token", ""))
+        if self.failures.get(method):
+            status, body, headers = self.failures[method].pop(0)
+            self.calls.append(Call(method, data, token, body if isinstance(body, dict) else {"ok": False}))
+            if isinstance(body, str):  # e.g. a proxy's error page
+                return web.Response(text=body, status=status, headers=headers)
+            return web.json_response(body, status=status, headers=headers)
         call = Call(method, data, token, self._answer(method, data))
         self.calls.append(call)
+        if method == "users.info" and self.users_ratelimited:
+            call.answer = {"ok": False, "error": "ratelimited"}
+            return web.json_response(call.answer, status=429, headers={"Retry-After": "30"})
         return web.json_response(call.answer)
 
     def _answer(self, method: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -342,6 +360,63 @@ async def test_quiz_round_with_two_users_is_posted_answered_privately_and_reveal
     assert len(rig.slack.of("chat.postMessage")) == 2
 
 
+async def test_a_rate_limited_reveal_is_retried_as_slack_asks_and_arrives_once(rig: Rig) -> None:
+    """Through bolt's AsyncWebClient: HTTP 429 with Retry-After, ok=false ratelimited, a 503 JSON answer and
+    a proxy's plain-text 503 page on the reveal, a 429 on the closing edit; each is retried, and the closing
+    edit and then the reveal each reach the channel exactly once, in that order."""
+    await rig.command("quiz seconds 10")
+    [question] = rig.slack.of("chat.postMessage")
+    slow = {"Retry-After": "0"}
+    rig.slack.failures["chat.update"] = [(429, {"ok": False, "error": "ratelimited"}, slow)]
+    rig.slack.failures["chat.postMessage"] = [
+        (429, {"ok": False, "error": "ratelimited"}, slow), (200, {"ok": False, "error": "ratelimited"}, slow),
+        (503, {"ok": False, "error": "service_unavailable"}, {}), (503, "Service Unavailable", {})]
+    rig.clock.advance(seconds=11)
+    for _ in range(10):
+        await rig.bot.tick()
+        rig.clock.advance(seconds=5)
+    updates = rig.slack.of("chat.update")
+    assert [c.answer.get("ok") for c in updates] == [False, True]
+    posts = rig.slack.of("chat.postMessage")[1:]
+    assert [c.answer.get("ok") for c in posts] == [False, False, False, False, True]
+    assert "Answer:" in all_text(posts[-1].data["blocks"])
+    assert rig.slack.calls.index(updates[-1]) < rig.slack.calls.index(posts[-1])  # the edit first
+    assert updates[-1].data["ts"] == question.answer["ts"]
+    assert await rig.bot.store.pending_messages() == []
+
+
+async def test_a_reveal_slack_refuses_is_given_up_once(rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
+    await rig.command("quiz seconds 10")
+    rig.slack.failures["chat.update"] = [(200, {"ok": False, "error": "message_not_found"}, {})]
+    rig.slack.failures["chat.postMessage"] = [(200, {"ok": False, "error": "is_archived"}, {})]
+    rig.clock.advance(seconds=11)
+    for _ in range(5):
+        await rig.bot.tick()
+        rig.clock.advance(seconds=60)
+    assert len(rig.slack.of("chat.update")) == 1 and len(rig.slack.of("chat.postMessage")) == 2
+    gave_up = [r.getMessage() for r in caplog.records if "gave up" in r.getMessage()]
+    assert len(gave_up) == 2 and "message_not_found" in gave_up[0] and "is_archived" in gave_up[1]
+async def test_reveal_of_a_choice_holding_code_has_no_stray_asterisks(rig: Rig, monkeypatch: pytest.MonkeyPatch
+                                                                      ) -> None:
+    card = rig.bot.library.card("tensorflow/tensors-vs-numpy/q3")  # correct choice: Call `t.numpy()`
+    assert card is not None and "`" in card.choices[card.correct_index].text
+    monkeypatch.setattr(rig.bot.quiz, "pick_card", lambda topic, exclude=frozenset(): card)
+    await rig.command("quiz seconds 10")
+    rig.clock.advance(seconds=11)
+    await rig.bot.tick()
+    reveal = rig.slack.of("chat.postMessage")[1]
+    body = blocks_of("section", reveal.data["blocks"])[0]["text"]["text"]
+    assert body.startswith(f"*{'ABCDE'[card.correct_index]}. Call `t.numpy()`*")
+    assert "**" not in all_text(reveal.data["blocks"])
+
+
+async def test_answer_card_with_bold_code_has_no_stray_asterisks(rig: Rig) -> None:
+    await rig.command("ask what is the difference between tf.constant and tf.Variable")
+    [answer] = rig.replies()
+    body = "\n".join(b["text"]["text"] for b in blocks_of("section", answer["blocks"]))
+    assert "*`tf.constant`* creates an _immutable_ tensor" in body and "**" not in body
+
+
 async def test_quiz_where_the_bot_is_not_a_member_asks_to_be_invited(rig: Rig) -> None:
     rig.slack.not_member.add("C0ELSEWHERE")
     await rig.command("quiz", channel="C0ELSEWHERE")
@@ -402,7 +477,58 @@ async def test_only_admins_may_set_the_daily_challenge(rig: Rig, user: str, allo
     assert first["response_type"] == "ephemeral"
     assert ("Scheduled" in first["text"]) is allowed and ("Only workspace admins" in first["text"]) is not allowed
     assert ("09:00 Europe/Berlin" in second["text"]) is allowed
-    assert [c.data["user"] for c in rig.slack.of("users.info")] == [user] * (1 if user != STRANGER else 2)
+    assert [c.data["user"] for c in rig.slack.of("users.info")] == [user]  # a failed lookup is remembered too
+
+
+def directory(slack: FakeSlack, now: list[float]) -> UserDirectory:
+    """A user directory asking the fake's Web API through slack_sdk's client, on a clock the test moves."""
+    return UserDirectory(AsyncWebClient(token=BOT_TOKEN, base_url=slack.base_url), clock=lambda: now[0])
+
+
+def lookup_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "bot.adapters.slack.people" and
+            r.levelno >= logging.WARNING]
+
+
+async def test_failed_user_lookup_is_remembered_for_a_while_and_logged_once(fake_slack: FakeSlack,
+                                                                            caplog: pytest.LogCaptureFixture) -> None:
+    now = [0.0]
+    people = directory(fake_slack, now)
+    with caplog.at_level(logging.WARNING):
+        for _ in range(5):
+            user = await people.user(TEAM, STRANGER, "nobody")
+            assert user.display_name == "nobody" and not user.is_admin
+        assert len(fake_slack.of("users.info")) == 1 and len(lookup_warnings(caplog)) == 1
+        now[0] += FAILURE_SECONDS + 1
+        await people.user(TEAM, STRANGER, "nobody")
+    assert len(fake_slack.of("users.info")) == 2 and len(lookup_warnings(caplog)) == 2
+    assert "user_not_found" in lookup_warnings(caplog)[0] and STRANGER in lookup_warnings(caplog)[0]
+
+
+async def test_concurrent_lookups_of_one_person_make_one_call(fake_slack: FakeSlack) -> None:
+    people = directory(fake_slack, [0.0])
+    users = await asyncio.gather(*(people.user(TEAM, ALICE, "alice") for _ in range(20)))
+    assert {u.display_name for u in users} == {"Alice"}
+    assert len(fake_slack.of("users.info")) == 1
+
+
+async def test_rate_limited_lookups_pause_for_everyone_and_are_logged_once(fake_slack: FakeSlack,
+                                                                          caplog: pytest.LogCaptureFixture) -> None:
+    now = [0.0]
+    people = directory(fake_slack, now)
+    fake_slack.users_ratelimited = True
+    with caplog.at_level(logging.WARNING):
+        burst = await asyncio.gather(*(people.user(TEAM, f"U0PRESS{i:03d}", f"p{i}") for i in range(10)))
+        assert [u.display_name for u in burst] == [f"p{i}" for i in range(10)]  # the payload's names meanwhile
+        calls = len(fake_slack.of("users.info"))
+        for i in range(10, 200):  # the rest of a 200-person round, while Slack asked for a pause
+            await people.user(TEAM, f"U0PRESS{i:03d}", f"p{i}")
+        assert len(fake_slack.of("users.info")) == calls <= 10
+        [warning] = lookup_warnings(caplog)
+        assert "rate" in warning and "30" in warning
+        fake_slack.users_ratelimited = False
+        now[0] += 31
+        assert (await people.user(TEAM, ALICE, "alice")).display_name == "Alice"
 
 
 async def test_daily_challenge_is_posted_through_the_web_api(rig: Rig) -> None:
@@ -549,6 +675,12 @@ def test_manifest_declares_what_the_adapter_uses() -> None:
     ("```\nnever closed", "```\nnever closed\n```"),
     ("## Heading", "*Heading*"),
     ("2*3*4 and a * b", "2*3*4 and a * b"),
+    ("**bold with `code` inside**", "*bold with `code` inside*"),
+    ("- **`tf.constant`** creates an *immutable* tensor", "• *`tf.constant`* creates an _immutable_ tensor"),
+    ("*see `x < y` here* and ~~`old`~~", "_see `x &lt; y` here_ and ~`old`~"),
+    ("**B. Call `t.numpy()`**\n\nWhy", "*B. Call `t.numpy()`*\n\nWhy"),
+    ("[**`tf.function`** docs](https://example.com)", "<https://example.com|`tf.function` docs>"),
+    ("`**not bold**` then **bold**", "`**not bold**` then *bold*"),
 ])
 def test_markdown_becomes_mrkdwn(markdown: str, mrkdwn: str) -> None:
     assert to_mrkdwn(markdown) == mrkdwn
@@ -622,3 +754,35 @@ def test_splitting_never_cuts_links_or_entities() -> None:
     for piece in split_mrkdwn(line, 500):
         assert len(piece) <= 500 and piece.count("<") == piece.count(">")
         assert not re.search(r"&(?!amp;)", piece)
+
+
+def _slack_error(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> SlackApiError:
+    response = AsyncSlackResponse(client=None, http_verb="POST", api_url="chat.postMessage", req_args={},  # type: ignore[arg-type]
+                                  data=body, headers=headers or {}, status_code=status)
+    return SlackApiError("failed", response)
+
+
+@pytest.mark.parametrize(("exc", "verdict", "retry_after"), [
+    (_slack_error(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "30"}), DeliveryDeferred, 30.0),
+    (_slack_error(200, {"ok": False, "error": "ratelimited"}), DeliveryDeferred, None),
+    (_slack_error(503, {"ok": False}), DeliveryDeferred, None),
+    (_slack_error(200, {"ok": False, "error": "internal_error"}), DeliveryDeferred, None),
+    (aiohttp.ServerDisconnectedError(), DeliveryDeferred, None),
+    (ConnectionRefusedError(111, "refused"), DeliveryDeferred, None),
+    (TimeoutError(), DeliveryDeferred, None),
+    (_slack_error(200, {"ok": False, "error": "not_in_channel"}), DeliveryRefused, None),
+    (_slack_error(200, {"ok": False, "error": "channel_not_found"}), DeliveryRefused, None),
+    (_slack_error(200, {"ok": False, "error": "message_not_found"}), DeliveryRefused, None),
+    (_slack_error(200, {"ok": False, "error": "cant_update_message"}), DeliveryRefused, None),
+    (_slack_error(200, {"ok": False, "error": "account_inactive"}), DeliveryRefused, None),
+    (_slack_error(200, {"ok": False, "error": "invalid_blocks"}), DeliveryRefused, None),
+])
+def test_slack_failures_are_sorted_into_retry_or_give_up(exc: BaseException, verdict: type,
+                                                          retry_after: float | None) -> None:
+    failure = slack_delivery_failure(exc)
+    assert isinstance(failure, verdict)
+    if isinstance(failure, DeliveryDeferred):
+        assert failure.retry_after == retry_after
+    if isinstance(failure, DeliveryRefused):
+        assert (failure.advice is not None) == (failure.reason in ("not_in_channel", "channel_not_found"))
+    assert slack_delivery_failure(KeyError("a bug")) is None  # not Slack's verdict: the core decides

@@ -3,9 +3,12 @@ failing handlers and which questions a channel gets. All time comes from a FakeC
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+import sqlite3
 from datetime import UTC, date, datetime
+from pathlib import Path
 from types import MappingProxyType
 
 import pytest
@@ -135,6 +138,36 @@ async def test_unanswered_queries_are_recorded_most_asked_first() -> None:
         ("how do I center a div", 3), ("tensor board", 2), ("what is kubernetes", 1)]
     assert gaps[0][2] == clock.now()
     assert [q for q, _, _ in await bot.store.gaps(1)] == ["how do I center a div"]
+
+
+async def test_a_full_disk_never_turns_a_declined_question_into_an_apology(caplog: pytest.LogCaptureFixture) -> None:
+    bot, _, _ = await make_bot(config=NO_COOLDOWNS)
+    # SQLite's own "database or disk is full": the file may not grow by a single page.
+    async with bot.store._db.execute("PRAGMA page_count") as cursor:  # type: ignore[attr-defined]
+        pages = (await cursor.fetchone())[0]
+    await bot.store._db.execute(f"PRAGMA max_page_count = {pages}")  # type: ignore[attr-defined]
+    with caplog.at_level(logging.WARNING):
+        for i in range(40):  # long distinct questions: the gaps table soon needs a page it cannot have
+            [reply] = await bot.handle_command(command(f"ask how do I center a div number {i} " + "x" * 250))
+            assert reply.body.startswith("I have no confident answer"), reply.body
+        await bot.store.gaps(1)  # waits for the gap writes still queued
+    assert any("disk is full" in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_a_declined_question_is_answered_while_the_database_is_locked(tmp_path: Path) -> None:
+    """Recording the gap waits for the database; the reply does not wait for the gap."""
+    path = tmp_path / "bot.sqlite3"
+    bot, _, _ = await make_bot(path, config=NO_COOLDOWNS)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another writer holds the lock (busy_timeout is 5 s)
+    try:
+        [reply] = await asyncio.wait_for(bot.handle_command(command("ask how do I center a div")), 2)
+        assert reply.body.startswith("I have no confident answer")
+    finally:
+        other.rollback()
+        other.close()
+    assert [q for q, _, _ in await bot.store.gaps(5)] == ["how do I center a div"]
 
 
 # Input hygiene

@@ -165,3 +165,21 @@ async def test_day_results_are_posted_once_after_the_last_question_of_the_day_cl
     assert results.body.splitlines() == ["1. Alice — 20 pts (2/2 right)", "2. Bob — 10 pts (1/1 right)"]
     await bot.tick()
     assert sum((r.title or "").startswith("Daily challenge results") for _, r, _ in outbox.posts) == 1
+
+
+@pytest.mark.parametrize(("schedule", "fires_at", "footer"), [
+    # 09:00 CET is 08:00 UTC; open 12 hours (the default), so until 21:00 in Berlin, 20:00 UTC.
+    ("09:00 Europe/Berlin", datetime(2026, 3, 2, 8, 0, 30, tzinfo=UTC), "open until 21:00 Europe/Berlin"),
+    # 18:00 in New York (23:00 UTC) closes at 06:00 there the next morning: the day is named.
+    ("18:00 America/New_York", datetime(2026, 3, 2, 23, 0, 30, tzinfo=UTC),
+     "open until Tue 06:00 America/New_York"),
+], ids=["same-day", "next-morning"])
+async def test_daily_question_says_when_it_closes_in_the_schedules_zone(schedule: str, fires_at: datetime,
+                                                                        footer: str) -> None:
+    clock = FakeClock(datetime(2026, 3, 2, 7, 0, tzinfo=UTC))
+    bot, outbox, _ = await make_bot(clock=clock)
+    await bot.handle_command(command(f"daily set {schedule} questions 1", ADMIN))
+    clock.set(fires_at)
+    await bot.tick()
+    [question] = daily_questions(outbox)
+    assert question.footer is not None and f"· {footer} ·" in question.footer and "UTC" not in question.footer

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config import Config, QuizSection
-from bot.core.app import APOLOGY
+from bot.core.outbox import DeliveryRefused
 from bot.core.rounds import reveal_reply
 from bot.store.base import AnswerRecord
 from tests.core.fakes import command, library, make_bot, press, user
@@ -150,20 +150,38 @@ async def test_unknown_or_forged_buttons_are_answered_politely() -> None:
         assert reply.ephemeral and reply.body
 
 
-async def test_a_question_that_could_not_be_posted_does_not_block_the_channel() -> None:
+async def test_a_question_the_platform_refuses_does_not_block_the_channel() -> None:
+    """Refused for good (bot removed, channel gone): the round is withdrawn and the person told why."""
     bot, outbox, _ = await make_bot()
+    working_post = outbox.post
+
+    async def refusing_post(channel, reply):  # type: ignore[no-untyped-def]
+        raise DeliveryRefused("not_in_channel", "Invite me first.")
+
+    outbox.post = refusing_post  # type: ignore[method-assign]
+    [refusal] = await bot.handle_command(command("quiz", user("alice")))
+    assert refusal.ephemeral and "no quiz was started" in refusal.body and "Invite me first." in refusal.body
+    assert bot.quiz.open == {} and await bot.store.open_rounds() == []
+    outbox.post = working_post  # type: ignore[method-assign]
+    [started] = await bot.handle_command(command("quiz", user("bob")))
+    assert "Quiz started" in started.body
+    assert len(question_posts(outbox)) == 1
+
+
+async def test_a_question_that_could_not_be_posted_yet_is_posted_when_the_service_is_back() -> None:
+    """A network failure is transient: the quiz starts and its question is retried until it is posted."""
+    bot, outbox, clock = await make_bot()
     working_post = outbox.post
 
     async def broken_post(channel, reply):  # type: ignore[no-untyped-def]
         raise ConnectionError("chat service unreachable")
 
     outbox.post = broken_post  # type: ignore[method-assign]
-    [apology] = await bot.handle_command(command("quiz", user("alice")))
-    assert apology.body == APOLOGY
-    assert bot.quiz.open == {} and await bot.store.open_rounds() == []
+    [started] = await bot.handle_command(command("quiz", user("alice")))
+    assert "Quiz started" in started.body and question_posts(outbox) == []
     outbox.post = working_post  # type: ignore[method-assign]
-    [started] = await bot.handle_command(command("quiz", user("bob")))
-    assert "Quiz started" in started.body
+    clock.advance(seconds=5)
+    await bot.tick()
     assert len(question_posts(outbox)) == 1
 
 

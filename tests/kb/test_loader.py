@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.kb.library import load_library
 from bot.kb.loader import DeckError, Problem, builtin_decks_root, load_deck
 
 DECK_YAML = """\
@@ -151,3 +152,40 @@ def test_deck_metadata_problems(tmp_path: Path) -> None:
     fields = {p.field for p in problems}
     assert {"name", "titel", "topics", "synonyms.learning rate"} <= fields
     assert all(p.file.endswith("deck.yaml") for p in problems if p.field in {"name", "titel"})
+
+
+def test_a_folder_without_any_deck_is_an_error_naming_it(tmp_path: Path) -> None:
+    empty = tmp_path / "decks"
+    empty.mkdir()
+    with pytest.raises(DeckError) as caught:
+        load_library([empty], include_builtin=True)
+    [problem] = caught.value.problems
+    assert problem.file == str(empty) and "no deck.yaml here and no deck folders in it" in problem.message
+
+
+def test_no_decks_at_all_is_an_error() -> None:
+    with pytest.raises(DeckError) as caught:
+        load_library([], include_builtin=False)
+    [problem] = caught.value.problems
+    assert "no decks to load" in problem.message and "[decks]" in problem.message
+
+
+def test_overlong_fields_are_reported_with_their_limits(tmp_path: Path) -> None:
+    entries = (GOOD_ENTRY.replace("answer: The first thing is first.", "answer: " + "a" * 5_000_000)
+               .replace("question: What is the second thing?", "question: " + "Why " * 130 + "?")
+               .replace("prompt: Which one is first?", "prompt: " + "p" * 1_001)
+               .replace("- text: The first\n            correct: true",
+                        "- text: " + "c" * 301 + "\n            correct: true", 1)
+               .replace("explanation: First comes first.", "explanation: " + "e" * 3_001)
+               .replace("related: [second]", "related: [second]\n    aliases: [" + "b" * 501 + "]"))
+    problems = problems_of(write_deck(tmp_path, entries))
+    messages = {p.field: p.message for p in problems}
+    assert messages == {
+        "first.answer": "is 5,000,000 characters long; the limit is 20,000",
+        "second.question": "is 521 characters long; the limit is 500",
+        "first.quiz[0].prompt": "is 1,001 characters long; the limit is 1,000",
+        "first.quiz[0].choices[0].text": "is 301 characters long; the limit is 300",
+        "first.quiz[0].explanation": "is 3,001 characters long; the limit is 3,000",
+        "first.aliases[0]": "is 501 characters long; the limit is 500",
+    }
+    assert all(p.line for p in problems)

@@ -15,7 +15,7 @@ import pytest
 from bot.cli import main
 from bot.core.events import Channel
 from bot.store import sqlite as sqlite_store
-from bot.store.base import AnswerRecord, RoundRecord
+from bot.store.base import AnswerRecord, Outgoing, RoundRecord
 from bot.store.migrations import MIGRATIONS
 from bot.store.sqlite import SqliteStore, upgrade
 
@@ -196,6 +196,24 @@ async def test_gaps_most_asked_first_then_most_recent(store: SqliteStore) -> Non
     assert len(await store.gaps(2)) == 2
 
 
+async def test_gaps_are_capped_dropping_one_off_questions_oldest_first(store: SqliteStore,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sqlite_store, "MAX_GAPS", 4)
+    asked = ["old favourite", "old favourite", "one-off 1", "one-off 2", "one-off 3", "one-off 4", "one-off 5"]
+    for minute, query in enumerate(asked):
+        await store.record_gap(query, NOON + timedelta(minutes=minute))
+    assert [q for q, _, _ in await store.gaps(10)] == ["old favourite", "one-off 5", "one-off 4", "one-off 3"]
+    async with store._db.execute("SELECT COUNT(*) FROM gaps") as cursor:
+        assert (await cursor.fetchone()) == (4,)
+
+
+async def test_flush_writes_queued_gaps_too(store: SqliteStore, tmp_path: Path) -> None:
+    await store.record_gap("what is rust", NOON)
+    await store.flush()  # what shutdown drains through
+    with sqlite3.connect(tmp_path / DB_FILE) as other:
+        assert other.execute("SELECT query, times FROM gaps").fetchall() == [("what is rust", 1)]
+
+
 # The command line
 
 
@@ -244,3 +262,100 @@ def test_kb_gaps_lists_the_recorded_questions_most_asked_first(tmp_path: Path,
     assert main(["kb", "gaps", "--data-dir", str(tmp_path)]) == 0
     assert capsys.readouterr().out.splitlines() == ["    2  2026-03-02T12:02+00:00  center a div",
                                                     "    1  2026-03-02T12:00+00:00  what is rust"]
+
+
+# Units of work and the outbox
+
+
+async def test_a_failed_unit_rolls_back_only_its_own_writes(store: SqliteStore) -> None:
+    """Coroutines share one connection: another's write while a unit is open must neither join the
+    unit's transaction (and vanish in its rollback) nor be lost."""
+    started = asyncio.Event()
+
+    async def failing_unit() -> None:
+        async with store.unit() as unit:
+            assert await unit.open_round(RoundRecord(0, CHANNEL, "quiz", "d/a/1", NOON, NOON))
+            started.set()
+            for _ in range(5):
+                await asyncio.sleep(0)  # the other coroutine runs meanwhile
+            raise RuntimeError("the platform's reply could not be built")
+
+    async def other_writer() -> None:
+        await started.wait()
+        await store.set_workspace_timezone("test", "w1", "Europe/Berlin")
+        await store.record_gap("what is a tensor", NOON)
+
+    results = await asyncio.gather(failing_unit(), other_writer(), return_exceptions=True)
+    assert isinstance(results[0], RuntimeError) and results[1] is None
+    assert await store.open_rounds() == []
+    assert await store.workspace_timezone("test", "w1") == "Europe/Berlin"
+    assert [g[0] for g in await store.gaps(5)] == ["what is a tensor"]
+
+
+async def test_a_refused_round_inside_a_unit_keeps_the_rest_of_the_unit(store: SqliteStore) -> None:
+    first = await store.open_round(RoundRecord(0, CHANNEL, "quiz", "d/a/1", NOON, NOON))
+    assert first is not None
+    async with store.unit() as unit:
+        assert await unit.open_round(RoundRecord(0, CHANNEL, "quiz", "d/a/2", NOON, NOON)) is None  # one per channel
+        [ids] = [await unit.enqueue([Outgoing(CHANNEL, "post", "daily-intro", "{}")], NOON)]
+    assert [m.id for m in await store.pending_messages()] == ids
+
+
+async def test_the_outbox_offers_each_channel_its_oldest_pending_message_only(store: SqliteStore) -> None:
+    other = Channel("test", "w1", "c2")
+    record = await store.open_round(RoundRecord(0, CHANNEL, "quiz", "d/a/1", NOON, NOON))
+    assert record is not None
+    async with store.unit() as unit:
+        q, edit, reveal = await unit.enqueue([Outgoing(CHANNEL, "post", "question", "{}", record.id),
+                                             Outgoing(CHANNEL, "edit", "closed-question", "{}", record.id),
+                                             Outgoing(CHANNEL, "post", "reveal", "{}", record.id)], NOON)
+        [elsewhere] = await unit.enqueue([Outgoing(other, "post", "daily-intro", "{}")], NOON)
+    assert [m.id for m in await store.due_messages(NOON, ["test"])] == [q, elsewhere]
+    assert await store.due_messages(NOON, ["discord"]) == []
+    # Claimed: not due again until its lease ends, and nothing behind it in its channel overtakes it.
+    assert await store.claim_message(q, NOON, NOON + timedelta(seconds=60))
+    assert not await store.claim_message(q, NOON, NOON + timedelta(seconds=60))
+    assert [m.id for m in await store.due_messages(NOON, ["test"])] == [elsewhere]
+    assert await store.next_due(["test"]) == NOON
+    await store.record_delivered(q, NOON, "m1")
+    assert await store.round_message_id(record.id) == "m1"
+    assert [m.id for m in await store.due_messages(NOON, ["test"], CHANNEL)] == [edit]
+    assert await store.record_given_up(edit, NOON, "message deleted")
+    assert not await store.record_given_up(edit, NOON, "message deleted")  # once
+    await store.record_retry(reveal, NOON + timedelta(seconds=5), "HTTP 503")
+    assert await store.due_messages(NOON, ["test"], CHANNEL) == []
+    assert await store.next_due(["test"]) == NOON  # the other channel's message is still due
+    assert (await store.get_round(record.id)).revealed_at is None  # type: ignore[union-attr]
+    await store.record_delivered(reveal, NOON + timedelta(seconds=5), "m2")
+    assert (await store.get_round(record.id)).revealed_at == NOON + timedelta(seconds=5)  # type: ignore[union-attr]
+
+
+async def test_a_closed_round_counts_once_its_reveal_is_out(store: SqliteStore) -> None:
+    record = await store.open_round(RoundRecord(0, CHANNEL, "quiz", "d/a/1", NOON, NOON + timedelta(seconds=60)))
+    assert record is not None
+    await store.record_answer(AnswerRecord(record.id, "u1", "Ann", 0, True, 10, NOON), "test", "w1")
+    async with store.unit() as unit:
+        assert await unit.close_round(record.id, NOON + timedelta(seconds=60), revealed=False)
+        [reveal] = await unit.enqueue([Outgoing(CHANNEL, "post", "reveal", "{}", record.id)], NOON)
+    assert await store.scores("test", "w1", None, None, None) == []
+    assert await store.user_answers("test", "w1", "u1") == []
+    await store.record_delivered(reveal, NOON + timedelta(seconds=61), "m9")
+    [row] = await store.scores("test", "w1", None, None, None)
+    assert row.points == 10 and len(await store.user_answers("test", "w1", "u1")) == 1
+
+
+def test_rounds_closed_before_the_outbox_count_as_revealed(tmp_path: Path) -> None:
+    path = tmp_path / DB_FILE
+    with sqlite3.connect(path) as db:
+        db.executescript(f"BEGIN; {MIGRATIONS[0]}; {MIGRATIONS[1]}; PRAGMA user_version = 2; COMMIT;")
+        db.execute("INSERT INTO rounds (platform, workspace, channel, kind, card_id, opened_at, closes_at, closed_at, "
+                   "seconds) VALUES ('test', 'w1', 'c1', 'quiz', 'd/a/1', ?, ?, ?, 60)",
+                   (NOON.isoformat(), NOON.isoformat(), NOON.isoformat()))
+    asyncio.run(_upgrade(path))
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT revealed_at FROM rounds").fetchone()[0] == NOON.isoformat()
+
+
+async def _upgrade(path: Path) -> None:
+    store = await SqliteStore.open(path)
+    await store.close()

@@ -17,8 +17,9 @@ from bot.adapters.discord.commands import add_commands
 from bot.adapters.discord.interactions import answer_stale_press
 from bot.adapters.discord.outbox import DiscordOutbox
 from bot.adapters.discord.views import StudyButton
-from bot.config import Config
+from bot.config import Config, ConfigError
 from bot.core.app import StudyBot
+from bot.startup import is_network_error, retry_network
 
 __all__ = ["build_client", "run_discord", "sync_commands"]
 log = logging.getLogger(__name__)
@@ -41,13 +42,38 @@ def build_client(bot: StudyBot, config: Config) -> StudyClient:
 async def run_discord(bot: StudyBot, config: Config) -> None:
     """Connects to Discord and serves ``bot`` until cancelled (the core's timers run elsewhere).
 
+    Logging in is retried for ``bot.start_retry_seconds`` while the network is down; once
+    logged in, discord.py reconnects the gateway by itself.
+
     Raises:
-        ConfigError: the environment variable named by ``discord.token_env`` is not set.
+        ConfigError: the environment variable named by ``discord.token_env`` is not set, or
+            Discord refused the token.
+        StartupError: Discord stayed unreachable.
     """
     token = config.secret(config.discord.token_env, "discord.token_env")
     client = build_client(bot, config)
     async with client:
-        await client.start(token)
+        await retry_network(lambda: _login(client, token, config.discord.token_env), "Discord's API (discord.com)",
+                            config.bot.start_retry_seconds, retryable=_worth_retrying)
+        await client.connect()
+
+
+async def _login(client: discord.Client, token: str, env_name: str) -> None:
+    try:
+        await client.login(token)
+    except discord.LoginFailure:
+        raise ConfigError(f"discord.token_env: Discord refused the token in {env_name}; copy it again from the "
+                          "Developer Portal (your application > Bot > Reset Token)") from None
+    except Exception:
+        # login() opened an HTTP session before failing; close it, and let the next try open a fresh one.
+        await client.http.close()
+        client.http.connector = discord.utils.MISSING
+        raise
+
+
+def _worth_retrying(exc: BaseException) -> bool:
+    """The network, or Discord having a bad moment (5xx), rather than a refusal."""
+    return isinstance(exc, discord.DiscordServerError) or is_network_error(exc)
 
 
 async def sync_commands(config: Config, guild_id: int | None) -> int:

@@ -38,9 +38,15 @@ class ShardedStudyClient(StudyClient, discord.AutoShardedClient):
 
 
 def make_client(studybot: StudyBot | None, config: Config) -> StudyClient:
-    """A client with no privileged intents, that can never ping anyone, sharded if configured."""
-    intents = discord.Intents.default()
-    intents.message_content = False  # slash commands and buttons carry their own data
+    """A client that asks the gateway only for servers and channels, can never ping anyone, sharded if configured.
+
+    Slash commands, buttons and autocomplete arrive as interactions, which carry their own user,
+    member, channel and permissions whatever the intents; GUILDS keeps the server and channel
+    cache (``on_ready``'s count, threads resolved for permission checks). Every other intent
+    would be traffic (presence, typing, messages, reactions) the bot receives only to drop.
+    """
+    intents = discord.Intents.none()
+    intents.guilds = True
     options: dict[str, Any] = {"intents": intents, "allowed_mentions": discord.AllowedMentions.none()}
     if config.discord.sharded:
         # shard_count None lets Discord recommend how many shards to use.

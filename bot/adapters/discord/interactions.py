@@ -31,7 +31,11 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "discord"
 NO_MENTIONS = discord.AllowedMentions.none()
-POST_PERMISSIONS = ("view_channel", "send_messages", "embed_links")
+# What posting a round needs, by the names Discord's settings show. In a thread Discord checks
+# Send Messages in Threads instead of Send Messages (a thread ignores the latter entirely).
+POST_PERMISSIONS = {"view_channel": "View Channel", "send_messages": "Send Messages", "embed_links": "Embed Links"}
+THREAD_POST_PERMISSIONS = {"view_channel": "View Channel", "send_messages_in_threads": "Send Messages in Threads",
+                           "embed_links": "Embed Links"}
 # Defer.AUTO's patience: well inside Discord's 3 s, with room for the deferral's own round trip.
 DEFER_AFTER = 2.0
 
@@ -77,8 +81,9 @@ def missing_post_permissions(interaction: discord.Interaction[Any]) -> list[str]
     """Permissions the bot lacks in this server channel to post questions and reveals (by their names)."""
     if interaction.guild_id is None:
         return []  # in a DM there are no channel permissions to grant
+    needed = THREAD_POST_PERMISSIONS if isinstance(interaction.channel, discord.Thread) else POST_PERMISSIONS
     permissions = interaction.app_permissions
-    return [name.replace("_", " ").title() for name in POST_PERMISSIONS if not getattr(permissions, name)]
+    return [label for name, label in needed.items() if not getattr(permissions, name)]
 
 
 async def answer_command(interaction: discord.Interaction[Any], name: str, options: Mapping[str, str],

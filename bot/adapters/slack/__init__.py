@@ -27,6 +27,8 @@ from bot.adapters.slack.people import PLATFORM, UserDirectory
 from bot.adapters.slack.retries import RetryFilter
 from bot.config import Config, ConfigError
 from bot.core.app import StudyBot
+from bot.health import health_routes
+from bot.startup import StartupError, is_network_error, retry_network
 
 __all__ = ["build_app", "connect_socket_mode", "run_slack"]
 log = logging.getLogger(__name__)
@@ -71,22 +73,33 @@ async def run_slack(bot: StudyBot, config: Config) -> None:
 
     The core's timers run elsewhere (``studybot run`` ticks them).
 
+    A network that is down at start is retried for ``bot.start_retry_seconds``. In HTTP mode
+    the server also answers ``GET /healthz``.
+
     Raises:
         ConfigError: a token or secret is missing or wrong, or Slack refused the bot token.
+        StartupError: Slack's Web API stayed unreachable, or the HTTP port cannot be bound.
     """
     slack = config.slack
     app_token = _app_token(config) if slack.mode == "socket" else ""  # fail before any connection
     app = build_app(bot, config)
-    await _introduce(app)
+    budget = config.bot.start_retry_seconds
+    await retry_network(lambda: _introduce(app), f"Slack's Web API at {slack.api_base_url} (slack.api_base_url)",
+                        budget, retryable=_worth_retrying)
     if slack.mode == "http":
-        runner = await start_http(app, slack.http_host, slack.http_port)
+        try:
+            runner = await start_http(app, slack.http_host, slack.http_port, health_routes(bot, metrics=False))
+        except OSError as exc:
+            raise StartupError(f"cannot listen on {slack.http_host}:{slack.http_port} (slack.http_host, "
+                               f"slack.http_port): {exc.strerror or exc}; choose a free port") from None
         log.info("Slack: HTTP mode, listening on %s:%d%s", slack.http_host, slack.http_port, EVENTS_PATH)
         try:
             await asyncio.Event().wait()  # serve until cancelled
         finally:
             await runner.cleanup()
         return
-    handler = await connect_socket_mode(app, app_token)
+    handler = await retry_network(lambda: connect_socket_mode(app, app_token), "Slack's Socket Mode service",
+                                  budget, retryable=_worth_retrying)
     log.info("Slack: connected in Socket Mode")
     try:
         await asyncio.Event().wait()
@@ -120,6 +133,16 @@ async def _introduce(app: AsyncApp) -> None:
     try:
         who = await app.client.auth_test()
     except SlackApiError as exc:
+        if _worth_retrying(exc):
+            raise
         raise ConfigError(f"slack.bot_token_env: Slack refused the bot token ({exc.response.get('error')}); "
                           "copy the Bot User OAuth Token again after (re)installing the app") from None
     log.info("Slack: signed in as @%s in workspace %s (%s)", who.get("user"), who.get("team"), who.get("team_id"))
+
+
+def _worth_retrying(exc: BaseException) -> bool:
+    """The network, or Slack having a bad moment (HTTP 429 or 5xx), rather than a refusal."""
+    if isinstance(exc, SlackApiError):
+        status = getattr(exc.response, "status_code", 200)
+        return status == 429 or status >= 500
+    return is_network_error(exc)

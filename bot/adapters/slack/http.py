@@ -10,6 +10,7 @@ when it has a ``payload`` *field*. The raw body is kept as it came, for bolt's s
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -21,6 +22,7 @@ from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 EVENTS_PATH = "/slack/events"  # the Request URL of commands, interactivity and events
+SHUTDOWN_SECONDS = 3.0
 
 
 def parse_form(raw_body: str) -> dict[str, Any]:
@@ -44,8 +46,8 @@ def bolt_request(raw_body: str, query: str, headers: dict[str, str]) -> AsyncBol
     return request
 
 
-def build_web_app(app: AsyncApp, path: str = EVENTS_PATH) -> web.Application:
-    """An aiohttp application that hands Slack's POSTs at ``path`` to ``app``."""
+def build_web_app(app: AsyncApp, path: str = EVENTS_PATH, routes: Sequence[web.RouteDef] = ()) -> web.Application:
+    """An aiohttp application that hands Slack's POSTs at ``path`` to ``app``, plus ``routes`` (health)."""
 
     async def handle(request: web.Request) -> web.Response:
         raw = await request.text()
@@ -54,12 +56,24 @@ def build_web_app(app: AsyncApp, path: str = EVENTS_PATH) -> web.Application:
 
     web_app = web.Application()
     web_app.router.add_post(path, handle)
+    web_app.add_routes(routes)
     return web_app
 
 
-async def start_http(app: AsyncApp, host: str, port: int) -> web.AppRunner:
-    """Serves ``app`` on ``host:port`` until the returned runner is cleaned up (port 0: any free port)."""
-    runner = web.AppRunner(build_web_app(app), access_log=None)
+async def start_http(app: AsyncApp, host: str, port: int, routes: Sequence[web.RouteDef] = ()) -> web.AppRunner:
+    """Serves ``app`` on ``host:port`` until the returned runner is cleaned up (port 0: any free port).
+
+    On cleanup, requests in flight get ``SHUTDOWN_SECONDS`` to finish (aiohttp waits 60 s by
+    default, longer than Docker's 10 s between SIGTERM and SIGKILL).
+
+    Raises:
+        OSError: the address cannot be bound.
+    """
+    runner = web.AppRunner(build_web_app(app, routes=routes), access_log=None, shutdown_timeout=SHUTDOWN_SECONDS)
     await runner.setup()
-    await web.TCPSite(runner, host, port).start()
+    try:
+        await web.TCPSite(runner, host, port, shutdown_timeout=SHUTDOWN_SECONDS).start()
+    except BaseException:
+        await runner.cleanup()
+        raise
     return runner

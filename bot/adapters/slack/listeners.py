@@ -19,7 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack.blocks import render
 from bot.adapters.slack.mrkdwn import unescape
-from bot.adapters.slack.outbox import NOT_A_MEMBER, SlackOutbox, noting_failed_posts
+from bot.adapters.slack.outbox import INVITE_ME, NOT_A_MEMBER, SlackOutbox, noting_failed_posts
 from bot.adapters.slack.people import PLATFORM, UserDirectory
 from bot.core.app import APOLOGY, StudyBot
 from bot.core.events import ButtonEvent, Channel, CommandEvent, parse_command
@@ -29,8 +29,6 @@ log = logging.getLogger(__name__)
 
 ANY_ACTION = re.compile(r".+")  # every button in our messages is the core's
 _LEADING_MENTIONS = re.compile(r"^(\s*<@[A-Z0-9]+(?:\|[^>]*)?>[\s,:]*)+")  # when our own id is unknown
-INVITE_ME = ("I can't post in this conversation because I'm not a member of it. Invite me with "
-             "`/invite @StudyBot` and try again. (In a direct message, use me in a channel instead.)")
 
 
 def register_listeners(app: AsyncApp, bot: StudyBot, outbox: SlackOutbox, people: UserDirectory,

@@ -17,6 +17,8 @@ FENCE = "```"
 # block in Slack; a zero-width space between them keeps them visible and inert.
 _INERT_FENCE = "``\u200b`"
 _BOLD_MARK = "\ue000"  # private-use character: stands for Slack's "*" while italics are converted
+_CODE_OPEN, _CODE_CLOSE = "\ue001", "\ue002"  # around a code span's number while the rest of its line is converted
+_HELD = re.compile(f"{_CODE_OPEN}(\\d+){_CODE_CLOSE}")
 
 _HEADING = re.compile(r"^ {0,3}#{1,6}\s+(.*?)\s*#*\s*$")
 _RULE = re.compile(r"^ {0,3}([-*_])(\s*\1){2,}\s*$")
@@ -77,15 +79,19 @@ def _convert_line(line: str) -> str:
 
 
 def _inline(text: str) -> str:
-    """One line outside code blocks: code spans are kept (escaped only), the rest converted."""
-    parts: list[str] = []
-    last = 0
-    for span in _CODE_SPAN.finditer(text):
-        parts.append(_links(text[last:span.start()]))
-        parts.append("`" + escape(span.group(2).replace("`", "ˋ")) + "`")
-        last = span.end()
-    parts.append(_links(text[last:]))
-    return "".join(parts)
+    """One line outside code blocks: code spans are kept (escaped only), the rest converted.
+
+    Code spans are set aside as numbered placeholders while links and emphasis are converted
+    on the whole line, so emphasis around code (``**Use `tf.function`**``) is converted as one.
+    """
+    spans: list[str] = []
+
+    def hold(span: re.Match[str]) -> str:
+        spans.append("`" + escape(span.group(2).replace("`", "ˋ")) + "`")
+        return f"{_CODE_OPEN}{len(spans) - 1}{_CODE_CLOSE}"
+
+    held = _CODE_SPAN.sub(hold, text.replace(_CODE_OPEN, "").replace(_CODE_CLOSE, ""))
+    return _HELD.sub(lambda m: spans[int(m.group(1))], _links(held))
 
 
 def _links(text: str) -> str:

@@ -10,12 +10,14 @@ is missing) the payload's handle is used and only ``slack.admin_user_ids`` count
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -25,6 +27,8 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "slack"
 CACHE_SECONDS = 300.0
+FAILURE_SECONDS = 60.0  # a failed lookup is not repeated (nor logged again) for this long
+MAX_CACHED = 10_000
 
 
 @dataclass(frozen=True)
@@ -36,15 +40,25 @@ class Profile:
 
 
 class UserDirectory:
-    """Turns Slack user ids into the core's users, asking ``users.info`` at most once per TTL."""
+    """Turns Slack user ids into the core's users, asking ``users.info`` at most once per TTL.
+
+    Failures are remembered too (for ``failure_ttl``), so a person Slack will not describe costs
+    one call and one log line per period rather than one per command; lookups of one person
+    that overlap share a single call; and when Slack answers "rate limited" nobody is looked
+    up until its ``Retry-After`` has passed (a 200-person round would otherwise keep asking).
+    """
 
     def __init__(self, client: AsyncWebClient, admin_user_ids: Iterable[str] = (), ttl: float = CACHE_SECONDS,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, failure_ttl: float = FAILURE_SECONDS) -> None:
         self.client = client
         self.admin_user_ids = frozenset(admin_user_ids)
         self.ttl = ttl
+        self.failure_ttl = failure_ttl
         self.clock = clock
-        self._cache: dict[tuple[str, str], tuple[float, Profile]] = {}
+        # When each answer was had, and the profile (None: the lookup failed).
+        self._cache: dict[tuple[str, str], tuple[float, Profile | None]] = {}
+        self._in_flight: dict[tuple[str, str], asyncio.Task[Profile | None]] = {}
+        self._paused_until = float("-inf")
 
     async def user(self, team_id: str, user_id: str, handle: str = "") -> User:
         """The core's user for ``user_id`` in workspace ``team_id``; ``handle`` names them if Slack cannot."""
@@ -55,25 +69,66 @@ class UserDirectory:
 
     async def _profile(self, team_id: str, user_id: str) -> Profile | None:
         key = (team_id, user_id)
-        cached = self._cache.get(key)
         now = self.clock()
-        if cached is not None and now - cached[0] < self.ttl:
+        cached = self._cache.get(key)
+        if cached is not None and now - cached[0] < (self.ttl if cached[1] is not None else self.failure_ttl):
             return cached[1]
+        if now < self._paused_until:
+            return cached[1] if cached is not None else None  # a stale name beats none while Slack asks for a pause
+        task = self._in_flight.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self._look_up(key))
+            self._in_flight[key] = task
+            task.add_done_callback(lambda _: self._in_flight.pop(key, None))
+        # Shielded: one waiter giving up (its request cancelled) must not cancel the call the others wait on.
+        return await asyncio.shield(task)
+
+    async def _look_up(self, key: tuple[str, str]) -> Profile | None:
+        """Asks ``users.info`` once and remembers the answer, or the failure (logged here, once per period)."""
+        user_id = key[1]
+        profile: Profile | None = None
         try:
             response = await self.client.users_info(user=user_id)
+            profile = profile_of(response.get("user") or {})
         except SlackApiError as exc:
-            log.warning("users.info for %s failed (%s); using the name in the payload, and only "
-                        "slack.admin_user_ids as admins", user_id, exc.response.get("error"))
-            return None
-        except OSError as exc:  # network trouble; the next command asks again
-            log.warning("users.info for %s failed: %s", user_id, exc)
-            return None
-        profile = profile_of(response.get("user") or {})
-        self._cache[key] = (now, profile)
-        if len(self._cache) > 10_000:  # a bound for huge workspaces: forget the stalest half
-            for stale in sorted(self._cache, key=lambda k: self._cache[k][0])[:5_000]:
-                del self._cache[stale]
+            if exc.response.status_code == 429:
+                self._pause(_retry_after(exc))
+            else:
+                log.warning("users.info for %s failed (%s); using the name in the payload, and only "
+                            "slack.admin_user_ids as admins, for the next %g s", user_id,
+                            exc.response.get("error"), self.failure_ttl)
+        except (aiohttp.ClientError, OSError) as exc:  # network trouble: asked again after failure_ttl
+            log.warning("users.info for %s failed: %s; asking again in %g s", user_id, exc or type(exc).__name__,
+                        self.failure_ttl)
+        self._remember(key, profile)
         return profile
+
+    def _pause(self, seconds: float) -> None:
+        now = self.clock()
+        if now >= self._paused_until:  # the first of a burst of refusals says it; the rest are the same news
+            log.warning("users.info is rate limited; using the names in payloads for the next %g s", seconds)
+        self._paused_until = max(self._paused_until, now + seconds)
+
+    def _remember(self, key: tuple[str, str], profile: Profile | None) -> None:
+        if profile is None and key in self._cache and self._cache[key][1] is not None and \
+                self.clock() < self._paused_until:
+            return  # rate limited: keep the stale profile rather than forget who an admin is
+        self._cache[key] = (self.clock(), profile)
+        if len(self._cache) > MAX_CACHED:  # a bound for huge workspaces: forget the stalest half
+            for stale in sorted(self._cache, key=lambda k: self._cache[k][0])[:MAX_CACHED // 2]:
+                del self._cache[stale]
+
+
+def _retry_after(exc: SlackApiError) -> float:
+    """Slack's Retry-After in seconds (a minute when it gave none or something unreadable)."""
+    headers = {k.lower(): v for k, v in (exc.response.headers or {}).items()}
+    value = headers.get("retry-after")
+    if isinstance(value, list):
+        value = value[0] if value else None
+    try:
+        return max(1.0, min(float(value), 3600.0)) if value is not None else 60.0
+    except (TypeError, ValueError):
+        return 60.0
 
 
 def profile_of(user: dict[str, Any]) -> Profile:

@@ -1,0 +1,348 @@
+"""Delivery through the outbox: retried until delivered, given up once when refused, in order per
+channel, points only after the reveal, a restart resumes, racing closers reveal once.
+
+A fake platform fails the first tries of every message with each kind of failure the adapters
+report (rate limit with Retry-After, 5xx, network, an exception of unknown cause), then takes
+it. Time is a FakeClock moved by the test; nothing sleeps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.config import Config, DeliverySection
+from bot.core.app import StudyBot, TimerFailure
+from bot.core.clock import FakeClock
+from bot.core.events import Channel
+from bot.core.outbox import DeliveryDeferred, DeliveryRefused
+from bot.core.replies import Button, Capabilities, Field, Reply, ReplyFormatError, reply_from_json, reply_to_json
+from bot.store.sqlite import SqliteStore
+from tests.core.fakes import OPEN_STORES, command, library, press, user
+
+START = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+ALICE, BOB = user("alice"), user("bob")
+Failure = Callable[[], BaseException]
+
+KINDS: dict[str, Failure] = {
+    "429 with Retry-After": lambda: DeliveryDeferred("HTTP 429", retry_after=3.0),
+    "503": lambda: DeliveryDeferred("HTTP 503"),
+    "connection reset": lambda: DeliveryDeferred("ClientOSError: connection reset"),
+    "unknown exception": lambda: RuntimeError("something nobody expected"),
+}
+
+
+@dataclass
+class FlakyPlatform:
+    """A platform that fails the first tries of each distinct message as ``plan`` says, then takes it.
+
+    ``log`` holds what the platform took, in order: ("post" | "edit", message id, reply).
+    """
+
+    plan: Callable[[str, Reply], list[BaseException]] = lambda action, reply: []
+    capabilities: Capabilities = field(default_factory=Capabilities)
+    log: list[tuple[str, str, Reply]] = field(default_factory=list)
+    faults: int = 0
+    after_effect: Callable[[], None] | None = None  # runs once the platform took a message (a crash point)
+    _pending: dict[tuple[str, str], list[BaseException]] = field(default_factory=dict)
+    _ids: int = 0
+
+    def _fail(self, action: str, reply: Reply) -> None:
+        key = (action, reply_to_json(reply))
+        if key not in self._pending:
+            self._pending[key] = list(self.plan(action, reply))
+        if self._pending[key]:
+            self.faults += 1
+            raise self._pending[key].pop(0)
+
+    async def post(self, channel: Channel, reply: Reply) -> str | None:
+        self._fail("post", reply)
+        self._ids += 1
+        self.log.append(("post", f"m{self._ids}", reply))
+        if self.after_effect:
+            self.after_effect()
+        return f"m{self._ids}"
+
+    async def edit(self, channel: Channel, message_id: str, reply: Reply) -> None:
+        self._fail("edit", reply)
+        self.log.append(("edit", message_id, reply))
+        if self.after_effect:
+            self.after_effect()
+
+    def titles(self) -> list[str]:
+        return [f"{action}:{(reply.title or '').split(':')[0]}" for action, _, reply in self.log]
+
+    def questions(self) -> list[tuple[str, Reply]]:
+        return [(mid, reply) for action, mid, reply in self.log if action == "post" and reply.buttons]
+
+
+async def make(platform: FlakyPlatform, path: Path | str = ":memory:", clock: FakeClock | None = None,
+               config: Config | None = None) -> tuple[StudyBot, FakeClock]:
+    clock = clock or FakeClock(START)
+    store = await SqliteStore.open(path)
+    OPEN_STORES.append(store)
+    bot = StudyBot(library(), store, config or Config(), clock=clock, rng=random.Random(1))
+    bot.delivery.rng = random.Random(2)
+    bot.attach("test", platform)
+    await bot.start()
+    return bot, clock
+
+
+async def answer_new_questions(bot: StudyBot, platform: FlakyPlatform, answered: set[str]) -> None:
+    """Alice answers each question she has not seen yet correctly, Bob wrongly."""
+    for mid, question in platform.questions():
+        if mid in answered:
+            continue
+        round_id = int(question.buttons[0].id.split(":")[1])
+        record = await bot.store.get_round(round_id)
+        assert record is not None
+        card = bot.library.card(record.card_id)
+        assert card is not None
+        right = card.correct_index
+        await bot.handle_button(press(f"answer:{round_id}:{right}", ALICE))
+        await bot.handle_button(press(f"answer:{round_id}:{(right + 1) % len(card.choices)}", BOB))
+        answered.add(mid)  # only now: a press cut short by a crash is pressed again after the restart
+
+
+async def alice_points(bot: StudyBot) -> int:
+    rows = await bot.store.scores("test", "w1", None, None, None)
+    return sum(r.points for r in rows if r.user_id == ALICE.user_id)
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+async def test_every_message_is_delivered_once_in_order_through_failures(kind: str) -> None:
+    """Each message fails its first 3 tries; the 3-question quiz still reaches everyone, once, in order,
+    and Alice's points appear exactly when each reveal is delivered, never before."""
+    platform = FlakyPlatform(plan=lambda action, reply: [KINDS[kind]() for _ in range(3)])
+    bot, clock = await make(platform)
+    await bot.handle_command(command("quiz questions 3 seconds 60", ALICE))
+    answered: set[str] = set()
+    for _ in range(400):
+        await answer_new_questions(bot, platform, answered)
+        reveals = sum(1 for action, _, r in platform.log if action == "post" and (r.title or "").startswith("Answer:"))
+        assert await alice_points(bot) == 10 * reveals  # points count once the reveal is out, not at the close
+        if not bot.quiz.open and not await bot.store.pending_messages():
+            break
+        clock.advance(seconds=1)
+        await bot.tick()
+    assert platform.titles() == ["post:Quiz", "edit:Quiz", "post:Answer"] * 3
+    assert len({reply.body for _, reply in platform.questions()}) == 3
+    assert platform.faults == 3 * 9  # 3 questions, 3 closing edits, 3 reveals
+    assert await alice_points(bot) == 30
+
+
+async def test_a_refused_reveal_is_given_up_once_logged_once_and_the_quiz_goes_on(
+        caplog: pytest.LogCaptureFixture) -> None:
+    def plan(action: str, reply: Reply) -> list[BaseException]:
+        if (reply.title or "").startswith("Answer:") and not plan_state["refused"]:
+            plan_state["refused"] = True
+            return [DeliveryRefused("HTTP 403 Missing Permissions")]
+        if action == "edit":
+            return [DeliveryRefused("HTTP 404 Unknown Message")]  # someone deleted the question
+        return []
+
+    plan_state = {"refused": False}
+    platform = FlakyPlatform(plan=plan)
+    bot, clock = await make(platform)
+    caplog.set_level(logging.INFO, logger="bot.core")
+    await bot.handle_command(command("quiz questions 2 seconds 10", ALICE))
+    answered: set[str] = set()
+    for _ in range(30):
+        await answer_new_questions(bot, platform, answered)
+        clock.advance(seconds=5)
+        await bot.tick()
+    assert platform.titles() == ["post:Quiz", "post:Quiz", "post:Answer"]  # no reveal 1, no edits; quiz went on
+    gave_up = [r for r in caplog.records if r.levelno == logging.WARNING and "gave up" in r.getMessage()]
+    assert len(gave_up) == 3  # one reveal, two edits: each once, with the platform's reason
+    assert "reveal" in gave_up[1].getMessage() and "403 Missing Permissions" in gave_up[1].getMessage()
+    assert await bot.store.pending_messages() == []
+    assert await alice_points(bot) == 20  # a reveal given up for good still lets its points count
+
+
+async def test_a_refused_question_withdraws_its_round_without_a_reveal() -> None:
+    platform = FlakyPlatform(plan=lambda action, reply: [DeliveryRefused("channel_not_found")] if reply.buttons else [])
+    bot, clock = await make(platform)
+    [reply] = await bot.handle_command(command("quiz questions 3", ALICE))
+    assert "no quiz was started" in reply.body and "channel_not_found" in reply.body
+    clock.advance(seconds=120)
+    await bot.tick()
+    assert platform.log == [] and bot.quiz.open == {} and await bot.store.pending_messages() == []
+
+
+async def test_a_reveal_never_overtakes_its_question() -> None:
+    """The question is rate limited past the round's end: edit and reveal wait behind it."""
+    platform = FlakyPlatform(plan=lambda action, reply: [DeliveryDeferred("429", 30.0)] if reply.buttons else [])
+    bot, clock = await make(platform)
+    await bot.handle_command(command("quiz seconds 10", ALICE))
+    for _ in range(8):
+        clock.advance(seconds=5)
+        await bot.tick()
+    assert platform.titles() == ["post:Quiz", "edit:Quiz", "post:Answer"]
+
+
+async def test_an_edit_of_a_question_never_delivered_is_dropped(caplog: pytest.LogCaptureFixture) -> None:
+    config = Config(delivery=DeliverySection(give_up_hours=0.1))
+    platform = FlakyPlatform(plan=lambda action, reply: [DeliveryDeferred("503")] * 1000 if reply.buttons else [])
+    bot, clock = await make(platform, config=config)
+    caplog.set_level(logging.INFO, logger="bot.core")
+    await bot.handle_command(command("quiz seconds 10", ALICE))
+    for _ in range(100):
+        clock.advance(seconds=10)
+        await bot.tick()
+    assert platform.titles() == ["post:Answer"]  # the question gave up after 6 minutes; no edit was tried
+    dropped = [r for r in caplog.records if "dropped" in r.getMessage()]
+    assert len(dropped) == 1 and dropped[0].levelno == logging.INFO
+    assert await bot.store.pending_messages() == []
+
+
+async def test_unknown_failures_are_given_up_after_the_configured_attempts(caplog: pytest.LogCaptureFixture) -> None:
+    config = Config(delivery=DeliverySection(unknown_error_attempts=3))
+    platform = FlakyPlatform(plan=lambda action, reply: [RuntimeError("bug")] * 10 if not reply.buttons else [])
+    bot, clock = await make(platform, config=config)
+    await bot.handle_command(command("quiz seconds 10", ALICE))
+    for _ in range(40):
+        clock.advance(seconds=10)
+        await bot.tick()
+    assert platform.faults == 3 + 3  # the edit and the reveal, 3 tries each
+    assert [r for r in caplog.records if "gave up" in r.getMessage() and "failed 3 times" in r.getMessage()]
+    assert await bot.store.pending_messages() == []
+
+
+async def test_retry_after_is_honoured_and_backoff_doubles_with_jitter() -> None:
+    platform = FlakyPlatform(plan=lambda action, reply: [DeliveryDeferred("429", 40.0)] if action == "edit" else [])
+    bot, clock = await make(platform, config=Config(delivery=DeliverySection(first_retry_seconds=1,
+                                                                              max_retry_seconds=8)))
+    await bot.handle_command(command("quiz seconds 10", ALICE))
+    clock.advance(seconds=11)
+    await bot.tick()  # closes; the edit is told to wait 40 s
+    clock.advance(seconds=39)
+    await bot.tick()
+    assert platform.titles() == ["post:Quiz"]
+    clock.advance(seconds=1)
+    await bot.tick()
+    assert platform.titles() == ["post:Quiz", "edit:Quiz", "post:Answer"]
+    delays = [bot.delivery.backoff(n) for n in range(1, 7)]
+    assert all(c / 2 <= d <= c for d, c in zip(delays, [1, 2, 4, 8, 8, 8], strict=True))
+
+
+async def test_closers_racing_in_one_process_reveal_once() -> None:
+    platform = FlakyPlatform()
+    bot, clock = await make(platform)
+    await bot.handle_command(command("quiz seconds 10", ALICE))
+    clock.advance(seconds=11)
+    await asyncio.gather(bot.tick(), bot.tick(), bot.close_open_rounds(), bot.delivery.flush(), bot.tick())
+    assert platform.titles() == ["post:Quiz", "edit:Quiz", "post:Answer"]
+
+
+async def test_two_processes_on_one_file_reveal_once(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    first, second = FlakyPlatform(), FlakyPlatform()
+    bot1, clock = await make(first, path)
+    await bot1.handle_command(command("quiz questions 2 seconds 10", ALICE))
+    bot2, _ = await make(second, path, clock)
+    for _ in range(4):
+        clock.advance(seconds=6)
+        await asyncio.gather(bot1.tick(), bot2.tick())
+    titles = sorted(first.titles() + second.titles())
+    assert titles == sorted(["post:Quiz", "edit:Quiz", "post:Answer"] * 2)
+
+
+async def test_a_restart_resumes_pending_messages(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    down = FlakyPlatform(plan=lambda action, reply: [DeliveryDeferred("503")] * 99 if not reply.buttons else [])
+    bot1, clock = await make(down, path)
+    await bot1.handle_command(command("quiz seconds 10", ALICE))
+    await answer_new_questions(bot1, down, set())
+    clock.advance(seconds=11)
+    await bot1.tick()
+    assert down.titles() == ["post:Quiz"] and await alice_points(bot1) == 0
+    up = FlakyPlatform()  # kill -9 here; the platform is back when the bot restarts
+    bot2, _ = await make(up, path, clock)
+    clock.advance(seconds=5)
+    await bot2.tick()
+    assert up.titles() == ["edit:Quiz", "post:Answer"]
+    assert await alice_points(bot2) == 10
+
+
+async def test_the_worker_wakes_when_messages_are_written() -> None:
+    platform = FlakyPlatform()
+    bot, clock = await make(platform)
+    worker = asyncio.create_task(bot.delivery.run())
+    try:
+        await bot.handle_command(command("quiz seconds 10", ALICE))
+        clock.advance(seconds=11)
+        await bot.tick()  # with the worker running, tick only closes and wakes it
+        for _ in range(200):
+            if len(platform.log) == 3:
+                break
+            await asyncio.sleep(0.005)
+        assert platform.titles() == ["post:Quiz", "edit:Quiz", "post:Answer"]
+    finally:
+        worker.cancel()
+        await asyncio.gather(worker, return_exceptions=True)
+
+
+async def test_practice_rounds_post_nothing_and_stay_private() -> None:
+    platform = FlakyPlatform()
+    bot, _ = await make(platform)
+    [card] = await bot.handle_command(command("ask what is eager execution", ALICE))
+    practice = next(b for b in card.buttons if b.id.startswith("practice:"))
+    [question] = await bot.handle_button(press(practice.id, ALICE))
+    [result] = await bot.handle_button(press(question.buttons[0].id, ALICE))
+    assert result.title == "Practice result"
+    assert platform.log == [] and await bot.store.pending_messages() == []
+
+
+def test_a_reply_survives_its_json_and_other_versions_are_refused() -> None:
+    reply = Reply("body **x** ✓", title="T", fields=(Field("a", "1", inline=False), Field("b", "2")), footer="f",
+                  ephemeral=True, buttons=(Button("answer:1:0", "A. yes", "primary"), Button("answer:1:1", "B. no")))
+    assert reply_from_json(reply_to_json(reply)) == reply
+    with pytest.raises(ReplyFormatError, match="newer StudyBot"):
+        reply_from_json('{"v": 2, "body": ""}')
+    with pytest.raises(ReplyFormatError, match="not readable"):
+        reply_from_json("{not json")
+
+
+async def test_metrics_count_posts_delivered_retried_and_given_up() -> None:
+    def plan(action: str, reply: Reply) -> list[BaseException]:
+        if action == "edit":
+            return [DeliveryRefused("HTTP 404 Unknown Message")]
+        return [DeliveryDeferred("HTTP 503")] if (reply.title or "").startswith("Answer:") else []
+
+    platform = FlakyPlatform(plan=plan)
+    bot, clock = await make(platform)
+    await bot.handle_command(command("quiz seconds 10", ALICE))
+    for _ in range(5):
+        clock.advance(seconds=6)
+        await bot.tick()
+    m = bot.metrics
+    assert (m.posts_delivered.value("test"), m.posts_retried.value("test"), m.posts_given_up.value("test")) == (2, 1, 1)
+
+
+async def test_drain_delivers_what_is_pending_before_shutdown() -> None:
+    platform = FlakyPlatform()
+    bot, clock = await make(platform)
+    await bot.handle_command(command("quiz seconds 10", ALICE))
+    clock.advance(seconds=11)
+    async with bot.store.unit() as unit:  # closed as a tick would, without delivering
+        assert await bot.quiz.close(unit, next(iter(bot.quiz.open.values())), edits=True)
+    assert await bot.drain(5.0)
+    assert platform.titles() == ["post:Quiz", "edit:Quiz", "post:Answer"]
+
+
+async def test_a_dead_delivery_worker_stops_the_timers_for_the_supervisor() -> None:
+    bot, _ = await make(FlakyPlatform())
+
+    async def broken_run() -> None:
+        raise RuntimeError("bug in the worker")
+
+    bot.delivery.run = broken_run  # type: ignore[method-assign]
+    with pytest.raises(TimerFailure, match="delivery worker stopped"):
+        await asyncio.wait_for(bot.run_timers(interval=0.001), 5)
