@@ -256,10 +256,12 @@ class DeckIndex:
         final = t.rank_coverage * coverage + (1 - t.rank_coverage) * relative * coverage.max()
         order = np.argsort(-final, kind="stable")
         best = order[0]
-        explained = matched[best] / max(total - unknown, 1e-9)  # share of what the deck knows of the question
+        # Share of what the deck knows of the question that the best entry explains, less the share
+        # the deck does not know at all: "string interpolation format" (one unknown word, the rest
+        # explained) is answered, "what's a metaclass" (the point of it unknown) is not.
+        explained = matched[best] / max(total - unknown, 1e-9) - unknown / total
         answered = bool(matched[best] >= t.min_evidence
-                        and ((unknown / total <= t.max_unknown and explained >= t.min_coverage)
-                             or matched[best] >= t.long_evidence))
+                        and (explained >= t.min_coverage or matched[best] >= t.long_evidence))
         return DeckMatches(top[order], np.round(final[order], 4), float(coverage[best]), answered,
                            self._about(terms))
 
