@@ -237,18 +237,19 @@ class DeckIndex:
         ids = [self.term_ids[q.term] for q in known]
         weights = [q.certainty * (q.information / english.max_information() if t.query_weighting else 1.0)
                    for q in known]
-        scores = self.full.scores(ids, weights) + t.head_weight * self.head.scores(ids, weights)
+        info = {q.term: max(q.information - t.common_information, 0.0) * q.certainty for q in terms}
+        values = [info[q.term] for q in known]
+        # Per entry: BM25 score, and the information of the query words it holds anywhere / in its head.
+        full_scores, in_full = self.full.scores(ids, weights, values)
+        head_scores, in_head = self.head.scores(ids, weights, values)
+        scores = full_scores + t.head_weight * head_scores
         k = min(candidates, self.n)
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[scores[top] > 0]
         if top.size == 0:
             return None
-        info = {q.term: max(q.information - t.common_information, 0.0) * q.certainty for q in terms}
-        matched = np.zeros(top.size)
-        for q, term_id in zip(known, ids):
-            in_head = self.head.contains(term_id, top)
-            in_body = self.full.contains(term_id, top)
-            matched += info[q.term] * np.where(in_head, 1.0, np.where(in_body, t.body_credit, 0.0))
+        # A word in the head counts whole, one only in the answer (or topic, quiz) ``body_credit``.
+        matched = t.body_credit * in_full[top] + (1.0 - t.body_credit) * in_head[top]
         total = sum(info.values()) or 1.0
         unknown = sum(v for term, v in info.items() if term not in self.term_ids)
         coverage = matched / total

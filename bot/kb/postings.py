@@ -39,20 +39,16 @@ class Postings:
         self.weights = weights
         self.n = n
 
-    def scores(self, term_ids: list[int], query_weights: list[float]) -> np.ndarray:
-        """BM25 score of every document for these terms, each term's part scaled by its query weight."""
+    def scores(self, term_ids: list[int], query_weights: list[float],
+               values: list[float]) -> tuple[np.ndarray, np.ndarray]:
+        """Per document: the BM25 score for these terms (each scaled by its query weight), and
+        the sum of ``values`` of the terms it contains; one pass over the postings for both."""
         spans = [(self.ptr[t], self.ptr[t + 1]) for t in term_ids]
         docs = np.concatenate([self.docs[s:e] for s, e in spans])
         weights = np.concatenate([self.weights[s:e] * w for (s, e), w in zip(spans, query_weights)])
-        return np.bincount(docs, weights=weights, minlength=self.n)
-
-    def contains(self, term_id: int, docs: np.ndarray) -> np.ndarray:
-        """Which of ``docs`` contain the term (posting lists are sorted by document)."""
-        posting = self.docs[self.ptr[term_id]:self.ptr[term_id + 1]]
-        if posting.size == 0:
-            return np.zeros(docs.size, dtype=bool)
-        pos = np.minimum(np.searchsorted(posting, docs), posting.size - 1)
-        return posting[pos] == docs
+        present = np.repeat(values, [e - s for s, e in spans])
+        return (np.bincount(docs, weights=weights, minlength=self.n),
+                np.bincount(docs, weights=present, minlength=self.n))
 
 
 def tokenize(fields: list[list[str]]) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:

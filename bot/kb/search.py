@@ -83,8 +83,8 @@ class SearchIndex:
         if routed is None:
             return SearchResult(query, (), False)
         index, found = routed
-        matches = tuple(Match(index.entries[int(i)], float(s)) for i, s in zip(found.entries, found.scores))
-        shown = matches[:top] if found.answered else tuple(m for m in matches[:top] if m.score >= MIN_SUGGESTION)
+        shown = tuple(Match(index.entries[int(i)], float(s)) for i, s in zip(found.entries[:top], found.scores[:top])
+                      if found.answered or s >= MIN_SUGGESTION)
         return SearchResult(query, shown, found.answered)
 
     def rank(self, query: str, top: int = 3) -> list[Match]:
