@@ -11,6 +11,7 @@ on the everyday chat set ``tests/kb/chat.yaml`` (all null), because a deck must 
     python -m tests.kb.devset_eval --lodo                 # constants chosen on two decks, scored on the third
     python -m tests.kb.devset_eval --ablate aliases       # the same decks with every alias removed
     python -m tests.kb.devset_eval --misses               # every wrong decision, for reading
+    python -m tests.kb.devset_eval path/to/deck --no-chat # only the deck's own queries
 
 Decision: an on-topic query is right when the right entry is answered; a null one when declined.
 Top-1/top-3 count the ranked candidates even when the bot declines. "wrong deck" is the share of
@@ -297,11 +298,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--ablate", choices=["aliases", "keywords", "synonyms"], action="append", default=[],
                         help="remove this part of every deck first (repeatable)")
     parser.add_argument("--misses", action="store_true", help="print every wrong decision")
+    parser.add_argument("--no-chat", action="store_true", help="score only each deck's own queries, not the chat set")
     args = parser.parse_args(argv)
     folders: list[Path] = []
     for path in args.folders:
         folders += deck_folders([path])
-    dev = dev_decks(folders)
+    dev = dev_decks(folders, with_chat=not args.no_chat)
     for part in args.ablate:
         dev = [DevDeck(ablate(d.deck, part), d.cases) for d in dev]
     builtin = [d for d in builtin_decks() if all(d.name != x.deck.name for x in dev)]
