@@ -112,10 +112,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value
+    """A count typed on the command line; argparse shows the message after the option's name."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more (e.g. 3), got {text!r}")
+    return int(text)
 
 
 def _library(args: argparse.Namespace) -> Library:
@@ -144,6 +144,8 @@ def _ask(args: argparse.Namespace) -> int:
                 print(json.dumps({"query": query, "answered": False, "matches": [], "error": "not valid UTF-8"},
                                  ensure_ascii=False), flush=True)
             continue
+        if not query.strip():
+            continue  # a blank line is not a question (and gets no output line)
         result = library.search(query, top=args.top, deck=args.deck)
         if args.json:
             print(json.dumps(_result_json(result), ensure_ascii=False), flush=True)

@@ -7,6 +7,7 @@ Secrets never live in the file: it names the environment variables that hold the
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import re
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+log = logging.getLogger(__name__)
 ADAPTERS = ("console", "discord", "slack")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("text", "json")
@@ -47,6 +49,8 @@ class BotSection:
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 0
     start_retry_seconds: float = 60.0
+    # Whether `stats` answers only the person who asked (a product decision, so every platform shares it).
+    private_stats: bool = True
 
 
 @dataclass(frozen=True)
@@ -103,7 +107,6 @@ class DiscordSection:
     token_env: str = "STUDYBOT_DISCORD_TOKEN"
     sharded: bool = False
     shard_count: int = 0
-    private_stats: bool = True
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,14 @@ class SlackSection:
 
 
 @dataclass(frozen=True)
+class ConsoleSection:
+    """[console]: the terminal adapter."""
+
+    # Who may run admin commands (daily) at the console; empty means the first user, who owns the terminal.
+    admins: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration; ``Config()`` is the embedded default (console, built-in decks)."""
 
@@ -133,6 +144,7 @@ class Config:
     delivery: DeliverySection = field(default_factory=DeliverySection)
     discord: DiscordSection = field(default_factory=DiscordSection)
     slack: SlackSection = field(default_factory=SlackSection)
+    console: ConsoleSection = field(default_factory=ConsoleSection)
     base_dir: Path = Path(".")
 
     @property
@@ -210,6 +222,7 @@ def load_config(path: Path | None) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
     problems: list[str] = []
+    _move_deprecated(raw, problems)
     sections: dict[str, Any] = {}
     hints = get_type_hints(Config)
     for name, value in raw.items():
@@ -226,6 +239,22 @@ def load_config(path: Path | None) -> Config:
         raise ConfigError(f"{path}: " + "; ".join(problems))
     # logging takes only upper-case level names; "debug" in the file means DEBUG.
     return replace(config, bot=replace(config.bot, log_level=config.bot.log_level.upper()))
+
+
+def _move_deprecated(raw: dict[str, Any], problems: list[str]) -> None:
+    """Keys that moved to another section still work, with a warning naming the new place."""
+    discord = raw.get("discord")
+    if not isinstance(discord, dict) or "private_stats" not in discord:
+        return
+    old = discord.pop("private_stats")
+    if not isinstance(old, bool):
+        problems.append(f"discord.private_stats: expected true or false, got {old!r}")
+        return
+    log.warning("discord.private_stats is deprecated: stats privacy now applies on every platform; write "
+                "private_stats = %s under [bot] instead", "true" if old else "false")
+    bot = raw.setdefault("bot", {})
+    if isinstance(bot, dict):
+        bot.setdefault("private_stats", old)
 
 
 def _section_names() -> list[str]:
@@ -349,5 +378,6 @@ def _ranges(config: Config) -> list[tuple[str, float, float, float, str]]:
         ("delivery.max_retry_seconds", delivery.max_retry_seconds, 1, 3600, " (an hour)"),
         ("delivery.unknown_error_attempts", delivery.unknown_error_attempts, 1, 100, ""),
         ("delivery.give_up_hours", delivery.give_up_hours, 0.1, _WEEK // 3600, " (a week)"),
-        ("delivery.lease_seconds", delivery.lease_seconds, 10, 3600, " (an hour)"),
+        # At least a slow request's length (discord.py may wait out a 30 s rate limit inside one).
+        ("delivery.lease_seconds", delivery.lease_seconds, 60, 3600, " (an hour)"),
     ]

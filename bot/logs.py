@@ -6,6 +6,8 @@ import json
 import logging
 from datetime import UTC, datetime
 
+from bot.log_privacy import LibraryDetailFilter
+
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
@@ -27,9 +29,14 @@ class JsonFormatter(logging.Formatter):
 
 
 def setup_logging(level: str, log_format: str = "text") -> None:
-    """Sends log records to stderr at ``level``, as ``log_format`` ("text" or "json") lines."""
+    """Sends log records to stderr at ``level``, as ``log_format`` ("text" or "json") lines.
+
+    Whatever the level, the libraries' own DEBUG lines and request bodies stay out (see
+    :mod:`bot.log_privacy`): they carry what people typed.
+    """
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT))
+    handler.addFilter(LibraryDetailFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

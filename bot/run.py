@@ -1,7 +1,7 @@
 """``studybot run``: one process, one library, one database, any number of adapters.
 
-Chat libraries are imported only for the adapters a config enables, so the console starts
-without touching Discord or Slack code.
+Adapters are started through their registry (``bot.adapters.REGISTRY``), which imports a chat
+library only for the adapters a config enables, so the console starts without Discord or Slack code.
 
 The run ends when the console's input ends, when SIGTERM or SIGINT asks it to stop (exit 0
 after a bounded drain), or when an adapter or the timer loop fails (the error is raised, for
@@ -15,10 +15,11 @@ import asyncio
 import logging
 import signal
 import time
-from collections.abc import Coroutine, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from bot.adapters import adapter_runner
 from bot.config import Config
 from bot.core.app import StudyBot
 from bot.kb.library import load_library
@@ -81,8 +82,8 @@ async def _serve(bot: StudyBot, config: Config) -> None:
     try:
         if config.bot.metrics_port:
             health = await _start_health(bot, config)
-        await bot.start()
-        tasks = {name: asyncio.create_task(_adapter(name, bot, config), name=f"adapter:{name}")
+        await bot.start(owns_data_folder=True)  # inside data_folder_lock
+        tasks = {name: asyncio.create_task(adapter_runner(name)(bot, config), name=f"adapter:{name}")
                  for name in config.bot.adapters}
         timers = asyncio.create_task(bot.run_timers(), name="timers")
         stopped = asyncio.create_task(stop.event.wait(), name="stop-signal")
@@ -148,20 +149,6 @@ async def _supervise(tasks: dict[str, asyncio.Task[None]], watch: Iterable[async
             return
         if "console" in tasks and tasks["console"].done():
             return
-
-
-def _adapter(name: str, bot: StudyBot, config: Config) -> Coroutine[Any, Any, None]:
-    if name == "console":
-        from bot.adapters.console import ConsoleAdapter
-
-        return ConsoleAdapter(bot).run()
-    if name == "discord":
-        from bot.adapters.discord import run_discord
-
-        return run_discord(bot, config)
-    from bot.adapters.slack import run_slack
-
-    return run_slack(bot, config)
 
 
 async def upgrade_database(data_dir: Path) -> Path:

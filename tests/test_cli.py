@@ -75,6 +75,21 @@ def test_ask_does_not_import_chat_libraries() -> None:
     assert run.stdout.strip().splitlines()[-1] == "[]"
 
 
+def test_a_count_that_is_not_a_number_says_what_would_work() -> None:
+    """`--top abc` said "invalid _positive value"."""
+    run = studybot("ask", "what is dropout", "--top", "abc")
+    assert run.returncode == 2
+    assert "argument --top: expected a whole number of 1 or more (e.g. 3), got 'abc'" in run.stderr
+    assert "_positive" not in run.stderr
+
+
+def test_blank_lines_on_stdin_are_not_queries() -> None:
+    run = studybot("ask", "-", "--json", stdin="what is eager execution\n\n   \nwhat is dropout\n")
+    assert run.returncode == 0, run.stderr
+    assert [json.loads(line)["query"] for line in run.stdout.splitlines()] == ["what is eager execution",
+                                                                               "what is dropout"]
+
+
 def test_ask_stdin_line_that_is_not_utf8_is_named_and_skipped_with_valid_output() -> None:
     raw = b"what is caf\xe9 dropout\nwhat is eager execution\n"
     for args in (["--json"], []):
@@ -107,3 +122,11 @@ def test_kb_validate_and_run_refuse_a_folder_with_no_deck(tmp_path: Path) -> Non
     config.write_text(f'[decks]\npaths = ["{empty}"]\n', encoding="utf-8")
     run = studybot("run", "--config", str(config), "--data-dir", str(tmp_path / "data"), stdin="/help\n")
     assert run.returncode == 1 and str(empty) in run.stderr and "StudyBot console" not in run.stdout
+
+
+def test_version_is_the_package_version() -> None:
+    from importlib.metadata import version
+
+    run = studybot("--version")
+    assert run.returncode == 0
+    assert run.stdout == f"studybot {version('studybot')}\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -186,6 +187,21 @@ def test_a_line_that_is_not_utf8_is_refused_clearly_and_the_next_one_answered(tm
     assert "Eager execution" in out and "(you are now" not in out and "Sorry" not in out
 
 
+def test_a_debug_run_logs_nothing_people_typed(tmp_path: Path) -> None:
+    """aiosqlite logs every statement with its parameters at DEBUG: questions and names would be in the log."""
+    config = tmp_path / "studybot.toml"
+    config.write_text('[bot]\nlog_level = "DEBUG"\n', encoding="utf-8")
+    env = dict(os.environ, HOME=str(tmp_path / "home"), XDG_DATA_HOME=str(tmp_path / "xdg"))
+    run = subprocess.run([sys.executable, "-m", "bot", "run", "--config", str(config), "--data-dir",
+                          str(tmp_path / "data")],
+                         input="/ask how do I center a zanzibar div\n/as Mallory Quetzalcoatl\n/quiz seconds 600\n1\n",
+                         capture_output=True, text=True, cwd=REPO, env=env, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert "DEBUG" in run.stderr  # the level took effect
+    assert "zanzibar" not in run.stderr and "Quetzalcoatl" not in run.stderr
+    assert "zanzibar" in run.stdout and "Quetzalcoatl" in run.stdout  # the console itself still shows them
+
+
 def test_render_drops_bold_but_not_inside_code_and_shows_fields_and_footer() -> None:
     reply = Reply("Use **kwargs** like this:\n```python\nf(**a, **b)\n```", title="T",
                   fields=(Field("Answered", "3"),), footer="topic · deck", ephemeral=True)
@@ -208,3 +224,25 @@ async def test_lines_from_a_pipe_are_read_without_the_executor_as_bytes_for_hand
         lines = [line async for line in read_lines(stream)]
     # Bytes, so handle_line can refuse a line that is not UTF-8 by name instead of guessing.
     assert lines == [b"/help\n", b"/ask caf\xe9\n", b"/quit"]
+
+
+def test_the_readmes_first_transcript_is_what_a_real_run_prints(tmp_path: Path) -> None:
+    """The README's opening console transcript, replayed: "..." stands for lines cut there."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = readme.split("```text\n", 1)[1].split("```\n", 1)[0].splitlines()
+    command, expected = block[0], block[1:]
+    assert command.startswith("$ printf '%s\\n' ") and command.endswith(" | studybot run")
+    lines = shlex.split(command[len("$ printf '%s\\n' "):-len(" | studybot run")])
+    actual = console(tmp_path, lines).stdout.rstrip("\n").splitlines()
+    position = 0
+    for number, line in enumerate(expected):
+        if line == "...":  # any lines, up to the next expected one
+            following = expected[number + 1]
+            position = next(i for i in range(position, len(actual)) if actual[i] == following)
+            continue
+        if line.endswith(" ..."):
+            assert actual[position].startswith(line[:-4]), (line, actual[position])
+        else:
+            assert actual[position] == line
+        position += 1
+    assert position == len(actual)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
+from pathlib import Path
 
 import pytest
 
@@ -67,3 +69,34 @@ async def test_a_stop_signal_ends_the_run_while_adapters_still_serve() -> None:
     await asyncio.wait_for(supervisor, 1)
     assert not slack.done()
     slack.cancel()
+
+
+def test_every_configurable_adapter_is_registered_and_startable() -> None:
+    from bot.adapters import REGISTRY, adapter_runner
+    from bot.config import ADAPTERS
+
+    assert set(REGISTRY) == set(ADAPTERS)
+    for name in REGISTRY:
+        assert inspect.iscoroutinefunction(adapter_runner(name)), name
+
+
+@pytest.mark.parametrize(("failure", "line"), [
+    ("timer", "Stopped: the timer failed 10 times in a row"),
+    ("network", "Start-up error: cannot reach Slack"),
+])
+def test_the_command_line_turns_a_failed_run_into_exit_1_and_one_line(
+        failure: str, line: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import bot.run
+    from bot.cli import main
+    from bot.core.app import TimerFailure
+    from bot.startup import StartupError
+
+    async def failing_run(config: object, data_dir: Path) -> None:
+        if failure == "timer":
+            raise TimerFailure("the timer failed 10 times in a row")
+        raise StartupError("cannot reach Slack")
+
+    monkeypatch.setattr(bot.run, "run", failing_run)
+    assert main(["run", "--data-dir", str(tmp_path)]) == 1
+    assert capsys.readouterr().err == line + "\n"

@@ -1,9 +1,12 @@
 """The console adapter: chat in a terminal or through a pipe, no tokens, no network.
 
 Commands are typed as in chat (``/ask what is dropout``). Buttons are shown as numbers and
-pressed by typing the number (Rasa's text fallback). ``/as NAME`` switches the simulated user,
-so one person can try a multi-user round. At end of input, rounds this console started are
-revealed before it exits, so a piped script always sees its results.
+pressed by typing the number (Rasa's text fallback): while a round is open here, a number (or
+its letter, A–E) answers that round, whatever was printed since; otherwise it presses the
+latest message's buttons. ``/as NAME`` switches the simulated user, so one person can try a
+multi-user round; admins are ``[console] admins``, by default only the first user. At end of
+input (or ``/quit``) every round still open here is revealed, practice ones included, so a
+piped script always sees its results. On a terminal, lines are read with readline (history).
 
 Replies are printed as plain text: Markdown bold is dropped (outside code blocks), the footer
 goes in parentheses, and a body line that repeats a button's label (a quiz choice) is shown
@@ -18,38 +21,53 @@ import os
 import re
 import sys
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import TextIO
 
+from bot.config import Config
+from bot.core import buttons
 from bot.core.app import StudyBot
-from bot.core.events import ButtonEvent, Channel, CommandEvent, User, parse_command
+from bot.core.buttons import AnswerPress
+from bot.core.events import ButtonEvent, Channel, CommandEvent, User
+from bot.core.parsing import parse_command
 from bot.core.replies import Button, Capabilities, Reply
+from bot.core.rounds import practice_reveal
 from bot.typed_text import decode_line, undecodable
 
 PLATFORM = "console"
 CHANNEL = Channel(PLATFORM, "local", "console")
 GREETING = ("StudyBot console. Type /help for commands, /as NAME to switch user, a number to press a button, "
             "/quit to leave.")
+# The console's own commands, added to the core's help.
+CONSOLE_HELP = ("Console:\n"
+                "`/as NAME` — switch to another user (to try a round with several people)\n"
+                "`/quit` — leave; rounds still open here are revealed first (so does the end of piped input)\n"
+                "`1`, `2`, … — press a button: answers the open round, else the latest message's buttons\n"
+                "`A`–`E` — answer the open round by its letter")
+LETTERS = "ABCDE"
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
+_NUMBERED = re.compile(r"(\d+)\. (.+)")
 
 
 class ConsoleAdapter:
     """Reads lines, hands them to the core, prints what comes back."""
 
-    capabilities = Capabilities(buttons=True, ephemeral=False, edits=False, shared_channels=False)
+    capabilities = Capabilities(edits=False, shared_channels=False)
 
     def __init__(self, bot: StudyBot, out: TextIO = sys.stdout, user: str = "you") -> None:
         self.bot = bot
         self.out = out
+        # The person at the console owns this local workspace: the first user is its admin unless
+        # [console] admins names others.
+        self.admins = {name.casefold() for name in bot.config.console.admins} or {user.casefold()}
         self.user = self._user(user)
-        self.buttons: list[Button] = []
+        self.buttons: list[Button] = []  # the latest message's buttons
+        self.rounds: dict[int, list[Button]] = {}  # the answer buttons of each round shown, oldest first
         self._messages = 0
         bot.attach(PLATFORM, self)
 
-    @staticmethod
-    def _user(name: str) -> User:
-        # The person at the console owns this local workspace, so they may run admin commands.
-        return User(PLATFORM, "local", name.casefold(), name, is_admin=True)
+    def _user(self, name: str) -> User:
+        return User(PLATFORM, "local", name.casefold(), name, is_admin=name.casefold() in self.admins)
 
     async def post(self, channel: Channel, reply: Reply) -> str | None:
         """Outbox: messages the core posts on its own (rounds, reveals) are printed too."""
@@ -85,17 +103,46 @@ class ConsoleAdapter:
         if text.isdigit():
             await self._press(int(text))
             return True
+        if len(text) == 1 and text.upper() in LETTERS:
+            await self._answer_letter(text.upper())
+            return True
         name, options = parse_command(text)
         for reply in await self.bot.handle_command(CommandEvent(self.user, CHANNEL, name, options)):
             self._show(reply)
+        if name == "help":
+            self._print(CONSOLE_HELP)
         return True
 
+    def _open_round(self) -> list[Button] | None:
+        """The answer buttons of the latest round shown here that is still open (practice: only its owner's)."""
+        for round_id in reversed(self.rounds):
+            record = self.bot.quiz.open.get(round_id)
+            if record is not None and record.owner_id in (None, self.user.user_id):
+                return self.rounds[round_id]
+        return None
+
     async def _press(self, number: int) -> None:
-        if not 1 <= number <= len(self.buttons):
-            self._print(f"There is no button {number}." if self.buttons else "There are no buttons to press.")
+        choices = self._open_round()
+        shown = choices if choices is not None else self.buttons
+        if not 1 <= number <= len(shown):
+            if choices is not None:
+                self._print(f"The open round has choices 1 to {len(choices)} (or A to {LETTERS[len(choices) - 1]}).")
+            else:
+                self._print(f"There is no button {number}." if shown else "There are no buttons to press.")
             return
-        event = ButtonEvent(self.user, CHANNEL, self.buttons[number - 1].id)
-        for reply in await self.bot.handle_button(event):
+        await self._send_press(shown[number - 1])
+
+    async def _answer_letter(self, letter: str) -> None:
+        choices = self._open_round()
+        if choices is None:
+            self._print(f"There is no open round to answer with {letter}. Start one with /quiz.")
+        elif LETTERS.index(letter) >= len(choices):
+            self._print(f"The open round has choices A to {LETTERS[len(choices) - 1]}.")
+        else:
+            await self._send_press(choices[LETTERS.index(letter)])
+
+    async def _send_press(self, button: Button) -> None:
+        for reply in await self.bot.handle_button(ButtonEvent(self.user, CHANNEL, button.id)):
             self._show(reply)
 
     async def run(self, stream: TextIO = sys.stdin) -> None:
@@ -104,11 +151,23 @@ class ConsoleAdapter:
         async for line in read_lines(stream):
             if not await self.handle_line(line):
                 break
+        await self.reveal_open_rounds()
+
+    async def reveal_open_rounds(self) -> None:
+        """Every round still open here: practice answers shown (the core keeps those private), then the rest."""
+        for record in [r for r in self.bot.quiz.open.values() if r.channel == CHANNEL and r.kind == "practice"]:
+            card = self.bot.library.card(record.card_id)
+            if card is not None:
+                self._show(practice_reveal(card))
         await self.bot.close_open_rounds({CHANNEL})
 
     def _show(self, reply: Reply) -> None:
         if reply.buttons:
             self.buttons = list(reply.buttons)
+            presses = [buttons.parse(b.id) for b in reply.buttons]
+            if all(isinstance(p, AnswerPress) for p in presses):
+                round_ids = {p.round_id for p in presses if isinstance(p, AnswerPress)}
+                self.rounds[round_ids.pop()] = list(reply.buttons)
         self._print(render(reply, self.user.display_name))
 
     def _print(self, text: str) -> None:
@@ -116,10 +175,16 @@ class ConsoleAdapter:
         self.out.flush()
 
 
+async def run_console(bot: StudyBot, config: Config) -> None:
+    """The registry's entry point: a console on this terminal until its input ends."""
+    await ConsoleAdapter(bot).run()
+
+
 async def read_lines(stream: TextIO) -> AsyncIterator[str | bytes]:
     """The lines of ``stream``, read without blocking the event loop or the process's exit.
 
-    A terminal or pipe is read by a daemon thread with ``os.read`` on its descriptor. A
+    A terminal or pipe is read by a daemon thread: a pipe with ``os.read`` on its descriptor, a
+    terminal through readline (line editing, and the arrow keys recall earlier lines). A
     ``readline`` in asyncio's executor would do for reading, but the executor is joined when
     the loop closes, so Ctrl-C would stop the bot and then wait for one more line to be typed.
     Lines from a descriptor come as bytes, so each is decoded on its own and one that is not
@@ -135,10 +200,12 @@ async def read_lines(stream: TextIO) -> AsyncIterator[str | bytes]:
     loop = asyncio.get_running_loop()
     chunks: asyncio.Queue[bytes | None] = asyncio.Queue()
 
+    read = _terminal_reader(stream) or (lambda: os.read(fd, 65536))
+
     def pump() -> None:
         while True:
             try:
-                data = os.read(fd, 65536)
+                data = read()
             except OSError:
                 data = b""
             try:
@@ -158,17 +225,49 @@ async def read_lines(stream: TextIO) -> AsyncIterator[str | bytes]:
         yield pending
 
 
+def _terminal_reader(stream: TextIO) -> Callable[[], bytes] | None:
+    """For standard input on a terminal: a line read with readline, as bytes (b"" at end of input)."""
+    if stream is not sys.stdin or not stream.isatty():
+        return None
+    import readline  # noqa: F401  (importing it gives input() line editing and history)
+
+    def read() -> bytes:
+        try:
+            return (input() + "\n").encode("utf-8", "surrogateescape")
+        except EOFError:
+            return b""
+        except UnicodeDecodeError:
+            return b"\xff\n"  # refused by name in handle_line, like a piped line that is not UTF-8
+
+    return read
+
+
 def render(reply: Reply, reader: str) -> str:
-    """``reply`` as terminal text for ``reader``; buttons are numbered from 1 in the order given."""
+    """``reply`` as terminal text for ``reader``; buttons are numbered from 1 in the order given.
+
+    A body line that repeats a button's label, bare ("A. yes") or numbered ("2. What is a
+    tensor?"), is shown once, as the numbered button; a numbered line lends the button its full
+    text when the label was cut to a platform's limit (a terminal has none).
+    """
     labels = {b.label for b in reply.buttons}
+    full: dict[int, str] = {}
+    body: list[str] = []
+    for line in _plain(reply.body):
+        number = _NUMBERED.match(line.strip())
+        index = int(number.group(1)) if number else 0
+        if number and 1 <= index <= len(reply.buttons) and \
+                number.group(2).startswith(reply.buttons[index - 1].label.rstrip("…").rstrip()):
+            full[index] = number.group(2)
+        elif not line.strip() or line.strip() not in labels:
+            body.append(line)
     lines = [f"(private to {reader})"] if reply.ephemeral else []
     if reply.title:
         lines.append(reply.title)
-    lines.extend(line for line in _plain(reply.body) if not line.strip() or line.strip() not in labels)
+    lines.extend(body)
     while lines and not lines[-1].strip():
         lines.pop()
     lines.extend(f"{field.name}: {field.value}" for field in reply.fields)
-    lines.extend(f"  [{i}] {button.label}" for i, button in enumerate(reply.buttons, 1))
+    lines.extend(f"  [{i}] {full.get(i, button.label)}" for i, button in enumerate(reply.buttons, 1))
     if reply.footer:
         lines.append(f"({reply.footer})")
     return "\n".join(lines)

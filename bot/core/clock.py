@@ -1,8 +1,8 @@
-"""Time as a dependency, so schedules and rounds are tested without sleeping."""
+"""Time as a dependency, so schedules and rounds are tested without sleeping (tests/clock.py fakes it)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Protocol
 
 
@@ -19,24 +19,3 @@ class SystemClock:
 
     def now(self) -> datetime:
         return datetime.now(UTC)
-
-
-class FakeClock:
-    """A clock tests move by hand."""
-
-    def __init__(self, start: datetime) -> None:
-        if start.tzinfo is None:
-            raise ValueError("FakeClock needs an aware datetime")
-        self._now = start.astimezone(UTC)
-
-    def now(self) -> datetime:
-        return self._now
-
-    def advance(self, **delta: float) -> datetime:
-        """Moves time forward, e.g. ``advance(seconds=61)``; returns the new now."""
-        self._now += timedelta(**delta)
-        return self._now
-
-    def set(self, when: datetime) -> None:
-        """Jumps to ``when`` (aware)."""
-        self._now = when.astimezone(UTC)

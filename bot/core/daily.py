@@ -76,7 +76,8 @@ class DailyPlanner:
 
     async def choose(self, schedule: Schedule, day: date) -> list[QuizCard]:
         """The day's cards by the rule in this module's docstring."""
-        pool = [c for d in self.library.decks for c in d.cards if schedule.topic in (None, c.topic)]
+        scope = self.library.topic_cards(schedule.topic) if schedule.topic else None
+        pool = [c for d in self.library.decks for c in d.cards if scope is None or c.id in scope]
         if not pool:
             return []
         used = Counter(await self.store.used_daily_cards(schedule.channel))

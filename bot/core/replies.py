@@ -33,15 +33,6 @@ class Field:
 
 
 @dataclass(frozen=True)
-class MessageRef:
-    """An adapter's handle to a message it posted, so the core can ask for an edit later."""
-
-    platform: str
-    channel_id: str
-    message_id: str
-
-
-@dataclass(frozen=True)
 class Reply:
     """One message to show."""
 
@@ -51,7 +42,6 @@ class Reply:
     buttons: tuple[Button, ...] = ()
     footer: str | None = None
     ephemeral: bool = False
-    edit: MessageRef | None = None  # replace this earlier message instead of posting anew
 
     def text(self) -> str:
         """A plain-text rendering, the fallback for adapters without rich messages."""
@@ -68,10 +58,7 @@ class Reply:
 class Capabilities:
     """What an adapter's platform can do; the core degrades where it cannot."""
 
-    buttons: bool = True
-    ephemeral: bool = True
     edits: bool = True
-    max_buttons: int = 25
     # Cooldowns keep one member from flooding a channel others read; a one-person console has no
     # such channel, and a piped script asking twice in a row must not be refused.
     shared_channels: bool = True
@@ -156,3 +143,12 @@ def reply_from_json(text: str) -> Reply:
         raise
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ReplyFormatError(f"stored reply is not readable JSON of a reply: {exc}") from None
+
+
+def plural(count: int, word: str) -> str:
+    """``1 question``, ``2 questions``, ``1 entry``, ``3 entries``: counts read as sentences."""
+    if count == 1:
+        return f"1 {word}"
+    if word.endswith("y") and word[-2:-1] not in "aeiou":
+        return f"{count} {word[:-1]}ies"
+    return f"{count} {word}s"

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.core.buttons import answer_id
 from bot.core.events import ButtonEvent, Channel
 from bot.core.replies import LABEL_LIMIT, Button, Field, Reply, fit, neutralize, reply_to_json
 from bot.kb.library import Library
@@ -23,11 +24,6 @@ from bot.store.base import AnswerRecord, Outgoing, RoundRecord, Store, StoreUnit
 
 log = logging.getLogger(__name__)
 LETTERS = "ABCDE"
-
-
-def answer_button_id(round_id: int, choice: int) -> str:
-    """Self-describing, so a button still works after a restart: ``answer:<round>:<choice>``."""
-    return f"answer:{round_id}:{choice}"
 
 
 def question_reply(card: QuizCard, record: RoundRecord, topic_name: str, closed: bool = False,
@@ -40,14 +36,17 @@ def question_reply(card: QuizCard, record: RoundRecord, topic_name: str, closed:
     kind = {"daily": "Daily challenge", "practice": "Practice question"}.get(record.kind, "Quiz")
     if closed:
         footer = f"{topic_name} · closed"
+    elif record.kind == "practice":
+        footer = f"{topic_name} · just for you: your answer is judged at once"
     elif record.kind == "daily":
         footer = f"{topic_name} · open until {closing_time(record, zone or ZoneInfo('UTC'))} · one answer each"
     else:
         footer = f"{topic_name} · {record.seconds} s · one answer each"
     buttons = () if closed else tuple(
-        Button(answer_button_id(record.id, i), fit(f"{LETTERS[i]}. {c.text}", LABEL_LIMIT))
+        Button(answer_id(record.id, i), fit(f"{LETTERS[i]}. {c.text}", LABEL_LIMIT))
         for i, c in enumerate(card.choices))
-    return Reply(title=f"{kind}: {card.entry_id.replace('-', ' ')}", body="\n".join(lines), buttons=buttons,
+    # Titled by topic: the entry's id is an internal name, and often the answer itself.
+    return Reply(title=f"{kind}: {topic_name}", body="\n".join(lines), buttons=buttons,
                  footer=footer, ephemeral=record.kind == "practice")
 
 
@@ -69,14 +68,21 @@ class QuizMaster:
         self.rng = rng
         self.points = points
         self.open: dict[int, RoundRecord] = {}
+        # Open rounds whose question is queued but not yet delivered: they do not close before people
+        # could see them (a rate limit or an outage delays the question, not the answering time).
+        self.unposted: set[int] = set()
 
     async def load(self) -> None:
         """Re-arms every round the database says is open (after a restart)."""
         self.open = {r.id: r for r in await self.store.open_rounds()}
+        self.unposted = {m.round_id for m in await self.store.pending_messages()
+                         if m.purpose == "question" and m.round_id in self.open}
 
     def pick_card(self, topic: str | None, exclude: set[str] = frozenset()) -> QuizCard | None:  # type: ignore[assignment]
-        """A random card, from one topic if given, avoiding ``exclude`` while others remain."""
-        cards = [c for d in self.library.decks for c in d.cards if topic is None or c.topic == topic]
+        """A random card, from one scope (topic or deck, see bot.core.names) if given, avoiding ``exclude``
+        while others remain."""
+        scope = self.library.topic_cards(topic) if topic is not None else None
+        cards = [c for d in self.library.decks for c in d.cards if scope is None or c.id in scope]
         fresh = [c for c in cards if c.id not in exclude] or cards
         return self.rng.choice(fresh) if fresh else None
 
@@ -114,8 +120,15 @@ class QuizMaster:
         return stored
 
     def arm(self, record: RoundRecord) -> None:
-        """Takes a committed round into the in-memory set of open rounds."""
+        """Takes a round committed by :meth:`start` into the in-memory set of open rounds."""
         self.open[record.id] = record
+        if record.kind != "practice" and self.library.card(record.card_id) is not None:
+            self.unposted.add(record.id)  # start() queued its question
+
+    def posted(self, round_id: int) -> RoundRecord | None:
+        """Notes that a round's question reached its channel; the open round, if it still is."""
+        self.unposted.discard(round_id)
+        return self.open.get(round_id)
 
     async def press(self, event: ButtonEvent, round_id: int, choice: int) -> Reply:
         """Records one answer. Every outcome is a private reply that never reveals the answer."""
@@ -143,9 +156,9 @@ class QuizMaster:
         return Reply(f"Answer {LETTERS[choice]} locked in. Results when the round closes.", ephemeral=True)
 
     def due(self) -> list[RoundRecord]:
-        """Open rounds whose time is up."""
+        """Open rounds whose time is up (never one whose question has not been posted yet)."""
         now = self.now()
-        return [r for r in self.open.values() if r.closes_at <= now]
+        return [r for r in self.open.values() if r.closes_at <= now and r.id not in self.unposted]
 
     async def close(self, unit: StoreUnit, record: RoundRecord, edits: bool) -> bool:
         """Within ``unit``: closes the round and queues its closing edit (if the platform ``edits``)
@@ -171,6 +184,7 @@ class QuizMaster:
     def disarm(self, round_id: int) -> None:
         """Forgets a round that is closed (or withdrawn) in the store."""
         self.open.pop(round_id, None)
+        self.unposted.discard(round_id)
 
 
 def practice_result(card: QuizCard, choice: int) -> Reply:
@@ -178,6 +192,13 @@ def practice_result(card: QuizCard, choice: int) -> Reply:
     right = card.choices[card.correct_index]
     verdict = "Correct!" if choice == card.correct_index else f"Not quite: the answer is **{right.text}**."
     return Reply(f"{verdict}\n\n{card.explanation}", title="Practice result", ephemeral=True)
+
+
+def practice_reveal(card: QuizCard) -> Reply:
+    """The answer to a practice question nobody answered, shown when it is closed early (end of a console session)."""
+    right = card.choices[card.correct_index]
+    return Reply(f"**{LETTERS[card.correct_index]}. {right.text}**\n\n{card.explanation}",
+                 title=fit(f"Practice answer: {card.prompt}", 200), ephemeral=True)
 
 
 def reveal_reply(card: QuizCard, answers: list[AnswerRecord]) -> Reply:

@@ -72,8 +72,3 @@ def _gap_end(naive: datetime, zone: ZoneInfo) -> datetime:
     while (candidate - step).astimezone(zone).replace(tzinfo=None) >= naive:
         candidate -= step
     return candidate
-
-
-def local_date_of(instant: datetime, zone: ZoneInfo) -> date:
-    """The calendar date at ``instant`` in ``zone``."""
-    return instant.astimezone(zone).date()

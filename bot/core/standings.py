@@ -7,11 +7,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.core.replies import neutralize
 from bot.store.base import ScoreRow
 
-PERIODS = ("today", "week", "month", "all")
-PERIOD_ALIASES = {"day": "today", "daily": "today", "weekly": "week", "monthly": "month", "alltime": "all",
-                  "all-time": "all", "ever": "all"}
+# Each period: how titles name it, and other words people type for it. Options and titles read this.
+PERIODS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "today": ("Today", ("day", "daily")),
+    "week": ("This week", ("weekly",)),
+    "month": ("This month", ("monthly",)),
+    "all": ("All time", ("alltime", "all-time", "ever")),
+}
 TOP = 10
 
 
@@ -37,6 +42,12 @@ def period_bounds(period: str, now: datetime, zone: ZoneInfo) -> tuple[datetime 
 
 def _midnight(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=zone)
+
+
+def board_lines(rows: list[ScoreRow]) -> list[str]:
+    """The top ten of ranked rows, one line each."""
+    return [f"{i}. {neutralize(r.display_name)} — {r.points} pts ({r.correct}/{r.answered} right)"
+            for i, r in enumerate(rows[:TOP], 1)]
 
 
 def ranked(rows: list[ScoreRow]) -> list[ScoreRow]:

@@ -153,6 +153,8 @@ class DeckIndex:
                     if repaired is not None:
                         said, term, certainty = repaired, stem(repaired), self.tuning.repair_certainty
                 weight = english.information(word if len(parts) > 1 else said) * share
+                # A word neither the deck nor English knows is a term the deck lacks ("metaclass",
+                # full weight: a near miss) or a slip on an everyday word ("tiem": weigh it as that).
                 if term not in self.term_ids and weight >= english.max_information():
                     weight = english.information(english.likely_word(said)) * share
                 if term not in found or found[term].information < weight:

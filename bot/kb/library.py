@@ -43,11 +43,22 @@ class Library:
         """The quiz card with this global id (``deck/entry/card``), or None."""
         return self._cards.get(card_id)
 
-    def topic_cards(self, topic: str) -> frozenset[str]:
-        """The ids of every card on ``topic``, across decks (cached: leaderboards ask often)."""
-        if topic not in self._topic_cards:
-            self._topic_cards[topic] = frozenset(c.id for c in self._cards.values() if c.topic == topic)
-        return self._topic_cards[topic]
+    def topic_cards(self, scope: str) -> frozenset[str]:
+        """The ids of every card in ``scope`` (cached: leaderboards ask often).
+
+        A scope is a deck's name (all its topics), ``deck/topic``, or a topic slug (that topic
+        in every deck that has it: how rounds stored before decks could share slugs say it).
+        """
+        if scope not in self._topic_cards:
+            deck, slash, topic = scope.partition("/")
+            if slash:
+                cards = (c for c in self._cards.values() if c.deck == deck and c.topic == topic)
+            elif self.deck(scope) is not None:
+                cards = (c for c in self._cards.values() if c.deck == scope)
+            else:
+                cards = (c for c in self._cards.values() if c.topic == scope)
+            self._topic_cards[scope] = frozenset(c.id for c in cards)
+        return self._topic_cards[scope]
 
     def deck(self, name: str) -> Deck | None:
         """The deck with this name, or None."""

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from bot.kb.answer_match import answer_problems
 from bot.kb.markdown import join_soft_breaks
 from bot.kb.model import Choice, Deck, Entry, QuizCard
 
@@ -23,15 +24,17 @@ ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 DIFFICULTIES = ("easy", "medium", "hard")
 DECK_KEYS = {"name", "title", "description", "topics", "synonyms"}
 ENTRY_KEYS = {"id", "topic", "question", "aliases", "keywords", "related", "answer", "quiz"}
-CARD_KEYS = {"id", "prompt", "choices", "explanation", "difficulty"}
+CARD_KEYS = {"id", "prompt", "choices", "explanation", "difficulty", "answers"}
 CHOICE_KEYS = {"text", "correct"}
+# Typed answers are a few words a player types in a chat text field, not sentences (see MAX_LENGTH).
+MAX_ANSWERS = 8
 # The longest text each field may hold (characters), by key. Generous for any real deck, and
 # what chat can show: a quiz question (prompt and choices) stays one Discord embed, so closing it
 # can edit it in place; a reveal (right choice and explanation) too; an answer fits the five
-# messages a reply may take. knowledge/README.md lists them.
+# messages a reply may take; a typed answer is a few words. knowledge/README.md lists them.
 MAX_LENGTH = {
     "question": 500, "aliases": 500, "keywords": 100, "answer": 20_000,
-    "prompt": 1_000, "text": 300, "explanation": 3_000,
+    "prompt": 1_000, "text": 300, "explanation": 3_000, "answers": 60,
     "title": 200, "description": 2_000, "topics": 100, "synonyms": 100,
 }
 
@@ -386,13 +389,33 @@ def _read_card(checker: _FileChecker, node: _Node, field: str, deck: str, entry_
     if difficulty and difficulty not in DIFFICULTIES:
         checker.problem(values["difficulty"].line, f"{field}.difficulty",
                         f"{difficulty!r} is not one of {', '.join(DIFFICULTIES)}")
-    return QuizCard(
+    card = QuizCard(
         id=f"{deck}/{entry_id}/{card_id}", entry_id=entry_id, deck=deck, topic=topic,
         prompt=checker.text(values, "prompt", field, node.line),
         choices=_read_choices(checker, values.get("choices"), field, node.line),
         explanation=join_soft_breaks(checker.text(values, "explanation", field, node.line)),
         difficulty=difficulty,
+        answers=_read_answers(checker, values, field),
     )
+    # The matcher needs exactly one right choice; without it the choices' problem is reported already.
+    if card.answers and sum(choice.correct for choice in card.choices) == 1:
+        for message in answer_problems(card):
+            checker.problem(values["answers"].line, f"{field}.answers", message)
+    return card
+
+
+def _read_answers(checker: _FileChecker, values: dict[str, _Node], field: str) -> tuple[str, ...]:
+    """The card's typed answers, each short enough to type in a chat text field."""
+    answers = checker.text_list(values, "answers", field)
+    node = values.get("answers")
+    if node is None:
+        return answers
+    if isinstance(node.value, list) and not node.value:
+        checker.problem(node.line, f"{field}.answers", "is empty; leave the key out for a buttons-only card")
+    if len(answers) > MAX_ANSWERS:
+        checker.problem(node.line, f"{field}.answers",
+                        f"has {len(answers)} answers; the limit is {MAX_ANSWERS} (list the forms people really type)")
+    return answers
 
 
 def _read_choices(checker: _FileChecker, node: _Node | None, field: str, line: int) -> tuple[Choice, ...]:

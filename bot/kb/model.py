@@ -18,6 +18,8 @@ class QuizCard:
     """A multiple-choice question about one entry.
 
     ``id`` is global (``entry-id/card-id``) because answers in the database refer to it.
+    ``answers`` are the short texts a player may type instead of pressing a button; a card
+    without them can only be played with buttons.
     """
 
     id: str
@@ -28,6 +30,7 @@ class QuizCard:
     choices: tuple[Choice, ...]
     explanation: str
     difficulty: str | None = None
+    answers: tuple[str, ...] = ()
 
     @property
     def correct_index(self) -> int:

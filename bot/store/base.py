@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
-from bot.core.events import Channel
+from bot.chat import Channel
 
 UserAnswer = tuple[str, str, bool, date | None]  # card id, round kind, correct, daily round's local date
 
@@ -176,6 +176,11 @@ class Store(Protocol):
         """
         ...
 
+    async def extend_round(self, round_id: int, closes_at: datetime) -> bool:
+        """Moves an open round's closing time later (its question reached the channel late); False if
+        it is closed already or would close later anyway."""
+        ...
+
     async def record_answer(self, answer: AnswerRecord, platform: str, workspace: str) -> bool:
         """Stores an answer; False if this user already answered this round."""
         ...
@@ -250,10 +255,20 @@ class Store(Protocol):
         """Every pending message (of one round, if given), oldest first."""
         ...
 
-    async def claim_message(self, outbox_id: int, now: datetime, lease_until: datetime) -> bool:
-        """Takes a due message for one delivery attempt: counts the attempt and makes it not due
-        until ``lease_until`` (a crash mid-attempt retries it then). False if another worker took
-        it, or it is no longer pending or due."""
+    async def claim_message(self, outbox_id: int, now: datetime, lease_until: datetime, owner: str) -> bool:
+        """Takes a due message for one delivery attempt by ``owner`` (a process): counts the attempt and
+        makes it not due until ``lease_until`` (a crash mid-attempt retries it then). False if another
+        worker took it, or it is no longer pending or due."""
+        ...
+
+    async def prune_outbox(self, before: datetime) -> int:
+        """Forgets messages delivered or given up before ``before``; how many. (A round keeps its
+        question's message id itself, so nothing depends on old outbox rows.)"""
+        ...
+
+    async def release_claims(self, now: datetime, owner: str) -> int:
+        """Makes messages claimed by owners other than ``owner`` due at ``now``; how many. Only for a
+        process that knows every other owner is gone (it holds the data folder's lock)."""
         ...
 
     async def round_message_id(self, round_id: int) -> str | None:

@@ -118,4 +118,10 @@ MIGRATIONS: list[str] = [
         WHERE delivered_at IS NULL AND given_up_at IS NULL;
     CREATE INDEX outbox_by_round ON outbox (round_id);
     """,
+    # 4: which process holds a message's delivery attempt. The one process that holds the data folder's
+    # lock knows that attempts claimed by any other process were cut off (kill -9) and retries them at
+    # once, instead of waiting for their lease to run out.
+    """
+    ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
+    """,
 ]

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from bot.core.events import Channel
+from bot.chat import Channel
 from bot.store.base import (
     AnswerRecord,
     Outgoing,
@@ -232,6 +232,13 @@ class SqliteStore:
     async def close_round(self, round_id: int, at: datetime, revealed: bool = True) -> bool:
         async with self.unit() as unit:
             return await unit.close_round(round_id, at, revealed)
+
+    async def extend_round(self, round_id: int, closes_at: datetime) -> bool:
+        async with self._transaction():
+            cursor = await self._db.execute(
+                "UPDATE rounds SET closes_at = ? WHERE id = ? AND closed_at IS NULL AND closes_at < ?",
+                (_ts(closes_at), round_id, _ts(closes_at)))
+        return cursor.rowcount == 1
 
     # Answers
 
@@ -488,12 +495,25 @@ class SqliteStore:
                                     params) as cur:
             return [_pending(row) for row in await cur.fetchall()]
 
-    async def claim_message(self, outbox_id: int, now: datetime, lease_until: datetime) -> bool:
+    async def claim_message(self, outbox_id: int, now: datetime, lease_until: datetime, owner: str) -> bool:
         async with self._transaction():
             cursor = await self._db.execute(
-                f"UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ? WHERE id = ? AND {_PENDING} "
-                "AND next_attempt_at <= ?", (_ts(lease_until), outbox_id, _ts(now)))
+                f"UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, claimed_by = ? WHERE id = ? "
+                f"AND {_PENDING} AND next_attempt_at <= ?", (_ts(lease_until), owner, outbox_id, _ts(now)))
         return cursor.rowcount == 1
+
+    async def prune_outbox(self, before: datetime) -> int:
+        async with self._transaction():
+            cursor = await self._db.execute(
+                "DELETE FROM outbox WHERE delivered_at < ? OR given_up_at < ?", (_ts(before), _ts(before)))
+        return cursor.rowcount
+
+    async def release_claims(self, now: datetime, owner: str) -> int:
+        async with self._transaction():
+            cursor = await self._db.execute(
+                f"UPDATE outbox SET next_attempt_at = ?, claimed_by = NULL WHERE claimed_by IS NOT NULL "
+                f"AND claimed_by != ? AND {_PENDING}", (_ts(now), owner))
+        return cursor.rowcount
 
     async def round_message_id(self, round_id: int) -> str | None:
         async with self._db.execute("SELECT message_id FROM rounds WHERE id = ?", (round_id,)) as cur:
@@ -503,20 +523,22 @@ class SqliteStore:
     async def record_delivered(self, outbox_id: int, at: datetime, platform_id: str | None) -> None:
         async with self._transaction():
             cursor = await self._db.execute(
-                f"UPDATE outbox SET delivered_at = ?, delivered_id = ? WHERE id = ? AND {_PENDING}",
+                f"UPDATE outbox SET delivered_at = ?, delivered_id = ?, claimed_by = NULL WHERE id = ? AND {_PENDING}",
                 (_ts(at), platform_id, outbox_id))
             if cursor.rowcount == 1:
                 await self._settle_round(outbox_id, at, platform_id)
 
     async def record_retry(self, outbox_id: int, next_attempt_at: datetime, error: str) -> None:
         async with self._transaction():
-            await self._db.execute(f"UPDATE outbox SET next_attempt_at = ?, last_error = ? WHERE id = ? AND {_PENDING}",
-                                   (_ts(next_attempt_at), error[:500], outbox_id))
+            await self._db.execute(
+                f"UPDATE outbox SET next_attempt_at = ?, last_error = ?, claimed_by = NULL WHERE id = ? AND {_PENDING}",
+                (_ts(next_attempt_at), error[:500], outbox_id))
 
     async def record_given_up(self, outbox_id: int, at: datetime, reason: str) -> bool:
         async with self._transaction():
             cursor = await self._db.execute(
-                f"UPDATE outbox SET given_up_at = ?, given_up_reason = ? WHERE id = ? AND {_PENDING}",
+                f"UPDATE outbox SET given_up_at = ?, given_up_reason = ?, claimed_by = NULL WHERE id = ? "
+                f"AND {_PENDING}",
                 (_ts(at), reason[:500], outbox_id))
             if cursor.rowcount == 1:
                 await self._settle_round(outbox_id, at, None)

@@ -16,9 +16,12 @@ import itertools
 import json
 import logging
 import random
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -34,15 +37,18 @@ from bot.adapters.discord import build_client, sync_commands
 from bot.adapters.discord import interactions as discord_interactions
 from bot.adapters.discord.client import StudyClient
 from bot.adapters.discord.outbox import delivery_failure as discord_delivery_failure
-from bot.adapters.discord.render import render, split_markdown
+from bot.adapters.discord.render import render
 from bot.adapters.discord.views import view_for
 from bot.config import Config, ConfigError, CooldownSection, DiscordSection
+from bot.core import buttons
 from bot.core.app import APOLOGY, StudyBot
-from bot.core.clock import FakeClock
+from bot.core.commands import CATALOG, lookup
 from bot.core.events import Channel, CommandEvent, User
+from bot.core.markup import split_markup
 from bot.core.outbox import DeliveryDeferred, DeliveryRefused
 from bot.core.replies import Button, Field, Reply
 from bot.store.sqlite import SqliteStore
+from tests.clock import FakeClock
 from tests.core.fakes import library
 
 PAYLOADS = Path(__file__).parent.parent / "payloads" / "discord"
@@ -328,7 +334,7 @@ async def test_confident_answer_is_a_public_embed_with_a_practice_button(start: 
     assert not reply.ephemeral
     assert reply.embeds[0]["title"].startswith("What is eager execution")
     assert "Eager execution" in reply.embeds[0]["description"]
-    assert "practice:tensorflow/eager-execution" in reply.custom_ids
+    assert buttons.practice_id("tensorflow/eager-execution") in reply.custom_ids
     assert reply.data["allowed_mentions"] == NO_MENTIONS
 
 
@@ -337,7 +343,7 @@ async def test_unsure_answer_offers_private_suggestion_buttons_that_answer_when_
     reply = callback(await h.command("ask", [option("query", "tensor board games")]))
     assert reply.body is not None and reply.body["type"] == 4 and reply.ephemeral
     assert "no confident answer" in reply.text
-    assert reply.custom_ids and all(cid.startswith("ask:tensorflow/") for cid in reply.custom_ids)
+    assert reply.custom_ids and all(cid.startswith(buttons.ask_id("tensorflow/")) for cid in reply.custom_ids)
 
     assert reply.message_id is not None
     calls = await h.click(h.message(reply.message_id), reply.custom_ids[0], ADA)
@@ -378,14 +384,17 @@ async def test_full_round_with_two_players(start: Start) -> None:
     assert defer.body == {"type": 5, "data": {"flags": 64}}
     [question] = [c for c in calls if c.path == f"/channels/{CHANNEL_ID}/messages"]
     assert question.method == "POST" and question.embeds[0]["title"].startswith("Quiz:")
-    assert all(cid.startswith("answer:") for cid in question.custom_ids) and len(question.custom_ids) >= 2
+    assert all(isinstance(buttons.parse(cid), buttons.AnswerPress) for cid in question.custom_ids)
+    assert len(question.custom_ids) >= 2
     [started] = [c for c in calls if c.path.endswith("/messages/@original")]
     assert started.method == "PATCH" and "Quiz started: 1 question, 10 s each" in started.text
     assert_no_mentions(calls)
 
     message_id = question.message_id
     assert message_id is not None
-    round_id = int(question.custom_ids[0].split(":")[1])
+    pressed = buttons.parse(question.custom_ids[0])
+    assert isinstance(pressed, buttons.AnswerPress)
+    round_id = pressed.round_id
     card = h.bot.library.card(h.bot.quiz.open[round_id].card_id)
     assert card is not None
     right, wrong = f"answer:{round_id}:{card.correct_index}", f"answer:{round_id}:{(card.correct_index + 1) % 2}"
@@ -484,7 +493,8 @@ async def test_practice_question_stays_private_and_is_judged_at_once(start: Star
     calls = await h.click(h.message(answer.message_id), "practice:tensorflow/eager-execution", GRACE)
     [question] = [c for c in calls if c.method == "POST" and not c.path.endswith("/callback")]
     assert question.ephemeral and question.embeds[0]["title"].startswith("Practice question")
-    assert question.message_id is not None and all(cid.startswith("answer:") for cid in question.custom_ids)
+    assert question.message_id is not None
+    assert all(isinstance(buttons.parse(cid), buttons.AnswerPress) for cid in question.custom_ids)
 
     calls = await h.click(h.message(question.message_id), question.custom_ids[0], GRACE)
     [result] = [c for c in calls if c.ephemeral]
@@ -527,9 +537,10 @@ async def test_slow_ask_says_thinking_in_time_then_answers(start: Start, monkeyp
 async def test_long_answer_is_sent_as_several_messages_within_limits(start: Start,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     h = await start()
-    card = h.bot.answer_card
+    card = partial(lookup.answer_card, h.bot)
     code = "```python\n" + "\n".join(f"layer_{i} = tf.keras.layers.Dense({i})" for i in range(400)) + "\n```"
-    monkeypatch.setattr(h.bot, "answer_card", lambda entry: replace(card(entry), body=card(entry).body + "\n\n" + code))
+    monkeypatch.setattr(lookup, "answer_card",
+                        lambda bot, entry: replace(card(entry), body=card(entry).body + "\n\n" + code))
     calls = await h.command("ask", [option("query", "what is eager execution")])
     first = callback(calls)
     assert first.body is not None and first.body["type"] == 4 and not first.ephemeral
@@ -582,14 +593,14 @@ async def test_daily_set_is_refused_to_members_and_done_for_admins(start: Start)
     assert "Only workspace admins" in refused[-1].text
 
     done = await h.dispatch(interaction("daily_set", ADA, permissions=MANAGE_GUILD))
-    assert done[-1].text.startswith("Scheduled. Daily challenge here at 09:00 Europe/Berlin: 2 question(s)")
+    assert done[-1].text.startswith("Scheduled. Daily challenge here at 09:00 Europe/Berlin: 2 questions")
     assert await h.bot.store.schedule_for(Channel("discord", GUILD_ID, CHANNEL_ID))
 
 
 async def test_stats_for_another_member_names_them(start: Start) -> None:
     h = await start()
     calls = await h.dispatch(interaction("stats_user", ADA))
-    assert callback(calls).body == {"type": 5, "data": {"flags": 64}}  # discord.private_stats defaults to true
+    assert callback(calls).body == {"type": 5, "data": {"flags": 64}}  # bot.private_stats defaults to true
     assert f"{GRACE['global_name']} has not answered any questions yet" in calls[-1].text
 
 
@@ -658,7 +669,7 @@ def test_a_long_field_with_code_is_cut_with_its_fence_closed() -> None:
 
 def test_split_prefers_paragraph_breaks_and_cuts_only_overlong_lines() -> None:
     text = "first paragraph\nstill first\n\nsecond paragraph " + "x" * 50 + "\n\n" + "y " * 200
-    pieces = split_markdown(text, 60)
+    pieces = split_markup(text, 60)
     assert pieces[0] == "first paragraph\nstill first"
     assert all(len(p) <= 60 for p in pieces)
     assert "".join(pieces).replace(" ", "").replace("\n", "") == text.replace(" ", "").replace("\n", "")
@@ -723,6 +734,17 @@ async def test_gateway_identify_asks_only_for_the_guilds_intent() -> None:
         await bot.store.close()
 
 
+def test_starting_warns_nothing_about_voice_support() -> None:
+    """discord.py warns once per process that PyNaCl and davey (voice) are missing; the bot has no voice."""
+    code = ("import logging; logging.basicConfig(); from bot.adapters.discord.client import make_client; "
+            "from bot.config import Config; make_client(None, Config()); "
+            "logging.getLogger('discord.client').warning('the client warns as before')")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert run.returncode == 0 and "the client warns as before" in run.stderr  # other warnings still show
+    assert "voice" not in run.stderr, run.stderr
+
+
 async def test_sync_registers_the_commands_in_a_server(monkeypatch: pytest.MonkeyPatch) -> None:
     sent: list[tuple[str, str, Any]] = []
 
@@ -745,8 +767,9 @@ async def test_sync_registers_the_commands_in_a_server(monkeypatch: pytest.Monke
     put = next(body for method, path, body in sent if method == "PUT")
     assert next(path for method, path, _ in sent if method == "PUT") == \
         f"/applications/{APP_ID}/guilds/{GUILD_ID}/commands"
-    assert count == 7 and {c["name"] for c in put} == {"ask", "quiz", "leaderboard", "stats", "topics", "daily",
-                                                       "help"}
+    # One Discord command per catalog command, the original seven among them.
+    assert count == len(CATALOG.commands) and {c["name"] for c in put} == {c.name for c in CATALOG.commands}
+    assert {"ask", "quiz", "leaderboard", "stats", "topics", "daily", "help"} <= {c["name"] for c in put}
     daily = next(c for c in put if c["name"] == "daily")
     assert str(daily["default_member_permissions"]) == MANAGE_GUILD
     assert {o["name"] for o in daily["options"]} == {"set", "show", "off"}
@@ -823,6 +846,8 @@ async def test_a_reveal_discord_fails_with_503_or_a_dropped_connection_arrives_o
     try:
         await client._async_setup_hook()
         await client.http.static_login("offline-token")
+        # A long rate limit comes back to the outbox (RateLimited) instead of being slept through.
+        assert client.http.max_ratelimit_timeout == 30.0
         await bot.start()
         channel = Channel("discord", GUILD_ID, CHANNEL_ID)
         ada = User("discord", GUILD_ID, ADA["id"], "Ada")

@@ -18,6 +18,7 @@ import re
 import socket
 import time
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus, urlencode
@@ -42,10 +43,13 @@ from bot.adapters.slack.outbox import delivery_failure as slack_delivery_failure
 from bot.adapters.slack.people import FAILURE_SECONDS, UserDirectory
 from bot.adapters.slack.retries import DeliveryLog
 from bot.config import Config, ConfigError, CooldownSection, SlackSection
+from bot.core import buttons as button_ids
 from bot.core.app import StudyBot
-from bot.core.clock import FakeClock
+from bot.core.commands import lookup
 from bot.core.outbox import DeliveryDeferred, DeliveryRefused
 from bot.core.replies import Button, Field, Reply
+from bot.log_privacy import keep_users_text_out_of_logs
+from tests.clock import FakeClock
 from tests.core.fakes import make_bot
 
 # Slack's documented Block Kit limits, written out rather than imported, so a wrong constant in the code fails here.
@@ -279,7 +283,8 @@ async def test_confident_answer_is_posted_publicly_as_block_kit(rig: Rig) -> Non
     assert "• *Dropout*: during training" in body and "```\nimport tensorflow as tf" in body and "**" not in body
     assert "Keras API and Model Development · tensorflow" in blocks_of("context", blocks)[0]["elements"][0]["text"]
     values = [b["value"] for b in buttons_of(blocks)]
-    assert "practice:tensorflow/handling-overfitting" in values and all(b["action_id"] for b in buttons_of(blocks))
+    assert button_ids.practice_id("tensorflow/handling-overfitting") in values
+    assert all(b["action_id"] for b in buttons_of(blocks))
     assert answer["text"].startswith("*How do you handle overfitting")  # the plain fallback
     assert not rig.slack.of("chat.postMessage")
     assert {call.token for call in rig.slack.calls if call.method != "respond"} == {BOT_TOKEN}
@@ -290,7 +295,7 @@ async def test_unsure_answer_offers_private_suggestions_and_a_pick_is_answered_p
     [unsure] = rig.replies()
     assert unsure["response_type"] == "ephemeral" and "no confident answer" in unsure["text"]
     suggestions = buttons_of(unsure["blocks"])
-    assert suggestions[0]["value"] == "ask:tensorflow/tensors-vs-numpy"
+    assert suggestions[0]["value"] == button_ids.ask_id("tensorflow/tensors-vs-numpy")
     await rig.press(suggestions[0]["value"])
     picked = rig.replies()[-1]
     assert picked["response_type"] == "ephemeral" and picked["replace_original"] is False
@@ -326,10 +331,11 @@ async def test_quiz_round_with_two_users_is_posted_answered_privately_and_reveal
     [question] = rig.slack.of("chat.postMessage")
     assert question.data["channel"] == GENERAL and question.data["text"]
     buttons = buttons_of(question.data["blocks"])
-    assert buttons and all(re.fullmatch(r"answer:\d+:\d", b["value"]) and b["action_id"] == b["value"]
-                           for b in buttons)
+    presses = [button_ids.parse(b["value"]) for b in buttons]
+    assert buttons and all(isinstance(p, button_ids.AnswerPress) for p in presses)
+    assert all(b["action_id"] == b["value"] for b in buttons)
     assert rig.replies()[0]["response_type"] == "ephemeral" and "Quiz started" in rig.replies()[0]["text"]
-    round_id = int(buttons[0]["value"].split(":")[1])
+    round_id = presses[0].round_id  # type: ignore[union-attr]
     card = rig.bot.library.card(rig.bot.quiz.open[round_id].card_id)
     assert card is not None
     right, wrong = buttons[card.correct_index]["value"], buttons[(card.correct_index + 1) % len(buttons)]["value"]
@@ -417,11 +423,30 @@ async def test_answer_card_with_bold_code_has_no_stray_asterisks(rig: Rig) -> No
     assert "*`tf.constant`* creates an _immutable_ tensor" in body and "**" not in body
 
 
-async def test_quiz_where_the_bot_is_not_a_member_asks_to_be_invited(rig: Rig) -> None:
+async def test_quiz_where_the_bot_is_not_a_member_asks_to_be_invited(rig: Rig,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
     rig.slack.not_member.add("C0ELSEWHERE")
     await rig.command("quiz", channel="C0ELSEWHERE")
     [reply] = rig.replies()
     assert reply["response_type"] == "ephemeral" and "/invite @StudyBot" in reply["text"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]  # the person was told; no traceback
+    [warning] = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert "not_in_channel" in warning.getMessage() and not warning.exc_info
+    assert not rig.bot.quiz.open  # withdrawn: the channel is free once the bot is invited
+
+
+async def test_quiz_where_the_bot_is_not_a_member_logs_one_line_without_a_traceback(
+        rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
+    """The person was told what to do; the log needs one line saying what happened, not an ERROR."""
+    rig.slack.not_member.add("C0ELSEWHERE")
+    with caplog.at_level(logging.INFO):
+        await rig.command("quiz", channel="C0ELSEWHERE")
+    [reply] = rig.replies()
+    assert "/invite @StudyBot" in reply["text"]
+    ours = [r for r in caplog.records if r.name.startswith("bot.")]
+    assert not [r for r in ours if r.levelno >= logging.ERROR or r.exc_info], \
+        [(r.name, r.levelname, r.getMessage()) for r in ours]
+    assert len([r for r in ours if "not_in_channel" in r.getMessage() and r.levelno == logging.WARNING]) == 1
 
 
 # Retries and signatures
@@ -446,7 +471,9 @@ async def test_resent_press_is_counted_once(rig: Rig) -> None:
     await rig.send(raw, FORM, headers={"X-Slack-Retry-Num": "2", "X-Slack-Retry-Reason": "http_timeout"})
     presses = rig.replies()[1:]
     assert len(presses) == 1 and "locked in" in presses[0]["text"]
-    assert len(await rig.bot.store.answers(int(button["value"].split(":")[1]))) == 1
+    pressed = button_ids.parse(button["value"])
+    assert isinstance(pressed, button_ids.AnswerPress)
+    assert len(await rig.bot.store.answers(pressed.round_id)) == 1
 
 
 def test_delivery_log_forgets_after_its_time() -> None:
@@ -462,6 +489,26 @@ async def test_unsigned_or_stale_requests_are_refused_and_ignored(rig: Rig, secr
     response = await rig.command("quiz", secret=secret, timestamp=int(time.time()) - age)
     assert response.status == 401
     assert rig.slack.calls == [] and not rig.bot.quiz.open
+
+
+async def test_bad_signature_at_debug_logs_no_body_or_response_url(fake_slack: FakeSlack, tokens: None,
+                                                                    caplog: pytest.LogCaptureFixture) -> None:
+    """bolt logs a refused request whole (at INFO), and bodies and Web API calls at DEBUG."""
+    with caplog.at_level(logging.DEBUG):
+        keep_users_text_out_of_logs()
+        bot, _, _ = await make_bot(config=slack_config(fake_slack.base_url))
+        # Built at DEBUG: bolt copies the root logger's level into its loggers as it builds them.
+        app = build_app(bot, bot.config, process_before_response=True)
+        async with TestClient(TestServer(build_web_app(app), host="127.0.0.1")) as http:
+            rig = Rig(bot, bot.clock, fake_slack, http)  # type: ignore[arg-type]
+            fields = rig.command_fields("ask where is the zanzibar office")
+            forged = await rig.send(urlencode(fields), FORM, secret="not-the-secret")
+            signed_ok = await rig.send(urlencode({**rig.command_fields("ask where is the zanzibar office")}), FORM)
+    assert forged.status == 401 and signed_ok.status == 200
+    # aiohttp.access lines come from the test's own servers (the adapter's server keeps no access log).
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name != "aiohttp.access")
+    assert "Invalid request signature detected" in logged and "body withheld" in logged
+    assert fields["response_url"] not in logged and "/respond/" not in logged and "zanzibar" not in logged
 
 
 # Admins and names
@@ -539,7 +586,8 @@ async def test_daily_challenge_is_posted_through_the_web_api(rig: Rig) -> None:
     assert intro.data["channel"] == question.data["channel"] == GENERAL
     assert intro.data["blocks"][0]["text"]["text"] == "Daily challenge"
     assert question.data["blocks"][0]["text"]["text"].startswith("Daily challenge:")
-    assert all(b["value"].startswith("answer:") for b in buttons_of(question.data["blocks"]))
+    pressed = [button_ids.parse(b["value"]) for b in buttons_of(question.data["blocks"])]
+    assert all(isinstance(p, button_ids.AnswerPress) for p in pressed)
 
 
 # Mentions
@@ -728,10 +776,10 @@ def test_long_answer_is_split_cleanly_within_slack_limits() -> None:
 
 async def test_long_answer_goes_through_bolt_as_one_message_within_limits(rig: Rig,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    card = rig.bot.answer_card
+    card = partial(lookup.answer_card, rig.bot)
     code = "```python\n" + "\n".join(f"layer_{i} = tf.keras.layers.Dense({i})" for i in range(300)) + "\n```"
-    monkeypatch.setattr(rig.bot, "answer_card",
-                        lambda entry: replace(card(entry), body=card(entry).body + "\n\n" + code))
+    monkeypatch.setattr(lookup, "answer_card",
+                        lambda bot, entry: replace(card(entry), body=card(entry).body + "\n\n" + code))
     response = await rig.command("ask what is dropout")
     assert response.status == 200
     [answer] = rig.replies()

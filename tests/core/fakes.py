@@ -7,11 +7,12 @@ from pathlib import Path
 
 from bot.config import Config
 from bot.core.app import StudyBot
-from bot.core.clock import FakeClock
-from bot.core.events import ButtonEvent, Channel, CommandEvent, User, parse_command
+from bot.core.events import ButtonEvent, Channel, CommandEvent, User
+from bot.core.parsing import parse_command
 from bot.core.replies import Capabilities, Reply
 from bot.kb.library import Library, load_library
 from bot.store.sqlite import SqliteStore
+from tests.clock import FakeClock
 
 _LIBRARY: Library | None = None
 OPEN_STORES: list[SqliteStore] = []  # closed after each test by tests/conftest.py

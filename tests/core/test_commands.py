@@ -14,14 +14,16 @@ from types import MappingProxyType
 import pytest
 
 from bot.config import BotSection, Config, CooldownSection
-from bot.core import app
+from bot.core import app, buttons, cooldowns
 from bot.core.app import APOLOGY, StudyBot
-from bot.core.clock import FakeClock
-from bot.core.events import COMMANDS, Channel, CommandEvent, User, parse_command
+from bot.core.commands import CATALOG, lookup
+from bot.core.events import Channel, CommandEvent, User
+from bot.core.parsing import parse_command
 from bot.core.rounds import LETTERS
 from bot.core.standings import ranked
 from bot.kb.model import QuizCard
 from bot.store.base import AnswerRecord, RoundRecord, ScoreRow
+from tests.clock import FakeClock
 from tests.core.fakes import CHANNEL, command, library, make_bot, press, user
 
 NO_COOLDOWNS = Config(cooldowns=CooldownSection(ask_seconds=0, quiz_seconds=0))
@@ -83,8 +85,8 @@ async def test_confident_answer_is_a_public_card_with_topic_related_entries_and_
         assert card.body == entry.answer
         assert card.footer == "Basic Concepts and TensorFlow Overview · tensorflow"
         *related, practice = card.buttons
-        assert [b.id for b in related] == [f"ask:tensorflow/{r}" for r in entry.related[:3]]
-        assert practice.id == "practice:tensorflow/eager-execution"
+        assert [b.id for b in related] == [buttons.ask_id(f"tensorflow/{r}") for r in entry.related[:3]]
+        assert practice.id == buttons.practice_id("tensorflow/eager-execution")
         assert practice.label == "Quiz me on this" and practice.style == "primary"
     assert await bot.store.gaps(10) == []  # a confident answer is not a gap
 
@@ -93,9 +95,9 @@ async def test_every_answer_card_has_at_most_three_related_entries_and_one_pract
     bot, _, _ = await make_bot()
     for deck in bot.library.decks:
         for entry in deck.entries:
-            card = bot.answer_card(entry)
-            related = [b for b in card.buttons if b.id.startswith("ask:")]
-            practice = [b for b in card.buttons if b.id.startswith("practice:")]
+            card = lookup.answer_card(bot, entry)
+            related = [b for b in card.buttons if b.id.startswith(buttons.ask_id(""))]
+            practice = [b for b in card.buttons if b.id.startswith(buttons.practice_id(""))]
             assert len(related) <= 3 and len(practice) == (1 if entry.quiz else 0), entry.id
             assert card.title == entry.question
 
@@ -107,8 +109,8 @@ async def test_unsure_query_offers_at_most_three_suggestions_whose_press_shows_t
     assert unsure.body.startswith('I have no confident answer for "tensor board games". Did you mean:\n1. ')
     assert 1 <= len(unsure.buttons) <= 3
     for number, button in enumerate(unsure.buttons, 1):
-        assert button.id.startswith("ask:")
-        entry = bot.library.entry(button.id.removeprefix("ask:"))
+        assert button.id.startswith(buttons.ask_id(""))
+        entry = bot.library.entry(button.id.removeprefix(buttons.ask_id("")))
         assert entry is not None
         assert f"\n{number}. {entry.question}" in unsure.body
         [picked] = await bot.handle_button(press(button.id, user("alice")))
@@ -280,14 +282,14 @@ async def test_ask_cooldown_refuses_the_same_user_until_it_has_passed() -> None:
 
 
 async def test_expired_cooldowns_are_forgotten_once_many_are_remembered(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(app, "MAX_COOLDOWNS", 3)
+    monkeypatch.setattr(cooldowns, "MAX_COOLDOWNS", 3)
     bot, _, clock = await make_bot(config=Config(cooldowns=CooldownSection(ask_seconds=3, quiz_seconds=5)))
     for name in ("ann", "ben", "cat"):
         await bot.handle_command(command("ask what is dropout", user(name)))
     clock.advance(seconds=6)  # past every cooldown
     await bot.handle_command(command("ask what is dropout", user("dan")))
     await bot.handle_command(command("ask what is dropout", user("eve")))
-    assert {key[2] for key in bot._last_use} == {"u-dan", "u-eve"}
+    assert {key[2] for key in bot.cooldowns.last_use} == {"u-dan", "u-eve"}
     [refused] = await bot.handle_command(command("ask what is a tensor", user("eve")))
     assert refused.body.startswith("Easy there")  # a live cooldown is kept
 
@@ -550,7 +552,7 @@ async def test_help_lists_every_command_with_a_working_example() -> None:
     [reply] = await bot.handle_command(command("help"))
     assert reply.ephemeral and reply.title == "StudyBot commands"
     listed = dict(re.findall(r"^`(\w+)` — .+\n    e\.g\. `([^`]+)`$", reply.body, re.MULTILINE))
-    assert set(listed) == set(COMMANDS)
+    assert set(listed) == {c.name for c in CATALOG.commands}
     for name, example in listed.items():
         assert parse_command(example)[0] == name, example
 
@@ -643,10 +645,10 @@ async def test_a_failure_before_the_cooldown_check_keeps_the_earlier_use(monkeyp
     [first] = await bot.handle_command(command("ask what is eager execution"))
     assert first.title
 
-    def broken(text: str) -> str | None:
+    def broken(*args: object) -> None:
         raise RuntimeError("failed before the cooldown was checked")
 
-    monkeypatch.setattr(app, "_check_text", broken)
+    monkeypatch.setattr(app, "check_options", broken)
     [apology] = await bot.handle_command(command("ask what is dropout"))
     assert apology.body == APOLOGY
     monkeypatch.undo()

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.clock import FakeClock
 from bot.core.events import Channel
 from bot.core.schedule import ScheduleInputError, fire_instant, parse_local_time, parse_zone
 from bot.core.standings import streaks
+from tests.clock import FakeClock
 from tests.core.fakes import CHANNEL, command, make_bot, press, user
 
 ADMIN = user("admin", admin=True)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config import Config, QuizSection
+from bot.core import buttons
 from bot.core.outbox import DeliveryRefused
 from bot.core.rounds import reveal_reply
 from bot.store.base import AnswerRecord
@@ -131,7 +132,7 @@ async def test_practice_round_is_private_and_answered_at_once() -> None:
     bot, outbox, _ = await make_bot()
     alice = user("alice")
     [card] = await bot.handle_command(command("ask what is eager execution", alice))
-    practice = next(b for b in card.buttons if b.id.startswith("practice:"))
+    practice = next(b for b in card.buttons if b.id.startswith(buttons.practice_id("")))
     [question] = await bot.handle_button(press(practice.id, alice))
     assert question.ephemeral and question.buttons
     [stranger] = await bot.handle_button(press(question.buttons[0].id, user("bob")))

@@ -189,3 +189,35 @@ def test_overlong_fields_are_reported_with_their_limits(tmp_path: Path) -> None:
         "first.aliases[0]": "is 501 characters long; the limit is 500",
     }
     assert all(p.line for p in problems)
+
+
+def test_typed_answers_load_with_the_card(tmp_path: Path) -> None:
+    entries = GOOD_ENTRY.replace("        prompt: Which one is first?\n",
+                                 "        prompt: Which one is first?\n        answers: [\"the first\", first one]\n")
+    deck = load_deck(write_deck(tmp_path, entries))
+    assert deck.entries[0].quiz[0].answers == ("the first", "first one")
+    assert deck.entries[1].quiz[0].answers == ()
+
+
+@pytest.mark.parametrize(("answers", "message"), [
+    ("first", "expected a list of text"),
+    ("[]", "is empty; leave the key out"),
+    ("[first, '']", "expected non-empty text"),
+    ("[first, 3]", "expected non-empty text"),
+    ("[" + ", ".join(f"first {i}" for i in range(9)) + "]", "has 9 answers; the limit is 8"),
+    ("['" + "first " * 12 + "']", "the limit is 60"),
+    ("[first, The First!]", "same answer as 'first'"),
+    ("[first, second]", "'second' would be taken for a wrong choice"),
+    ("['!!']", "no letters or digits"),
+])
+def test_bad_typed_answers_are_reported_on_the_answers_line(tmp_path: Path, answers: str, message: str) -> None:
+    entries = GOOD_ENTRY.replace("        prompt: Which one is first?\n",
+                                 f"        prompt: Which one is first?\n        answers: {answers}\n")
+    problems = problems_of(write_deck(tmp_path, entries))
+    assert any(p.field.startswith("first.quiz[0].answers") and message in p.message and p.line == 10
+               for p in problems), [str(p) for p in problems]
+
+
+def test_shipped_deck_has_typed_answers_on_at_least_forty_cards() -> None:
+    deck = load_deck(builtin_decks_root() / "tensorflow")
+    assert sum(bool(card.answers) for card in deck.cards) >= 40

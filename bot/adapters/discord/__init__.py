@@ -14,7 +14,7 @@ import discord
 
 from bot.adapters.discord.client import StudyClient, make_client
 from bot.adapters.discord.commands import add_commands
-from bot.adapters.discord.interactions import answer_stale_press
+from bot.adapters.discord.interactions import answer_button, answer_stale_press
 from bot.adapters.discord.outbox import DiscordOutbox
 from bot.adapters.discord.views import StudyButton
 from bot.config import Config, ConfigError
@@ -29,6 +29,7 @@ def build_client(bot: StudyBot, config: Config) -> StudyClient:
     """A client serving ``bot``: commands declared, persistent buttons registered, outbox attached."""
     client = make_client(bot, config)
     add_commands(client.tree, config)
+    client.answer_press = answer_button
     client.add_dynamic_items(StudyButton)  # buttons from before a restart are answered too
 
     @client.event

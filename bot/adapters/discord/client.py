@@ -8,6 +8,7 @@ declarations serve a running bot and ``studybot discord sync`` (which has no Stu
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import discord
@@ -25,12 +26,17 @@ class StudyClient(discord.Client):
     def __init__(self, studybot: StudyBot | None, **options: Any) -> None:
         super().__init__(**options)
         self.studybot = studybot
+        # Answers a press on one of the core's buttons (set by build_client: interactions.answer_button).
+        self.answer_press: Callable[[discord.Interaction[Any], str], Awaitable[None]] | None = None
         self.tree: app_commands.CommandTree[StudyClient] = app_commands.CommandTree(self)
 
     async def on_ready(self) -> None:
         """Logs who the bot is and where, the first thing to check when commands do not show up."""
         log.info("Discord: logged in as %s (application %s) in %d server(s)", self.user, self.application_id,
                  len(self.guilds))
+
+
+RATE_LIMIT_WAIT_SECONDS = 30.0  # discord.py's smallest allowed value
 
 
 class ShardedStudyClient(StudyClient, discord.AutoShardedClient):
@@ -47,7 +53,16 @@ def make_client(studybot: StudyBot | None, config: Config) -> StudyClient:
     """
     intents = discord.Intents.none()
     intents.guilds = True
-    options: dict[str, Any] = {"intents": intents, "allowed_mentions": discord.AllowedMentions.none()}
+    # The bot never joins voice. discord.py warns once per process, at WARNING, that PyNaCl and davey
+    # (voice) are missing unless these switches of its own are off: a warning on every start that
+    # operators learn to ignore. Other discord.client warnings still show.
+    discord.VoiceClient.warn_nacl = False
+    discord.VoiceClient.warn_dave = False
+    # A rate limit longer than this is raised (RateLimited) instead of slept through inside the
+    # request: the outbox then retries after Retry-After instead of holding the channel's delivery
+    # for minutes and outliving the attempt's lease ([delivery] lease_seconds, at least 60 s).
+    options: dict[str, Any] = {"intents": intents, "allowed_mentions": discord.AllowedMentions.none(),
+                               "max_ratelimit_timeout": RATE_LIMIT_WAIT_SECONDS}
     if config.discord.sharded:
         # shard_count None lets Discord recommend how many shards to use.
         return ShardedStudyClient(studybot, shard_count=config.discord.shard_count or None, **options)

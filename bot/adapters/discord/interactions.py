@@ -13,7 +13,6 @@ import asyncio
 import enum
 import logging
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 import discord
@@ -87,25 +86,19 @@ def missing_post_permissions(interaction: discord.Interaction[Any]) -> list[str]
 
 
 async def answer_command(interaction: discord.Interaction[Any], name: str, options: Mapping[str, str],
-                         defer: Defer = Defer.NO, public: bool = False) -> None:
-    """Runs the core command ``name`` and answers the interaction with its replies.
-
-    ``public`` shows replies the core marks private to everyone (``discord.private_stats = false``).
-    """
+                         defer: Defer = Defer.NO) -> None:
+    """Runs the core command ``name`` and answers the interaction with its replies."""
     try:
         bot = studybot_of(interaction)
         if defer in (Defer.PUBLIC, Defer.PRIVATE):
             await interaction.response.defer(ephemeral=defer is Defer.PRIVATE, thinking=True)
         event = CommandEvent(user_of(interaction), channel_of(interaction), name,
-                             {key: value for key, value in options.items() if value is not None},
-                             event_id=str(interaction.id))
+                             {key: value for key, value in options.items() if value is not None})
         work = asyncio.ensure_future(bot.handle_command(event))
         if defer is Defer.AUTO and not (await asyncio.wait({work}, timeout=DEFER_AFTER))[0]:
             # Public "thinking…": a private answer after it deletes it and follows up privately.
             await interaction.response.defer(thinking=True)
         replies = await work
-        if public:
-            replies = [replace(reply, ephemeral=False) for reply in replies]
         await send_replies(interaction, bot, replies, private=defer is Defer.PRIVATE)
     except Exception:
         log.exception("Discord command /%s %s from %s failed", name, dict(options), interaction.user.id)
@@ -121,7 +114,7 @@ async def answer_button(interaction: discord.Interaction[Any], button_id: str) -
     try:
         bot = studybot_of(interaction)
         await interaction.response.defer()
-        event = ButtonEvent(user_of(interaction), channel_of(interaction), button_id, event_id=str(interaction.id))
+        event = ButtonEvent(user_of(interaction), channel_of(interaction), button_id)
         await send_replies(interaction, bot, await bot.handle_button(event), private=False)
     except Exception:
         log.exception("Discord button %s from %s failed", button_id, interaction.user.id)
@@ -153,9 +146,6 @@ async def send_replies(interaction: discord.Interaction[Any], bot: StudyBot, rep
     """
     thinking = interaction.response.type is discord.InteractionResponseType.deferred_channel_message
     for reply in replies:
-        if reply.edit is not None and reply.edit.platform == PLATFORM and PLATFORM in bot.outboxes:
-            await bot.outboxes[PLATFORM].edit(channel_of(interaction), reply.edit.message_id, replace(reply, edit=None))
-            continue
         for message in render(reply):
             if thinking and (private or not reply.ephemeral):
                 await _edit_original(interaction, message)

@@ -48,7 +48,7 @@ def delivery_failure(exc: BaseException) -> DeliveryDeferred | DeliveryRefused |
 class DiscordOutbox:
     """Posts and edits messages the core sends on its own (the core's ``Outbox``)."""
 
-    capabilities = Capabilities(buttons=True, ephemeral=True, edits=True)
+    capabilities = Capabilities(edits=True)
 
     def __init__(self, client: discord.Client) -> None:
         self.client = client

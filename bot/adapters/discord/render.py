@@ -9,11 +9,11 @@ inside a ``` code block: the fence is closed and reopened (with its language) in
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, replace
 
 import discord
 
+from bot.core.markup import split_markup
 from bot.core.replies import Button, Reply, fit, fit_markup
 
 log = logging.getLogger(__name__)
@@ -35,8 +35,6 @@ ROWS = 5
 MESSAGES_PER_REPLY = 5  # beyond this a reply is cut short rather than flood a channel
 
 COLOUR = discord.Colour(0x3B82F6)
-FENCE = "```"
-_FENCE_LANGUAGE = re.compile(r"[\w+#.-]*")
 
 
 @dataclass(frozen=True)
@@ -56,14 +54,14 @@ def render(reply: Reply) -> list[RenderedMessage]:
     # is cut into pieces of which two fit in a message, so long answers take fewer messages.
     room = MESSAGE_TOTAL_LIMIT - len(title or "") - len(footer or "")
     body_limit = min(DESCRIPTION_LIMIT, room if len(body) <= min(DESCRIPTION_LIMIT, room) else room // 2)
-    bodies = split_markdown(body, body_limit) if body else []
+    bodies = split_markup(body, body_limit) if body else []
     embeds = [discord.Embed(description=body, colour=COLOUR) for body in bodies] or [discord.Embed(colour=COLOUR)]
     if title:
         embeds[0].title = title
     target = embeds[-1]
     for field in reply.fields:
         name = fit(field.name, FIELD_NAME_LIMIT) or "\u200b"
-        value = fit_markup(field.value, FIELD_VALUE_LIMIT, split_markdown) or "\u200b"
+        value = fit_markup(field.value, FIELD_VALUE_LIMIT, split_markup) or "\u200b"
         room = MESSAGE_TOTAL_LIMIT - len(target) - len(footer or "")
         if len(target.fields) >= FIELD_COUNT_LIMIT or len(name) + len(value) > room:
             target = discord.Embed(colour=COLOUR)
@@ -119,70 +117,3 @@ def fit_buttons(buttons: tuple[Button, ...]) -> tuple[Button, ...]:
         log.warning("left out %d buttons: a message holds at most %d", len(fitted) - BUTTONS_PER_ROW * ROWS,
                     BUTTONS_PER_ROW * ROWS)
     return tuple(fitted[: BUTTONS_PER_ROW * ROWS])
-
-
-def split_markdown(text: str, limit: int) -> list[str]:
-    """Splits Markdown into pieces of at most ``limit`` characters, each with balanced code fences.
-
-    A piece ends at a paragraph break when one falls in its second half, else at a line break;
-    only a single line longer than a piece is cut inside (at a space when there is one).
-    """
-    if len(text) <= limit:
-        return [text]
-    lines = text.split("\n")
-    fences = _fence_states(lines)
-    pieces: list[str] = []
-    start = 0
-    while start < len(lines):
-        opener = fences[start]
-        if opener is None and not lines[start].strip():
-            start += 1  # a piece never starts with blank lines
-            continue
-        size = len(opener) + 1 if opener else 0
-        end, paragraph_end, paragraph_size = start, None, 0
-        while end < len(lines):
-            added = len(lines[end]) + (1 if size else 0)
-            closing = len(FENCE) + 1 if fences[end + 1] else 0
-            if size + added + closing > limit:
-                break
-            size += added
-            end += 1
-            if end < len(lines) and fences[end] is None and not lines[end].strip():
-                paragraph_end, paragraph_size = end, size
-        if end == start:  # one line longer than a whole piece: cut it where the room ends
-            room = limit - (len(opener) + 1 if opener else 0) - (len(FENCE) + 1)
-            lines[start: start + 1] = _cut_line(lines[start], max(room, 1))
-            fences = _fence_states(lines)
-            continue
-        if end < len(lines) and paragraph_end is not None and paragraph_size * 2 >= size:
-            end = paragraph_end
-        body = ([opener] if opener else []) + lines[start:end] + ([FENCE] if fences[end] else [])
-        pieces.append("\n".join(body).rstrip())
-        start = end
-    return pieces
-
-
-def _fence_states(lines: list[str]) -> list[str | None]:
-    """For each line (and the end), the fence line of the code block open before it, or None.
-
-    The fence line is kept (e.g. ```` ```python ````) so a block split in two reopens with its language.
-    """
-    states: list[str | None] = [None]
-    for line in lines:
-        opener = states[-1]
-        if line.count(FENCE) % 2:  # an odd number of fences on a line opens or closes a block
-            if opener is None:
-                language = _FENCE_LANGUAGE.match(line.rsplit(FENCE, 1)[1].strip())
-                opener = FENCE + (language.group(0)[:20] if language else "")
-            else:
-                opener = None
-        states.append(opener)
-    return states
-
-
-def _cut_line(line: str, room: int) -> list[str]:
-    """A too-long line cut in two at the last space within ``room`` (or exactly at it)."""
-    cut = line.rfind(" ", room // 2, room)
-    if cut <= 0:
-        cut = room
-    return [line[:cut].rstrip(), line[cut:].lstrip()]

@@ -14,12 +14,14 @@ from typing import Any
 
 import discord
 
+from bot.adapters.discord.client import StudyClient
+from bot.core import buttons
 from bot.core.replies import Button
 
 log = logging.getLogger(__name__)
 
-# The core's button ids: answer:<round>:<choice>, ask:<deck>/<entry>, practice:<deck>/<entry>.
-BUTTON_TEMPLATE = re.compile(r"answer:\d+:\d+|ask:.+|practice:.+")
+# Every id the core builds or built before (bot.core.buttons writes the format down once).
+BUTTON_TEMPLATE = re.compile(buttons.TEMPLATE)
 STYLES = {
     "primary": discord.ButtonStyle.primary,
     "secondary": discord.ButtonStyle.secondary,
@@ -45,11 +47,14 @@ class StudyButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=BUTTO
         return cls(match.string, label, style)
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        """Hands the press to the core and sends its replies."""
-        # Imported here because the interactions module builds its views with this one.
-        from bot.adapters.discord.interactions import answer_button
+        """Hands the press to the client's press handler, which asks the core and sends its replies.
 
-        await answer_button(interaction, self.custom_id)
+        The handler is the client's (``StudyClient.answer_press``), not imported: the module that
+        answers presses builds its views with this one, and imports point one way.
+        """
+        client = interaction.client
+        if isinstance(client, StudyClient) and client.answer_press is not None:
+            await client.answer_press(interaction, self.custom_id)
 
 
 def view_for(buttons: tuple[Button, ...]) -> discord.ui.View | None:

@@ -98,8 +98,8 @@ async def run_slack(bot: StudyBot, config: Config) -> None:
         finally:
             await runner.cleanup()
         return
-    handler = await retry_network(lambda: connect_socket_mode(app, app_token), "Slack's Socket Mode service",
-                                  budget, retryable=_worth_retrying)
+    handler = await retry_network(lambda: _open_socket(app, app_token, slack.app_token_env),
+                                  "Slack's Socket Mode service", budget, retryable=_worth_retrying)
     log.info("Slack: connected in Socket Mode")
     try:
         await asyncio.Event().wait()
@@ -112,6 +112,23 @@ async def connect_socket_mode(app: AsyncApp, app_token: str) -> AsyncSocketModeH
     handler = AsyncSocketModeHandler(app, app_token)
     await handler.connect_async()
     return handler
+
+
+async def _open_socket(app: AsyncApp, app_token: str, env_name: str) -> AsyncSocketModeHandler:
+    """Checks the app-level token with one ``apps.connections.open``, then connects.
+
+    The check comes first because slack_sdk's Socket Mode client retries a refused token
+    forever, logging a traceback each time, instead of failing.
+    """
+    try:
+        await app.client.apps_connections_open(app_token=app_token)
+        return await connect_socket_mode(app, app_token)
+    except SlackApiError as exc:
+        if _worth_retrying(exc):
+            raise
+        raise ConfigError(f"slack.app_token_env: Slack refused the app-level token in {env_name} "
+                          f"({exc.response.get('error')}); create one again under Basic Information > App-Level "
+                          "Tokens, with the connections:write scope") from None
 
 
 def _app_token(config: Config) -> str:

@@ -15,7 +15,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.adapters.slack.mrkdwn import FENCE, escape, to_mrkdwn
+from bot.adapters.slack.mrkdwn import escape, to_mrkdwn
+from bot.core.markup import split_markup
 from bot.core.replies import Button, Field, Reply, fit, fit_markup
 
 log = logging.getLogger(__name__)
@@ -135,100 +136,18 @@ def _actions_blocks(buttons: tuple[Button, ...]) -> list[Block]:
 
 
 def split_mrkdwn(text: str, limit: int) -> list[str]:
-    """Splits mrkdwn into pieces of at most ``limit`` characters, each with balanced code fences.
-
-    Pieces end at paragraph breaks where possible, else at line breaks; only a line longer
-    than a piece is cut inside, at a space when there is one, and never inside a ``<link>``
-    or an ``&amp;`` entity. A code block cut in two is closed and reopened.
-    """
-    if len(text) <= limit:
-        return [text]
-    pieces: list[str] = []
-    current = ""
-    for paragraph in _paragraphs(text):
-        for part in _fit_paragraph(paragraph, limit):
-            joined = f"{current}\n\n{part}" if current else part
-            if len(joined) <= limit:
-                current = joined
-            else:
-                pieces.append(current)
-                current = part
-    if current:
-        pieces.append(current)
-    return pieces
+    """mrkdwn in pieces of at most ``limit`` characters: the core's splitter, never cutting inside a
+    ``<link>`` or an ``&amp;`` entity."""
+    return split_markup(text, limit, outside_links_and_entities)
 
 
-def _paragraphs(text: str) -> list[str]:
-    """Paragraphs: runs of lines between blank lines outside code blocks (a code block stays whole)."""
-    paragraphs: list[list[str]] = [[]]
-    in_code = False
-    for line in text.split("\n"):
-        if line == FENCE:
-            in_code = not in_code
-        elif not in_code and not line.strip():
-            if paragraphs[-1]:
-                paragraphs.append([])
-            continue
-        paragraphs[-1].append(line)
-    return ["\n".join(p) for p in paragraphs if p]
-
-
-def _fit_paragraph(paragraph: str, limit: int) -> list[str]:
-    """A paragraph in pieces of at most ``limit``, cut at lines, closing and reopening code blocks."""
-    if len(paragraph) <= limit:
-        return [paragraph]
-    reserve = len(FENCE) + 1  # room for the closing fence a piece may need
-    parts: list[str] = []
-    buffer: list[str] = []
-    size = 0
-    in_code = False
-    for line in paragraph.split("\n"):
-        opens_or_closes = line == FENCE
-        for chunk in _cut_line(line, limit - 2 * reserve):
-            after = not in_code if opens_or_closes else in_code
-            added = len(chunk) + (1 if buffer else 0)
-            if buffer and size + added + (reserve if after else 0) > limit:
-                dangling = in_code and buffer[-1] == FENCE and len(buffer) > 1
-                if dangling:
-                    buffer.pop()  # an opener with nothing after it moves to the next piece
-                parts.append("\n".join(buffer + ([FENCE] if in_code and not dangling else [])))
-                buffer = [FENCE] if in_code else []
-                size = len(FENCE) if in_code else 0
-                added = len(chunk) + (1 if buffer else 0)
-            buffer.append(chunk)
-            size += added
-            in_code = after
-    if buffer:
-        parts.append("\n".join(buffer + ([FENCE] if in_code else [])))
-    return parts
-
-
-def _cut_line(line: str, room: int) -> list[str]:
-    """A line in chunks of at most ``room`` characters, cut at spaces outside links and entities."""
-    chunks: list[str] = []
-    while len(line) > room:
-        cut = _cut_point(line, room)
-        chunks.append(line[:cut].rstrip())
-        line = line[cut:].lstrip()
-    chunks.append(line)
-    return chunks
-
-
-def _cut_point(line: str, room: int) -> int:
-    def safe(index: int) -> bool:
-        head = line[:index]
-        in_link = head.rfind("<") > head.rfind(">")
-        amp = head.rfind("&")
-        in_entity = amp >= 0 and ";" not in head[amp:] and index - amp < 6
-        return not in_link and not in_entity
-
-    for index in range(room, room // 2, -1):
-        if line[index - 1] == " " and safe(index):
-            return index
-    for index in range(room, room // 2, -1):
-        if safe(index):
-            return index
-    return room
+def outside_links_and_entities(line: str, index: int) -> bool:
+    """Whether cutting ``line`` before ``index`` keeps every ``<…>`` link and ``&…;`` entity whole."""
+    head = line[:index]
+    in_link = head.rfind("<") > head.rfind(">")
+    amp = head.rfind("&")
+    in_entity = amp >= 0 and ";" not in head[amp:] and index - amp < 6
+    return not in_link and not in_entity
 
 
 def _fit_mrkdwn(text: str, limit: int) -> str:

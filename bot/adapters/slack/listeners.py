@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import replace
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
@@ -19,10 +18,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack.blocks import render
 from bot.adapters.slack.mrkdwn import unescape
-from bot.adapters.slack.outbox import INVITE_ME, NOT_A_MEMBER, SlackOutbox, noting_failed_posts
+from bot.adapters.slack.outbox import SlackOutbox
 from bot.adapters.slack.people import PLATFORM, UserDirectory
-from bot.core.app import APOLOGY, StudyBot
-from bot.core.events import ButtonEvent, Channel, CommandEvent, parse_command
+from bot.core.app import StudyBot
+from bot.core.events import ButtonEvent, Channel, CommandEvent
+from bot.core.parsing import parse_command
 from bot.core.replies import Reply
 
 log = logging.getLogger(__name__)
@@ -41,8 +41,8 @@ def register_listeners(app: AsyncApp, bot: StudyBot, outbox: SlackOutbox, people
         channel = Channel(PLATFORM, team, str(body.get("channel_id", "")))
         user = await people.user(team, str(body.get("user_id", "")), str(body.get("user_name", "")))
         name, options = parse_command(unescape(str(body.get("text", ""))))
-        event = CommandEvent(user, channel, name, options, event_id=str(body.get("trigger_id", "")))
-        replies = await _handle_command(bot, event)
+        event = CommandEvent(user, channel, name, options)
+        replies = await bot.handle_command(event)
         for reply in replies:
             await _respond(respond, outbox, channel, reply)
 
@@ -56,7 +56,7 @@ def register_listeners(app: AsyncApp, bot: StudyBot, outbox: SlackOutbox, people
         user = await people.user(team, str(user_payload.get("id", "")),
                                  str(user_payload.get("username") or user_payload.get("name") or ""))
         button_id = str(action.get("value") or action.get("action_id", ""))
-        event = ButtonEvent(user, channel, button_id, event_id=str(action.get("action_ts", "")))
+        event = ButtonEvent(user, channel, button_id)
         for reply in await bot.handle_button(event):
             await _respond(respond, outbox, channel, reply)
 
@@ -69,9 +69,9 @@ def register_listeners(app: AsyncApp, bot: StudyBot, outbox: SlackOutbox, people
         user = await people.user(team, str(event["user"]))
         text = without_mention(str(event.get("text", "")), context.bot_user_id)
         name, options = parse_command(unescape(text))
-        command_event = CommandEvent(user, channel, name, options, event_id=str(body.get("event_id", "")))
+        command_event = CommandEvent(user, channel, name, options)
         thread = str(event.get("thread_ts") or event.get("ts", ""))  # a reply in a thread goes to its parent
-        for reply in await _handle_command(bot, command_event):
+        for reply in await bot.handle_command(command_event):
             await _post_in_thread(client, outbox, channel, user.user_id, thread, reply)
 
     app.command(command)(on_command)
@@ -86,20 +86,8 @@ def without_mention(text: str, bot_user_id: str | None) -> str:
     return _LEADING_MENTIONS.sub("", text).strip()
 
 
-async def _handle_command(bot: StudyBot, event: CommandEvent) -> list[Reply]:
-    """The core's replies; a failed post caused by the bot not being in the channel is explained."""
-    with noting_failed_posts() as failures:
-        replies = await bot.handle_command(event)
-    if any(code in NOT_A_MEMBER for code in failures):
-        replies = [Reply(INVITE_ME, ephemeral=True) if r.body == APOLOGY else r for r in replies]
-    return replies
-
-
 async def _respond(respond: AsyncRespond, outbox: SlackOutbox, channel: Channel, reply: Reply) -> None:
     """A reply to a command or press, through its ``response_url``; edits go through ``chat.update``."""
-    if reply.edit is not None and reply.edit.platform == PLATFORM:
-        await outbox.edit(channel, reply.edit.message_id, replace(reply, edit=None))
-        return
     message = render(reply)
     response = await respond(text=message.text, blocks=message.blocks,
                              response_type="ephemeral" if reply.ephemeral else "in_channel",
@@ -111,9 +99,6 @@ async def _respond(respond: AsyncRespond, outbox: SlackOutbox, channel: Channel,
 async def _post_in_thread(client: AsyncWebClient, outbox: SlackOutbox, channel: Channel, user_id: str, thread: str,
                           reply: Reply) -> None:
     """A reply to a mention, in the mention's thread: private ones only for the person who asked."""
-    if reply.edit is not None and reply.edit.platform == PLATFORM:
-        await outbox.edit(channel, reply.edit.message_id, replace(reply, edit=None))
-        return
     message = render(reply)
     if reply.ephemeral:
         await client.chat_postEphemeral(channel=channel.channel_id, user=user_id, text=message.text,

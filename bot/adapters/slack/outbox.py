@@ -5,18 +5,14 @@ later. Failures are reported to the core's delivery worker as its typed exceptio
 limit (HTTP 429 with Retry-After, or ``ratelimited``), a server error or a network failure is
 :class:`DeliveryDeferred` (retried); an error Slack will repeat for the same request (not in
 the channel, channel gone, message deleted, token revoked, a malformed message) is
-:class:`DeliveryRefused`. A post into a channel the bot is not a member of is also noted for
-the command being handled, so the person who typed it can be told to invite the bot instead of
-reading a generic apology (see :func:`noting_failed_posts`).
+:class:`DeliveryRefused`; when the bot is not a member of the channel, the refusal carries the
+advice to invite it, which the core shows to whoever started the quiz.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from typing import Any
 
 import aiohttp
@@ -37,24 +33,6 @@ INVITE_ME = ("I can't post in this conversation because I'm not a member of it. 
 # Error codes that say "later": everything else Slack answers with ok=false it will answer again.
 TRANSIENT = frozenset({"ratelimited", "rate_limited", "service_unavailable", "internal_error", "fatal_error",
                        "request_timeout"})
-_failed_posts: ContextVar[list[str] | None] = ContextVar("slack_failed_posts", default=None)
-
-
-@contextmanager
-def noting_failed_posts() -> Iterator[list[str]]:
-    """Collects the Web API error codes of posts that fail while the block runs (in this task)."""
-    failures: list[str] = []
-    token = _failed_posts.set(failures)
-    try:
-        yield failures
-    finally:
-        _failed_posts.reset(token)
-
-
-def _note(code: str) -> None:
-    failures = _failed_posts.get()
-    if failures is not None:
-        failures.append(code)
 
 
 def delivery_failure(exc: BaseException) -> DeliveryDeferred | DeliveryRefused | None:
@@ -70,7 +48,6 @@ def delivery_failure(exc: BaseException) -> DeliveryDeferred | DeliveryRefused |
         if status >= 500 or code in TRANSIENT:
             return DeliveryDeferred(f"HTTP {status} {code}".strip())
         reason = code or f"HTTP {status}"
-        _note(reason)
         return DeliveryRefused(reason, INVITE_ME if code in NOT_A_MEMBER else None)
     if isinstance(exc, (aiohttp.ClientError, asyncio.TimeoutError, OSError)):
         return DeliveryDeferred(f"{type(exc).__name__}: {exc}")
@@ -88,7 +65,7 @@ def _retry_after(response: Any) -> float | None:
 class SlackOutbox:
     """Posts and edits messages the core sends on its own (the core's ``Outbox``)."""
 
-    capabilities = Capabilities(buttons=True, ephemeral=True, edits=True)
+    capabilities = Capabilities(edits=True)
 
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client

@@ -1,0 +1,69 @@
+"""Button ids: built and read here only, so a button keeps working after a restart or an upgrade.
+
+An id says what pressing it means (``v1:answer:<round>:<choice>``, ``v1:ask:<deck>/<entry>``,
+``v1:practice:<deck>/<entry>``); the core keeps no state per message. The ``v1:`` prefix names
+the format: ids on messages posted before it existed (``answer:12:3``) still parse, and a
+later format can change its fields without misreading old ones. Adapters that must declare
+which ids they listen for (Discord's ``DynamicItem``) use :data:`TEMPLATE`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+VERSION = "v1"
+_ROUND = r"\d+"
+_ENTRY = r".+"
+# Each kind's fields as regex groups, in order; the one place the format is written down.
+_KINDS = {"answer": (_ROUND, _ROUND), "ask": (_ENTRY,), "practice": (_ENTRY,)}
+_PATTERNS = {kind: re.compile(rf"(?:{VERSION}:)?{kind}:" + ":".join(f"({g})" for g in groups))
+             for kind, groups in _KINDS.items()}
+TEMPLATE = f"(?:{VERSION}:)?(?:" + "|".join(
+    f"{kind}:" + ":".join(groups) for kind, groups in _KINDS.items()) + ")"
+
+
+@dataclass(frozen=True)
+class AnswerPress:
+    """A choice in a quiz round."""
+
+    round_id: int
+    choice: int
+
+
+@dataclass(frozen=True)
+class EntryPress:
+    """A deck entry: ``ask`` shows its card, ``practice`` starts a private question about it."""
+
+    kind: str
+    entry_key: str  # "deck/entry"
+
+
+Press = AnswerPress | EntryPress
+
+
+def answer_id(round_id: int, choice: int) -> str:
+    """The id of choice ``choice`` (0-based) in round ``round_id``."""
+    return f"{VERSION}:answer:{round_id}:{choice}"
+
+
+def ask_id(entry_key: str) -> str:
+    """The id of a button that shows the entry ``deck/entry``."""
+    return f"{VERSION}:ask:{entry_key}"
+
+
+def practice_id(entry_key: str) -> str:
+    """The id of a "Quiz me on this" button for the entry ``deck/entry``."""
+    return f"{VERSION}:practice:{entry_key}"
+
+
+def parse(button_id: str) -> Press | None:
+    """What a pressed id means, for this format and the unversioned one before it; None if not ours."""
+    for kind, pattern in _PATTERNS.items():
+        match = pattern.fullmatch(button_id)
+        if match is None:
+            continue
+        if kind == "answer":
+            return AnswerPress(int(match.group(1)), int(match.group(2)))
+        return EntryPress(kind, match.group(1))
+    return None

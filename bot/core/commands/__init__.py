@@ -1,0 +1,69 @@
+"""Every command, declared once; the handlers live beside this file, one module per concern.
+
+Adding a command means one :class:`Command` here and one handler function in a module of this
+package: text parsing, help, Slack's usage hint, option checks, suggestions and Discord's
+command tree all come from the declaration.
+"""
+
+from __future__ import annotations
+
+from bot.config import Config
+from bot.core.catalog import Catalog, Choice, Command, Kind, Option, Pace
+from bot.core.commands import boards, info, lookup, quizzes, schedules
+from bot.core.standings import PERIODS
+
+
+def _questions(config: Config) -> tuple[int, int]:
+    return 1, config.quiz.max_questions
+
+
+def _seconds(config: Config) -> tuple[int, int]:
+    return config.quiz.min_seconds, config.quiz.max_seconds
+
+
+DAILY_QUESTIONS = (1, 5)  # a daily challenge is a short daily habit, whatever quizzes allow
+
+TOPIC = Option("topic", "Only questions on this topic or deck", Kind.TOPIC, keyed=True, suggest="topics",
+               example="keras")
+
+CATALOG = Catalog((
+    Command("ask", "Look up a concept in the decks", "ask what is eager execution", lookup.ask,
+            options=(Option("query", "Your question, e.g. what is eager execution", required=True,
+                            max_length=lookup.MAX_QUERY, check=lookup.check_question, suggest="questions"),),
+            aliases=("q",), cooldown=lambda c: c.cooldowns.ask_seconds, private=False, pace=Pace.USUALLY_QUICK),
+    Command("quiz", "Start a quiz round in this channel (topic, questions, seconds optional)",
+            "quiz keras questions 3", quizzes.quiz,
+            options=(TOPIC,
+                     Option("questions", "How many questions in a row", Kind.NUMBER, positional=False, keyed=True,
+                            bounds=_questions, default=lambda c: 1),
+                     Option("seconds", "Seconds to answer each question", Kind.NUMBER, positional=False,
+                            keyed=True, bounds=_seconds, default=lambda c: c.quiz.round_seconds)),
+            aliases=("practice",), cooldown=lambda c: c.cooldowns.quiz_seconds, posts=True),
+    Command("leaderboard", "Top 10 for today, week, month or all time, optionally for one topic",
+            "leaderboard week", boards.leaderboard,
+            options=(Option("period", "Which days count (default: this week)", Kind.CHOICE, positional=False,
+                            example="week", choices=tuple(Choice(v, n, words) for v, (n, words) in PERIODS.items())),
+                     Option("topic", "Only points from this topic or deck", Kind.TOPIC, suggest="topics",
+                            example="keras")),
+            aliases=("top", "lb"), private=False),
+    Command("stats", "Answers, accuracy, streaks and weakest topics (yours, or someone's)", "stats",
+            boards.stats, options=(Option("user", "Whose stats (default: yours)", Kind.USER),),
+            private=lambda c: c.bot.private_stats),
+    Command("topics", "Decks and topics with their entry and card counts", "topics", info.topics,
+            pace=Pace.INSTANT),
+    Command("daily", "Admins: schedule a daily challenge here (set HH:MM ZONE, show, off)",
+            "daily set 09:00 Europe/Berlin questions 2", admin=True, default_subcommand="show", subcommands=(
+                Command("set", "Post a daily challenge here every day at a local time",
+                        "daily set 09:00 Europe/Berlin questions 2", schedules.set_daily, admin=True, posts=True,
+                        options=(Option("time", "Local time, 24-hour HH:MM, e.g. 09:00", required=True,
+                                        max_length=16),
+                                 Option("timezone", "Time zone, e.g. Europe/Berlin", required=True, max_length=64,
+                                        suggest="timezones"),
+                                 Option("questions", "Questions per day", Kind.NUMBER, positional=False, keyed=True,
+                                        bounds=lambda c: DAILY_QUESTIONS, default=lambda c: 1),
+                                 TOPIC)),
+                Command("show", "Show this channel's daily challenge", "daily show", schedules.show, admin=True),
+                Command("off", "Stop this channel's daily challenge", "daily off", schedules.off, admin=True))),
+    Command("about", "Version, decks and uptime", "about", info.about, pace=Pace.INSTANT),
+    Command("help", "This list", "help", info.help_text, pace=Pace.INSTANT),
+), fallback="ask")

@@ -1,0 +1,53 @@
+"""Per-member command cooldowns, so one person cannot flood a channel others read."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+
+from bot.core.events import CommandEvent
+
+MAX_COOLDOWNS = 10_000  # remembered uses before the expired ones are dropped
+
+Key = tuple[str, str, str, str]
+
+
+class Cooldowns:
+    """Last use per (platform, workspace, member, command): when, and by which event."""
+
+    def __init__(self, longest: float) -> None:
+        self.longest = timedelta(seconds=longest)  # no cooldown is longer: older uses can be forgotten
+        self.last_use: dict[Key, tuple[datetime, int]] = {}
+
+    def check(self, event: CommandEvent, seconds: float, now: datetime) -> str | None:
+        """Records this use, or says how long to wait when the last one was under ``seconds`` ago."""
+        key = _key(event)
+        last = self.last_use.get(key)
+        if last is not None and now - last[0] < timedelta(seconds=seconds):
+            wait = seconds - (now - last[0]).total_seconds()
+            return f"Easy there: you can use `{event.name}` again in {math.ceil(wait)} s."
+        self.last_use.pop(key, None)  # re-inserted at the end: the dict stays oldest first
+        self.last_use[key] = (now, id(event))
+        if len(self.last_use) > MAX_COOLDOWNS:
+            self._forget(now)
+        return None
+
+    def _forget(self, now: datetime) -> None:
+        """Drops uses older than every cooldown, oldest first, so memory does not grow with the users."""
+        for key, (at, _) in list(self.last_use.items()):
+            if now - at < self.longest:
+                break
+            del self.last_use[key]
+
+    def release(self, event: CommandEvent) -> None:
+        """Forgets this event's use (a busy channel, a failure), so a retry is not refused.
+
+        Only a use this very event recorded: a failure before the check must not erase an earlier one.
+        """
+        key = _key(event)
+        if key in self.last_use and self.last_use[key][1] == id(event):
+            del self.last_use[key]
+
+
+def _key(event: CommandEvent) -> Key:
+    return event.user.platform, event.user.workspace, event.user.user_id, event.name
