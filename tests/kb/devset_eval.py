@@ -250,18 +250,20 @@ def ablate(deck: Deck, part: str) -> Deck:
     return dataclasses.replace(deck, entries=entries)
 
 
-def tuning_grid() -> list[Tuning]:
+def tuning_grid(spans: dict[str, tuple[float, ...]] | None = None) -> list[Tuning]:
     """The constants leave-one-deck-out chooses among: each kept constant at a few values around its default."""
     base = Tuning()
     grid = []
-    for name, values in Tuning.GRID.items():
+    for name, values in (spans or Tuning.GRID).items():
         grid += [dataclasses.replace(base, **{name: v}) for v in values if v != getattr(base, name)]
     return [base, *grid]
 
 
-def lodo(dev: Sequence[DevDeck]) -> list[tuple[str, Tuning, DeckScore]]:
-    """For each deck: the grid point with the best mean decision on the others, scored on it."""
-    grid = tuning_grid()
+def lodo(dev: Sequence[DevDeck], spans: dict[str, tuple[float, ...]] | None = None,
+         ) -> list[tuple[str, Tuning, DeckScore]]:
+    """For each deck: the grid point (of ``spans``, default ``Tuning.GRID``) with the best mean
+    decision on the others, scored on it."""
+    grid = tuning_grid(spans)
     table = [[evaluate(SearchIndex([d.deck], tuning), d.cases, d.deck.name, rank=False) for d in dev]
              for tuning in grid]
     out = []

@@ -9,7 +9,7 @@ from bot.kb.deck_index import DeckIndex
 from bot.kb.english import max_information
 from bot.kb.library import Library, load_library
 from bot.kb.model import Choice, Deck, Entry, QuizCard
-from bot.kb.search import SearchIndex
+from bot.kb.search import SearchIndex, Tuning
 from bot.kb.text import stem
 from tests.kb.devset_eval import DeckScore, DevDeck, chat_cases, dev_decks, evaluate, load_devset, lodo
 
@@ -66,8 +66,11 @@ def test_devset_quality_floors(dev: list[DevDeck]) -> None:
 
 
 def test_leave_one_deck_out_stays_near_the_floors(dev: list[DevDeck]) -> None:
-    """Constants chosen on the other decks do about as well on the one left out: none is fitted to one deck."""
-    for name, _, score in lodo(dev):
+    """The answer threshold chosen on the other decks does about as well on the one left out.
+
+    The test varies the main constant only, to stay fast; ``--lodo`` varies all of ``Tuning.GRID``.
+    """
+    for name, _, score in lodo(dev, {"min_coverage": Tuning.GRID["min_coverage"]}):
         decision, top1, _ = FLOORS[name]
         assert score.overall.decision >= decision - 0.01, f"{name}: {_summary(score)}"
         assert score.overall.top1_rate >= top1, f"{name}: {_summary(score)}"
@@ -78,13 +81,15 @@ def test_a_second_deck_does_not_change_how_the_first_decides(dev: list[DevDeck])
     tensorflow = next(d for d in dev if d.deck.name == "tensorflow")
     others = [d.deck for d in dev if d is not tensorflow]
     alone, together = SearchIndex([tensorflow.deck]), SearchIndex([tensorflow.deck, *others])
+    taken = 0
     for case in tensorflow.cases:
         query = str(case["q"])
         mixed = together.search(query)
         if mixed.best is not None and mixed.best.entry.deck == "tensorflow":
             assert mixed == alone.search(query), query
-    score = evaluate(together, tensorflow.cases, "tensorflow")
-    assert score.overall.wrong_deck_rate <= 0.03, _summary(score)
+        else:
+            taken += mixed.answered
+    assert taken / len(tensorflow.cases) <= 0.03  # answered from another deck (four decks loaded)
 
 
 @pytest.mark.parametrize(("query", "expected"), [
