@@ -133,6 +133,8 @@ class QuizMaster:
     async def press(self, event: ButtonEvent, round_id: int, choice: int) -> Reply:
         """Records one answer. Every outcome is a private reply that never reveals the answer."""
         record = self.open.get(round_id)
+        if record is None and self.store.shared:
+            record = await self._shared_round(round_id)
         if record is None or record.closes_at <= self.now():
             return Reply("This round has closed. Watch the channel for the results, or start one with `quiz`.",
                          ephemeral=True)
@@ -154,6 +156,15 @@ class QuizMaster:
             self.open.pop(round_id, None)
             return practice_result(card, choice)
         return Reply(f"Answer {LETTERS[choice]} locked in. Results when the round closes.", ephemeral=True)
+
+    async def _shared_round(self, round_id: int) -> RoundRecord | None:
+        """A round another process opened (its presses can reach this one), if it is still open;
+        kept in memory from now on, like this process's own."""
+        record = await self.store.get_round(round_id)
+        if record is None or record.closed_at is not None:
+            return None
+        self.open[round_id] = record
+        return record
 
     def due(self) -> list[RoundRecord]:
         """Open rounds whose time is up (never one whose question has not been posted yet)."""
