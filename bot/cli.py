@@ -108,6 +108,13 @@ def _parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(metavar="ACTION", required=True)
     db_sub.add_parser("upgrade", parents=[common, data], help="create or migrate the database").set_defaults(
         handler=_db_upgrade)
+    db_copy = db_sub.add_parser("copy", parents=[common], help="copy every table into an empty database, verified",
+                                description="Copies SQLite to PostgreSQL or back. SRC and DST are a SQLite file (or "
+                                            "a data folder holding studybot.sqlite3) or a postgresql:// URL; the "
+                                            "password comes from [store] password_env. Stop the bots first.")
+    db_copy.add_argument("source", metavar="SRC")
+    db_copy.add_argument("destination", metavar="DST")
+    db_copy.set_defaults(handler=_db_copy)
 
     review = sub.add_parser("review", help="spaced-repetition data")
     review_sub = review.add_subparsers(metavar="ACTION", required=True)
@@ -266,7 +273,7 @@ def _kb_gaps(args: argparse.Namespace) -> int:
     from bot.run import show_gaps
 
     config = load_config(args.config)
-    rows = asyncio.run(show_gaps(config.data_dir(args.data_dir), args.limit))
+    rows = asyncio.run(show_gaps(config, config.data_dir(args.data_dir), args.limit))
     if not rows:
         print("No unanswered questions recorded yet.")
     for query, times, last in rows:
@@ -298,8 +305,34 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     from bot.run import upgrade_database
 
     config = load_config(args.config)
-    path = asyncio.run(upgrade_database(config.data_dir(args.data_dir)))
-    print(f"Database {path} is up to date.")
+    where = asyncio.run(upgrade_database(config, config.data_dir(args.data_dir)))
+    print(f"Database {where} is up to date.")
+    return 0
+
+
+def _db_copy(args: argparse.Namespace) -> int:
+    from bot.database import open_location
+    from bot.store.copy import copy_database
+
+    config = load_config(args.config)
+
+    async def copy() -> list[tuple[str, int, str]]:
+        source = await open_location(args.source, config)
+        try:
+            destination = await open_location(args.destination, config)
+            try:
+                copied = await copy_database(source, destination, args.source, args.destination)
+            finally:
+                await destination.close()
+        finally:
+            await source.close()
+        return [(c.table, c.rows, c.checksum) for c in copied]
+
+    copied = asyncio.run(copy())
+    for table, rows, digest in copied:
+        print(f"{table:<16} {rows:>9} rows  sha256 {digest[:16]}  same in both")
+    print(f"Copied {sum(r for _, r, _ in copied)} rows from {args.source} to {args.destination}; counts and "
+          "checksums verified.")
     return 0
 
 
@@ -313,7 +346,7 @@ def _review_export(args: argparse.Namespace) -> int:
         print(f"studybot review export: name the {args.platform} workspace with --workspace "
               "(a Discord server id or a Slack team id): review data is kept per workspace.", file=sys.stderr)
         return 2
-    entries = asyncio.run(review_log(config.data_dir(args.data_dir), args.platform, workspace, args.user))
+    entries = asyncio.run(review_log(config, config.data_dir(args.data_dir), args.platform, workspace, args.user))
     if args.out is None:
         write_csv(entries, sys.stdout)
     else:

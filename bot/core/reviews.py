@@ -20,6 +20,7 @@ from fsrs import Card, Rating, Scheduler
 
 from bot.core.buttons import review_id
 from bot.core.replies import LABEL_LIMIT, Button, Reply, fit
+from bot.core.shelf import Shelf
 from bot.core.standings import streaks
 from bot.kb.library import Library
 from bot.store.base import AnswerRecord, Learner, ReviewCard, ReviewEntry, RoundRecord, Store, StoreUnit
@@ -60,12 +61,17 @@ class Rated:
 class Reviewer:
     """Schedules ratings and builds the review session's messages."""
 
-    def __init__(self, library: Library, store: Store, now: Callable[[], datetime], config: ReviewSection) -> None:
-        self.library = library
+    def __init__(self, shelf: Shelf, store: Store, now: Callable[[], datetime], config: ReviewSection) -> None:
+        self.shelf = shelf  # the decks in service, replaced whole by a reload
         self.store = store
         self.now = now
         self.config = config
         self.scheduler = scheduler_for(config)
+
+    @property
+    def library(self) -> Library:
+        """The decks in service now (a reload may have replaced them; states of surviving card ids stay)."""
+        return self.shelf.library
 
     # Scheduling
 
