@@ -258,3 +258,29 @@ async def test_export_writes_the_review_log_as_csv() -> None:
     assert len(rows) == 1
     assert rows[0]["user_id"] == ALICE.user_id and rows[0]["rating_name"] == "Hard" and rows[0]["source"] == "review"
     assert datetime.fromisoformat(rows[0]["reviewed_at"]).tzinfo is not None
+
+
+async def test_a_card_no_longer_in_any_deck_is_skipped_and_kept() -> None:
+    bot, _, clock = await _bot()
+    await bot.store.add_review_cards(LEARNER, [("gone/entry/1", "{}")], clock.now() - timedelta(days=1))
+    await say(bot, "review add keras")
+    [card] = await say(bot, "review")
+    assert _card_of(card) != "gone/entry/1" and card.title and card.title.startswith("Review:")
+    assert "gone/entry/1" in await bot.store.review_cards(LEARNER, ["gone/entry/1"])  # its history stays
+
+
+async def test_an_entry_is_a_flashcard_with_show_answer_then_ratings() -> None:
+    bot, _, _ = await _bot()
+    entry = next(e for d in bot.library.decks for e in d.entries)
+    key = f"{entry.deck}/{entry.id}"
+    await bot.reviews.add(LEARNER, [key])  # what `review add` does for an entry without quiz cards
+    [front] = await say(bot, "review")
+    assert front.body == entry.question and [b.label for b in front.buttons] == ["Show answer", "Stop"]
+    [stopped] = await push(bot, front, "stop")
+    assert stopped.body.startswith("Review stopped") and not stopped.buttons
+    [back] = await push(bot, front, "show")  # the same message still works: the session keeps no state
+    assert entry.answer in back.body and [b.label.split(" · ")[0] for b in back.buttons] == [
+        "Again", "Hard", "Good", "Easy"]
+    lead, following = await push(bot, back, "rate4")
+    assert lead.body.startswith("Easy. Next review of this card in")
+    assert "Nothing is due" in following.body  # it was the only card
