@@ -271,7 +271,13 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     from bot.run import upgrade_database
 
     config = load_config(args.config)
-    path = asyncio.run(upgrade_database(config.data_dir(args.data_dir)))
+    try:
+        path = asyncio.run(upgrade_database(config.data_dir(args.data_dir)))
+    except DataFolderBusy as exc:  # "Not started" (main's wording for `run`) would read oddly here
+        print(f"Not upgraded: StudyBot is running on the data folder {exc.folder} (pid {exc.pid}) and applied the "
+              "migrations when it started; to upgrade, stop it first, then run `studybot db upgrade` again",
+              file=sys.stderr)
+        return 1
     print(f"Database {path} is up to date.")
     return 0
 
