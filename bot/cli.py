@@ -255,10 +255,10 @@ def _run(args: argparse.Namespace) -> int:
     # Before anything starts: a console running beside an adapter that failed would hide the failure.
     config.check_secrets()
     setup_logging(config.bot.log_level, config.bot.log_format)
-    load_library(config.deck_paths, include_builtin=config.builtin_decks)  # refuse a broken deck before starting
+    library = load_library(config.deck_paths, include_builtin=config.builtin_decks)  # a broken deck: no start
     try:
         # SIGINT (Ctrl-C) and SIGTERM stop a running bot gracefully (exit 0); see bot.run.
-        asyncio.run(run(config, config.data_dir(args.data_dir)))
+        asyncio.run(run(config, config.data_dir(args.data_dir), library))
     except KeyboardInterrupt:  # Ctrl-C before the bot was running
         return 130
     except TimerFailure as exc:

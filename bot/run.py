@@ -22,7 +22,7 @@ from typing import Any
 from bot.adapters import adapter_runner
 from bot.config import Config
 from bot.core.app import StudyBot
-from bot.kb.library import load_library
+from bot.kb.library import Library
 from bot.store.lock import data_folder_lock
 from bot.store.sqlite import SqliteStore
 
@@ -56,8 +56,10 @@ class StopSignal:
             self._loop.remove_signal_handler(sig)
 
 
-async def run(config: Config, data_dir: Path) -> None:
+async def run(config: Config, data_dir: Path, library: Library) -> None:
     """Runs the enabled adapters until the console ends, a signal asks to stop, or something fails.
+
+    ``library`` is the decks the command line already loaded and checked (loaded once per run).
 
     Raises:
         DataFolderBusy: another StudyBot holds ``data_dir``.
@@ -65,7 +67,6 @@ async def run(config: Config, data_dir: Path) -> None:
         ConfigError, StartupError: an adapter could not start.
         TimerFailure: the timer loop kept failing.
     """
-    library = load_library(config.deck_paths, include_builtin=config.builtin_decks)
     with data_folder_lock(data_dir):
         store = await SqliteStore.open(data_dir / DB_FILE)
         try:
