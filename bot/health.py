@@ -67,7 +67,7 @@ async def serve(app: web.Application, host: str, port: int, shutdown_seconds: fl
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=shutdown_seconds)
     await runner.setup()
     try:
-        await web.TCPSite(runner, host, port, shutdown_timeout=shutdown_seconds).start()
+        await web.TCPSite(runner, host, port).start()  # the runner holds the shutdown timeout
     except BaseException:
         await runner.cleanup()
         raise
