@@ -334,7 +334,9 @@ class StudyBot:
         """Checks the command against its declaration, then runs its handler."""
         command = self.catalog.find(event.name)
         if command is None:
-            return [Reply(f"I don't know the command `{neutralize(event.name)}`. Try `help`.", ephemeral=True)]
+            meant = self.catalog.resembling(event.name)
+            hint = f"Did you mean the command `{meant}`?" if meant else "Try `help`."
+            return [Reply(f"I don't know the command `{neutralize(event.name)}`. {hint}", ephemeral=True)]
         full_name = command.name
         if command.subcommands:
             action = event.options.get(ACTION) or command.default_subcommand
