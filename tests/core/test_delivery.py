@@ -421,6 +421,24 @@ async def test_stopping_the_worker_lets_a_post_in_flight_finish() -> None:
     assert await bot.store.pending_messages() == []  # recorded: not sent again after a restart
 
 
+async def test_stopping_the_worker_just_as_it_is_woken_stops_it() -> None:
+    """On Python 3.11, ``asyncio.wait_for`` drops a cancellation that lands as the awaited event is set:
+    the worker then slept on (60 s at a time, forever), and shutdown waited for it in vain."""
+    platform = FlakyPlatform()
+    bot, _ = await make(platform)
+    worker = asyncio.create_task(bot.delivery.run())
+    for _ in range(200):  # until the worker waits to be woken (bounded)
+        if bot.delivery._wake._waiters:  # type: ignore[attr-defined]
+            break
+        await asyncio.sleep(0.005)
+    assert bot.delivery._wake._waiters  # type: ignore[attr-defined]
+    bot.delivery.wake()  # new messages written ...
+    worker.cancel()  # ... just as shutdown begins
+    done, _ = await asyncio.wait([worker], timeout=2)
+    assert done, "the delivery worker ignored its cancellation"
+    assert worker.cancelled()
+
+
 @pytest.mark.parametrize("owns_data_folder", [True, False])
 async def test_an_attempt_cut_off_by_a_crash_is_retried_at_once_or_after_its_lease(tmp_path: Path,
                                                                                  owns_data_folder: bool) -> None:
