@@ -121,6 +121,7 @@ class StudyBot:
         What they post is delivered by the delivery worker (:meth:`run_timers` runs it); without a
         running worker (tests, a one-off tick) it is delivered here before returning.
         """
+        await self.quiz.notice_posted_elsewhere()
         for record in self.quiz.due():
             current = self.quiz.open.get(record.id)
             if current is None or current.closes_at > self.clock.now():

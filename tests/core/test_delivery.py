@@ -255,11 +255,32 @@ async def test_two_processes_on_one_file_reveal_once(tmp_path: Path) -> None:
     bot1, clock = await make(first, path)
     await bot1.handle_command(command("quiz questions 2 seconds 10", ALICE))
     bot2, _ = await make(second, path, clock)
-    for _ in range(4):
+    # Ticks enough for both questions even when one is posted a tick late (it then gets its full
+    # 10 s from then): 4 ticks were too few under load; extra ticks also show any double reveal.
+    for _ in range(8):
         clock.advance(seconds=6)
         await asyncio.gather(bot1.tick(), bot2.tick())
     titles = sorted(first.titles() + second.titles())
     assert titles == sorted(["post:Quiz", "edit:Quiz", "post:Answer"] * 2)
+
+
+async def test_a_round_whose_question_the_other_process_posted_is_closed_once(tmp_path: Path) -> None:
+    """Two processes on one database: the one that opened a round may not be the one that posts its
+    question. The opener used to wait forever for its own worker to post it, so the round never closed."""
+    path = tmp_path / "bot.sqlite3"
+    first = FlakyPlatform(plan=lambda action, reply: [DeliveryDeferred("503")] if reply.buttons else [])
+    second = FlakyPlatform()
+    bot1, clock = await make(first, path)
+    bot2, _ = await make(second, path, clock)
+    await bot1.handle_command(command("quiz seconds 10", ALICE))  # its first try meets a 503
+    clock.advance(seconds=5)
+    await bot2.delivery.flush()  # the other process's worker posts it on the retry
+    assert first.titles() == [] and second.titles() == ["post:Quiz"]
+    for _ in range(3):
+        clock.advance(seconds=6)
+        await asyncio.gather(bot1.tick(), bot2.tick())
+    assert sorted(first.titles() + second.titles()) == sorted(["post:Quiz", "edit:Quiz", "post:Answer"])
+    assert not bot1.quiz.open
 
 
 async def test_a_restart_resumes_pending_messages(tmp_path: Path) -> None:
