@@ -3,6 +3,9 @@
 Adapters are started through their registry (``bot.adapters.REGISTRY``), which imports a chat
 library only for the adapters a config enables, so the console starts without Discord or Slack code.
 
+SIGHUP reloads the decks from their files (as the admin command ``deck reload`` does) and logs
+the outcome; broken decks leave the ones in service, and their problems are logged.
+
 The run ends when the console's input ends, when SIGTERM or SIGINT asks it to stop (exit 0
 after a bounded drain), or when an adapter or the timer loop fails (the error is raised, for
 the command line to report and exit non-zero). Whatever ends it, the database is closed and
@@ -22,12 +25,11 @@ from typing import Any
 from bot.adapters import adapter_runner
 from bot.config import Config
 from bot.core.app import StudyBot
+from bot.database import DB_FILE, describe_store, opened_store
 from bot.kb.library import Library
-from bot.store.lock import data_folder_lock
-from bot.store.sqlite import SqliteStore
 
 log = logging.getLogger(__name__)
-DB_FILE = "studybot.sqlite3"
+__all__ = ["DB_FILE", "run", "upgrade_database", "show_gaps"]
 # Docker waits 10 s between SIGTERM and SIGKILL (systemd 90 s): at worst 3 + 2 + 4 = 9 s to stop.
 ADAPTER_STOP_SECONDS = 3.0
 TIMER_STOP_SECONDS = 2.0
@@ -56,6 +58,37 @@ class StopSignal:
             self._loop.remove_signal_handler(sig)
 
 
+class ReloadSignal:
+    """SIGHUP, caught on the event loop: the decks are read again and the outcome logged in one record."""
+
+    def __init__(self, bot: StudyBot) -> None:
+        self._bot = bot
+        self._loop = asyncio.get_running_loop()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._loop.add_signal_handler(signal.SIGHUP, self._reload)
+
+    def _reload(self) -> None:
+        task = self._loop.create_task(reload_and_log(self._bot, "SIGHUP"), name="deck-reload")
+        self._tasks.add(task)  # held until done: the loop keeps only a weak reference to tasks
+        task.add_done_callback(self._tasks.discard)
+
+    def remove(self) -> None:
+        self._loop.remove_signal_handler(signal.SIGHUP)
+        for task in self._tasks:
+            task.cancel()
+
+
+async def reload_and_log(bot: StudyBot, why: str) -> None:
+    """Reloads the decks; logs what changed (INFO) or, as a list, why the old decks stay (ERROR)."""
+    outcome = await bot.reload_decks()
+    if outcome.changes is not None:
+        log.info("%s: %s", why, outcome.summary())
+    elif outcome.busy:
+        log.warning("%s: %s", why, outcome.summary())
+    else:
+        log.error("%s: %s:%s", why, outcome.summary(), "".join(f"\n  - {p}" for p in outcome.problems))
+
+
 async def run(config: Config, data_dir: Path, library: Library) -> None:
     """Runs the enabled adapters until the console ends, a signal asks to stop, or something fails.
 
@@ -67,23 +100,22 @@ async def run(config: Config, data_dir: Path, library: Library) -> None:
         ConfigError, StartupError: an adapter could not start.
         TimerFailure: the timer loop kept failing.
     """
-    with data_folder_lock(data_dir):
-        store = await SqliteStore.open(data_dir / DB_FILE)
-        try:
-            await _serve(StudyBot(library, store, config), config)
-        finally:
-            await store.close()
+    async with opened_store(config, data_dir) as store:
+        await _serve(StudyBot(library, store, config), config)
 
 
 async def _serve(bot: StudyBot, config: Config) -> None:
     stop = StopSignal()
+    reload = ReloadSignal(bot)
     health = None
     tasks: dict[str, asyncio.Task[None]] = {}
     timers: asyncio.Task[None] | None = None
     try:
         if config.bot.metrics_port:
             health = await _start_health(bot, config)
-        await bot.start(owns_data_folder=True)  # inside data_folder_lock
+        # A SQLite process holds the data folder's lock, so attempts claimed by any other process were cut
+        # off; with PostgreSQL other processes may be mid-attempt, and their claims wait for their lease.
+        await bot.start(owns_data_folder=not config.store.postgres)
         tasks = {name: asyncio.create_task(adapter_runner(name)(bot, config), name=f"adapter:{name}")
                  for name in config.bot.adapters}
         timers = asyncio.create_task(bot.run_timers(), name="timers")
@@ -104,6 +136,7 @@ async def _serve(bot: StudyBot, config: Config) -> None:
         if health is not None:
             await health.cleanup()
         stop.remove()
+        reload.remove()
         if stop.received:
             log.info("StudyBot stopped on %s: work %s and adapters closed in %.1f s", stop.received,
                      "drained" if drained else "left undrained", time.monotonic() - started)
@@ -152,22 +185,24 @@ async def _supervise(tasks: dict[str, asyncio.Task[None]], watch: Iterable[async
             return
 
 
-async def upgrade_database(data_dir: Path) -> Path:
-    """Creates or migrates the database file; returns its path.
+async def upgrade_database(config: Config, data_dir: Path) -> str:
+    """Creates or migrates the configured database (the SQLite file, or the PostgreSQL schema); names it.
 
     Raises:
-        DataFolderBusy: a running StudyBot holds the folder (it migrated at its start).
+        DataFolderBusy: a running StudyBot holds the SQLite folder (it migrated at its start). With
+            PostgreSQL, running bots are no obstacle: migrations take an advisory lock.
     """
-    path = data_dir / DB_FILE
-    with data_folder_lock(data_dir):
-        store = await SqliteStore.open(path)
-        await store.close()
-    return path
+    async with opened_store(config, data_dir):
+        pass
+    return describe_store(config, data_dir)
 
 
-async def show_gaps(data_dir: Path, limit: int) -> list[tuple[str, int, str]]:
+async def show_gaps(config: Config, data_dir: Path, limit: int) -> list[tuple[str, int, str]]:
     """The most asked questions that got no confident answer."""
-    store = await SqliteStore.open(data_dir / DB_FILE)
+    from bot.database import open_postgres, open_sqlite
+
+    store = await (open_postgres(config.store.url, config) if config.store.postgres
+                   else open_sqlite(data_dir / DB_FILE))
     try:
         return [(query, times, last.isoformat(timespec="minutes")) for query, times, last in await store.gaps(limit)]
     finally:

@@ -29,14 +29,17 @@ from bot.core.options import OptionProblem, check_options
 from bot.core.outbox import Outbox
 from bot.core.replies import Reply, neutralize, plural, reply_to_json
 from bot.core.rounds import QuizMaster
+from bot.core.shelf import ReloadOutcome, Shelf
 from bot.core.standings import board_lines, ranked
-from bot.kb.library import Library
+from bot.kb.library import Library, load_library
 from bot.kb.model import QuizCard
-from bot.store.base import Outgoing, PendingMessage, RoundRecord, Schedule, Store, StoreUnit
+from bot.store.base import Outgoing, PendingMessage, RoundRecord, Schedule, Store, StoreUnavailable, StoreUnit
 
 log = logging.getLogger(__name__)
 
 STOPPING = "StudyBot is restarting; please try again in a moment."
+UNAVAILABLE = ("StudyBot cannot reach its database right now, so that was not done; please try again in a "
+               "moment.")
 APOLOGY = "Sorry, something went wrong while handling that. It has been logged; please try again in a moment."
 # A tick that fails is retried with a backoff doubling up to TIMER_MAX_BACKOFF seconds; after
 # TIMER_MAX_FAILURES in a row (about three minutes) the timer gives up and the process exits.
@@ -53,23 +56,40 @@ class StudyBot:
 
     def __init__(self, library: Library, store: Store, config: Config, clock: Clock | None = None,
                  rng: random.Random | None = None) -> None:
-        self.library = library
+        # The one reference to the library: every reader goes through it, so a reload swaps it whole.
+        self.shelf = Shelf(library, lambda: load_library(config.deck_paths, include_builtin=config.builtin_decks))
         self.store = store
         self.config = config
         self.clock = clock or SystemClock()
         self.heartbeat = Heartbeat()
         self.metrics = Metrics(self.heartbeat)
         self.outboxes: dict[str, Outbox] = {}
-        self.quiz = QuizMaster(library, store, self.clock.now, rng or random.Random(), config.quiz.points_correct)
-        self.daily = DailyPlanner(library, store, self.clock.now, timedelta(minutes=config.daily.grace_minutes))
+        self.quiz = QuizMaster(self.shelf, store, self.clock.now, rng or random.Random(), config.quiz.points_correct)
+        self.daily = DailyPlanner(self.shelf, store, self.clock.now, timedelta(minutes=config.daily.grace_minutes))
         self.delivery = Deliverer(store, self.outboxes, self.clock, config.delivery, random.Random(),
                                   on_given_up=self._given_up, on_delivered=self._delivered,
                                   metrics=self.metrics)
         self.catalog: Catalog = CATALOG
-        self.cooldowns = Cooldowns(max(config.cooldowns.ask_seconds, config.cooldowns.quiz_seconds))
+        self.cooldowns = Cooldowns(max(config.cooldowns.ask_seconds, config.cooldowns.quiz_seconds), store)
         self._last_daily_check: datetime | None = None
         self.accepting = True  # False once shutdown began: events get STOPPING while work drains
         self.started_at = self.clock.now()  # for uptime (`about`); start() moves it to when serving began
+
+    @property
+    def library(self) -> Library:
+        """The decks in service now (read it each time: a reload replaces it)."""
+        return self.shelf.library
+
+    async def reload_decks(self) -> ReloadOutcome:
+        """Loads the decks from their files again and serves them, or keeps the old ones and says why.
+
+        Open rounds keep the card they asked (see :class:`QuizMaster`), so they close and reveal as
+        asked even when the reload removed or edited it. Never raises; a second reload meanwhile is
+        refused.
+        """
+        outcome = await self.shelf.reload()
+        self.metrics.deck_reloads.inc("busy" if outcome.busy else "refused" if outcome.changes is None else "reloaded")
+        return outcome
 
     def attach(self, platform: str, outbox: Outbox) -> None:
         """Registers the adapter that posts into ``platform``'s channels."""
@@ -104,14 +124,22 @@ class StudyBot:
         return await self._guard(self._button(event), f"button {event.button_id} from {event.user}")
 
     async def _guard(self, work: Awaitable[list[Reply]], context: str,
-                     on_failure: Callable[[], None] | None = None) -> list[Reply]:
+                     on_failure: Callable[[], Awaitable[None]] | None = None) -> list[Reply]:
         try:
             return await work
+        except StoreUnavailable as exc:
+            # Expected while a database server restarts: one line, no traceback, and a reply that says so.
+            log.warning("not handled, the database is unavailable: %s (%s)", context, exc)
+            reply = UNAVAILABLE
         except Exception:
             log.exception("handler failed: %s", context)
-            if on_failure is not None:
-                on_failure()
-            return [Reply(APOLOGY, ephemeral=True)]
+            reply = APOLOGY
+        if on_failure is not None:
+            try:
+                await on_failure()
+            except Exception as exc:
+                log.warning("could not release the cooldown after a failure: %s", exc)
+        return [Reply(reply, ephemeral=True)]
 
     # Timers
 
@@ -121,7 +149,15 @@ class StudyBot:
         What they post is delivered by the delivery worker (:meth:`run_timers` runs it); without a
         running worker (tests, a one-off tick) it is delivered here before returning.
         """
-        await self.quiz.notice_posted_elsewhere()
+        if self.store.shared:
+            # Rounds opened by other processes on the database, and closed by them, are seen here;
+            # a round of a process that died is closed by whichever process ticks first. Their posts
+            # too: the worker looks at the outbox every tick, so a message another process queued, or
+            # claimed and died holding, is delivered here within a tick of its lease ending.
+            await self.quiz.load()
+            self.delivery.wake()
+        else:
+            await self.quiz.notice_posted_elsewhere()  # two processes on one SQLite file
         for record in self.quiz.due():
             current = self.quiz.open.get(record.id)
             if current is None or current.closes_at > self.clock.now():
@@ -344,8 +380,10 @@ class StudyBot:
             sub = command.subcommand(action)
             if sub is None:
                 uses = [f"`{s.usage(command.name)}`" for s in command.subcommands]
-                return [Reply(f"`{command.name} {neutralize(action)}` is not something I can do. Use "
-                              f"{', '.join(uses[:-1])} or {uses[-1]}; e.g. `{command.example}`.", ephemeral=True)]
+                listed = f"{', '.join(uses[:-1])} or {uses[-1]}" if len(uses) > 1 else uses[0]
+                typed = f"{command.name} {neutralize(action)}".strip()
+                return [Reply(f"`{typed}` is not something I can do. Use {listed}; e.g. `{command.example}`.",
+                              ephemeral=True)]
             command, full_name = sub, f"{command.name} {sub.name}"
         if command.admin and not event.user.is_admin:
             return [Reply(f"Only workspace admins can use `{full_name}`: it is about the whole channel. "
@@ -354,17 +392,17 @@ class StudyBot:
             args = check_options(command, event.options, self.config, self.library, full_name)
         except OptionProblem as problem:
             return [Reply(str(problem), ephemeral=True)]
-        cooling = self._cooldown(event, command.cooldown(self.config) if command.cooldown else 0)
+        cooling = await self._cooldown(event, command.cooldown(self.config) if command.cooldown else 0)
         if cooling:
             return [Reply(cooling, ephemeral=True)]
         assert command.handler is not None, f"command {full_name} declares no handler"
         return await command.handler(self, event, args)
 
-    def _cooldown(self, event: CommandEvent, seconds: float) -> str | None:
+    async def _cooldown(self, event: CommandEvent, seconds: float) -> str | None:
         outbox = self.outboxes.get(event.user.platform)
         if seconds <= 0 or (outbox is not None and not outbox.capabilities.shared_channels):
             return None
-        return self.cooldowns.check(event, seconds, self.clock.now())
+        return await self.cooldowns.check(event, seconds, self.clock.now())
 
     async def _button(self, event: ButtonEvent) -> list[Reply]:
         press = buttons.parse(event.button_id)

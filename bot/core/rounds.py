@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from bot.core.buttons import answer_id
 from bot.core.events import ButtonEvent, Channel
 from bot.core.replies import LABEL_LIMIT, Button, Field, Reply, fit, neutralize, reply_to_json
+from bot.core.shelf import Shelf
 from bot.kb.library import Library
 from bot.kb.model import QuizCard
 from bot.store.base import AnswerRecord, Outgoing, RoundRecord, Store, StoreUnit
@@ -60,9 +61,9 @@ def closing_time(record: RoundRecord, zone: ZoneInfo) -> str:
 class QuizMaster:
     """Owns the lifecycle of every round."""
 
-    def __init__(self, library: Library, store: Store, now: Callable[[], datetime], rng: random.Random,
+    def __init__(self, shelf: Shelf, store: Store, now: Callable[[], datetime], rng: random.Random,
                  points: int) -> None:
-        self.library = library
+        self.shelf = shelf
         self.store = store
         self.now = now
         self.rng = rng
@@ -71,12 +72,26 @@ class QuizMaster:
         # Open rounds whose question is queued but not yet delivered: they do not close before people
         # could see them (a rate limit or an outage delays the question, not the answering time).
         self.unposted: set[int] = set()
+        # The card each open round asked, as it was asked: a deck reload that removes or edits it
+        # leaves the round judging and revealing the question people saw.
+        self._asked: dict[int, QuizCard] = {}
+
+    @property
+    def library(self) -> Library:
+        """The decks in service now."""
+        return self.shelf.library
 
     async def load(self) -> None:
         """Re-arms every round the database says is open (after a restart)."""
         self.open = {r.id: r for r in await self.store.open_rounds()}
         self.unposted = {m.round_id for m in await self.store.pending_messages()
                          if m.purpose == "question" and m.round_id in self.open}
+        self._asked = {r.id: card for r in self.open.values() if (card := self.library.card(r.card_id))}
+
+    def card_of(self, record: RoundRecord) -> QuizCard | None:
+        """The card ``record`` asked, as it was asked (None for a round restored after a restart whose card
+        no deck has any more)."""
+        return self._asked.get(record.id) or self.library.card(record.card_id)
 
     def pick_card(self, topic: str | None, exclude: set[str] = frozenset()) -> QuizCard | None:  # type: ignore[assignment]
         """A random card, from one scope (topic or deck, see bot.core.names) if given, avoiding ``exclude``
@@ -102,6 +117,7 @@ class QuizMaster:
                                                            owner=owner))
         if record is not None:
             self.open[record.id] = record
+            self._asked[record.id] = card
         return record
 
     async def start(self, unit: StoreUnit, record: RoundRecord, zone: ZoneInfo | None = None) -> RoundRecord | None:
@@ -112,8 +128,13 @@ class QuizMaster:
         """
         card = self.library.card(record.card_id)
         stored = await unit.open_round(record)
-        if stored is None or card is None:
+        if stored is None:
+            return None
+        # Noted now, while the card is the one asked; a rolled-back id used again is noted again here.
+        if card is None:
+            self._asked.pop(stored.id, None)
             return stored
+        self._asked[stored.id] = card
         question = question_reply(card, stored, self.library.topic_name(card), zone=zone)
         await unit.enqueue([Outgoing(stored.channel, "post", "question", reply_to_json(question), stored.id)],
                            self.now())
@@ -122,7 +143,7 @@ class QuizMaster:
     def arm(self, record: RoundRecord) -> None:
         """Takes a round committed by :meth:`start` into the in-memory set of open rounds."""
         self.open[record.id] = record
-        if record.kind != "practice" and self.library.card(record.card_id) is not None:
+        if record.kind != "practice" and record.id in self._asked:
             self.unposted.add(record.id)  # start() queued its question
 
     async def notice_posted_elsewhere(self) -> None:
@@ -147,13 +168,15 @@ class QuizMaster:
     async def press(self, event: ButtonEvent, round_id: int, choice: int) -> Reply:
         """Records one answer. Every outcome is a private reply that never reveals the answer."""
         record = self.open.get(round_id)
+        if record is None and self.store.shared:
+            record = await self._shared_round(round_id)
         if record is None or record.closes_at <= self.now():
             return Reply("This round has closed. Watch the channel for the results, or start one with `quiz`.",
                          ephemeral=True)
         if record.kind == "practice" and record.owner_id != event.user.user_id:
             return Reply("This practice question belongs to someone else. Try `ask` and then "
                          "\"Quiz me on this\" for your own.", ephemeral=True)
-        card = self.library.card(record.card_id)
+        card = self.card_of(record)
         if card is None or not 0 <= choice < len(card.choices):
             return Reply("That button no longer matches a question I know.", ephemeral=True)
         correct = choice == card.correct_index
@@ -165,9 +188,18 @@ class QuizMaster:
             return Reply("You already answered this round; your first answer counts.", ephemeral=True)
         if record.kind == "practice":
             await self.store.close_round(round_id, self.now())
-            self.open.pop(round_id, None)
+            self.disarm(round_id)
             return practice_result(card, choice)
         return Reply(f"Answer {LETTERS[choice]} locked in. Results when the round closes.", ephemeral=True)
+
+    async def _shared_round(self, round_id: int) -> RoundRecord | None:
+        """A round another process opened (its presses can reach this one), if it is still open;
+        kept in memory from now on, like this process's own."""
+        record = await self.store.get_round(round_id)
+        if record is None or record.closed_at is not None:
+            return None
+        self.open[round_id] = record
+        return record
 
     def due(self) -> list[RoundRecord]:
         """Open rounds whose time is up (never one whose question has not been posted yet)."""
@@ -178,7 +210,7 @@ class QuizMaster:
         """Within ``unit``: closes the round and queues its closing edit (if the platform ``edits``)
         and its reveal; False if someone else already closed it. Call :meth:`disarm` once the unit
         is committed (or on False)."""
-        card = self.library.card(record.card_id)
+        card = self.card_of(record)
         public = record.kind != "practice" and card is not None
         if not await unit.close_round(record.id, self.now(), revealed=not public):
             return False
@@ -198,6 +230,7 @@ class QuizMaster:
     def disarm(self, round_id: int) -> None:
         """Forgets a round that is closed (or withdrawn) in the store."""
         self.open.pop(round_id, None)
+        self._asked.pop(round_id, None)
         self.unposted.discard(round_id)
 
 

@@ -22,7 +22,7 @@ import logging
 import sqlite3
 from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import aiosqlite
@@ -51,6 +51,8 @@ ANSWERS_PER_INSERT = 500
 # Unanswered questions kept for `studybot kb gaps` (each row takes up to ~1.5 kB with its index, so at most
 # about 15 MB); past it the table is trimmed back to 90%.
 MAX_GAPS = 10_000
+# Deliveries seen are forgotten once older than remembered, checked every this many deliveries.
+FORGET_DELIVERIES_EVERY = 500
 # RETURNING (SQLite 3.35) says which rows an INSERT OR IGNORE wrote; older SQLite writes row by row.
 _HAS_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
 _ROUND_COLUMNS = ("id, platform, workspace, channel, kind, card_id, opened_at, closes_at, closed_at, message_id, "
@@ -146,10 +148,13 @@ def _database_problem(path: Path | str, exc: sqlite3.Error) -> str:
 
 
 class SqliteStore:
-    """Store on one SQLite file (or ``:memory:``)."""
+    """Store on one SQLite file (or ``:memory:``), for one process (``studybot run`` locks its folder)."""
+
+    shared = False
 
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
+        self._deliveries_seen = 0
         self._pending: list[tuple[AnswerRecord, str, str, asyncio.Future[bool]]] = []
         self._writer: asyncio.Task[None] | None = None
         self._gap_queue: list[tuple[str, str, str | None]] = []
@@ -467,6 +472,41 @@ class SqliteStore:
                 "SELECT query, times, last_asked FROM gaps ORDER BY times DESC, last_asked DESC LIMIT ?",
                 (limit,)) as cur:
             return [(r[0], int(r[1]), datetime.fromisoformat(r[2])) for r in await cur.fetchall()]
+
+    # Cooldowns and deliveries seen
+
+    async def use_cooldown(self, key: tuple[str, str, str, str], now: datetime, seconds: float,
+                           token: str) -> float:
+        async with self._transaction():
+            async with self._db.execute(
+                    "SELECT used_at FROM cooldowns WHERE platform = ? AND workspace = ? AND user_id = ? "
+                    "AND command = ?", key) as cur:
+                row = await cur.fetchone()
+            if row is not None:
+                waited = (now - datetime.fromisoformat(row[0])).total_seconds()
+                if waited < seconds:
+                    return seconds - waited
+            await self._db.execute(
+                "INSERT INTO cooldowns (platform, workspace, user_id, command, used_at, token) VALUES (?,?,?,?,?,?) "
+                "ON CONFLICT (platform, workspace, user_id, command) DO UPDATE SET used_at = excluded.used_at, "
+                "token = excluded.token", (*key, _ts(now), token))
+        return 0.0
+
+    async def release_cooldown(self, key: tuple[str, str, str, str], token: str) -> None:
+        async with self._transaction():
+            await self._db.execute("DELETE FROM cooldowns WHERE platform = ? AND workspace = ? AND user_id = ? "
+                                   "AND command = ? AND token = ?", (*key, token))
+
+    async def first_delivery(self, key: str, now: datetime, remember_seconds: float) -> bool:
+        cutoff = _ts(now - timedelta(seconds=remember_seconds))
+        async with self._transaction():
+            cursor = await self._db.execute(
+                "INSERT INTO deliveries_seen (key, seen_at) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET "
+                "seen_at = excluded.seen_at WHERE deliveries_seen.seen_at < ?", (key, _ts(now), cutoff))
+            self._deliveries_seen += 1
+            if self._deliveries_seen % FORGET_DELIVERIES_EVERY == 0:
+                await self._db.execute("DELETE FROM deliveries_seen WHERE seen_at < ?", (cutoff,))
+        return cursor.rowcount == 1
 
     # The outbox
 

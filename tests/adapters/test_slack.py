@@ -527,6 +527,18 @@ async def test_only_admins_may_set_the_daily_challenge(rig: Rig, user: str, allo
     assert [c.data["user"] for c in rig.slack.of("users.info")] == [user]  # a failed lookup is remembered too
 
 
+@pytest.mark.parametrize("user, allowed", [(ALICE, False), (ADMIN, True)], ids=["member", "admin"])
+async def test_deck_reload_is_answered_only_to_the_admin_who_asked(rig: Rig, user: str, allowed: bool) -> None:
+    before = rig.bot.library
+    await rig.command("deck reload", user=user)
+    [reply] = rig.replies()
+    assert reply["response_type"] == "ephemeral"
+    assert ("Nothing changed: 1 deck, " in reply["text"]) is allowed
+    assert ("Only workspace admins can use `deck reload`" in reply["text"]) is not allowed
+    assert (rig.bot.library is not before) is allowed  # an admin's reload put a freshly loaded library in service
+    assert rig.slack.of("chat.postMessage") == []  # nothing in the channel
+
+
 def directory(slack: FakeSlack, now: list[float]) -> UserDirectory:
     """A user directory asking the fake's Web API through slack_sdk's client, on a clock the test moves."""
     return UserDirectory(AsyncWebClient(token=BOT_TOKEN, base_url=slack.base_url), clock=lambda: now[0])

@@ -63,6 +63,10 @@ def make_client(studybot: StudyBot | None, config: Config) -> StudyClient:
     # for minutes and outliving the attempt's lease ([delivery] lease_seconds, at least 60 s).
     options: dict[str, Any] = {"intents": intents, "allowed_mentions": discord.AllowedMentions.none(),
                                "max_ratelimit_timeout": RATE_LIMIT_WAIT_SECONDS}
+    if config.discord.shard_ids:
+        # This process runs some of the shards; other processes (on the same database) run the rest.
+        return ShardedStudyClient(studybot, shard_count=config.discord.shard_count,
+                                  shard_ids=list(config.discord.shard_ids), **options)
     if config.discord.sharded:
         # shard_count None lets Discord recommend how many shards to use.
         return ShardedStudyClient(studybot, shard_count=config.discord.shard_count or None, **options)

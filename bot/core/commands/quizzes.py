@@ -17,16 +17,16 @@ async def quiz(bot: StudyBot, event: CommandEvent, args: Args) -> list[Reply]:
     topic, questions, seconds = args.text("topic"), args.number("questions"), args.number("seconds")
     card = bot.quiz.pick_card(topic)
     if card is None:
-        bot.cooldowns.release(event)
+        await bot.cooldowns.release(event)
         return [Reply("There are no quiz cards for that topic yet. See `topics` for the ones that have cards.",
                       ephemeral=True)]
     record = await bot._start_round(event.channel, card, seconds, questions - 1, topic)
     if record is None:
-        bot.cooldowns.release(event)
+        await bot.cooldowns.release(event)
         return [Reply("A quiz is already running in this channel; answer that one first!", ephemeral=True)]
     refused = await bot._post_question_now(record)  # so a refusal (bot not in the channel) reaches the asker
     if refused is not None:
-        bot.cooldowns.release(event)
+        await bot.cooldowns.release(event)
         return [Reply(refused, ephemeral=True)]
     plural = f"{questions} questions" if questions > 1 else "1 question"
     return [Reply(f"Quiz started: {plural}, {seconds} s each. Good luck!", ephemeral=True)]
