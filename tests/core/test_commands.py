@@ -564,7 +564,7 @@ async def test_unknown_command_points_to_help() -> None:
 
 
 @pytest.mark.parametrize(("text", "meant"), [
-    ("quizz keras", "quiz"),         # Slack: `/study quizz keras` is read as a question
+    ("quizz", "quiz"),               # Slack: `/study quizz` is read as a question, and declined
     ("leaderbord all", "leaderboard"),
     ("/quizz", "quiz"),              # console: an unknown slash command
     ("/stat", "stats"),
