@@ -289,10 +289,10 @@ def _run(args: argparse.Namespace) -> int:
     # Before anything starts: a console running beside an adapter that failed would hide the failure.
     config.check_secrets()
     setup_logging(config.bot.log_level, config.bot.log_format)
-    load_library(config.deck_paths, include_builtin=config.builtin_decks)  # refuse a broken deck before starting
+    library = load_library(config.deck_paths, include_builtin=config.builtin_decks)  # a broken deck: no start
     try:
         # SIGINT (Ctrl-C) and SIGTERM stop a running bot gracefully (exit 0); see bot.run.
-        asyncio.run(run(config, config.data_dir(args.data_dir)))
+        asyncio.run(run(config, config.data_dir(args.data_dir), library))
     except KeyboardInterrupt:  # Ctrl-C before the bot was running
         return 130
     except TimerFailure as exc:
@@ -305,7 +305,13 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     from bot.run import upgrade_database
 
     config = load_config(args.config)
-    where = asyncio.run(upgrade_database(config, config.data_dir(args.data_dir)))
+    try:
+        where = asyncio.run(upgrade_database(config, config.data_dir(args.data_dir)))
+    except DataFolderBusy as exc:  # "Not started" (main's wording for `run`) would read oddly here
+        print(f"Not upgraded: StudyBot is running on the data folder {exc.folder} (pid {exc.pid}) and applied the "
+              "migrations when it started; to upgrade, stop it first, then run `studybot db upgrade` again",
+              file=sys.stderr)
+        return 1
     print(f"Database {where} is up to date.")
     return 0
 

@@ -26,7 +26,7 @@ from bot.adapters import adapter_runner
 from bot.config import Config
 from bot.core.app import StudyBot
 from bot.database import DB_FILE, describe_store, opened_store
-from bot.kb.library import load_library
+from bot.kb.library import Library
 from bot.store.base import Learner, ReviewEntry
 
 log = logging.getLogger(__name__)
@@ -90,8 +90,10 @@ async def reload_and_log(bot: StudyBot, why: str) -> None:
         log.error("%s: %s:%s", why, outcome.summary(), "".join(f"\n  - {p}" for p in outcome.problems))
 
 
-async def run(config: Config, data_dir: Path) -> None:
+async def run(config: Config, data_dir: Path, library: Library) -> None:
     """Runs the enabled adapters until the console ends, a signal asks to stop, or something fails.
+
+    ``library`` is the decks the command line already loaded and checked (loaded once per run).
 
     Raises:
         DataFolderBusy: another StudyBot holds ``data_dir``.
@@ -99,7 +101,6 @@ async def run(config: Config, data_dir: Path) -> None:
         ConfigError, StartupError: an adapter could not start.
         TimerFailure: the timer loop kept failing.
     """
-    library = load_library(config.deck_paths, include_builtin=config.builtin_decks)
     async with opened_store(config, data_dir) as store:
         await _serve(StudyBot(library, store, config), config)
 

@@ -162,6 +162,8 @@ class StudyBot:
             # claimed and died holding, is delivered here within a tick of its lease ending.
             await self.quiz.load()
             self.delivery.wake()
+        else:
+            await self.quiz.notice_posted_elsewhere()  # two processes on one SQLite file
         for record in self.quiz.due():
             current = self.quiz.open.get(record.id)
             if current is None or current.closes_at > self.clock.now():
@@ -377,7 +379,9 @@ class StudyBot:
         """Checks the command against its declaration, then runs its handler."""
         command = self.catalog.find(event.name)
         if command is None:
-            return [Reply(f"I don't know the command `{neutralize(event.name)}`. Try `help`.", ephemeral=True)]
+            meant = self.catalog.resembling(event.name)
+            hint = f"Did you mean the command `{meant}`?" if meant else "Try `help`."
+            return [Reply(f"I don't know the command `{neutralize(event.name)}`. {hint}", ephemeral=True)]
         full_name = command.name
         if command.subcommands:
             action = event.options.get(ACTION) or command.default_subcommand

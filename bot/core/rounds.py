@@ -149,6 +149,20 @@ class QuizMaster:
         if record.kind != "practice" and record.id in self._asked:
             self.unposted.add(record.id)  # start() queued its question
 
+    async def notice_posted_elsewhere(self) -> None:
+        """Rounds whose time is up but whose question this process has not seen posted: if another
+        process on the same database posted it, the round may close, at the time the store holds."""
+        now = self.now()
+        for round_id in [i for i in self.unposted if i in self.open and self.open[i].closes_at <= now]:
+            if await self.store.round_message_id(round_id) is None:
+                continue  # not posted yet by anyone: it waits for its question
+            stored = await self.store.get_round(round_id)
+            if stored is None or stored.closed_at is not None:
+                self.disarm(round_id)  # gone, or closed by the other process
+            else:
+                self.unposted.discard(round_id)
+                self.open[round_id] = stored
+
     def posted(self, round_id: int) -> RoundRecord | None:
         """Notes that a round's question reached its channel; the open round, if it still is."""
         self.unposted.discard(round_id)
