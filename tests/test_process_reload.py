@@ -68,17 +68,17 @@ def type_line(process: subprocess.Popen[bytes], line: str) -> None:
 def test_sighup_serves_an_entry_added_to_the_deck_files(console: tuple[subprocess.Popen[bytes], Output, Output],
                                                         tmp_path: Path) -> None:
     process, out, err = console
-    type_line(process, "what is the third thing")
+    type_line(process, "what is the third widget")
     type_line(process, "topics")  # answered after the question, so its counts mark the end of that answer
     before = out.until("2 entries, 2 cards")
-    assert "The third thing is" not in out.seen
+    assert "The third widget is" not in out.seen
     write_decks(tmp_path / "decks", "first", "second", "third")
     process.send_signal(signal.SIGHUP)
     logged = err.until("\n", err.until("INFO bot.run: SIGHUP: decks reloaded in "))
     assert "entries: 1 added, 0 removed, 2 kept; cards: 1 added, 0 removed, 2 kept" in err.seen[:logged]
-    type_line(process, "what is the third thing")
-    end = out.until("The third thing is what comes third.", before)
-    assert "What is the third thing?" in out.seen[before:end]
+    type_line(process, "what is the third widget")
+    end = out.until("The third widget is what comes third.", before)
+    assert "What is the third widget?" in out.seen[before:end]
     assert process.poll() is None  # still running: SIGHUP did not stop it
     process.stdin.close()  # type: ignore[union-attr]
     assert process.wait(timeout=WAIT) == 0
@@ -96,8 +96,8 @@ def test_sighup_with_broken_decks_logs_every_problem_and_keeps_serving_the_old_o
     more = str(tmp_path / "decks" / "demo" / "more.yaml")
     err.until(f"\n  - {more}:2: ", start)
     err.until(f"\n  - {more}:3: ", start)
-    type_line(process, "what is the second thing")
-    out.until("The second thing is what comes second.")
+    type_line(process, "what is the second widget")
+    out.until("The second widget is what comes second.")
     type_line(process, "deck reload")  # the console's person is its admin: the same report, on the console
     out.until("Decks not reloaded")
     process.stdin.close()  # type: ignore[union-attr]

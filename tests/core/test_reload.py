@@ -28,11 +28,11 @@ def entry_yaml(entry_id: str, topic: str = "basics", right: str = "") -> str:
     return f"""\
   - id: {entry_id}
     topic: {topic}
-    question: What is the {entry_id} thing?
-    answer: The {entry_id} thing is what comes {entry_id}.
+    question: What is the {entry_id} widget?
+    answer: The {entry_id} widget is what comes {entry_id}.
     quiz:
       - id: q1
-        prompt: Which one is the {entry_id} thing?
+        prompt: Which one is the {entry_id} widget?
         choices:
           - text: {right or f"The {entry_id} one"}
             correct: true
@@ -92,8 +92,8 @@ async def test_an_admin_reload_serves_an_added_entry_and_says_privately_what_cha
         "**Entries:** 1 added (`demo/third`), 0 removed, 2 kept.",
         "**Cards:** 1 added (`demo/third/q1`), 0 removed, 2 kept.",
     ]
-    [answer] = await bot.handle_command(command("ask what is the third thing", user("alice")))
-    assert answer.title == "What is the third thing?"
+    [answer] = await bot.handle_command(command("ask what is the third widget", user("alice")))
+    assert answer.title == "What is the third widget?"
 
 
 async def test_removed_and_edited_entries_are_reported_by_id(tmp_path: Path, clock: FakeClock) -> None:
@@ -148,8 +148,8 @@ async def test_broken_decks_keep_the_old_ones_and_every_problem_is_listed_with_f
     assert "the decks in service stay as they were" in report.body
     assert bot.metrics.deck_reloads.value("refused") == 1
     assert bot.library is before and bot.library.entry("demo/third") is None
-    [answer] = await bot.handle_command(command("ask what is the first thing", user("alice")))
-    assert answer.title == "What is the first thing?"
+    [answer] = await bot.handle_command(command("ask what is the first widget", user("alice")))
+    assert answer.title == "What is the first widget?"
 
 
 async def test_a_missing_deck_folder_is_a_problem_and_the_old_decks_stay(tmp_path: Path, clock: FakeClock) -> None:
@@ -179,7 +179,7 @@ async def test_scores_of_a_card_whose_id_survives_still_count_after_the_reload(t
     await bot.tick()
     write_decks(tmp_path, "first", "third:extra")  # "first" keeps its ids; its wording changes below
     entries = tmp_path / "demo" / "entries.yaml"
-    entries.write_text(entries.read_text().replace("Which one is the first thing?", "Which is the first thing?"))
+    entries.write_text(entries.read_text().replace("Which one is the first widget?", "Which is the first widget?"))
     [report] = await bot.handle_command(command("deck reload", ADMIN))
     assert report.title == "Decks reloaded" and "1 kept (1 edited)" in report.body
     [board] = await bot.handle_command(command("leaderboard all demo/basics", alice))
@@ -206,7 +206,7 @@ async def test_a_round_open_on_a_card_the_reload_removed_is_judged_and_revealed_
     await bot.tick()
     assert round_id not in bot.quiz.open
     reveal = outbox.posts[-1][1]
-    assert reveal.title == "Answer: Which one is the second thing?"
+    assert reveal.title == "Answer: Which one is the second widget?"
     assert reveal.body.startswith("**A. The second one**")
     assert next(f.value for f in reveal.fields if f.name == "Correct") == "Alice (+10)"
     assert [e[2].footer for e in outbox.edits] == ["Extras · closed"]
@@ -256,8 +256,8 @@ async def test_a_second_reload_while_one_runs_is_told_and_the_first_one_finishes
     write_decks(tmp_path, "first", "second")
     first = asyncio.create_task(bot.handle_command(command("deck reload", ADMIN)))
     assert await asyncio.to_thread(loading.wait, 10)
-    [answer] = await bot.handle_command(command("ask what is the first thing", user("alice")))
-    assert answer.title == "What is the first thing?"  # the loop answers while the decks load
+    [answer] = await bot.handle_command(command("ask what is the first widget", user("alice")))
+    assert answer.title == "What is the first widget?"  # the loop answers while the decks load
     [busy] = await bot.handle_command(command("deck reload", ADMIN))
     assert busy.ephemeral and busy.body.startswith("A deck reload is already running")
     release.set()
