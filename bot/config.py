@@ -121,7 +121,7 @@ class DeliverySection:
     max_retry_seconds: float = 300.0
     unknown_error_attempts: int = 5
     give_up_hours: float = 24.0
-    lease_seconds: float = 120.0
+    lease_seconds: float = 30.0  # each attempt gets a third of it (bot/core/delivery.py)
 
 
 @dataclass(frozen=True)
@@ -483,8 +483,9 @@ def _ranges(config: Config) -> list[tuple[str, float, float, float, str]]:
         ("delivery.max_retry_seconds", delivery.max_retry_seconds, 1, 3600, " (an hour)"),
         ("delivery.unknown_error_attempts", delivery.unknown_error_attempts, 1, 100, ""),
         ("delivery.give_up_hours", delivery.give_up_hours, 0.1, _WEEK // 3600, " (a week)"),
-        # At least a slow request's length (discord.py may wait out a 30 s rate limit inside one).
-        ("delivery.lease_seconds", delivery.lease_seconds, 60, 3600, " (an hour)"),
+        # An attempt gets a third of the lease: 2 s at least, enough for any platform's normal answer. At
+        # most 10 minutes, the longest a dead process's post should wait to be taken over.
+        ("delivery.lease_seconds", delivery.lease_seconds, 6, 600, " (10 minutes)"),
         ("review.maximum_interval_days", config.review.maximum_interval_days, 1, 36500, " (100 years)"),
         ("review.new_per_day", config.review.new_per_day, 0, 10_000, ""),
         ("review.reviews_per_day", config.review.reviews_per_day, 1, 100_000, ""),
