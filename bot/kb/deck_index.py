@@ -66,6 +66,7 @@ class DeckIndex:
         self.entries = deck.entries
         self._synonyms = {term: words(expansion) for term, expansion in deck.synonyms.items()}
         self._repairs: dict[str, str | None] = {}
+        self._phrases: dict[int, tuple[str, ...]] = {}  # entry position -> its head phrases, as met
         self._build()
 
     def _expansions(self, vocabulary: list[str]) -> list[tuple[str, ...]]:
@@ -223,12 +224,19 @@ class DeckIndex:
         deck). Only the candidates are compared: such an entry holds every query word in its
         head, so it ranks among them, and the check stays a few microseconds on any deck.
         """
-        said = words(query)
+        said = " ".join(words(query))
         for position, entry_at in enumerate(candidates):
-            entry = self.entries[int(entry_at)]
-            if any(words(text) == said for text in (entry.question, *entry.aliases)):
+            if said in self._head_phrases(int(entry_at)):
                 return position
         return None
+
+    def _head_phrases(self, at: int) -> tuple[str, ...]:
+        """An entry's question and aliases as words joined by spaces, worked out once when first needed."""
+        phrases = self._phrases.get(at)
+        if phrases is None:
+            entry = self.entries[at]
+            phrases = self._phrases[at] = tuple(" ".join(words(text)) for text in (entry.question, *entry.aliases))
+        return phrases
 
     def _about(self, terms: list[QueryTerm]) -> float:
         """Log-likelihood ratio of the query's words under this deck's text against everyday English.
