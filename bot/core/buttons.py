@@ -1,7 +1,8 @@
 """Button ids: built and read here only, so a button keeps working after a restart or an upgrade.
 
 An id says what pressing it means (``v1:answer:<round>:<choice>``, ``v1:ask:<deck>/<entry>``,
-``v1:practice:<deck>/<entry>``); the core keeps no state per message. The ``v1:`` prefix names
+``v1:practice:<deck>/<entry>``, ``v1:review:<action>:<version>:<card>``); the core keeps no
+state per message. The ``v1:`` prefix names
 the format: ids on messages posted before it existed (``answer:12:3``) still parse, and a
 later format can change its fields without misreading old ones. Adapters that must declare
 which ids they listen for (Discord's ``DynamicItem``) use :data:`TEMPLATE`.
@@ -16,7 +17,8 @@ VERSION = "v1"
 _ROUND = r"\d+"
 _ENTRY = r".+"
 # Each kind's fields as regex groups, in order; the one place the format is written down.
-_KINDS = {"answer": (_ROUND, _ROUND), "ask": (_ENTRY,), "practice": (_ENTRY,)}
+_KINDS = {"answer": (_ROUND, _ROUND), "ask": (_ENTRY,), "practice": (_ENTRY,),
+          "review": (r"[a-z]+\d?", _ROUND, _ENTRY)}
 _PATTERNS = {kind: re.compile(rf"(?:{VERSION}:)?{kind}:" + ":".join(f"({g})" for g in groups))
              for kind, groups in _KINDS.items()}
 TEMPLATE = f"(?:{VERSION}:)?(?:" + "|".join(
@@ -39,7 +41,21 @@ class EntryPress:
     entry_key: str  # "deck/entry"
 
 
-Press = AnswerPress | EntryPress
+@dataclass(frozen=True)
+class ReviewPress:
+    """A button of a private review session (bot.core.reviews).
+
+    ``action``: ``pick0``-``pick4`` (a choice), ``show`` (a flashcard's answer), ``rate1``-``rate4``
+    (Again to Easy), ``add`` (new cards from the topic ``item``), ``stop``. ``version``: the card's
+    memory state the message was built from, so a rating pressed twice counts once.
+    """
+
+    action: str
+    version: int
+    item: str  # a card id, an entry id (a flashcard), a topic scope, or "-"
+
+
+Press = AnswerPress | EntryPress | ReviewPress
 
 
 def answer_id(round_id: int, choice: int) -> str:
@@ -57,6 +73,11 @@ def practice_id(entry_key: str) -> str:
     return f"{VERSION}:practice:{entry_key}"
 
 
+def review_id(action: str, version: int, item: str) -> str:
+    """The id of a review session's button (see :class:`ReviewPress`)."""
+    return f"{VERSION}:review:{action}:{version}:{item}"
+
+
 def parse(button_id: str) -> Press | None:
     """What a pressed id means, for this format and the unversioned one before it; None if not ours."""
     for kind, pattern in _PATTERNS.items():
@@ -65,5 +86,7 @@ def parse(button_id: str) -> Press | None:
             continue
         if kind == "answer":
             return AnswerPress(int(match.group(1)), int(match.group(2)))
+        if kind == "review":
+            return ReviewPress(match.group(1), int(match.group(2)), match.group(3))
         return EntryPress(kind, match.group(1))
     return None

@@ -161,8 +161,11 @@ class Deliverer:
             while True:
                 self._wake.clear()
                 timeout = await self._start_due_channels()
+                # Not asyncio.wait_for: on Python 3.11 it drops a cancellation that lands as the event
+                # is set, and the worker would sleep on instead of stopping at shutdown.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout)
+                    async with asyncio.timeout(timeout):
+                        await self._wake.wait()
         finally:
             self.running = False
             tasks = list(self._tasks.values())

@@ -255,11 +255,32 @@ async def test_two_processes_on_one_file_reveal_once(tmp_path: Path) -> None:
     bot1, clock = await make(first, path)
     await bot1.handle_command(command("quiz questions 2 seconds 10", ALICE))
     bot2, _ = await make(second, path, clock)
-    for _ in range(4):
+    # Ticks enough for both questions even when one is posted a tick late (it then gets its full
+    # 10 s from then): 4 ticks were too few under load; extra ticks also show any double reveal.
+    for _ in range(8):
         clock.advance(seconds=6)
         await asyncio.gather(bot1.tick(), bot2.tick())
     titles = sorted(first.titles() + second.titles())
     assert titles == sorted(["post:Quiz", "edit:Quiz", "post:Answer"] * 2)
+
+
+async def test_a_round_whose_question_the_other_process_posted_is_closed_once(tmp_path: Path) -> None:
+    """Two processes on one database: the one that opened a round may not be the one that posts its
+    question. The opener used to wait forever for its own worker to post it, so the round never closed."""
+    path = tmp_path / "bot.sqlite3"
+    first = FlakyPlatform(plan=lambda action, reply: [DeliveryDeferred("503")] if reply.buttons else [])
+    second = FlakyPlatform()
+    bot1, clock = await make(first, path)
+    bot2, _ = await make(second, path, clock)
+    await bot1.handle_command(command("quiz seconds 10", ALICE))  # its first try meets a 503
+    clock.advance(seconds=5)
+    await bot2.delivery.flush()  # the other process's worker posts it on the retry
+    assert first.titles() == [] and second.titles() == ["post:Quiz"]
+    for _ in range(3):
+        clock.advance(seconds=6)
+        await asyncio.gather(bot1.tick(), bot2.tick())
+    assert sorted(first.titles() + second.titles()) == sorted(["post:Quiz", "edit:Quiz", "post:Answer"])
+    assert not bot1.quiz.open
 
 
 async def test_a_restart_resumes_pending_messages(tmp_path: Path) -> None:
@@ -419,6 +440,24 @@ async def test_stopping_the_worker_lets_a_post_in_flight_finish() -> None:
     await asyncio.gather(worker, return_exceptions=True)
     assert platform.titles() == ["post:Quiz", "post:Answer"]
     assert await bot.store.pending_messages() == []  # recorded: not sent again after a restart
+
+
+async def test_stopping_the_worker_just_as_it_is_woken_stops_it() -> None:
+    """On Python 3.11, ``asyncio.wait_for`` drops a cancellation that lands as the awaited event is set:
+    the worker then slept on (60 s at a time, forever), and shutdown waited for it in vain."""
+    platform = FlakyPlatform()
+    bot, _ = await make(platform)
+    worker = asyncio.create_task(bot.delivery.run())
+    for _ in range(200):  # until the worker waits to be woken (bounded)
+        if bot.delivery._wake._waiters:  # type: ignore[attr-defined]
+            break
+        await asyncio.sleep(0.005)
+    assert bot.delivery._wake._waiters  # type: ignore[attr-defined]
+    bot.delivery.wake()  # new messages written ...
+    worker.cancel()  # ... just as shutdown begins
+    done, _ = await asyncio.wait([worker], timeout=2)
+    assert done, "the delivery worker ignored its cancellation"
+    assert worker.cancelled()
 
 
 @pytest.mark.parametrize("owns_data_folder", [True, False])
