@@ -66,6 +66,7 @@ class DeckIndex:
         self.entries = deck.entries
         self._synonyms = {term: words(expansion) for term, expansion in deck.synonyms.items()}
         self._repairs: dict[str, str | None] = {}
+        self._phrases: dict[int, tuple[str, ...]] = {}  # entry position -> its head phrases, as met
         self._build()
 
     def _expansions(self, vocabulary: list[str]) -> list[tuple[str, ...]]:
@@ -215,6 +216,28 @@ class DeckIndex:
 
     # ------------------------------------------------------------------ ranking and deciding
 
+    def _asked_verbatim(self, query: str, candidates: np.ndarray) -> int | None:
+        """Which candidate (by position) has ``query`` as its question or an alias, word for word.
+
+        The author wrote that question for that entry, so it is answered even when its words are
+        too common to pass the answer rule on their own ("What is the first thing?" in a small
+        deck). Only the candidates are compared: such an entry holds every query word in its
+        head, so it ranks among them, and the check stays a few microseconds on any deck.
+        """
+        said = " ".join(words(query))
+        for position, entry_at in enumerate(candidates):
+            if said in self._head_phrases(int(entry_at)):
+                return position
+        return None
+
+    def _head_phrases(self, at: int) -> tuple[str, ...]:
+        """An entry's question and aliases as words joined by spaces, worked out once when first needed."""
+        phrases = self._phrases.get(at)
+        if phrases is None:
+            entry = self.entries[at]
+            phrases = self._phrases[at] = tuple(" ".join(words(text)) for text in (entry.question, *entry.aliases))
+        return phrases
+
     def _about(self, terms: list[QueryTerm]) -> float:
         """Log-likelihood ratio of the query's words under this deck's text against everyday English.
 
@@ -258,13 +281,16 @@ class DeckIndex:
         relative = scores[top] / scores[top].max()
         final = t.rank_coverage * coverage + (1 - t.rank_coverage) * relative * coverage.max()
         order = np.argsort(-final, kind="stable")
+        exact = self._asked_verbatim(query, top[order])
+        if exact is not None:  # the deck's own question (or alias), typed back: that entry, answered
+            order = np.concatenate(([order[exact]], np.delete(order, exact)))
         best = order[0]
         # Share of what the deck knows of the question that the best entry explains, less the share
         # the deck does not know at all: "string interpolation format" (one unknown word, the rest
         # explained) is answered, "what's a metaclass" (the point of it unknown) is not.
         explained = matched[best] / max(total - unknown, 1e-9) - unknown / total
-        answered = bool(matched[best] >= t.min_evidence
-                        and (explained >= t.min_coverage or matched[best] >= t.long_evidence))
+        answered = exact is not None or bool(matched[best] >= t.min_evidence
+                                             and (explained >= t.min_coverage or matched[best] >= t.long_evidence))
         return DeckMatches(top[order], np.round(final[order], 4), float(coverage[best]), answered,
                            self._about(terms))
 

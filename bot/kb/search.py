@@ -70,6 +70,9 @@ class SearchIndex:
 
         Only that deck then decides whether to answer, so a second deck can take a question only
         by being more about it, and never changes how the first deck decides its own questions.
+        Measured with the four dev decks loaded together and left out: routing by the explained
+        share (wrong deck up to 8.2% on Python), preferring decks that would answer (4.5%), or
+        "about" plus ten times the share (mixed: 2.2% TensorFlow, 3.1% Python against 2.8, 2.4).
         """
         indexes = [self._by_name[deck]] if deck in self._by_name else [] if deck is not None else self._decks
         found = [(index, m) for index in indexes if (m := index.match(query, CANDIDATES)) is not None]

@@ -32,11 +32,16 @@ class Tuning:
     min_coverage: float = 0.5
     # ... or, for a long question, this much information (about three specific words) ...
     long_evidence: float = 25.0
-    # ... and never on less than one specific word's worth.
+    # ... and never on less than one specific word's worth. Measured and left out: answering a
+    # clear winner (best minus second score 0.05-0.3) on lower coverage (0.2-0.4), or a second
+    # threshold pair (coverage 0.1-0.45 with evidence 8-22): the questions declined with the
+    # right entry first look like the chat and near misses declined (summed decision of the four
+    # dev decks 334.8-339.8 against 339.5; no setting helped more than one deck by over a point).
     min_evidence: float = 5.0
     # The second BM25 index over question, aliases and keywords rewards entries *about* the words;
     # at half the weight of the whole-entry index (measured on the four dev decks: +1.8 to +2.5
-    # points top-1 on the three with few aliases, -1 on the TensorFlow deck; 0 and 2 were worse).
+    # points top-1 on the three with few aliases, -1 on the TensorFlow deck; 0 and 2 were worse;
+    # re-measured: 0.3 gains 1.2 top-1 on the shell deck only, 0.8 loses on three).
     head_weight: float = 0.5
     # Ranking blends how much of the question an entry explains with its BM25 score (relative to
     # the best); explaining more counts for more (0.7: +0.6 to +3 points top-1 on three dev decks).

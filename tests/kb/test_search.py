@@ -209,6 +209,26 @@ def test_one_incidental_word_is_not_an_answer() -> None:
     assert index.search("how do I quit vim").answered
 
 
+def test_an_entrys_own_question_typed_back_is_always_answered() -> None:
+    # "first" and "thing" alone are too common to pass the answer rule, but the author wrote
+    # exactly this question for this entry.
+    index = _index("What is the first thing?", "What is the second thing?")
+    for query in ("What is the first thing?", "what is the first thing", "WHAT is the first   thing!!"):
+        result = index.search(query)
+        assert result.answered and result.best and result.best.entry.id == "e0", query
+    assert not index.search("what is the first").answered  # only word for word
+    assert not index.search("the first thing that comes to mind").answered
+
+
+def test_an_alias_typed_back_is_answered_by_its_entry() -> None:
+    entries = (Entry(id="a", deck="d", topic="t", question="What is the team's second step?", answer="Review.",
+                     aliases=("the next thing",)),
+               Entry(id="b", deck="d", topic="t", question="What is the next thing to do?", answer="Ship."))
+    index = SearchIndex([Deck(name="d", title="d", description="", topics={"t": "T"}, entries=entries)])
+    result = index.search("The next thing")
+    assert result.answered and result.best and result.best.entry.id == "a"
+
+
 def test_english_counts_are_found_by_bisecting_the_sorted_list() -> None:
     """The lookup relies on the list being one word a line in sorted order; a new version must keep that."""
     import gzip
