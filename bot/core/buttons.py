@@ -1,7 +1,8 @@
 """Button ids: built and read here only, so a button keeps working after a restart or an upgrade.
 
-An id says what pressing it means (``v1:answer:<round>:<choice>``, ``v1:ask:<deck>/<entry>``,
-``v1:practice:<deck>/<entry>``); the core keeps no state per message. The ``v1:`` prefix names
+An id says what pressing it means (``v1:answer:<round>:<choice>``, ``v1:type:<round>``,
+``v1:hint:<round>``, ``v1:ask:<deck>/<entry>``, ``v1:practice:<deck>/<entry>``; a typed answer's
+text field is ``v1:typed:<round>``); the core keeps no state per message. The ``v1:`` prefix names
 the format: ids on messages posted before it existed (``answer:12:3``) still parse, and a
 later format can change its fields without misreading old ones. Adapters that must declare
 which ids they listen for (Discord's ``DynamicItem``) use :data:`TEMPLATE`.
@@ -16,7 +17,8 @@ VERSION = "v1"
 _ROUND = r"\d+"
 _ENTRY = r".+"
 # Each kind's fields as regex groups, in order; the one place the format is written down.
-_KINDS = {"answer": (_ROUND, _ROUND), "ask": (_ENTRY,), "practice": (_ENTRY,)}
+_KINDS = {"answer": (_ROUND, _ROUND), "type": (_ROUND,), "hint": (_ROUND,), "ask": (_ENTRY,),
+          "practice": (_ENTRY,)}
 _PATTERNS = {kind: re.compile(rf"(?:{VERSION}:)?{kind}:" + ":".join(f"({g})" for g in groups))
              for kind, groups in _KINDS.items()}
 TEMPLATE = f"(?:{VERSION}:)?(?:" + "|".join(
@@ -39,7 +41,15 @@ class EntryPress:
     entry_key: str  # "deck/entry"
 
 
-Press = AnswerPress | EntryPress
+@dataclass(frozen=True)
+class RoundPress:
+    """A round's own button: ``type`` opens a text field for a typed answer, ``hint`` asks for a hint."""
+
+    kind: str
+    round_id: int
+
+
+Press = AnswerPress | RoundPress | EntryPress
 
 
 def answer_id(round_id: int, choice: int) -> str:
@@ -57,6 +67,30 @@ def practice_id(entry_key: str) -> str:
     return f"{VERSION}:practice:{entry_key}"
 
 
+def type_id(round_id: int) -> str:
+    """The id of a typed round's "Answer" button (it opens a text field)."""
+    return f"{VERSION}:type:{round_id}"
+
+
+def hint_id(round_id: int) -> str:
+    """The id of a round's "Hint" (typed) or "50/50" (buttons) button."""
+    return f"{VERSION}:hint:{round_id}"
+
+
+def typed_answer_id(round_id: int) -> str:
+    """The id of the text field a typed answer to round ``round_id`` is written in (a modal's field)."""
+    return f"{VERSION}:typed:{round_id}"
+
+
+_TYPED = re.compile(rf"{VERSION}:typed:({_ROUND})")
+
+
+def parse_typed_answer(input_id: str) -> int | None:
+    """The round a submitted text field answers, or None if the id is not one of ours."""
+    match = _TYPED.fullmatch(input_id)
+    return int(match.group(1)) if match else None
+
+
 def parse(button_id: str) -> Press | None:
     """What a pressed id means, for this format and the unversioned one before it; None if not ours."""
     for kind, pattern in _PATTERNS.items():
@@ -65,5 +99,7 @@ def parse(button_id: str) -> Press | None:
             continue
         if kind == "answer":
             return AnswerPress(int(match.group(1)), int(match.group(2)))
+        if kind in ("type", "hint"):
+            return RoundPress(kind, int(match.group(1)))
         return EntryPress(kind, match.group(1))
     return None

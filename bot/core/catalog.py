@@ -67,6 +67,8 @@ class Option:
     max_length: int | None = None
     check: Callable[[str], str | None] | None = None  # extra check; returns the problem, worded for the user
     example: str = ""  # a value that works, for messages
+    guess: bool = True  # CHOICE: an unknown single word may be taken as a mistyped value of this
+    uncooled: bool = False  # giving this option skips the command's cooldown (it steers what already runs)
 
     def choice(self, text: str) -> Choice | None:
         """The choice ``text`` names (its value or an alias, any case), or None."""

@@ -118,4 +118,36 @@ MIGRATIONS: list[str] = [
         WHERE delivered_at IS NULL AND given_up_at IS NULL;
     CREATE INDEX outbox_by_round ON outbox (round_id);
     """,
+    # 4: games people steer. A game groups the rounds of one `quiz` (its standings, a target score, typed
+    # answers, hints) and records who started it and how it ended (`quiz stop`, a target reached, its last
+    # question). Hints taken per player and question are kept, so points are judged the same after a restart.
+    """
+    CREATE TABLE games (
+        id INTEGER PRIMARY KEY,
+        platform TEXT NOT NULL,
+        workspace TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        started_by TEXT NOT NULL,
+        started_by_name TEXT NOT NULL,
+        questions INTEGER NOT NULL,
+        target INTEGER,
+        typed INTEGER NOT NULL DEFAULT 0,
+        hints INTEGER NOT NULL DEFAULT 1,
+        started_at TEXT NOT NULL,
+        ended_at TEXT,
+        ended_by TEXT,
+        end_reason TEXT
+    );
+    ALTER TABLE rounds ADD COLUMN game_id INTEGER REFERENCES games(id);
+    ALTER TABLE rounds ADD COLUMN typed INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX rounds_by_game ON rounds (game_id) WHERE game_id IS NOT NULL;
+    ALTER TABLE answers ADD COLUMN typed_text TEXT;
+    ALTER TABLE schedules ADD COLUMN typed INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE hints (
+        round_id INTEGER NOT NULL REFERENCES rounds(id),
+        user_id TEXT NOT NULL,
+        level INTEGER NOT NULL,
+        PRIMARY KEY (round_id, user_id)
+    ) WITHOUT ROWID;
+    """,
 ]

@@ -384,7 +384,8 @@ async def test_full_round_with_two_players(start: Start) -> None:
     assert defer.body == {"type": 5, "data": {"flags": 64}}
     [question] = [c for c in calls if c.path == f"/channels/{CHANNEL_ID}/messages"]
     assert question.method == "POST" and question.embeds[0]["title"].startswith("Quiz:")
-    assert all(isinstance(buttons.parse(cid), buttons.AnswerPress) for cid in question.custom_ids)
+    assert all(isinstance(buttons.parse(cid), buttons.AnswerPress) for cid in question.custom_ids[:-1])
+    assert buttons.parse(question.custom_ids[-1]) == buttons.RoundPress("hint", 1)  # the 50/50, last
     assert len(question.custom_ids) >= 2
     [started] = [c for c in calls if c.path.endswith("/messages/@original")]
     assert started.method == "PATCH" and "Quiz started: 1 question, 10 s each" in started.text

@@ -330,7 +330,7 @@ async def test_quiz_round_with_two_users_is_posted_answered_privately_and_reveal
     await rig.command("quiz seconds 10")
     [question] = rig.slack.of("chat.postMessage")
     assert question.data["channel"] == GENERAL and question.data["text"]
-    buttons = buttons_of(question.data["blocks"])
+    buttons = buttons_of(question.data["blocks"])[:-1]  # the last is the 50/50
     presses = [button_ids.parse(b["value"]) for b in buttons]
     assert buttons and all(isinstance(p, button_ids.AnswerPress) for p in presses)
     assert all(b["action_id"] == b["value"] for b in buttons)
@@ -406,7 +406,7 @@ async def test_reveal_of_a_choice_holding_code_has_no_stray_asterisks(rig: Rig, 
                                                                       ) -> None:
     card = rig.bot.library.card("tensorflow/tensors-vs-numpy/q3")  # correct choice: Call `t.numpy()`
     assert card is not None and "`" in card.choices[card.correct_index].text
-    monkeypatch.setattr(rig.bot.quiz, "pick_card", lambda topic, exclude=frozenset(): card)
+    monkeypatch.setattr(rig.bot.quiz, "pick_card", lambda topic, exclude=frozenset(), typed=False: card)
     await rig.command("quiz seconds 10")
     rig.clock.advance(seconds=11)
     await rig.bot.tick()
@@ -582,7 +582,8 @@ async def test_daily_challenge_is_posted_through_the_web_api(rig: Rig) -> None:
     assert intro.data["blocks"][0]["text"]["text"] == "Daily challenge"
     assert question.data["blocks"][0]["text"]["text"].startswith("Daily challenge:")
     pressed = [button_ids.parse(b["value"]) for b in buttons_of(question.data["blocks"])]
-    assert all(isinstance(p, button_ids.AnswerPress) for p in pressed)
+    assert all(isinstance(p, button_ids.AnswerPress) for p in pressed[:-1])
+    assert isinstance(pressed[-1], button_ids.RoundPress) and pressed[-1].kind == "hint"  # 50/50
 
 
 # Mentions

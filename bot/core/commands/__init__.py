@@ -21,7 +21,13 @@ def _seconds(config: Config) -> tuple[int, int]:
     return config.quiz.min_seconds, config.quiz.max_seconds
 
 
+TARGET = (1, 10_000)  # `quiz to N`: a target score
 DAILY_QUESTIONS = (1, 5)  # a daily challenge is a short daily habit, whatever quizzes allow
+
+MODE = Option("mode", "typed: answer by typing (cards with short answers only); buttons: pick a choice",
+              Kind.CHOICE, positional=False, example="typed", guess=False,
+              choices=(Choice("typed", "Typed answers", ("type", "typing")), Choice("buttons", "Choice buttons",
+                                                                                  ("choices",))))
 
 TOPIC = Option("topic", "Only questions on this topic or deck", Kind.TOPIC, keyed=True, suggest="topics",
                example="keras")
@@ -31,13 +37,25 @@ CATALOG = Catalog((
             options=(Option("query", "Your question, e.g. what is eager execution", required=True,
                             max_length=lookup.MAX_QUERY, check=lookup.check_question, suggest="questions"),),
             aliases=("q",), cooldown=lambda c: c.cooldowns.ask_seconds, private=False, pace=Pace.USUALLY_QUICK),
-    Command("quiz", "Start a quiz round in this channel (topic, questions, seconds optional)",
+    Command("quiz", "Start a quiz game here (topic, questions, seconds, to N, typed, nohints optional); "
+            "`quiz stop` ends it, `quiz skip` reveals the question and moves on",
             "quiz keras questions 3", quizzes.quiz,
             options=(TOPIC,
                      Option("questions", "How many questions in a row", Kind.NUMBER, positional=False, keyed=True,
                             bounds=_questions, default=lambda c: 1),
                      Option("seconds", "Seconds to answer each question", Kind.NUMBER, positional=False,
-                            keyed=True, bounds=_seconds, default=lambda c: c.quiz.round_seconds)),
+                            keyed=True, bounds=_seconds, default=lambda c: c.quiz.round_seconds),
+                     Option("to", "First to this many points wins (the game ends there)", Kind.NUMBER,
+                            positional=False, keyed=True, bounds=lambda c: TARGET, default=lambda c: 0, example="30"),
+                     MODE,
+                     Option("hints", "nohints: no Hint or 50/50 buttons in this game", Kind.CHOICE, positional=False,
+                            example="nohints", guess=False,
+                            choices=(Choice("hints", "Hints on"), Choice("nohints", "No hints", ("no-hints",)))),
+                     Option("control", "stop: end this channel's quiz now; skip: reveal this question and move on "
+                            "(whoever started it, or an admin)", Kind.CHOICE, positional=False, example="stop",
+                            guess=False, uncooled=True,
+                            choices=(Choice("stop", "Stop the quiz", ("end",)), Choice("skip", "Skip the question",
+                                                                                    ("next",))))),
             aliases=("practice",), cooldown=lambda c: c.cooldowns.quiz_seconds, posts=True),
     Command("leaderboard", "Top 10 for today, week, month or all time, optionally for one topic",
             "leaderboard week", boards.leaderboard,
@@ -61,7 +79,7 @@ CATALOG = Catalog((
                                         suggest="timezones"),
                                  Option("questions", "Questions per day", Kind.NUMBER, positional=False, keyed=True,
                                         bounds=lambda c: DAILY_QUESTIONS, default=lambda c: 1),
-                                 TOPIC)),
+                                 TOPIC, MODE)),
                 Command("show", "Show this channel's daily challenge", "daily show", schedules.show, admin=True),
                 Command("off", "Stop this channel's daily challenge", "daily off", schedules.off, admin=True))),
     Command("about", "Version, decks and uptime", "about", info.about, pace=Pace.INSTANT),
