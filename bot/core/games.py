@@ -128,8 +128,8 @@ async def stop(bot: StudyBot, event: CommandEvent) -> list[Reply]:
     if closed is not None:
         bot.quiz.disarm(closed.id)
     bot.quiz.disarm(record.id)
-    bot.delivery.wake()
-    return [Reply("Quiz stopped: the answer and the results follow.", ephemeral=True)]
+    await bot.delivery.deliver_channel(event.channel)  # the channel sees them before the stopper's ack
+    return [Reply("Quiz stopped: the answer and the results are posted.", ephemeral=True)]
 
 
 async def skip(bot: StudyBot, event: CommandEvent) -> list[Reply]:
@@ -142,5 +142,6 @@ async def skip(bot: StudyBot, event: CommandEvent) -> list[Reply]:
         return [refusal]
     if not await bot._close(record):
         return [Reply("That question had just closed; its answer is on its way.", ephemeral=True)]
+    await bot.delivery.deliver_channel(event.channel)
     more = "the next question follows" if record.remaining > 0 else "that was the last question"
     return [Reply(f"Skipped: the answer is revealed and {more}.", ephemeral=True)]

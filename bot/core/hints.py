@@ -17,12 +17,13 @@ MASK = "·"
 def letters_hint(answer: str, level: int) -> str:
     """``answer`` partly masked: level 1 shows each word's first letter, level 2 half of each
     word's letters, level 3 every word but the last in full (a one-word answer: all but its
-    last letter). Spaces and punctuation always show, so the shape is there from the start."""
+    last quarter). Spaces and punctuation always show, so the shape is there from the start."""
     words = answer.split(" ")
     if level >= 3:
         if len(words) > 1:
             return " ".join(words[:-1] + [_mask(words[-1], max(1, (len(words[-1]) + 1) // 2))])
-        return _mask(answer, max(1, len(answer) - 1))
+        letters = sum(c.isalnum() for c in answer)
+        return _mask(answer, max(1, letters - max(1, letters // 4)))
     return " ".join(_mask(w, 1 if level <= 1 else max(1, (len(w) + 1) // 2)) for w in words)
 
 
