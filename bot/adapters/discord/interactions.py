@@ -20,8 +20,10 @@ from discord import app_commands
 from discord.utils import MISSING
 
 from bot.adapters.discord.client import studybot_of
+from bot.adapters.discord.modals import modal_for
 from bot.adapters.discord.render import RenderedMessage, render
 from bot.adapters.discord.views import BUTTON_TEMPLATE, shows_button, view_for
+from bot.core import buttons
 from bot.core.app import APOLOGY, StudyBot
 from bot.core.events import ButtonEvent, Channel, CommandEvent, User
 from bot.core.replies import Reply, neutralize
@@ -113,12 +115,26 @@ async def answer_button(interaction: discord.Interaction[Any], button_id: str) -
     """
     try:
         bot = studybot_of(interaction)
-        await interaction.response.defer()
         event = ButtonEvent(user_of(interaction), channel_of(interaction), button_id)
+        if _opens_text_field(button_id):
+            # The response must be the modal itself; the core answers this from memory, at once.
+            replies = await bot.handle_button(event)
+            field = next((r.text_input for r in replies if r.text_input is not None), None)
+            if field is not None:
+                await interaction.response.send_modal(modal_for(field))
+            else:
+                await send_replies(interaction, bot, replies, private=True)
+            return
+        await interaction.response.defer()
         await send_replies(interaction, bot, await bot.handle_button(event), private=False)
     except Exception:
         log.exception("Discord button %s from %s failed", button_id, interaction.user.id)
         await apologize(interaction)
+
+
+def _opens_text_field(button_id: str) -> bool:
+    press = buttons.parse(button_id)
+    return isinstance(press, buttons.RoundPress) and press.kind == "type"
 
 
 async def answer_stale_press(interaction: discord.Interaction[Any]) -> None:
