@@ -82,6 +82,7 @@ def typed_answer_id(round_id: int) -> str:
     return f"{VERSION}:typed:{round_id}"
 
 
+TYPED_TEMPLATE = rf"{VERSION}:typed:{_ROUND}"  # for adapters that declare which fields they listen for
 _TYPED = re.compile(rf"{VERSION}:typed:({_ROUND})")
 
 

@@ -14,8 +14,7 @@ import discord
 
 from bot.adapters.discord.client import StudyClient, make_client
 from bot.adapters.discord.commands import add_commands
-from bot.adapters.discord.interactions import answer_button, answer_stale_press
-from bot.adapters.discord.modals import answer_modal_submit
+from bot.adapters.discord.interactions import answer_button, answer_modal_submit, answer_stale_press
 from bot.adapters.discord.outbox import DiscordOutbox
 from bot.adapters.discord.views import StudyButton
 from bot.config import Config, ConfigError

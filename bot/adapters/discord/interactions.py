@@ -20,12 +20,12 @@ from discord import app_commands
 from discord.utils import MISSING
 
 from bot.adapters.discord.client import studybot_of
-from bot.adapters.discord.modals import modal_for
+from bot.adapters.discord.modals import modal_for, submitted_text
 from bot.adapters.discord.render import RenderedMessage, render
 from bot.adapters.discord.views import BUTTON_TEMPLATE, shows_button, view_for
 from bot.core import buttons
 from bot.core.app import APOLOGY, StudyBot
-from bot.core.events import ButtonEvent, Channel, CommandEvent, User
+from bot.core.events import ButtonEvent, Channel, CommandEvent, TextSubmitEvent, User
 from bot.core.replies import Reply, neutralize
 
 log = logging.getLogger(__name__)
@@ -135,6 +135,25 @@ async def answer_button(interaction: discord.Interaction[Any], button_id: str) -
 def _opens_text_field(button_id: str) -> bool:
     press = buttons.parse(button_id)
     return isinstance(press, buttons.RoundPress) and press.kind == "type"
+
+
+async def answer_modal_submit(interaction: discord.Interaction[Any]) -> None:
+    """A submitted typed answer: handed to the core, answered privately. Other interactions are left alone."""
+    if interaction.type is not discord.InteractionType.modal_submit or interaction.data is None:
+        return
+    custom_id = interaction.data.get("custom_id")
+    if not isinstance(custom_id, str) or buttons.parse_typed_answer(custom_id) is None:
+        return
+    try:
+        bot = studybot_of(interaction)
+        await interaction.response.defer(ephemeral=True, thinking=True)  # the answer is written to the database
+        text = submitted_text(dict(interaction.data))
+        replies = await bot.handle_text(TextSubmitEvent(user_of(interaction), channel_of(interaction), custom_id,
+                                                        text))
+        await send_replies(interaction, bot, replies, private=True)
+    except Exception:
+        log.exception("Discord typed answer %s from %s failed", custom_id, interaction.user.id)
+        await apologize(interaction)
 
 
 async def answer_stale_press(interaction: discord.Interaction[Any]) -> None:

@@ -1,4 +1,4 @@
-"""The core's text fields (a typed answer) as Discord modals, and their submissions back as core events.
+"""The core's text fields (a typed answer) as Discord modals; submissions are read here, answered in interactions.
 
 Pressing a typed round's "Answer" must be answered with the modal itself (interaction callback
 type 9): a deferral first would make it impossible to open. The core decides from memory
@@ -9,18 +9,12 @@ core's field id (``v1:typed:<round>``), so a modal opened before a restart is st
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from typing import Any
 
 import discord
 
-from bot.adapters.discord.client import studybot_of
-from bot.core import buttons
-from bot.core.events import TextSubmitEvent
 from bot.core.replies import TextInput, fit
-
-log = logging.getLogger(__name__)
 
 ANSWER_FIELD = "answer"  # the text input's custom id inside the modal
 MODAL_SECONDS = 900.0  # discord.py forgets an unanswered modal after this (the submission is read by id anyway)
@@ -47,24 +41,3 @@ def submitted_text(data: dict[str, Any]) -> str:
             if isinstance(component.get("component"), dict):
                 yield from values([component["component"]])
     return next(values(data.get("components") or []), "")
-
-
-async def answer_modal_submit(interaction: discord.Interaction[Any]) -> None:
-    """A submitted typed answer: handed to the core, answered privately. Other interactions are left alone."""
-    if interaction.type is not discord.InteractionType.modal_submit or interaction.data is None:
-        return
-    custom_id = interaction.data.get("custom_id")
-    if not isinstance(custom_id, str) or buttons.parse_typed_answer(custom_id) is None:
-        return
-    # Imported here: interactions imports this module to open modals.
-    from bot.adapters.discord.interactions import apologize, channel_of, send_replies, user_of
-    try:
-        bot = studybot_of(interaction)
-        await interaction.response.defer(ephemeral=True, thinking=True)  # the answer is written to the database
-        text = submitted_text(dict(interaction.data))
-        replies = await bot.handle_text(TextSubmitEvent(user_of(interaction), channel_of(interaction), custom_id,
-                                                        text))
-        await send_replies(interaction, bot, replies, private=True)
-    except Exception:
-        log.exception("Discord typed answer %s from %s failed", custom_id, interaction.user.id)
-        await apologize(interaction)
