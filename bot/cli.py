@@ -91,6 +91,12 @@ def _parser() -> argparse.ArgumentParser:
     kb_validate.add_argument("paths", nargs="*", type=Path,
                              help="deck folders or folders of decks (default: the configured decks)")
     kb_validate.set_defaults(handler=_kb_validate)
+    kb_import = kb_sub.add_parser("import", help="make a deck folder from a CSV/TSV file or an Anki package")
+    kb_import.add_argument("file", type=Path, help="a .csv, .tsv or Anki .apkg file")
+    kb_import.add_argument("--deck", help="the deck's name (default: from the file name)")
+    kb_import.add_argument("--out", type=Path, help="folder to create (default: ./DECK)")
+    kb_import.add_argument("--force", action="store_true", help="replace the deck already in --out")
+    kb_import.set_defaults(handler=_kb_import)
     kb_gaps = kb_sub.add_parser("gaps", parents=[common, data], help="questions that got no confident answer")
     kb_gaps.add_argument("--limit", type=_positive, default=30)
     kb_gaps.set_defaults(handler=_kb_gaps)
@@ -102,6 +108,13 @@ def _parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(metavar="ACTION", required=True)
     db_sub.add_parser("upgrade", parents=[common, data], help="create or migrate the database").set_defaults(
         handler=_db_upgrade)
+    db_copy = db_sub.add_parser("copy", parents=[common], help="copy every table into an empty database, verified",
+                                description="Copies SQLite to PostgreSQL or back. SRC and DST are a SQLite file (or "
+                                            "a data folder holding studybot.sqlite3) or a postgresql:// URL; the "
+                                            "password comes from [store] password_env. Stop the bots first.")
+    db_copy.add_argument("source", metavar="SRC")
+    db_copy.add_argument("destination", metavar="DST")
+    db_copy.set_defaults(handler=_db_copy)
 
     discord = sub.add_parser("discord", help="Discord set-up")
     discord_sub = discord.add_subparsers(metavar="ACTION", required=True)
@@ -235,11 +248,23 @@ def _kb_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _kb_import(args: argparse.Namespace) -> int:
+    from bot.kb.importing import ImportRefused, import_file
+
+    try:
+        report = import_file(args.file, deck_name=args.deck, out=args.out, force=args.force)
+    except ImportRefused as exc:
+        print(f"Cannot import: {exc}", file=sys.stderr)
+        return 1
+    print("\n".join(report.lines()))
+    return 0
+
+
 def _kb_gaps(args: argparse.Namespace) -> int:
     from bot.run import show_gaps
 
     config = load_config(args.config)
-    rows = asyncio.run(show_gaps(config.data_dir(args.data_dir), args.limit))
+    rows = asyncio.run(show_gaps(config, config.data_dir(args.data_dir), args.limit))
     if not rows:
         print("No unanswered questions recorded yet.")
     for query, times, last in rows:
@@ -271,8 +296,34 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     from bot.run import upgrade_database
 
     config = load_config(args.config)
-    path = asyncio.run(upgrade_database(config.data_dir(args.data_dir)))
-    print(f"Database {path} is up to date.")
+    where = asyncio.run(upgrade_database(config, config.data_dir(args.data_dir)))
+    print(f"Database {where} is up to date.")
+    return 0
+
+
+def _db_copy(args: argparse.Namespace) -> int:
+    from bot.database import open_location
+    from bot.store.copy import copy_database
+
+    config = load_config(args.config)
+
+    async def copy() -> list[tuple[str, int, str]]:
+        source = await open_location(args.source, config)
+        try:
+            destination = await open_location(args.destination, config)
+            try:
+                copied = await copy_database(source, destination, args.source, args.destination)
+            finally:
+                await destination.close()
+        finally:
+            await source.close()
+        return [(c.table, c.rows, c.checksum) for c in copied]
+
+    copied = asyncio.run(copy())
+    for table, rows, digest in copied:
+        print(f"{table:<16} {rows:>9} rows  sha256 {digest[:16]}  same in both")
+    print(f"Copied {sum(r for _, r, _ in copied)} rows from {args.source} to {args.destination}; counts and "
+          "checksums verified.")
     return 0
 
 

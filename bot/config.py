@@ -30,7 +30,9 @@ SECRET_KEYS = {
     "slack.bot_token_env": "the Slack Bot User OAuth Token, xoxb-…",
     "slack.app_token_env": "the Slack app-level token for Socket Mode, xapp-…",
     "slack.signing_secret_env": "the Slack signing secret for HTTP mode",
+    "store.password_env": "the PostgreSQL password",
 }
+STORE_SCHEMES = ("postgresql://", "postgres://")
 
 
 class ConfigError(Exception):
@@ -119,6 +121,7 @@ class DiscordSection:
     token_env: str = "STUDYBOT_DISCORD_TOKEN"
     sharded: bool = False
     shard_count: int = 0
+    shard_ids: list[int] = field(default_factory=list)  # this process's shards, of shard_count (several processes)
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,22 @@ class SlackSection:
     http_host: str = "0.0.0.0"
     http_port: int = 3000
     admin_user_ids: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StoreSection:
+    """[store]: where state lives. No url: one SQLite file in the data folder (one process).
+    A ``postgresql://user@host:port/database`` url: a PostgreSQL database any number of processes share."""
+
+    url: str = ""
+    password_env: str = ""
+    pool_size: int = 10
+    statement_timeout_seconds: float = 10.0
+
+    @property
+    def postgres(self) -> bool:
+        """Whether the state lives in PostgreSQL."""
+        return bool(self.url)
 
 
 @dataclass(frozen=True)
@@ -156,6 +175,7 @@ class Config:
     delivery: DeliverySection = field(default_factory=DeliverySection)
     discord: DiscordSection = field(default_factory=DiscordSection)
     slack: SlackSection = field(default_factory=SlackSection)
+    store: StoreSection = field(default_factory=StoreSection)
     console: ConsoleSection = field(default_factory=ConsoleSection)
     base_dir: Path = Path(".")
 
@@ -181,6 +201,8 @@ class Config:
     def required_secrets(self) -> list[tuple[str, str]]:
         """(config key, environment variable) for every secret the enabled adapters need."""
         needed = []
+        if self.store.url and self.store.password_env:
+            needed.append(("store.password_env", self.store.password_env))
         if "discord" in self.bot.adapters:
             needed.append(("discord.token_env", self.discord.token_env))
         if "slack" in self.bot.adapters:
@@ -302,12 +324,16 @@ def _has_type(value: Any, expected: Any) -> bool:
         return isinstance(value, str)
     if expected == dict[str, int]:
         return isinstance(value, dict) and all(isinstance(v, int) and not isinstance(v, bool) for v in value.values())
+    if expected == list[int]:
+        return isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
 def _describe(expected: Any) -> str:
     if expected == dict[str, int]:
         return "a table of whole numbers, e.g. { easy = 5, medium = 10, hard = 15 }"
+    if expected == list[int]:
+        return "a list of whole numbers"
     return {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}.get(
         expected, "a list of strings")
 
@@ -351,10 +377,14 @@ def _check_values(config: Config) -> list[str]:
         problems.append(f"bot.log_format: expected \"text\" or \"json\", got {config.bot.log_format!r}")
     for key in SECRET_KEYS:
         section, name = key.split(".")
+        if key == "store.password_env" and not config.store.password_env:
+            continue  # optional: a server that trusts the connection needs no password
         if not _ENV_NAME.fullmatch(getattr(getattr(config, section), name)):
             # The value is not echoed: a person who got this wrong may have pasted the secret itself.
             problems.append(f"{key}: must be the name of an environment variable (letters, digits and _, "
                             f"e.g. \"STUDYBOT_...\"), not the secret itself")
+    problems.extend(_check_store(config.store))
+    problems.extend(_check_shards(config.discord))
     if config.slack.mode not in ("socket", "http"):
         problems.append(f"slack.mode: expected \"socket\" or \"http\", got {config.slack.mode!r}")
     if not config.slack.command.startswith("/"):
@@ -364,6 +394,34 @@ def _check_values(config: Config) -> list[str]:
     if not 0 < config.slack.http_port < 65536:
         problems.append(f"slack.http_port: expected a port between 1 and 65535, got {config.slack.http_port}")
     return problems
+
+
+def _check_store(store: StoreSection) -> list[str]:
+    if not store.url:
+        return []
+    if not store.url.startswith(STORE_SCHEMES):
+        return [f"store.url: expected a PostgreSQL URL such as \"postgresql://studybot@127.0.0.1:5432/studybot\" "
+                f"(leave it out for SQLite in the data folder), got {store.url.split('@')[-1]!r}"]
+    authority = store.url.split("://", 1)[1].split("/", 1)[0]
+    if ":" in authority.rpartition("@")[0]:
+        # Not echoed: it holds a password. Secrets never live in the file.
+        return ["store.url: holds a password; remove it from the URL and name the environment variable that holds "
+                "it in store.password_env"]
+    return []
+
+
+def _check_shards(discord: DiscordSection) -> list[str]:
+    if not discord.shard_ids:
+        return []
+    if discord.shard_count < 1:
+        return ["discord.shard_ids: needs discord.shard_count, the number of shards over all processes"]
+    wrong = [i for i in discord.shard_ids if not 0 <= i < discord.shard_count]
+    if wrong:
+        return [f"discord.shard_ids: shard ids run from 0 to {discord.shard_count - 1} (discord.shard_count = "
+                f"{discord.shard_count}), got {wrong}"]
+    if len(set(discord.shard_ids)) < len(discord.shard_ids):
+        return ["discord.shard_ids: name each shard once"]
+    return []
 
 
 def _number(value: float) -> str:
@@ -400,5 +458,8 @@ def _ranges(config: Config) -> list[tuple[str, float, float, float, str]]:
         ("delivery.max_retry_seconds", delivery.max_retry_seconds, 1, 3600, " (an hour)"),
         ("delivery.unknown_error_attempts", delivery.unknown_error_attempts, 1, 100, ""),
         ("delivery.give_up_hours", delivery.give_up_hours, 0.1, _WEEK // 3600, " (a week)"),
-        ("delivery.lease_seconds", delivery.lease_seconds, 10, 3600, " (an hour)"),
+        # At least a slow request's length (discord.py may wait out a 30 s rate limit inside one).
+        ("delivery.lease_seconds", delivery.lease_seconds, 60, 3600, " (an hour)"),
+        ("store.pool_size", config.store.pool_size, 1, 1000, ""),
+        ("store.statement_timeout_seconds", config.store.statement_timeout_seconds, 0.1, 3600, " (an hour)"),
     ]

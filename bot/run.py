@@ -22,12 +22,11 @@ from typing import Any
 from bot.adapters import adapter_runner
 from bot.config import Config
 from bot.core.app import StudyBot
+from bot.database import DB_FILE, describe_store, opened_store
 from bot.kb.library import load_library
-from bot.store.lock import data_folder_lock
-from bot.store.sqlite import SqliteStore
 
 log = logging.getLogger(__name__)
-DB_FILE = "studybot.sqlite3"
+__all__ = ["DB_FILE", "run", "upgrade_database", "show_gaps"]
 # Docker waits 10 s between SIGTERM and SIGKILL (systemd 90 s): at worst 3 + 2 + 4 = 9 s to stop.
 ADAPTER_STOP_SECONDS = 3.0
 TIMER_STOP_SECONDS = 2.0
@@ -66,12 +65,8 @@ async def run(config: Config, data_dir: Path) -> None:
         TimerFailure: the timer loop kept failing.
     """
     library = load_library(config.deck_paths, include_builtin=config.builtin_decks)
-    with data_folder_lock(data_dir):
-        store = await SqliteStore.open(data_dir / DB_FILE)
-        try:
-            await _serve(StudyBot(library, store, config), config)
-        finally:
-            await store.close()
+    async with opened_store(config, data_dir) as store:
+        await _serve(StudyBot(library, store, config), config)
 
 
 async def _serve(bot: StudyBot, config: Config) -> None:
@@ -82,7 +77,9 @@ async def _serve(bot: StudyBot, config: Config) -> None:
     try:
         if config.bot.metrics_port:
             health = await _start_health(bot, config)
-        await bot.start()
+        # A SQLite process holds the data folder's lock, so attempts claimed by any other process were cut
+        # off; with PostgreSQL other processes may be mid-attempt, and their claims wait for their lease.
+        await bot.start(owns_data_folder=not config.store.postgres)
         tasks = {name: asyncio.create_task(adapter_runner(name)(bot, config), name=f"adapter:{name}")
                  for name in config.bot.adapters}
         timers = asyncio.create_task(bot.run_timers(), name="timers")
@@ -151,22 +148,24 @@ async def _supervise(tasks: dict[str, asyncio.Task[None]], watch: Iterable[async
             return
 
 
-async def upgrade_database(data_dir: Path) -> Path:
-    """Creates or migrates the database file; returns its path.
+async def upgrade_database(config: Config, data_dir: Path) -> str:
+    """Creates or migrates the configured database (the SQLite file, or the PostgreSQL schema); names it.
 
     Raises:
-        DataFolderBusy: a running StudyBot holds the folder (it migrated at its start).
+        DataFolderBusy: a running StudyBot holds the SQLite folder (it migrated at its start). With
+            PostgreSQL, running bots are no obstacle: migrations take an advisory lock.
     """
-    path = data_dir / DB_FILE
-    with data_folder_lock(data_dir):
-        store = await SqliteStore.open(path)
-        await store.close()
-    return path
+    async with opened_store(config, data_dir):
+        pass
+    return describe_store(config, data_dir)
 
 
-async def show_gaps(data_dir: Path, limit: int) -> list[tuple[str, int, str]]:
+async def show_gaps(config: Config, data_dir: Path, limit: int) -> list[tuple[str, int, str]]:
     """The most asked questions that got no confident answer."""
-    store = await SqliteStore.open(data_dir / DB_FILE)
+    from bot.database import open_postgres, open_sqlite
+
+    store = await (open_postgres(config.store.url, config) if config.store.postgres
+                   else open_sqlite(data_dir / DB_FILE))
     try:
         return [(query, times, last.isoformat(timespec="minutes")) for query, times, last in await store.gaps(limit)]
     finally:

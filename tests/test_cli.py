@@ -130,3 +130,28 @@ def test_version_is_the_package_version() -> None:
     run = studybot("--version")
     assert run.returncode == 0
     assert run.stdout == f"studybot {version('studybot')}\n"
+
+
+def test_kb_import_writes_a_deck_that_validates_and_refuses_a_broken_file(tmp_path: Path) -> None:
+    from tests.kb.importing.apkg import build_apkg
+
+    source = build_apkg(tmp_path / "capitals.apkg", [("Capital of <b>France</b>?", "Paris", ["europe"]),
+                                                     ("Capital of Japan?", "Tokyo<img src='t.png'>", ["asia"]),
+                                                     ("Capital of Peru?", "Lima", ["america"])])
+    out = tmp_path / "decks" / "capitals"
+    run = studybot("kb", "import", str(source), "--out", str(out))
+    assert run.returncode == 0, run.stderr
+    assert "note 2: media skipped (t.png)" in run.stdout
+    assert f"Wrote deck 'capitals' to {out}: 3 entries, 3 quiz cards, 3 topic(s)." in run.stdout
+    assert studybot("kb", "validate", str(out)).returncode == 0
+    again = studybot("kb", "import", str(source), "--out", str(out))
+    assert again.returncode == 1
+    assert again.stderr.strip() == f"Cannot import: {out} is not empty; choose another --out, or add --force to " \
+                                   "replace the deck in it"
+    broken = tmp_path / "broken.apkg"
+    broken.write_text("not a zip")
+    refused = studybot("kb", "import", str(broken), "--out", str(tmp_path / "nothing"))
+    assert refused.returncode == 1
+    assert refused.stdout == ""
+    assert refused.stderr.count("\n") == 1 and f"{broken}: not an Anki package" in refused.stderr
+    assert not (tmp_path / "nothing").exists()

@@ -260,7 +260,7 @@ def test_run_refuses_to_start_before_touching_the_data_dir(tmp_path: Path) -> No
     ("[delivery]\nmax_retry_seconds = 1e9\n", "delivery.max_retry_seconds: must be at most 3600 (an hour), got 1e+09"),
     ("[delivery]\nfirst_retry_seconds = 0\n", "delivery.first_retry_seconds: must be 0.1 or more, got 0"),
     ("[delivery]\nunknown_error_attempts = 0\n", "delivery.unknown_error_attempts: must be 1 or more, got 0"),
-    ("[delivery]\nlease_seconds = 1\n", "delivery.lease_seconds: must be 10 or more, got 1"),
+    ("[delivery]\nlease_seconds = 10\n", "delivery.lease_seconds: must be 60 or more, got 10"),
     ("[delivery]\nfirst_retry_seconds = 30\nmax_retry_seconds = 10\n",
      "delivery.max_retry_seconds: must be at least delivery.first_retry_seconds (30), got 10"),
 ])

@@ -26,7 +26,7 @@ PACKAGE = ROOT / "bot"
 # Rank of each layer; peers share a rank but may not import each other (see INDEPENDENT).
 LAYERS = {"process": 4, "adapters": 3, "core": 2, "kb": 1, "store": 1, "shared": 0}
 INDEPENDENT = {frozenset({"kb", "store"})}
-PLATFORM_LIBRARIES = ("discord", "slack_bolt", "slack_sdk", "aiosqlite", "aiohttp")
+PLATFORM_LIBRARIES = ("discord", "slack_bolt", "slack_sdk", "aiosqlite", "asyncpg", "aiohttp")
 
 
 def module_name(path: Path) -> str:
@@ -39,6 +39,7 @@ MODULES = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
 
 # Modules at the package's top level, by layer (a new one must be placed here: see the message below).
 ROOT_MODULES = {"bot": "process", "bot.cli": "process", "bot.run": "process", "bot.__main__": "process",
+                "bot.database": "process",
                 "bot.health": "adapters", "bot.startup": "adapters",
                 "bot.chat": "shared", "bot.config": "shared", "bot.typed_text": "shared", "bot.logs": "shared",
                 "bot.log_privacy": "shared"}

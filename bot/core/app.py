@@ -10,6 +10,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -32,11 +33,13 @@ from bot.core.rounds import QuizMaster
 from bot.core.standings import board_lines, ranked
 from bot.kb.library import Library
 from bot.kb.model import QuizCard
-from bot.store.base import Outgoing, PendingMessage, RoundRecord, Schedule, Store, StoreUnit
+from bot.store.base import Outgoing, PendingMessage, RoundRecord, Schedule, Store, StoreUnavailable, StoreUnit
 
 log = logging.getLogger(__name__)
 
 STOPPING = "StudyBot is restarting; please try again in a moment."
+UNAVAILABLE = ("StudyBot cannot reach its database right now, so that was not done; please try again in a "
+               "moment.")
 APOLOGY = "Sorry, something went wrong while handling that. It has been logged; please try again in a moment."
 # A tick that fails is retried with a backoff doubling up to TIMER_MAX_BACKOFF seconds; after
 # TIMER_MAX_FAILURES in a row (about three minutes) the timer gives up and the process exits.
@@ -63,9 +66,10 @@ class StudyBot:
         self.quiz = QuizMaster(library, store, self.clock.now, rng or random.Random(), config.quiz)
         self.daily = DailyPlanner(library, store, self.clock.now, timedelta(minutes=config.daily.grace_minutes))
         self.delivery = Deliverer(store, self.outboxes, self.clock, config.delivery, random.Random(),
-                                  on_given_up=self._given_up, metrics=self.metrics)
+                                  on_given_up=self._given_up, on_delivered=self._delivered,
+                                  metrics=self.metrics)
         self.catalog: Catalog = CATALOG
-        self.cooldowns = Cooldowns(max(config.cooldowns.ask_seconds, config.cooldowns.quiz_seconds))
+        self.cooldowns = Cooldowns(max(config.cooldowns.ask_seconds, config.cooldowns.quiz_seconds), store)
         self._last_daily_check: datetime | None = None
         self.accepting = True  # False once shutdown began: events get STOPPING while work drains
         self.started_at = self.clock.now()  # for uptime (`about`); start() moves it to when serving began
@@ -74,10 +78,16 @@ class StudyBot:
         """Registers the adapter that posts into ``platform``'s channels."""
         self.outboxes[platform] = outbox
 
-    async def start(self) -> None:
-        """Re-arms open rounds after a (re)start; overdue ones close on the first tick."""
+    async def start(self, owns_data_folder: bool = False) -> None:
+        """Re-arms open rounds after a (re)start; overdue ones close on the first tick.
+
+        ``owns_data_folder``: this process holds the data folder's lock, so deliveries a previous
+        process was in the middle of are retried at once rather than after their lease.
+        """
         self.started_at = self.clock.now()
         await self.quiz.load()
+        if owns_data_folder:
+            await self.delivery.resume()
 
     # Entry points for adapters
 
@@ -110,14 +120,22 @@ class StudyBot:
         return [await self.quiz.submit_typed(event, round_id)]
 
     async def _guard(self, work: Awaitable[list[Reply]], context: str,
-                     on_failure: Callable[[], None] | None = None) -> list[Reply]:
+                     on_failure: Callable[[], Awaitable[None]] | None = None) -> list[Reply]:
         try:
             return await work
+        except StoreUnavailable as exc:
+            # Expected while a database server restarts: one line, no traceback, and a reply that says so.
+            log.warning("not handled, the database is unavailable: %s (%s)", context, exc)
+            reply = UNAVAILABLE
         except Exception:
             log.exception("handler failed: %s", context)
-            if on_failure is not None:
-                on_failure()
-            return [Reply(APOLOGY, ephemeral=True)]
+            reply = APOLOGY
+        if on_failure is not None:
+            try:
+                await on_failure()
+            except Exception as exc:
+                log.warning("could not release the cooldown after a failure: %s", exc)
+        return [Reply(reply, ephemeral=True)]
 
     # Timers
 
@@ -127,7 +145,17 @@ class StudyBot:
         What they post is delivered by the delivery worker (:meth:`run_timers` runs it); without a
         running worker (tests, a one-off tick) it is delivered here before returning.
         """
+        if self.store.shared:
+            # Rounds opened by other processes on the database, and closed by them, are seen here;
+            # a round of a process that died is closed by whichever process ticks first. Their posts
+            # too: the worker looks at the outbox every tick, so a message another process queued, or
+            # claimed and died holding, is delivered here within a tick of its lease ending.
+            await self.quiz.load()
+            self.delivery.wake()
         for record in self.quiz.due():
+            current = self.quiz.open.get(record.id)
+            if current is None or current.closes_at > self.clock.now():
+                continue  # closed meanwhile, or its question was posted late and it got its time again
             try:
                 await self._close(record)
             except Exception:
@@ -279,6 +307,19 @@ class StudyBot:
                 return f"I could not post the question in this channel, so no quiz was started. {why}"
         return None
 
+    async def _delivered(self, message: PendingMessage) -> None:
+        """A round may close once its question is out; a quiz question that reached its channel late
+        (a rate limit, an outage) gets its full time: the round's clock restarts when people see it."""
+        if message.purpose != "question" or message.round_id is None:
+            return
+        record = self.quiz.posted(message.round_id)
+        if record is None or record.kind != "quiz":
+            return  # a daily question keeps the closing time it announces
+        closes_at = self.clock.now() + timedelta(seconds=record.seconds)
+        if closes_at - record.closes_at > timedelta(seconds=1) \
+                and await self.store.extend_round(record.id, closes_at) and record.id in self.quiz.open:
+            self.quiz.open[record.id] = replace(record, closes_at=closes_at)
+
     async def _given_up(self, message: PendingMessage, reason: str) -> None:
         """A question nobody will ever see withdraws its round, so the channel is free for the next one."""
         if message.purpose != "question" or message.round_id is None:
@@ -337,7 +378,8 @@ class StudyBot:
         except OptionProblem as problem:
             return [Reply(str(problem), ephemeral=True)]
         steering = any(o.uncooled and o.name in event.options for o in command.options)
-        cooling = None if steering else self._cooldown(event, command.cooldown(self.config) if command.cooldown else 0)
+        cooling = None if steering else await self._cooldown(
+            event, command.cooldown(self.config) if command.cooldown else 0)
         if cooling:
             return [Reply(cooling, ephemeral=True)]
         assert command.handler is not None, f"command {full_name} declares no handler"
@@ -351,11 +393,11 @@ class StudyBot:
         game = await self.store.game(record.game_id)
         return game is not None and game.hints
 
-    def _cooldown(self, event: CommandEvent, seconds: float) -> str | None:
+    async def _cooldown(self, event: CommandEvent, seconds: float) -> str | None:
         outbox = self.outboxes.get(event.user.platform)
         if seconds <= 0 or (outbox is not None and not outbox.capabilities.shared_channels):
             return None
-        return self.cooldowns.check(event, seconds, self.clock.now())
+        return await self.cooldowns.check(event, seconds, self.clock.now())
 
     async def _button(self, event: ButtonEvent) -> list[Reply]:
         press = buttons.parse(event.button_id)

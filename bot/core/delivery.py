@@ -28,9 +28,10 @@ import asyncio
 import contextlib
 import logging
 import random
+import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.config import DeliverySection
 from bot.core.clock import Clock
@@ -44,8 +45,17 @@ log = logging.getLogger(__name__)
 
 IDLE_SECONDS = 60.0  # the worker looks at the outbox at least this often, even when nothing woke it
 MAX_RETRY_AFTER = 3600.0  # a Retry-After beyond an hour is taken as an hour
+# When the worker is stopped, posts already in flight get this long to finish: one cut off after the
+# platform took it but before its id was recorded would be sent again after the restart. Shorter
+# than `studybot run`'s wait for the timers to stop.
+STOP_GRACE_SECONDS = 1.5
+# Delivered and given-up messages are kept this long (to look into what happened), then forgotten,
+# so the outbox does not grow with every round ever played.
+KEEP_SETTLED = timedelta(days=7)
+PRUNE_EVERY = timedelta(hours=1)
 
 GivenUp = Callable[[PendingMessage, str], Awaitable[None]]
+Delivered = Callable[[PendingMessage], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -63,18 +73,34 @@ class Deliverer:
 
     def __init__(self, store: Store, outboxes: Mapping[str, Outbox], clock: Clock, settings: DeliverySection,
                  rng: random.Random | None = None, on_given_up: GivenUp | None = None,
-                 metrics: Metrics | None = None) -> None:
+                 on_delivered: Delivered | None = None, metrics: Metrics | None = None) -> None:
         self.store = store
         self.outboxes = outboxes  # the bot's live mapping: adapters attached later are seen
         self.clock = clock
         self.settings = settings
         self.rng = rng or random.Random()
         self.on_given_up = on_given_up
+        self.on_delivered = on_delivered
         self.metrics = metrics
         self.running = False
+        self.owner = uuid.uuid4().hex  # this process, in the attempts it claims
         self._wake = asyncio.Event()
         self._locks: dict[Channel, asyncio.Lock] = {}
         self._tasks: dict[Channel, asyncio.Task[list[Outcome]]] = {}
+        self._pruned_at: datetime | None = None
+
+    async def resume(self) -> int:
+        """Retries at once the attempts a previous process was in the middle of when it died.
+
+        Call only while holding the data folder's lock (no other process can be delivering);
+        without it, such attempts are retried when their lease runs out.
+        """
+        released = await self.store.release_claims(self.clock.now(), self.owner)
+        if released:
+            log.info("%d message(s) were being posted when StudyBot last stopped; posting them again now "
+                     "(one may show twice if the platform had already taken it)", released)
+            self.wake()
+        return released
 
     def wake(self) -> None:
         """Tells the worker that new messages were written (it delivers them at once)."""
@@ -139,10 +165,13 @@ class Deliverer:
                     await asyncio.wait_for(self._wake.wait(), timeout)
         finally:
             self.running = False
-            for task in self._tasks.values():
-                task.cancel()
-            await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+            tasks = list(self._tasks.values())
             self._tasks.clear()
+            if tasks:
+                await asyncio.wait(tasks, timeout=STOP_GRACE_SECONDS)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _start_due_channels(self) -> float:
         """Starts a task for every channel with a due message and none running; seconds to wait next."""
@@ -153,6 +182,9 @@ class Deliverer:
                     log.error("delivering to %s failed", channel, exc_info=task.exception())
         try:
             now = self.clock.now()
+            if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
+                self._pruned_at = now
+                await self.store.prune_outbox(now - KEEP_SETTLED)
             for message in await self.store.due_messages(now, list(self.outboxes)):
                 if message.channel not in self._tasks:
                     self._tasks[message.channel] = asyncio.create_task(self.deliver_channel(message.channel, True))
@@ -169,7 +201,7 @@ class Deliverer:
         """One delivery attempt, recorded; None if the message was taken by someone else."""
         now = self.clock.now()
         lease = now + timedelta(seconds=self.settings.lease_seconds)
-        if not await self.store.claim_message(message.id, now, lease):
+        if not await self.store.claim_message(message.id, now, lease, self.owner):
             return None
         attempts = message.attempts + 1
         outbox = self.outboxes[message.channel.platform]
@@ -203,6 +235,8 @@ class Deliverer:
         await self.store.record_delivered(message.id, self.clock.now(), platform_id)
         if self.metrics is not None:
             self.metrics.posts_delivered.inc(message.channel.platform)
+        if self.on_delivered is not None:
+            await self.on_delivered(message)
         return Outcome(message, "delivered")
 
     async def _retry(self, message: PendingMessage, attempts: int, reason: str,

@@ -119,9 +119,11 @@ async def stop(bot: StudyBot, event: CommandEvent) -> list[Reply]:
     now = bot.clock.now()
     closed: RoundRecord | None = None
     async with bot.store.unit() as unit:
+        # The round first, then the game: the order the timer's close takes them in (no deadlock on a
+        # database with row locks). The store's view: the timer may have moved on to the next question.
+        current = await unit.game_open_round(game.id)
         if not await unit.end_game(game.id, now, event.user.user_id, "stopped"):
             return [Reply("This quiz has already ended.", ephemeral=True)]
-        current = await unit.game_open_round(game.id)  # the store's view: the timer may have moved on
         if current is not None and await bot.quiz.close(unit, current, edits):
             closed = current
         await _queue_results(unit, game, await unit.game_rounds(game.id), now, "stopped", event.user.display_name)

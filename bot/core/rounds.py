@@ -82,11 +82,16 @@ class QuizMaster:
         self.open: dict[int, RoundRecord] = {}
         # Rounds where someone may hold a hint: only their answers need a read of the hints table.
         self.hinted: set[int] = set()
+        # Open rounds whose question is queued but not yet delivered: they do not close before people
+        # could see them (a rate limit or an outage delays the question, not the answering time).
+        self.unposted: set[int] = set()
 
     async def load(self) -> None:
         """Re-arms every round the database says is open (after a restart)."""
         self.open = {r.id: r for r in await self.store.open_rounds()}
         self.hinted = set(self.open)  # hints taken before the restart are in the store, not in memory
+        self.unposted = {m.round_id for m in await self.store.pending_messages()
+                         if m.purpose == "question" and m.round_id in self.open}
 
     def pick_card(self, topic: str | None, exclude: set[str] = frozenset(),  # type: ignore[assignment]
                   typed: bool = False) -> QuizCard | None:
@@ -135,12 +140,21 @@ class QuizMaster:
         return stored
 
     def arm(self, record: RoundRecord) -> None:
-        """Takes a committed round into the in-memory set of open rounds."""
+        """Takes a round committed by :meth:`start` into the in-memory set of open rounds."""
         self.open[record.id] = record
+        if record.kind != "practice" and self.library.card(record.card_id) is not None:
+            self.unposted.add(record.id)  # start() queued its question
+
+    def posted(self, round_id: int) -> RoundRecord | None:
+        """Notes that a round's question reached its channel; the open round, if it still is."""
+        self.unposted.discard(round_id)
+        return self.open.get(round_id)
 
     async def press(self, event: ButtonEvent, round_id: int, choice: int) -> Reply:
         """Records one answer. Every outcome is a private reply that never reveals the answer."""
         record = self.open.get(round_id)
+        if record is None and self.store.shared:
+            record = await self._shared_round(round_id)
         if record is None or record.closes_at <= self.now():
             return Reply("This round has closed. Watch the channel for the results, or start one with `quiz`.",
                          ephemeral=True)
@@ -244,11 +258,19 @@ class QuizMaster:
         more = "" if level >= HINT_LEVELS else " Press **Hint** again for more."
         return Reply(f"Hint {level} of {HINT_LEVELS}: `{letters_hint(accepted_answers(card)[0], level)}`. "
                      f"A right answer now earns {100 - cost}% of the points.{more}", ephemeral=True)
+    async def _shared_round(self, round_id: int) -> RoundRecord | None:
+        """A round another process opened (its presses can reach this one), if it is still open;
+        kept in memory from now on, like this process's own."""
+        record = await self.store.get_round(round_id)
+        if record is None or record.closed_at is not None:
+            return None
+        self.open[round_id] = record
+        return record
 
     def due(self) -> list[RoundRecord]:
-        """Open rounds whose time is up."""
+        """Open rounds whose time is up (never one whose question has not been posted yet)."""
         now = self.now()
-        return [r for r in self.open.values() if r.closes_at <= now]
+        return [r for r in self.open.values() if r.closes_at <= now and r.id not in self.unposted]
 
     async def close(self, unit: StoreUnit, record: RoundRecord, edits: bool) -> bool:
         """Within ``unit``: closes the round and queues its closing edit (if the platform ``edits``)
@@ -274,6 +296,7 @@ class QuizMaster:
     def disarm(self, round_id: int) -> None:
         """Forgets a round that is closed (or withdrawn) in the store."""
         self.open.pop(round_id, None)
+        self.unposted.discard(round_id)
 
 
 def practice_result(card: QuizCard, choice: int) -> Reply:

@@ -22,6 +22,14 @@ class StoreError(Exception):
     """The database cannot be used as it is; the message says why and what to do."""
 
 
+class StoreUnavailable(StoreError):
+    """The database server cannot be reached right now (restarting, network, a statement timed out).
+
+    Raised by a store whose database can come back on its own (PostgreSQL): what needed it is
+    answered with a "try again in a moment", and the work is retried later, nothing half-done.
+    """
+
+
 @dataclass(frozen=True)
 class RoundRecord:
     """One question put to a channel (an on-demand quiz, a daily challenge or private practice)."""
@@ -140,8 +148,10 @@ class ScoreRow:
 class StoreUnit(Protocol):
     """The writes of one unit of work: all of them are committed together, or none.
 
-    Reads through the unit see its own writes. Units are serialized: while one runs, no other
-    write (another unit, an answer batch) can interleave with it.
+    Reads through the unit see its own writes. Every claim in it (closing a round, a day's fire)
+    is decided by the database: of two units racing for one claim, in one process or in several
+    on one database, exactly one gets True. SQLite runs units one at a time; PostgreSQL runs them
+    side by side, and a unit racing for a row another holds waits for that one to end.
     """
 
     async def open_round(self, record: RoundRecord) -> RoundRecord | None:
@@ -197,7 +207,13 @@ class StoreUnit(Protocol):
 
 
 class Store(Protocol):
-    """Everything the core persists."""
+    """Everything the core persists.
+
+    ``shared`` is True when other processes may write the same database (PostgreSQL): then rounds
+    they open are looked up and closed here too, and nothing may be assumed from memory alone.
+    """
+
+    shared: bool
 
     def unit(self) -> AbstractAsyncContextManager[StoreUnit]:
         """A unit of work: ``async with store.unit() as unit: ...`` commits at the end, rolls back on error."""
@@ -222,6 +238,11 @@ class Store(Protocol):
         ``revealed``: nothing is left to show (practice, a withdrawn round), so its answers count
         at once; False when a reveal is queued, which marks the round revealed when it is delivered.
         """
+        ...
+
+    async def extend_round(self, round_id: int, closes_at: datetime) -> bool:
+        """Moves an open round's closing time later (its question reached the channel late); False if
+        it is closed already or would close later anyway."""
         ...
 
     async def record_answer(self, answer: AnswerRecord, platform: str, workspace: str) -> bool:
@@ -310,10 +331,20 @@ class Store(Protocol):
         """Every pending message (of one round, if given), oldest first."""
         ...
 
-    async def claim_message(self, outbox_id: int, now: datetime, lease_until: datetime) -> bool:
-        """Takes a due message for one delivery attempt: counts the attempt and makes it not due
-        until ``lease_until`` (a crash mid-attempt retries it then). False if another worker took
-        it, or it is no longer pending or due."""
+    async def claim_message(self, outbox_id: int, now: datetime, lease_until: datetime, owner: str) -> bool:
+        """Takes a due message for one delivery attempt by ``owner`` (a process): counts the attempt and
+        makes it not due until ``lease_until`` (a crash mid-attempt retries it then). False if another
+        worker took it, or it is no longer pending or due."""
+        ...
+
+    async def prune_outbox(self, before: datetime) -> int:
+        """Forgets messages delivered or given up before ``before``; how many. (A round keeps its
+        question's message id itself, so nothing depends on old outbox rows.)"""
+        ...
+
+    async def release_claims(self, now: datetime, owner: str) -> int:
+        """Makes messages claimed by owners other than ``owner`` due at ``now``; how many. Only for a
+        process that knows every other owner is gone (it holds the data folder's lock)."""
         ...
 
     async def round_message_id(self, round_id: int) -> str | None:
@@ -353,6 +384,24 @@ class Store(Protocol):
 
     async def gaps(self, limit: int) -> list[tuple[str, int, datetime]]:
         """Unanswered questions, most asked first: (query, times asked, last asked)."""
+        ...
+
+    # What several processes must agree on
+
+    async def use_cooldown(self, key: tuple[str, str, str, str], now: datetime, seconds: float,
+                           token: str) -> float:
+        """Takes a use of a command ((platform, workspace, user, command)) if its last use is at least
+        ``seconds`` old, recording ``token`` as the taker: returns 0. Otherwise returns the seconds
+        still to wait, and records nothing."""
+        ...
+
+    async def release_cooldown(self, key: tuple[str, str, str, str], token: str) -> None:
+        """Forgets the use recorded by ``token`` (not an earlier or later one), so a retry is not refused."""
+        ...
+
+    async def first_delivery(self, key: str, now: datetime, remember_seconds: float) -> bool:
+        """True the first time a platform delivery id is seen within ``remember_seconds``; it is
+        remembered from now on (a platform's resend, to this process or another, is then False)."""
         ...
 
     async def flush(self) -> None:

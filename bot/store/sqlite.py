@@ -22,7 +22,7 @@ import logging
 import sqlite3
 from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import aiosqlite
@@ -52,6 +52,8 @@ ANSWERS_PER_INSERT = 500
 # Unanswered questions kept for `studybot kb gaps` (each row takes up to ~1.5 kB with its index, so at most
 # about 15 MB); past it the table is trimmed back to 90%.
 MAX_GAPS = 10_000
+# Deliveries seen are forgotten once older than remembered, checked every this many deliveries.
+FORGET_DELIVERIES_EVERY = 500
 # RETURNING (SQLite 3.35) says which rows an INSERT OR IGNORE wrote; older SQLite writes row by row.
 _HAS_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
 _ROUND_COLUMNS = ("id, platform, workspace, channel, kind, card_id, opened_at, closes_at, closed_at, message_id, "
@@ -156,10 +158,13 @@ def _database_problem(path: Path | str, exc: sqlite3.Error) -> str:
 
 
 class SqliteStore:
-    """Store on one SQLite file (or ``:memory:``)."""
+    """Store on one SQLite file (or ``:memory:``), for one process (``studybot run`` locks its folder)."""
+
+    shared = False
 
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
+        self._deliveries_seen = 0
         self._pending: list[tuple[AnswerRecord, str, str, asyncio.Future[bool]]] = []
         self._writer: asyncio.Task[None] | None = None
         self._gap_queue: list[tuple[str, str, str | None]] = []
@@ -242,6 +247,13 @@ class SqliteStore:
     async def close_round(self, round_id: int, at: datetime, revealed: bool = True) -> bool:
         async with self.unit() as unit:
             return await unit.close_round(round_id, at, revealed)
+
+    async def extend_round(self, round_id: int, closes_at: datetime) -> bool:
+        async with self._transaction():
+            cursor = await self._db.execute(
+                "UPDATE rounds SET closes_at = ? WHERE id = ? AND closed_at IS NULL AND closes_at < ?",
+                (_ts(closes_at), round_id, _ts(closes_at)))
+        return cursor.rowcount == 1
 
     # Answers
 
@@ -495,6 +507,41 @@ class SqliteStore:
                 (limit,)) as cur:
             return [(r[0], int(r[1]), datetime.fromisoformat(r[2])) for r in await cur.fetchall()]
 
+    # Cooldowns and deliveries seen
+
+    async def use_cooldown(self, key: tuple[str, str, str, str], now: datetime, seconds: float,
+                           token: str) -> float:
+        async with self._transaction():
+            async with self._db.execute(
+                    "SELECT used_at FROM cooldowns WHERE platform = ? AND workspace = ? AND user_id = ? "
+                    "AND command = ?", key) as cur:
+                row = await cur.fetchone()
+            if row is not None:
+                waited = (now - datetime.fromisoformat(row[0])).total_seconds()
+                if waited < seconds:
+                    return seconds - waited
+            await self._db.execute(
+                "INSERT INTO cooldowns (platform, workspace, user_id, command, used_at, token) VALUES (?,?,?,?,?,?) "
+                "ON CONFLICT (platform, workspace, user_id, command) DO UPDATE SET used_at = excluded.used_at, "
+                "token = excluded.token", (*key, _ts(now), token))
+        return 0.0
+
+    async def release_cooldown(self, key: tuple[str, str, str, str], token: str) -> None:
+        async with self._transaction():
+            await self._db.execute("DELETE FROM cooldowns WHERE platform = ? AND workspace = ? AND user_id = ? "
+                                   "AND command = ? AND token = ?", (*key, token))
+
+    async def first_delivery(self, key: str, now: datetime, remember_seconds: float) -> bool:
+        cutoff = _ts(now - timedelta(seconds=remember_seconds))
+        async with self._transaction():
+            cursor = await self._db.execute(
+                "INSERT INTO deliveries_seen (key, seen_at) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET "
+                "seen_at = excluded.seen_at WHERE deliveries_seen.seen_at < ?", (key, _ts(now), cutoff))
+            self._deliveries_seen += 1
+            if self._deliveries_seen % FORGET_DELIVERIES_EVERY == 0:
+                await self._db.execute("DELETE FROM deliveries_seen WHERE seen_at < ?", (cutoff,))
+        return cursor.rowcount == 1
+
     # The outbox
 
     async def due_messages(self, now: datetime, platforms: Collection[str],
@@ -522,12 +569,25 @@ class SqliteStore:
                                     params) as cur:
             return [_pending(row) for row in await cur.fetchall()]
 
-    async def claim_message(self, outbox_id: int, now: datetime, lease_until: datetime) -> bool:
+    async def claim_message(self, outbox_id: int, now: datetime, lease_until: datetime, owner: str) -> bool:
         async with self._transaction():
             cursor = await self._db.execute(
-                f"UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ? WHERE id = ? AND {_PENDING} "
-                "AND next_attempt_at <= ?", (_ts(lease_until), outbox_id, _ts(now)))
+                f"UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, claimed_by = ? WHERE id = ? "
+                f"AND {_PENDING} AND next_attempt_at <= ?", (_ts(lease_until), owner, outbox_id, _ts(now)))
         return cursor.rowcount == 1
+
+    async def prune_outbox(self, before: datetime) -> int:
+        async with self._transaction():
+            cursor = await self._db.execute(
+                "DELETE FROM outbox WHERE delivered_at < ? OR given_up_at < ?", (_ts(before), _ts(before)))
+        return cursor.rowcount
+
+    async def release_claims(self, now: datetime, owner: str) -> int:
+        async with self._transaction():
+            cursor = await self._db.execute(
+                f"UPDATE outbox SET next_attempt_at = ?, claimed_by = NULL WHERE claimed_by IS NOT NULL "
+                f"AND claimed_by != ? AND {_PENDING}", (_ts(now), owner))
+        return cursor.rowcount
 
     async def round_message_id(self, round_id: int) -> str | None:
         async with self._db.execute("SELECT message_id FROM rounds WHERE id = ?", (round_id,)) as cur:
@@ -537,20 +597,22 @@ class SqliteStore:
     async def record_delivered(self, outbox_id: int, at: datetime, platform_id: str | None) -> None:
         async with self._transaction():
             cursor = await self._db.execute(
-                f"UPDATE outbox SET delivered_at = ?, delivered_id = ? WHERE id = ? AND {_PENDING}",
+                f"UPDATE outbox SET delivered_at = ?, delivered_id = ?, claimed_by = NULL WHERE id = ? AND {_PENDING}",
                 (_ts(at), platform_id, outbox_id))
             if cursor.rowcount == 1:
                 await self._settle_round(outbox_id, at, platform_id)
 
     async def record_retry(self, outbox_id: int, next_attempt_at: datetime, error: str) -> None:
         async with self._transaction():
-            await self._db.execute(f"UPDATE outbox SET next_attempt_at = ?, last_error = ? WHERE id = ? AND {_PENDING}",
-                                   (_ts(next_attempt_at), error[:500], outbox_id))
+            await self._db.execute(
+                f"UPDATE outbox SET next_attempt_at = ?, last_error = ?, claimed_by = NULL WHERE id = ? AND {_PENDING}",
+                (_ts(next_attempt_at), error[:500], outbox_id))
 
     async def record_given_up(self, outbox_id: int, at: datetime, reason: str) -> bool:
         async with self._transaction():
             cursor = await self._db.execute(
-                f"UPDATE outbox SET given_up_at = ?, given_up_reason = ? WHERE id = ? AND {_PENDING}",
+                f"UPDATE outbox SET given_up_at = ?, given_up_reason = ?, claimed_by = NULL WHERE id = ? "
+                f"AND {_PENDING}",
                 (_ts(at), reason[:500], outbox_id))
             if cursor.rowcount == 1:
                 await self._settle_round(outbox_id, at, None)

@@ -847,6 +847,8 @@ async def test_a_reveal_discord_fails_with_503_or_a_dropped_connection_arrives_o
     try:
         await client._async_setup_hook()
         await client.http.static_login("offline-token")
+        # A long rate limit comes back to the outbox (RateLimited) instead of being slept through.
+        assert client.http.max_ratelimit_timeout == 30.0
         await bot.start()
         channel = Channel("discord", GUILD_ID, CHANNEL_ID)
         ada = User("discord", GUILD_ID, ADA["id"], "Ada")

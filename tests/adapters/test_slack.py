@@ -427,11 +427,16 @@ async def test_answer_card_with_bold_code_has_no_stray_asterisks(rig: Rig) -> No
     assert "*`tf.constant`* creates an _immutable_ tensor" in body and "**" not in body
 
 
-async def test_quiz_where_the_bot_is_not_a_member_asks_to_be_invited(rig: Rig) -> None:
+async def test_quiz_where_the_bot_is_not_a_member_asks_to_be_invited(rig: Rig,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
     rig.slack.not_member.add("C0ELSEWHERE")
     await rig.command("quiz", channel="C0ELSEWHERE")
     [reply] = rig.replies()
     assert reply["response_type"] == "ephemeral" and "/invite @StudyBot" in reply["text"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]  # the person was told; no traceback
+    [warning] = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert "not_in_channel" in warning.getMessage() and not warning.exc_info
+    assert not rig.bot.quiz.open  # withdrawn: the channel is free once the bot is invited
 
 
 async def test_quiz_where_the_bot_is_not_a_member_logs_one_line_without_a_traceback(

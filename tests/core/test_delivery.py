@@ -11,10 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -182,7 +185,8 @@ async def test_a_refused_question_withdraws_its_round_without_a_reveal() -> None
 
 
 async def test_a_reveal_never_overtakes_its_question() -> None:
-    """The question is rate limited past the round's end: edit and reveal wait behind it."""
+    """The question is rate limited past the round's end: the round waits for it, and so do its edit
+    and reveal."""
     platform = FlakyPlatform(plan=lambda action, reply: [DeliveryDeferred("429", 30.0)] if reply.buttons else [])
     bot, clock = await make(platform)
     await bot.handle_command(command("quiz seconds 10", ALICE))
@@ -198,6 +202,7 @@ async def test_an_edit_of_a_question_never_delivered_is_dropped(caplog: pytest.L
     bot, clock = await make(platform, config=config)
     caplog.set_level(logging.INFO, logger="bot.core")
     await bot.handle_command(command("quiz seconds 10", ALICE))
+    await bot.close_open_rounds()  # the console's end of input closes it while its question waits
     for _ in range(100):
         clock.advance(seconds=10)
         await bot.tick()
@@ -351,3 +356,156 @@ async def test_a_dead_delivery_worker_stops_the_timers_for_the_supervisor() -> N
     bot.delivery.run = broken_run  # type: ignore[method-assign]
     with pytest.raises(TimerFailure, match="delivery worker stopped"):
         await asyncio.wait_for(bot.run_timers(interval=0.001), 5)
+
+
+async def test_a_question_delivered_late_gets_its_full_time() -> None:
+    """Rate limited for 30 s on a 10 s quiz: the round's clock starts when people can see the question."""
+    platform = FlakyPlatform(plan=lambda action, reply: [DeliveryDeferred("429", 30.0)] if reply.buttons else [])
+    bot, clock = await make(platform)
+    await bot.handle_command(command("quiz seconds 10", ALICE))
+    clock.advance(seconds=30)
+    await bot.tick()  # the question is posted now, 20 s after the round would have closed
+    assert platform.titles() == ["post:Quiz"]
+    clock.advance(seconds=9)
+    await answer_new_questions(bot, platform, set())
+    await bot.tick()
+    assert platform.titles() == ["post:Quiz"]  # still open: 9 of its 10 s have passed
+    clock.advance(seconds=2)
+    await bot.tick()
+    assert platform.titles() == ["post:Quiz", "edit:Quiz", "post:Answer"]
+    assert "2 (1 right)" in platform.log[-1][2].fields[1].value
+
+
+async def test_after_a_restart_a_round_still_waits_for_its_question(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    down = FlakyPlatform(plan=lambda action, reply: [DeliveryDeferred("503")] * 99 if reply.buttons else [])
+    bot1, clock = await make(down, path)
+    await bot1.handle_command(command("quiz seconds 10", ALICE))
+    clock.advance(seconds=20)
+    await bot1.tick()
+    assert down.log == [] and bot1.quiz.open  # not closed: nobody has seen it yet
+    up = FlakyPlatform()
+    bot2, _ = await make(up, path, clock)
+    clock.advance(seconds=5)  # the question's next try is due
+    await bot2.tick()
+    assert up.titles() == ["post:Quiz"]
+    clock.advance(seconds=11)
+    await bot2.tick()
+    assert up.titles() == ["post:Quiz", "edit:Quiz", "post:Answer"]
+
+
+async def test_stopping_the_worker_lets_a_post_in_flight_finish() -> None:
+    """A post cut off after the platform took it would be sent again after the restart."""
+    gate = asyncio.Event()
+    platform = FlakyPlatform()
+    bot, clock = await make(platform)
+    await bot.handle_command(command("quiz seconds 10", ALICE))
+    slow_post = platform.post
+
+    async def post(channel: Channel, reply: Reply) -> str | None:
+        await gate.wait()  # the platform is slow to answer
+        return await slow_post(channel, reply)
+
+    platform.post = post  # type: ignore[method-assign]
+    platform.capabilities = Capabilities(edits=False)
+    worker = asyncio.create_task(bot.delivery.run())
+    clock.advance(seconds=11)
+    await bot.tick()  # closes; the worker starts posting the reveal and waits on the platform
+    for _ in range(100):
+        if bot.delivery._tasks:
+            break
+        await asyncio.sleep(0.005)
+    worker.cancel()  # shutdown while the reveal is in flight
+    await asyncio.sleep(0.01)
+    gate.set()
+    await asyncio.gather(worker, return_exceptions=True)
+    assert platform.titles() == ["post:Quiz", "post:Answer"]
+    assert await bot.store.pending_messages() == []  # recorded: not sent again after a restart
+
+
+@pytest.mark.parametrize("owns_data_folder", [True, False])
+async def test_an_attempt_cut_off_by_a_crash_is_retried_at_once_or_after_its_lease(tmp_path: Path,
+                                                                                 owns_data_folder: bool) -> None:
+    path = tmp_path / "bot.sqlite3"
+    bot1, clock = await make(FlakyPlatform(), path)
+    await bot1.handle_command(command("quiz seconds 10", ALICE))
+    clock.advance(seconds=11)
+    async with bot1.store.unit() as unit:
+        assert await bot1.quiz.close(unit, next(iter(bot1.quiz.open.values())), edits=False)
+    [reveal] = await bot1.store.pending_messages()
+    lease = timedelta(seconds=bot1.config.delivery.lease_seconds)
+    assert await bot1.store.claim_message(reveal.id, clock.now(), clock.now() + lease, bot1.delivery.owner)
+    # kill -9 while posting the reveal: the platform never answered.
+    platform = FlakyPlatform()
+    bot2 = StudyBot(library(), bot1.store, Config(), clock=clock, rng=random.Random(1))
+    bot2.attach("test", platform)
+    await bot2.start(owns_data_folder=owns_data_folder)
+    await bot2.tick()
+    assert platform.titles() == (["post:Answer"] if owns_data_folder else [])
+    clock.advance(seconds=lease.total_seconds())
+    await bot2.tick()
+    assert platform.titles() == ["post:Answer"]
+
+
+async def test_a_close_that_fails_is_rolled_back_and_retried_on_the_next_tick(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The log says "it will be retried on the next tick": now it is, and the round was not left closed
+    without its reveal."""
+    platform = FlakyPlatform()
+    bot, clock = await make(platform)
+    await bot.handle_command(command("quiz seconds 10", ALICE))
+    store = bot.store
+    assert isinstance(store, SqliteStore)
+    real_unit, failures = store.unit, [sqlite3.OperationalError("disk I/O error")]
+
+    @asynccontextmanager
+    async def failing_unit() -> AsyncIterator[Any]:
+        async with real_unit() as unit:
+            real_enqueue = unit.enqueue
+
+            async def enqueue(*args: Any) -> list[int]:
+                if failures:
+                    raise failures.pop()
+                return await real_enqueue(*args)
+            unit.enqueue = enqueue  # type: ignore[method-assign]
+            yield unit
+
+    store.unit = failing_unit  # type: ignore[method-assign]
+    clock.advance(seconds=11)
+    await bot.tick()
+    assert platform.titles() == ["post:Quiz"] and (await store.open_rounds())  # rolled back: still open
+    assert "it will be retried on the next tick" in caplog.text
+    await bot.tick()
+    assert platform.titles() == ["post:Quiz", "edit:Quiz", "post:Answer"]
+
+
+async def test_a_daily_challenge_survives_503s_and_a_refused_day_does_not_stop_the_next() -> None:
+    refuse = {"on": False}
+
+    def plan(action: str, reply: Reply) -> list[BaseException]:
+        if refuse["on"]:
+            return [DeliveryRefused("HTTP 403 Missing Access")]
+        return [DeliveryDeferred("HTTP 503"), DeliveryDeferred("HTTP 503")]
+
+    platform = FlakyPlatform(plan=plan)
+    bot, clock = await make(platform, clock=FakeClock(datetime(2026, 6, 1, 8, 0, tzinfo=UTC)))
+    await bot.handle_command(command("daily set 09:00 UTC questions 2", user("admin", admin=True)))
+    clock.set(datetime(2026, 6, 1, 9, 0, 1, tzinfo=UTC))
+    for _ in range(10):
+        await bot.tick()
+        clock.advance(seconds=5)
+    assert platform.titles() == ["post:Daily challenge", "post:Daily challenge", "post:Daily challenge"]
+    assert platform.faults == 6
+    refuse["on"] = True  # day 2: the bot lost access to the channel
+    clock.set(datetime(2026, 6, 2, 9, 0, 1, tzinfo=UTC))
+    for _ in range(10):
+        await bot.tick()
+        clock.advance(seconds=5)
+    refuse["on"] = False  # access is back for day 3
+    clock.set(datetime(2026, 6, 3, 9, 0, 1, tzinfo=UTC))
+    for _ in range(10):
+        await bot.tick()
+        clock.advance(seconds=5)
+    intros = [r for a, _, r in platform.log if r.title == "Daily challenge"]
+    assert [r.body.split(":")[0] for r in intros] == ["Daily challenge for Monday 01 June",
+                                                      "Daily challenge for Wednesday 03 June"]

@@ -313,9 +313,14 @@ async def test_the_outbox_offers_each_channel_its_oldest_pending_message_only(st
     assert [m.id for m in await store.due_messages(NOON, ["test"])] == [q, elsewhere]
     assert await store.due_messages(NOON, ["discord"]) == []
     # Claimed: not due again until its lease ends, and nothing behind it in its channel overtakes it.
-    assert await store.claim_message(q, NOON, NOON + timedelta(seconds=60))
-    assert not await store.claim_message(q, NOON, NOON + timedelta(seconds=60))
+    assert await store.claim_message(q, NOON, NOON + timedelta(seconds=60), "process-1")
+    assert not await store.claim_message(q, NOON, NOON + timedelta(seconds=60), "process-2")
     assert [m.id for m in await store.due_messages(NOON, ["test"])] == [elsewhere]
+    # The process that holds the data folder knows process-1 is gone: its attempt is due again at once.
+    assert await store.release_claims(NOON, "process-1") == 0  # its own claims stay
+    assert await store.release_claims(NOON, "process-2") == 1
+    assert [m.id for m in await store.due_messages(NOON, ["test"])] == [q, elsewhere]
+    assert await store.claim_message(q, NOON, NOON + timedelta(seconds=60), "process-2")
     assert await store.next_due(["test"]) == NOON
     await store.record_delivered(q, NOON, "m1")
     assert await store.round_message_id(record.id) == "m1"
@@ -359,3 +364,18 @@ def test_rounds_closed_before_the_outbox_count_as_revealed(tmp_path: Path) -> No
 async def _upgrade(path: Path) -> None:
     store = await SqliteStore.open(path)
     await store.close()
+
+
+async def test_settled_outbox_messages_are_forgotten_after_a_while(store: SqliteStore) -> None:
+    record = await store.open_round(RoundRecord(0, CHANNEL, "quiz", "d/a/1", NOON, NOON))
+    assert record is not None
+    async with store.unit() as unit:
+        old, refused, pending = await unit.enqueue([Outgoing(CHANNEL, "post", "question", "{}", record.id),
+                                                    Outgoing(CHANNEL, "post", "reveal", "{}", record.id),
+                                                    Outgoing(CHANNEL, "post", "daily-intro", "{}")], NOON)
+    await store.record_delivered(old, NOON, "m1")
+    await store.record_given_up(refused, NOON + timedelta(days=1), "gone")
+    assert await store.prune_outbox(NOON + timedelta(hours=1)) == 1
+    assert await store.round_message_id(record.id) == "m1"  # the round keeps where its question is
+    assert await store.prune_outbox(NOON + timedelta(days=2)) == 1
+    assert [m.id for m in await store.pending_messages()] == [pending]  # pending ones are never pruned

@@ -36,6 +36,9 @@ class StudyClient(discord.Client):
                  len(self.guilds))
 
 
+RATE_LIMIT_WAIT_SECONDS = 30.0  # discord.py's smallest allowed value
+
+
 class ShardedStudyClient(StudyClient, discord.AutoShardedClient):
     """The same, over several gateway shards: Discord requires sharding from 2,500 servers on."""
 
@@ -55,7 +58,15 @@ def make_client(studybot: StudyBot | None, config: Config) -> StudyClient:
     # operators learn to ignore. Other discord.client warnings still show.
     discord.VoiceClient.warn_nacl = False
     discord.VoiceClient.warn_dave = False
-    options: dict[str, Any] = {"intents": intents, "allowed_mentions": discord.AllowedMentions.none()}
+    # A rate limit longer than this is raised (RateLimited) instead of slept through inside the
+    # request: the outbox then retries after Retry-After instead of holding the channel's delivery
+    # for minutes and outliving the attempt's lease ([delivery] lease_seconds, at least 60 s).
+    options: dict[str, Any] = {"intents": intents, "allowed_mentions": discord.AllowedMentions.none(),
+                               "max_ratelimit_timeout": RATE_LIMIT_WAIT_SECONDS}
+    if config.discord.shard_ids:
+        # This process runs some of the shards; other processes (on the same database) run the rest.
+        return ShardedStudyClient(studybot, shard_count=config.discord.shard_count,
+                                  shard_ids=list(config.discord.shard_ids), **options)
     if config.discord.sharded:
         # shard_count None lets Discord recommend how many shards to use.
         return ShardedStudyClient(studybot, shard_count=config.discord.shard_count or None, **options)

@@ -24,7 +24,7 @@ from bot.adapters.slack.http import EVENTS_PATH, start_http
 from bot.adapters.slack.listeners import register_listeners
 from bot.adapters.slack.outbox import SlackOutbox
 from bot.adapters.slack.people import PLATFORM, UserDirectory
-from bot.adapters.slack.retries import RetryFilter
+from bot.adapters.slack.retries import RetryFilter, SharedDeliveryLog
 from bot.config import Config, ConfigError
 from bot.core.app import StudyBot
 from bot.health import health_routes
@@ -61,7 +61,7 @@ def build_app(bot: StudyBot, config: Config, client: AsyncWebClient | None = Non
     secret = config.secret(slack.signing_secret_env, "slack.signing_secret_env") if http else None
     app = AsyncApp(name="studybot", client=client, signing_secret=secret, request_verification_enabled=http,
                    process_before_response=process_before_response)
-    app.use(RetryFilter())
+    app.use(RetryFilter(SharedDeliveryLog(bot.store, bot.clock) if bot.store.shared else None))
     outbox = SlackOutbox(client)
     register_listeners(app, bot, outbox, UserDirectory(client, slack.admin_user_ids), slack.command)
     bot.attach(PLATFORM, outbox)

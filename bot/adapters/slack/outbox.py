@@ -5,8 +5,8 @@ later. Failures are reported to the core's delivery worker as its typed exceptio
 limit (HTTP 429 with Retry-After, or ``ratelimited``), a server error or a network failure is
 :class:`DeliveryDeferred` (retried); an error Slack will repeat for the same request (not in
 the channel, channel gone, message deleted, token revoked, a malformed message) is
-:class:`DeliveryRefused`. A refused post into a channel the bot is not a member of carries advice
-(invite the bot), which the core shows to whoever started the quiz.
+:class:`DeliveryRefused`; when the bot is not a member of the channel, the refusal carries the
+advice to invite it, which the core shows to whoever started the quiz.
 """
 
 from __future__ import annotations

@@ -21,6 +21,9 @@ from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
+from bot.core.clock import Clock
+from bot.store.base import Store
+
 log = logging.getLogger(__name__)
 
 REMEMBER_SECONDS = 15 * 60.0
@@ -61,19 +64,36 @@ class DeliveryLog:
         return True
 
 
+class SharedDeliveryLog:
+    """Delivery ids remembered in the store, for HTTP workers side by side on one database: a resend
+    load-balanced to another worker than the original is recognised there too."""
+
+    def __init__(self, store: Store, clock: Clock, ttl: float = REMEMBER_SECONDS) -> None:
+        self.store = store
+        self.clock = clock
+        self.ttl = ttl
+
+    async def first_time(self, key: str) -> bool:
+        """True the first time ``key`` is seen by any process within ``ttl``."""
+        return await self.store.first_delivery(key, self.clock.now(), self.ttl)
+
+
 class RetryFilter(AsyncMiddleware):
     """Bolt middleware: answers a resent delivery with an empty 200 (so Slack stops) and drops it.
 
     It runs after bolt's signature check, so a forged request cannot mark an id as seen.
     """
 
-    def __init__(self, deliveries: DeliveryLog | None = None) -> None:
+    def __init__(self, deliveries: DeliveryLog | SharedDeliveryLog | None = None) -> None:
         self.deliveries = deliveries or DeliveryLog()
 
     async def async_process(self, *, req: AsyncBoltRequest, resp: BoltResponse,
                             next: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse | None:
         key = delivery_id(req.body)
-        if key is None or self.deliveries.first_time(key):
+        first = key is None or self.deliveries.first_time(key)
+        if not isinstance(first, bool):
+            first = await first
+        if first:
             return await next()
         retry = req.headers.get("x-slack-retry-num", ["?"])[0]
         reason = req.headers.get("x-slack-retry-reason", ["unknown"])[0]

@@ -29,7 +29,7 @@ async def quiz(bot: StudyBot, event: CommandEvent, args: Args) -> list[Reply]:
     hints = bot.config.quiz.hints and args.text("hints") != "nohints"
     card = bot.quiz.pick_card(topic, typed=typed)
     if card is None:
-        bot.cooldowns.release(event)
+        await bot.cooldowns.release(event)
         if typed:
             return [Reply("No card on that topic can be answered by typing yet (a card needs `answers` in its "
                           "deck). Play it with buttons: `quiz` without `typed`; or try `quiz typed` on every "
@@ -38,12 +38,12 @@ async def quiz(bot: StudyBot, event: CommandEvent, args: Args) -> list[Reply]:
                       ephemeral=True)]
     record = await games.start_game(bot, event, card, seconds, questions, topic, target, typed, hints)
     if record is None:
-        bot.cooldowns.release(event)
+        await bot.cooldowns.release(event)
         return [Reply("A quiz is already running in this channel; answer that one first, or ask whoever started "
                       "it to `quiz stop` it.", ephemeral=True)]
     refused = await bot._post_question_now(record)  # so a refusal (bot not in the channel) reaches the asker
     if refused is not None:
-        bot.cooldowns.release(event)
+        await bot.cooldowns.release(event)
         return [Reply(refused, ephemeral=True)]
     parts = [f"{plural(questions, 'question')}, {seconds} s each"]
     if target is not None:

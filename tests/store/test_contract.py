@@ -1,0 +1,392 @@
+"""The Store protocol's promises, checked on every store: a SQLite file and a real PostgreSQL database.
+
+Each test runs twice (``[sqlite]``, ``[postgres]``). ``other`` is a second store on the same
+database, standing for another process: claims raced between the two must go to exactly one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.chat import Channel
+from bot.store.base import AnswerRecord, Outgoing, RoundRecord, Store
+from bot.store.postgres import PostgresStore
+from bot.store.sqlite import SqliteStore
+
+CHANNEL = Channel("test", "w1", "c1")
+OTHER_CHANNEL = Channel("test", "w1", "c2")
+NOON = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+CARD = "tensorflow/eager-execution/1"
+Opener = Callable[[], Awaitable[Store]]
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def opener(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Opener]:
+    """Opens stores on one fresh database of the kind the test runs on; closes them after."""
+    opened: list[Store] = []
+    if request.param == "sqlite":
+        async def open_one() -> Store:
+            store = await SqliteStore.open(tmp_path / "studybot.sqlite3")
+            opened.append(store)
+            return store
+    else:
+        url = request.getfixturevalue("postgres_url")
+
+        async def open_one() -> Store:
+            store = await PostgresStore.open(url, pool_size=4)
+            opened.append(store)
+            return store
+    yield open_one
+    for store in opened:
+        await store.close()
+
+
+@pytest.fixture
+async def store(opener: Opener) -> Store:
+    return await opener()
+
+
+@pytest.fixture
+async def other(opener: Opener, store: Store) -> Store:
+    return await opener()
+
+
+def quiz(at: datetime = NOON, channel: Channel = CHANNEL, kind: str = "quiz", card: str = CARD,
+         seconds: int = 60, **extra: object) -> RoundRecord:
+    return RoundRecord(0, channel, kind, card, at, at + timedelta(seconds=seconds), **extra)  # type: ignore[arg-type]
+
+
+async def opened(store: Store, record: RoundRecord | None = None) -> RoundRecord:
+    stored = await store.open_round(record or quiz())
+    assert stored is not None
+    return stored
+
+
+def answer(round_id: int, user: str, at: datetime = NOON, points: int = 10, choice: int = 0) -> AnswerRecord:
+    return AnswerRecord(round_id, user, user.upper(), choice, points > 0, points, at)
+
+
+async def revealed_answer(store: Store, at: datetime, user: str = "u1", points: int = 10, card: str = CARD) -> int:
+    record = await opened(store, quiz(at, card=card))
+    assert await store.record_answer(answer(record.id, user, at, points), "test", "w1")
+    assert await store.close_round(record.id, at + timedelta(seconds=5))
+    return record.id
+
+
+# Rounds
+
+
+async def test_a_round_reads_back_as_written(store: Store) -> None:
+    record = await opened(store, quiz(kind="daily", topic="keras", schedule_id=None, local_date=date(2026, 3, 2),
+                                      remaining=2, owner_id="u9"))
+    again = await store.get_round(record.id)
+    assert again == record
+    assert (again.kind, again.topic, again.local_date, again.remaining, again.owner_id, again.seconds) == (
+        "daily", "keras", date(2026, 3, 2), 2, "u9", 60)
+    assert again.opened_at == NOON and again.closes_at == NOON + timedelta(seconds=60)
+    assert again.closed_at is None and again.revealed_at is None and again.message_id is None
+    assert await store.get_round(record.id + 1000) is None
+
+
+async def test_one_open_quiz_per_channel_but_daily_and_practice_rounds_beside_it(store: Store) -> None:
+    first = await opened(store)
+    assert await store.open_round(quiz()) is None
+    assert await store.open_round(quiz(channel=OTHER_CHANNEL)) is not None
+    assert await store.open_round(quiz(kind="daily")) is not None
+    assert await store.open_round(quiz(kind="practice", owner_id="u1")) is not None
+    assert await store.close_round(first.id, NOON)
+    assert await store.open_round(quiz()) is not None  # free again once closed
+    assert len(await store.open_rounds()) == 4
+
+
+async def test_a_round_is_closed_once_even_when_two_processes_race(store: Store, other: Store) -> None:
+    record = await opened(store)
+    results = await asyncio.gather(*(s.close_round(record.id, NOON) for s in (store, other, store, other)))
+    assert sorted(results) == [False, False, False, True]
+    assert [r.id for r in await other.open_rounds()] == []
+
+
+async def test_racing_units_close_and_queue_the_reveal_once(store: Store, other: Store) -> None:
+    record = await opened(store)
+
+    async def close_and_reveal(s: Store) -> bool:
+        async with s.unit() as unit:
+            if not await unit.close_round(record.id, NOON, revealed=False):
+                return False
+            await unit.enqueue([Outgoing(CHANNEL, "post", "reveal", "{}", record.id)], NOON)
+            return True
+
+    assert sorted(await asyncio.gather(close_and_reveal(store), close_and_reveal(other))) == [False, True]
+    assert [m.purpose for m in await store.pending_messages(record.id)] == ["reveal"]
+
+
+# Answers and scores
+
+
+async def test_answers_once_per_user_and_round_across_processes(store: Store, other: Store) -> None:
+    record = await opened(store)
+    presses = [(store if i % 2 else other).record_answer(answer(record.id, f"u{i % 30}"), "test", "w1")
+               for i in range(90)]
+    stored = await asyncio.gather(*presses)
+    assert stored.count(True) == 30
+    assert sorted(a.user_id for a in await store.answers(record.id)) == sorted(f"u{i}" for i in range(30))
+
+
+async def test_answers_read_back_in_the_order_they_came(store: Store) -> None:
+    record = await opened(store)
+    for minute, user in enumerate(["b", "a", "c"]):
+        await store.record_answer(answer(record.id, user, NOON + timedelta(minutes=minute), choice=minute), "test",
+                                  "w1")
+    rows = await store.answers(record.id)
+    assert [(a.user_id, a.choice, a.correct, a.display_name) for a in rows] == [
+        ("b", 0, True, "B"), ("a", 1, True, "A"), ("c", 2, True, "C")]
+    assert rows[0].answered_at == NOON
+
+
+async def test_an_answer_to_no_round_is_refused_and_the_store_goes_on(store: Store) -> None:
+    with pytest.raises(Exception):  # noqa: B017 - each driver names the broken foreign key its own way
+        await store.record_answer(answer(999_999, "u1"), "test", "w1")
+    await revealed_answer(store, NOON)
+    assert [r.user_id for r in await store.scores("test", "w1", None, None, None)] == ["u1"]
+
+
+async def test_only_revealed_rounds_count_and_a_delivered_reveal_reveals(store: Store) -> None:
+    record = await opened(store)
+    await store.record_answer(answer(record.id, "u1"), "test", "w1")
+    assert await store.scores("test", "w1", None, None, None) == []  # open
+    async with store.unit() as unit:
+        assert await unit.close_round(record.id, NOON + timedelta(seconds=60), revealed=False)
+        [reveal] = await unit.enqueue([Outgoing(CHANNEL, "post", "reveal", "{}", record.id)], NOON)
+        # Closed but not revealed: the day's results count it, the leaderboard does not yet.
+        assert [r.user_id for r in await unit.day_scores("test", "w1", 0, date(2026, 3, 2))] == []
+    assert await store.scores("test", "w1", None, None, None) == []
+    assert await store.user_answers("test", "w1", "u1") == []
+    await store.record_delivered(reveal, NOON + timedelta(seconds=61), "m1")
+    [row] = await store.scores("test", "w1", None, None, None)
+    assert (row.user_id, row.points, row.correct, row.answered) == ("u1", 10, 1, 1)
+    assert (await store.get_round(record.id)).revealed_at == NOON + timedelta(seconds=61)  # type: ignore[union-attr]
+    assert await store.user_answers("test", "w1", "u1") == [(CARD, "quiz", True, None)]
+
+
+async def test_a_reveal_given_up_still_lets_the_points_count(store: Store) -> None:
+    record = await opened(store)
+    await store.record_answer(answer(record.id, "u1"), "test", "w1")
+    async with store.unit() as unit:
+        await unit.close_round(record.id, NOON, revealed=False)
+        [reveal] = await unit.enqueue([Outgoing(CHANNEL, "post", "reveal", "{}", record.id)], NOON)
+    assert await store.record_given_up(reveal, NOON, "channel gone") is True
+    assert await store.record_given_up(reveal, NOON, "again") is False
+    assert [r.points for r in await store.scores("test", "w1", None, None, None)] == [10]
+
+
+async def test_scores_filter_by_time_card_and_name_the_latest_display_name(store: Store) -> None:
+    await revealed_answer(store, NOON, "u1", card="d/a/1")
+    await revealed_answer(store, NOON + timedelta(minutes=1), "u1", points=0, card="d/b/1")
+    await revealed_answer(store, NOON + timedelta(minutes=2), "u2", points=0, card="d/b/1")
+    rows = {r.user_id: r for r in await store.scores("test", "w1", None, None, None)}
+    assert (rows["u1"].points, rows["u1"].correct, rows["u1"].answered, rows["u1"].reached_at) == (10, 1, 2, NOON)
+    assert rows["u2"].reached_at == NOON + timedelta(minutes=2)
+    assert [r.user_id for r in await store.scores("test", "w1", None, None, {"d/a/1"})] == ["u1"]
+    assert await store.scores("test", "w1", None, None, set()) == []
+    later = await store.scores("test", "w1", NOON + timedelta(seconds=30), None, None)
+    assert {r.user_id: r.answered for r in later} == {"u1": 1, "u2": 1}
+    assert await store.scores("test", "w1", None, NOON, None) == []  # until is exclusive
+    assert await store.scores("test", "w2", None, None, None) == []
+
+
+async def test_local_zone_bounds_compare_as_instants(store: Store) -> None:
+    await revealed_answer(store, datetime(2026, 3, 1, 23, 30, tzinfo=UTC))  # 00:30 on 2 March in Berlin
+    berlin = ZoneInfo("Europe/Berlin")
+    march_2 = datetime(2026, 3, 2, tzinfo=berlin), datetime(2026, 3, 3, tzinfo=berlin)
+    assert [r.user_id for r in await store.scores("test", "w1", *march_2, None)] == ["u1"]
+    assert await store.scores("test", "w1", datetime(2026, 3, 1, tzinfo=berlin), march_2[0], None) == []
+
+
+async def test_practice_rounds_never_score_and_channel_stats_count_every_answer(store: Store) -> None:
+    practice = await opened(store, quiz(kind="practice", owner_id="u1"))
+    await store.record_answer(answer(practice.id, "u1"), "test", "w1")
+    await store.close_round(practice.id, NOON)
+    await revealed_answer(store, NOON, "u2", points=0)
+    assert [r.user_id for r in await store.scores("test", "w1", None, None, None)] == ["u2"]
+    assert await store.channel_card_stats(CHANNEL) == {CARD: (2, 1)}
+    assert await store.channel_card_stats(OTHER_CHANNEL) == {}
+
+
+# Schedules and daily fires
+
+
+async def test_a_schedule_is_one_per_channel_replaced_and_turned_off(store: Store) -> None:
+    first = await store.save_schedule(CHANNEL, "09:00", "Europe/Berlin", 1, None, NOON)
+    second = await store.save_schedule(CHANNEL, "10:30", "UTC", 3, "keras", NOON + timedelta(hours=1))
+    assert second.id == first.id and (second.local_time, second.timezone, second.questions, second.topic) == (
+        "10:30", "UTC", 3, "keras")
+    assert second.updated_at == NOON + timedelta(hours=1) and second.enabled
+    assert [s.id for s in await store.schedules()] == [first.id]
+    assert await store.disable_schedule(CHANNEL) is True
+    assert await store.disable_schedule(CHANNEL) is False
+    assert await store.schedule_for(CHANNEL) is None and await store.schedules() == []
+    again = await store.save_schedule(CHANNEL, "08:00", "UTC", 1, None, NOON)
+    assert again.id == first.id and again.enabled
+
+
+async def test_a_day_fires_once_even_when_processes_race(store: Store, other: Store) -> None:
+    schedule = await store.save_schedule(CHANNEL, "09:00", "UTC", 1, None, NOON)
+    day = date(2026, 3, 2)
+    claims = await asyncio.gather(*(s.claim_fire(schedule.id, day, NOON, "posted")
+                                    for s in (store, other, store, other)))
+    assert sorted(claims) == [False, False, False, True]
+    assert await store.claim_fire(schedule.id, day + timedelta(days=1), NOON, "skipped") is True
+
+
+async def test_daily_rounds_and_day_scores(store: Store) -> None:
+    schedule = await store.save_schedule(CHANNEL, "09:00", "UTC", 2, None, NOON)
+    day = date(2026, 3, 2)
+    ids = []
+    for card in ("d/a/1", "d/b/1"):
+        record = await opened(store, quiz(kind="daily", card=card, schedule_id=schedule.id, local_date=day))
+        await store.record_answer(answer(record.id, "u1"), "test", "w1")
+        ids.append(record.id)
+    for round_id in ids:
+        assert await store.close_round(round_id, NOON, revealed=False)
+    async with store.unit() as unit:
+        [row] = await unit.day_scores("test", "w1", schedule.id, day)
+        assert (row.user_id, row.points, row.answered) == ("u1", 20, 2)
+        assert await unit.day_scores("test", "w1", schedule.id, day + timedelta(days=1)) == []
+    assert await store.used_daily_cards(CHANNEL) == ["d/a/1", "d/b/1"]
+    assert await store.scores("test", "w1", None, None, None, daily=(schedule.id, day)) == []  # not revealed
+
+
+# Units of work and the outbox
+
+
+async def test_a_failed_unit_leaves_nothing_behind(store: Store) -> None:
+    with pytest.raises(RuntimeError):
+        async with store.unit() as unit:
+            record = await unit.open_round(quiz())
+            assert record is not None
+            await unit.enqueue([Outgoing(CHANNEL, "post", "question", "{}", record.id)], NOON)
+            raise RuntimeError("the unit fails after its writes")
+    assert await store.open_rounds() == [] and await store.pending_messages() == []
+    assert await store.open_round(quiz()) is not None  # the channel is free: nothing was kept
+
+
+async def test_a_refused_round_inside_a_unit_keeps_the_units_other_writes(store: Store) -> None:
+    await opened(store)
+    async with store.unit() as unit:
+        assert await unit.open_round(quiz()) is None
+        [message] = await unit.enqueue([Outgoing(CHANNEL, "post", "daily-intro", "{}")], NOON)
+    assert [m.id for m in await store.pending_messages()] == [message]
+
+
+async def test_the_outbox_offers_each_channels_oldest_message_in_order(store: Store) -> None:
+    record = await opened(store)
+    async with store.unit() as unit:
+        ids = await unit.enqueue([Outgoing(CHANNEL, "post", "question", '{"a": 1}', record.id),
+                                  Outgoing(CHANNEL, "edit", "closed-question", "{}", record.id),
+                                  Outgoing(OTHER_CHANNEL, "post", "daily-intro", "{}")], NOON)
+    assert ids == sorted(ids)
+    due = await store.due_messages(NOON, ["test"])
+    assert [(m.id, m.channel, m.action, m.reply, m.attempts) for m in due] == [
+        (ids[0], CHANNEL, "post", '{"a": 1}', 0), (ids[2], OTHER_CHANNEL, "post", "{}", 0)]
+    assert await store.due_messages(NOON, ["discord"]) == []
+    assert [m.id for m in await store.due_messages(NOON, ["test"], OTHER_CHANNEL)] == [ids[2]]
+    assert await store.next_due(["test"]) == NOON and await store.next_due(["slack"]) is None
+    await store.record_delivered(ids[0], NOON, "msg-7")
+    assert await store.round_message_id(record.id) == "msg-7"
+    assert [m.id for m in await store.due_messages(NOON, ["test"], CHANNEL)] == [ids[1]]  # the edit, after its post
+    assert [m.id for m in await store.pending_messages(record.id)] == [ids[1]]
+
+
+async def test_a_claim_is_a_lease_taken_by_one_process_and_taken_over_after_it(store: Store, other: Store) -> None:
+    async with store.unit() as unit:
+        [message] = await unit.enqueue([Outgoing(CHANNEL, "post", "daily-intro", "{}")], NOON)
+    lease = NOON + timedelta(seconds=30)
+    claims = await asyncio.gather(store.claim_message(message, NOON, lease, "a"),
+                                  other.claim_message(message, NOON, lease, "b"))
+    assert sorted(claims) == [False, True]
+    assert await store.due_messages(NOON + timedelta(seconds=29), ["test"]) == []  # held by the lease
+    [again] = await other.due_messages(lease, ["test"])  # the holder died: due again when the lease ends
+    assert again.attempts == 1
+    assert await other.claim_message(message, lease, lease + timedelta(seconds=30), "b") is True
+    await other.record_delivered(message, lease, None)
+    assert await store.pending_messages() == []
+    assert await store.claim_message(message, lease + timedelta(hours=1), lease, "a") is False  # delivered
+    assert await store.prune_outbox(lease + timedelta(seconds=1)) == 1  # settled before then: forgotten
+    assert await store.pending_messages() == []
+
+
+async def test_claims_of_other_owners_are_released_by_a_sole_owner(store: Store) -> None:
+    async with store.unit() as unit:
+        first, second = await unit.enqueue([Outgoing(CHANNEL, "post", "daily-intro", "{}"),
+                                            Outgoing(OTHER_CHANNEL, "post", "daily-intro", "{}")], NOON)
+    lease = NOON + timedelta(minutes=2)
+    assert await store.claim_message(first, NOON, lease, "dead-process")
+    assert await store.claim_message(second, NOON, lease, "me")
+    assert await store.release_claims(NOON, "me") == 1  # the dead process's attempt, not its own
+    assert [m.id for m in await store.due_messages(NOON, ["test"])] == [first]
+
+
+async def test_an_open_round_is_extended_only_later(store: Store) -> None:
+    record = await opened(store)
+    later = record.closes_at + timedelta(seconds=30)
+    assert await store.extend_round(record.id, later) is True
+    assert await store.extend_round(record.id, later - timedelta(seconds=60)) is False
+    assert (await store.get_round(record.id)).closes_at == later  # type: ignore[union-attr]
+    await store.close_round(record.id, NOON)
+    assert await store.extend_round(record.id, later + timedelta(seconds=30)) is False
+
+
+async def test_a_retry_moves_the_message_and_keeps_its_place(store: Store) -> None:
+    async with store.unit() as unit:
+        first, second = await unit.enqueue([Outgoing(CHANNEL, "post", "daily-intro", "{}"),
+                                            Outgoing(CHANNEL, "post", "daily-results", "{}")], NOON)
+    await store.record_retry(first, NOON + timedelta(seconds=10), "429 rate limited")
+    assert await store.due_messages(NOON, ["test"]) == []  # the second waits behind the first
+    assert await store.next_due(["test"]) == NOON + timedelta(seconds=10)
+    assert [m.id for m in await store.due_messages(NOON + timedelta(seconds=10), ["test"])] == [first]
+
+
+# Workspaces, gaps, cooldowns, deliveries seen
+
+
+async def test_workspace_timezone(store: Store) -> None:
+    assert await store.workspace_timezone("test", "w1") is None
+    await store.set_workspace_timezone("test", "w1", "Europe/Berlin")
+    await store.set_workspace_timezone("test", "w1", "Asia/Tokyo")
+    assert await store.workspace_timezone("test", "w1") == "Asia/Tokyo"
+    assert await store.workspace_timezone("test", "w2") is None
+
+
+async def test_gaps_most_asked_first(store: Store) -> None:
+    for minute, query in enumerate(["center a div", "CENTER  a div", "what is rust", "'; DROP TABLE gaps; --"]):
+        await store.record_gap(query, NOON + timedelta(minutes=minute))
+    await store.flush()
+    gaps = await store.gaps(10)
+    assert [(q, n) for q, n, _ in gaps] == [("CENTER  a div", 2), ("'; DROP TABLE gaps; --", 1), ("what is rust", 1)]
+    assert gaps[0][2] == NOON + timedelta(minutes=1)
+
+
+async def test_a_cooldown_holds_across_processes_and_is_released_by_its_taker(store: Store, other: Store) -> None:
+    key = ("test", "w1", "u1", "ask")
+    assert await store.use_cooldown(key, NOON, 3, "event-1") == 0
+    assert await other.use_cooldown(key, NOON + timedelta(seconds=1), 3, "event-2") == pytest.approx(2)
+    await other.release_cooldown(key, "event-2")  # not its use: nothing is released
+    assert await store.use_cooldown(key, NOON + timedelta(seconds=2), 3, "event-3") == pytest.approx(1)
+    await store.release_cooldown(key, "event-1")
+    assert await other.use_cooldown(key, NOON + timedelta(seconds=2), 3, "event-4") == 0
+    assert await store.use_cooldown(key, NOON + timedelta(seconds=5), 3, "event-5") == 0  # passed
+    assert await store.use_cooldown(("test", "w1", "u2", "ask"), NOON + timedelta(seconds=5), 3, "e") == 0
+
+
+async def test_a_delivery_is_taken_once_across_processes_until_forgotten(store: Store, other: Store) -> None:
+    firsts = await asyncio.gather(*(s.first_delivery("event:Ev1", NOON, 900) for s in (store, other, store)))
+    assert sorted(firsts) == [False, False, True]
+    assert await other.first_delivery("event:Ev2", NOON, 900) is True
+    assert await store.first_delivery("event:Ev1", NOON + timedelta(seconds=899), 900) is False
+    assert await store.first_delivery("event:Ev1", NOON + timedelta(seconds=1000), 900) is True
