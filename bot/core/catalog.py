@@ -117,6 +117,7 @@ class Command:
     private: bool | Callable[[Config], bool] = True  # replies shown only to the caller
     pace: Pace = Pace.SLOW
     posts: bool = False  # starts something the bot posts into the channel (a round)
+    more_examples: tuple[tuple[str, str], ...] = ()  # (invocation, what it does): one per option worth showing
 
     def is_private(self, config: Config) -> bool:
         """Whether this command's replies are for the caller only, under ``config``."""
@@ -171,7 +172,8 @@ class Catalog:
 
     def help_lines(self) -> list[str]:
         """One entry per command: name, description, a working example."""
-        return [f"`{c.name}` — {c.description}\n    e.g. `{c.example}`" for c in self.commands]
+        return [f"`{c.name}` — {c.description}\n    e.g. `{c.example}`"
+                + "".join(f"\n    `{example}` — {what}" for example, what in c.more_examples) for c in self.commands]
 
     def usage_hint(self) -> str:
         """A one-line summary of every command, for a platform's hint beside its one slash command."""

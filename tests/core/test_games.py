@@ -341,3 +341,20 @@ def test_points_config_is_validated(tmp_path: Any, table: str, problem: str) -> 
     path.write_text(f"[quiz]\n{table}\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=problem.replace("(", r"\(")):
         load_config(path)
+
+
+def test_helps_game_examples_parse_to_the_options_they_describe() -> None:
+    from bot.core.commands import CATALOG
+    from bot.core.options import check_options
+    from bot.core.parsing import parse_command
+    quiz = CATALOG.find("quiz")
+    assert quiz is not None
+    wanted = {"quiz to 30": ("to", 30), "quiz typed": ("mode", "typed"), "quiz nohints": ("hints", "nohints"),
+              "quiz skip": ("control", "skip"), "quiz stop": ("control", "stop")}
+    assert [e for e, _ in quiz.more_examples] == list(wanted)
+    for example, (option, value) in wanted.items():
+        name, options = parse_command(example)
+        args = check_options(quiz, options, Config(), fakes.library(), name)
+        got = args.number(option) if isinstance(value, int) else args.text(option)
+        assert got == value, example
+    assert all(f"`{e}`" in "\n".join(CATALOG.help_lines()) for e in wanted)
