@@ -283,7 +283,7 @@ def render(reply: Reply, reader: str) -> str:
     if reply.footer:
         lines.append(f"({reply.footer})")
     if reply.text_input is not None:
-        lines.append(f"{reply.text_input.title} — type it on the next line ({reply.text_input.placeholder})")
+        lines.append(f"{reply.text_input.title}: type it on the next line (a /command instead cancels).")
     return "\n".join(lines)
 
 
