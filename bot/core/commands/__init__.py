@@ -37,8 +37,7 @@ CATALOG = Catalog((
             options=(Option("query", "Your question, e.g. what is eager execution", required=True,
                             max_length=lookup.MAX_QUERY, check=lookup.check_question, suggest="questions"),),
             aliases=("q",), cooldown=lambda c: c.cooldowns.ask_seconds, private=False, pace=Pace.USUALLY_QUICK),
-    Command("quiz", "Start a quiz game here (topic, questions, seconds, to N, typed, nohints optional); "
-            "`quiz stop` ends it, `quiz skip` reveals the question and moves on",
+    Command("quiz", "Start a quiz game in this channel; `quiz stop` ends it, `quiz skip` moves on",
             "quiz keras questions 3", quizzes.quiz,
             options=(TOPIC,
                      Option("questions", "How many questions in a row", Kind.NUMBER, positional=False, keyed=True,
@@ -51,8 +50,8 @@ CATALOG = Catalog((
                      Option("hints", "nohints: no Hint or 50/50 buttons in this game", Kind.CHOICE, positional=False,
                             example="nohints", guess=False,
                             choices=(Choice("hints", "Hints on"), Choice("nohints", "No hints", ("no-hints",)))),
-                     Option("control", "stop: end this channel's quiz now; skip: reveal this question and move on "
-                            "(whoever started it, or an admin)", Kind.CHOICE, positional=False, example="stop",
+                     Option("control", "stop: end this channel's quiz; skip: reveal the question, move on "
+                            "(starter or admin)", Kind.CHOICE, positional=False, example="stop",
                             guess=False, uncooled=True,
                             choices=(Choice("stop", "Stop the quiz", ("end",)), Choice("skip", "Skip the question",
                                                                                     ("next",))))),
