@@ -3,6 +3,9 @@
 Adapters are started through their registry (``bot.adapters.REGISTRY``), which imports a chat
 library only for the adapters a config enables, so the console starts without Discord or Slack code.
 
+SIGHUP reloads the decks from their files (as the admin command ``deck reload`` does) and logs
+the outcome; broken decks leave the ones in service, and their problems are logged.
+
 The run ends when the console's input ends, when SIGTERM or SIGINT asks it to stop (exit 0
 after a bounded drain), or when an adapter or the timer loop fails (the error is raised, for
 the command line to report and exit non-zero). Whatever ends it, the database is closed and
@@ -55,6 +58,37 @@ class StopSignal:
             self._loop.remove_signal_handler(sig)
 
 
+class ReloadSignal:
+    """SIGHUP, caught on the event loop: the decks are read again and the outcome logged in one record."""
+
+    def __init__(self, bot: StudyBot) -> None:
+        self._bot = bot
+        self._loop = asyncio.get_running_loop()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._loop.add_signal_handler(signal.SIGHUP, self._reload)
+
+    def _reload(self) -> None:
+        task = self._loop.create_task(reload_and_log(self._bot, "SIGHUP"), name="deck-reload")
+        self._tasks.add(task)  # held until done: the loop keeps only a weak reference to tasks
+        task.add_done_callback(self._tasks.discard)
+
+    def remove(self) -> None:
+        self._loop.remove_signal_handler(signal.SIGHUP)
+        for task in self._tasks:
+            task.cancel()
+
+
+async def reload_and_log(bot: StudyBot, why: str) -> None:
+    """Reloads the decks; logs what changed (INFO) or, as a list, why the old decks stay (ERROR)."""
+    outcome = await bot.reload_decks()
+    if outcome.changes is not None:
+        log.info("%s: %s", why, outcome.summary())
+    elif outcome.busy:
+        log.warning("%s: %s", why, outcome.summary())
+    else:
+        log.error("%s: %s:%s", why, outcome.summary(), "".join(f"\n  - {p}" for p in outcome.problems))
+
+
 async def run(config: Config, data_dir: Path) -> None:
     """Runs the enabled adapters until the console ends, a signal asks to stop, or something fails.
 
@@ -71,6 +105,7 @@ async def run(config: Config, data_dir: Path) -> None:
 
 async def _serve(bot: StudyBot, config: Config) -> None:
     stop = StopSignal()
+    reload = ReloadSignal(bot)
     health = None
     tasks: dict[str, asyncio.Task[None]] = {}
     timers: asyncio.Task[None] | None = None
@@ -100,6 +135,7 @@ async def _serve(bot: StudyBot, config: Config) -> None:
         if health is not None:
             await health.cleanup()
         stop.remove()
+        reload.remove()
         if stop.received:
             log.info("StudyBot stopped on %s: work %s and adapters closed in %.1f s", stop.received,
                      "drained" if drained else "left undrained", time.monotonic() - started)

@@ -166,7 +166,7 @@ class ConsoleAdapter:
     async def reveal_open_rounds(self) -> None:
         """Every round still open here: practice answers shown (the core keeps those private), then the rest."""
         for record in [r for r in self.bot.quiz.open.values() if r.channel == CHANNEL and r.kind == "practice"]:
-            card = self.bot.library.card(record.card_id)
+            card = self.bot.quiz.card_of(record)
             if card is not None:
                 self._show(practice_reveal(card))
         await self.bot.close_open_rounds({CHANNEL})

@@ -30,8 +30,9 @@ from bot.core.options import OptionProblem, check_options
 from bot.core.outbox import Outbox
 from bot.core.replies import Reply, neutralize, plural, reply_to_json
 from bot.core.rounds import QuizMaster
+from bot.core.shelf import ReloadOutcome, Shelf
 from bot.core.standings import board_lines, ranked
-from bot.kb.library import Library
+from bot.kb.library import Library, load_library
 from bot.kb.model import QuizCard
 from bot.store.base import Outgoing, PendingMessage, RoundRecord, Schedule, Store, StoreUnavailable, StoreUnit
 
@@ -56,15 +57,16 @@ class StudyBot:
 
     def __init__(self, library: Library, store: Store, config: Config, clock: Clock | None = None,
                  rng: random.Random | None = None) -> None:
-        self.library = library
+        # The one reference to the library: every reader goes through it, so a reload swaps it whole.
+        self.shelf = Shelf(library, lambda: load_library(config.deck_paths, include_builtin=config.builtin_decks))
         self.store = store
         self.config = config
         self.clock = clock or SystemClock()
         self.heartbeat = Heartbeat()
         self.metrics = Metrics(self.heartbeat)
         self.outboxes: dict[str, Outbox] = {}
-        self.quiz = QuizMaster(library, store, self.clock.now, rng or random.Random(), config.quiz)
-        self.daily = DailyPlanner(library, store, self.clock.now, timedelta(minutes=config.daily.grace_minutes))
+        self.quiz = QuizMaster(self.shelf, store, self.clock.now, rng or random.Random(), config.quiz)
+        self.daily = DailyPlanner(self.shelf, store, self.clock.now, timedelta(minutes=config.daily.grace_minutes))
         self.delivery = Deliverer(store, self.outboxes, self.clock, config.delivery, random.Random(),
                                   on_given_up=self._given_up, on_delivered=self._delivered,
                                   metrics=self.metrics)
@@ -73,6 +75,22 @@ class StudyBot:
         self._last_daily_check: datetime | None = None
         self.accepting = True  # False once shutdown began: events get STOPPING while work drains
         self.started_at = self.clock.now()  # for uptime (`about`); start() moves it to when serving began
+
+    @property
+    def library(self) -> Library:
+        """The decks in service now (read it each time: a reload replaces it)."""
+        return self.shelf.library
+
+    async def reload_decks(self) -> ReloadOutcome:
+        """Loads the decks from their files again and serves them, or keeps the old ones and says why.
+
+        Open rounds keep the card they asked (see :class:`QuizMaster`), so they close and reveal as
+        asked even when the reload removed or edited it. Never raises; a second reload meanwhile is
+        refused.
+        """
+        outcome = await self.shelf.reload()
+        self.metrics.deck_reloads.inc("busy" if outcome.busy else "refused" if outcome.changes is None else "reloaded")
+        return outcome
 
     def attach(self, platform: str, outbox: Outbox) -> None:
         """Registers the adapter that posts into ``platform``'s channels."""
@@ -367,8 +385,10 @@ class StudyBot:
             sub = command.subcommand(action)
             if sub is None:
                 uses = [f"`{s.usage(command.name)}`" for s in command.subcommands]
-                return [Reply(f"`{command.name} {neutralize(action)}` is not something I can do. Use "
-                              f"{', '.join(uses[:-1])} or {uses[-1]}; e.g. `{command.example}`.", ephemeral=True)]
+                listed = f"{', '.join(uses[:-1])} or {uses[-1]}" if len(uses) > 1 else uses[0]
+                typed = f"{command.name} {neutralize(action)}".strip()
+                return [Reply(f"`{typed}` is not something I can do. Use {listed}; e.g. `{command.example}`.",
+                              ephemeral=True)]
             command, full_name = sub, f"{command.name} {sub.name}"
         if command.admin and not event.user.is_admin:
             return [Reply(f"Only workspace admins can use `{full_name}`: it is about the whole channel. "

@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 
 from bot.core.schedule import fire_instant, parse_local_time, parse_zone
+from bot.core.shelf import Shelf
 from bot.kb.library import Library
 from bot.kb.model import QuizCard
 from bot.store.base import Schedule, Store
@@ -34,12 +35,17 @@ OpenDaily = Callable[[Schedule, date, list[QuizCard]], Awaitable[bool]]
 class DailyPlanner:
     """Decides when schedules fire and which cards they post."""
 
-    def __init__(self, library: Library, store: Store, now: Callable[[], datetime], grace: timedelta) -> None:
-        self.library = library
+    def __init__(self, shelf: Shelf, store: Store, now: Callable[[], datetime], grace: timedelta) -> None:
+        self.shelf = shelf
         self.store = store
         self.now = now
         self.grace = grace
         self._handled: set[tuple[int, date]] = set()
+
+    @property
+    def library(self) -> Library:
+        """The decks in service now."""
+        return self.shelf.library
 
     async def tick(self, open_daily: OpenDaily) -> None:
         """Fires every schedule whose time has come and that has not fired for that local date."""

@@ -93,6 +93,9 @@ class Metrics:
                                       "Messages the platform will never take (channel gone, bot removed).",
                                       ("platform",))
         self.timer_failures = Counter("studybot_timer_failures_total", "Timer ticks that raised an error.")
+        self.deck_reloads = Counter("studybot_deck_reloads_total",
+                                    "Deck reloads (deck reload, SIGHUP), by outcome: reloaded, refused or busy.",
+                                    ("outcome",))
         self.timer_lag = Gauge("studybot_timer_lag_seconds",
                                "Seconds since the timer loop last completed a tick (about 1 when healthy).",
                                heartbeat.lag)

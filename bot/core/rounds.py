@@ -20,6 +20,7 @@ from bot.core.buttons import answer_id, hint_id, type_id, typed_answer_id
 from bot.core.events import ButtonEvent, Channel, TextSubmitEvent
 from bot.core.hints import HINT_LEVELS, fifty_fifty, letters_hint
 from bot.core.replies import LABEL_LIMIT, Button, Field, Reply, TextInput, fit, neutralize, reply_to_json
+from bot.core.shelf import Shelf
 from bot.kb.answer_match import accepted_answers, judge
 from bot.kb.library import Library
 from bot.kb.model import QuizCard
@@ -72,9 +73,9 @@ def closing_time(record: RoundRecord, zone: ZoneInfo) -> str:
 class QuizMaster:
     """Owns the lifecycle of every round."""
 
-    def __init__(self, library: Library, store: Store, now: Callable[[], datetime], rng: random.Random,
+    def __init__(self, shelf: Shelf, store: Store, now: Callable[[], datetime], rng: random.Random,
                  settings: QuizSection) -> None:
-        self.library = library
+        self.shelf = shelf
         self.store = store
         self.now = now
         self.rng = rng
@@ -85,6 +86,14 @@ class QuizMaster:
         # Open rounds whose question is queued but not yet delivered: they do not close before people
         # could see them (a rate limit or an outage delays the question, not the answering time).
         self.unposted: set[int] = set()
+        # The card each open round asked, as it was asked: a deck reload that removes or edits it
+        # leaves the round judging and revealing the question people saw.
+        self._asked: dict[int, QuizCard] = {}
+
+    @property
+    def library(self) -> Library:
+        """The decks in service now."""
+        return self.shelf.library
 
     async def load(self) -> None:
         """Re-arms every round the database says is open (after a restart)."""
@@ -92,6 +101,12 @@ class QuizMaster:
         self.hinted = set(self.open)  # hints taken before the restart are in the store, not in memory
         self.unposted = {m.round_id for m in await self.store.pending_messages()
                          if m.purpose == "question" and m.round_id in self.open}
+        self._asked = {r.id: card for r in self.open.values() if (card := self.library.card(r.card_id))}
+
+    def card_of(self, record: RoundRecord) -> QuizCard | None:
+        """The card ``record`` asked, as it was asked (None for a round restored after a restart whose card
+        no deck has any more)."""
+        return self._asked.get(record.id) or self.library.card(record.card_id)
 
     def pick_card(self, topic: str | None, exclude: set[str] = frozenset(),  # type: ignore[assignment]
                   typed: bool = False) -> QuizCard | None:
@@ -120,6 +135,7 @@ class QuizMaster:
                                                            owner=owner))
         if record is not None:
             self.open[record.id] = record
+            self._asked[record.id] = card
         return record
 
     async def start(self, unit: StoreUnit, record: RoundRecord, zone: ZoneInfo | None = None,
@@ -132,8 +148,13 @@ class QuizMaster:
         """
         card = self.library.card(record.card_id)
         stored = await unit.open_round(record)
-        if stored is None or card is None:
+        if stored is None:
+            return None
+        # Noted now, while the card is the one asked; a rolled-back id used again is noted again here.
+        if card is None:
+            self._asked.pop(stored.id, None)
             return stored
+        self._asked[stored.id] = card
         question = question_reply(card, stored, self.library.topic_name(card), zone=zone, hints=hints)
         await unit.enqueue([Outgoing(stored.channel, "post", "question", reply_to_json(question), stored.id)],
                            self.now())
@@ -142,7 +163,7 @@ class QuizMaster:
     def arm(self, record: RoundRecord) -> None:
         """Takes a round committed by :meth:`start` into the in-memory set of open rounds."""
         self.open[record.id] = record
-        if record.kind != "practice" and self.library.card(record.card_id) is not None:
+        if record.kind != "practice" and record.id in self._asked:
             self.unposted.add(record.id)  # start() queued its question
 
     def posted(self, round_id: int) -> RoundRecord | None:
@@ -161,7 +182,7 @@ class QuizMaster:
         if record.kind == "practice" and record.owner_id != event.user.user_id:
             return Reply("This practice question belongs to someone else. Try `ask` and then "
                          "\"Quiz me on this\" for your own.", ephemeral=True)
-        card = self.library.card(record.card_id)
+        card = self.card_of(record)
         if card is None or not 0 <= choice < len(card.choices):
             return Reply("That button no longer matches a question I know.", ephemeral=True)
         if record.typed:
@@ -175,7 +196,7 @@ class QuizMaster:
             return Reply("You already answered this round; your first answer counts.", ephemeral=True)
         if record.kind == "practice":
             await self.store.close_round(round_id, self.now())
-            self.open.pop(round_id, None)
+            self.disarm(round_id)
             return practice_result(card, choice)
         return Reply(f"Answer {LETTERS[choice]} locked in. Results when the round closes.", ephemeral=True)
 
@@ -205,7 +226,7 @@ class QuizMaster:
         if record is None or record.closes_at <= self.now():
             return Reply("This round has closed. Watch the channel for the results, or start one with `quiz`.",
                          ephemeral=True)
-        card = self.library.card(record.card_id)
+        card = self.card_of(record)
         if card is None:
             return Reply("That button no longer matches a question I know.", ephemeral=True)
         return Reply(ephemeral=True, text_input=TextInput(typed_answer_id(round_id), "Your answer",
@@ -219,7 +240,7 @@ class QuizMaster:
         if record is None or record.closes_at <= self.now():
             return Reply("This round closed before your answer arrived. Watch the channel for the results.",
                          ephemeral=True)
-        card = self.library.card(record.card_id)
+        card = self.card_of(record)
         if card is None or not record.typed:
             return Reply("That answer no longer matches a question I know.", ephemeral=True)
         text = event.text.strip()[:200]
@@ -242,7 +263,7 @@ class QuizMaster:
         record = self.open.get(round_id)
         if record is None or record.closes_at <= self.now():
             return Reply("This round has closed; no hints left to give.", ephemeral=True)
-        card = self.library.card(record.card_id)
+        card = self.card_of(record)
         if card is None or record.kind == "practice" or not allowed:
             return Reply("This game has no hints (it was started with `nohints`).", ephemeral=True)
         if any(a.user_id == event.user.user_id for a in await self.store.answers(round_id)):
@@ -276,7 +297,7 @@ class QuizMaster:
         """Within ``unit``: closes the round and queues its closing edit (if the platform ``edits``)
         and its reveal; False if someone else already closed it. Call :meth:`disarm` once the unit
         is committed (or on False)."""
-        card = self.library.card(record.card_id)
+        card = self.card_of(record)
         public = record.kind != "practice" and card is not None
         if not await unit.close_round(record.id, self.now(), revealed=not public):
             return False
@@ -296,6 +317,7 @@ class QuizMaster:
     def disarm(self, round_id: int) -> None:
         """Forgets a round that is closed (or withdrawn) in the store."""
         self.open.pop(round_id, None)
+        self._asked.pop(round_id, None)
         self.unposted.discard(round_id)
 
 

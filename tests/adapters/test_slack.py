@@ -295,11 +295,11 @@ async def test_confident_answer_is_posted_publicly_as_block_kit(rig: Rig) -> Non
 
 
 async def test_unsure_answer_offers_private_suggestions_and_a_pick_is_answered_privately(rig: Rig) -> None:
-    await rig.command("ask regularization tricks")
+    await rig.command("ask tensor board games")
     [unsure] = rig.replies()
     assert unsure["response_type"] == "ephemeral" and "no confident answer" in unsure["text"]
     suggestions = buttons_of(unsure["blocks"])
-    assert suggestions[0]["value"] == button_ids.ask_id("tensorflow/handling-overfitting")
+    assert suggestions[0]["value"] == button_ids.ask_id("tensorflow/tensors-vs-numpy")
     await rig.press(suggestions[0]["value"])
     picked = rig.replies()[-1]
     assert picked["response_type"] == "ephemeral" and picked["replace_original"] is False
@@ -529,6 +529,18 @@ async def test_only_admins_may_set_the_daily_challenge(rig: Rig, user: str, allo
     assert ("Scheduled" in first["text"]) is allowed and ("Only workspace admins" in first["text"]) is not allowed
     assert ("09:00 Europe/Berlin" in second["text"]) is allowed
     assert [c.data["user"] for c in rig.slack.of("users.info")] == [user]  # a failed lookup is remembered too
+
+
+@pytest.mark.parametrize("user, allowed", [(ALICE, False), (ADMIN, True)], ids=["member", "admin"])
+async def test_deck_reload_is_answered_only_to_the_admin_who_asked(rig: Rig, user: str, allowed: bool) -> None:
+    before = rig.bot.library
+    await rig.command("deck reload", user=user)
+    [reply] = rig.replies()
+    assert reply["response_type"] == "ephemeral"
+    assert ("Nothing changed: 1 deck, " in reply["text"]) is allowed
+    assert ("Only workspace admins can use `deck reload`" in reply["text"]) is not allowed
+    assert (rig.bot.library is not before) is allowed  # an admin's reload put a freshly loaded library in service
+    assert rig.slack.of("chat.postMessage") == []  # nothing in the channel
 
 
 def directory(slack: FakeSlack, now: list[float]) -> UserDirectory:

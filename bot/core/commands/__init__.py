@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from bot.config import Config
 from bot.core.catalog import Catalog, Choice, Command, Kind, Option, Pace
-from bot.core.commands import boards, info, lookup, quizzes, schedules
+from bot.core.commands import boards, decks, info, lookup, quizzes, schedules
 from bot.core.standings import PERIODS
 
 
@@ -86,6 +86,10 @@ CATALOG = Catalog((
                                  TOPIC, MODE)),
                 Command("show", "Show this channel's daily challenge", "daily show", schedules.show, admin=True),
                 Command("off", "Stop this channel's daily challenge", "daily off", schedules.off, admin=True))),
+    Command("deck", "Admins: reload the decks from their files without a restart", "deck reload", admin=True,
+            subcommands=(
+                Command("reload", "Read the deck files again; when they are broken the old decks stay, with the "
+                        "problems listed", "deck reload", decks.reload, admin=True),)),
     Command("about", "Version, decks and uptime", "about", info.about, pace=Pace.INSTANT),
     Command("help", "This list", "help", info.help_text, pace=Pace.INSTANT),
 ), fallback="ask")

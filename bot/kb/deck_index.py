@@ -1,0 +1,270 @@
+"""One deck's lookup: its own index, its own vocabulary for typo repair, its own answer rule.
+
+Why one index per deck: idf, typo candidates and the answer decision then depend on that deck
+alone, so loading a second deck cannot change whether the first deck's questions are answered
+(``SearchIndex`` routes each question to one deck).
+
+How a query is read: words the deck knows are looked up; a word it does not know is repaired
+to a close deck word only when it is not an English word (``says`` stays ``says``); deck
+synonyms expand acronyms, each part carrying a share of the word. Every word carries the
+information it has in everyday English (``bot.kb.english``), so "time" says little and
+"tensor" much, on any deck. Whether to answer is decided on how much of that information the
+best entry explains: a share of the question, or enough of it for a long one.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.kb import english
+from bot.kb.english import nearby
+from bot.kb.model import Deck
+from bot.kb.postings import FIELD_BITS, Postings, posting_keys, tokenize
+from bot.kb.text import DOC_END, STOPWORDS, stem, stem_all, words
+from bot.kb.tuning import Tuning
+
+FIELD_WEIGHTS = {"question": 3.0, "aliases": 2.0, "keywords": 2.0, "topic": 1.0, "answer": 1.0, "quiz": 1.0}
+HEAD_FIELDS = ("question", "aliases", "keywords")
+# Dirichlet prior for the deck's word distribution (the usual 1,000-2,000 of Zhai & Lafferty):
+# how many words of English the deck's own counts are blended with.
+PRIOR = 1000.0
+REPAIRS_KEPT = 10_000  # remembered typo repairs per deck; a bound, so a flood of junk cannot grow memory
+# A three-letter word 100 times (e^4.6) rarer than a stopword one edit away is a chat spelling of it ("wat").
+RARER = 4.6
+_DROP = "\x00"  # repair target for misspelled stopwords ("wat"): the word is dropped
+
+
+@dataclass(frozen=True)
+class QueryTerm:
+    """A content stem of the query: the information it carries and how sure we are it was meant."""
+
+    term: str
+    information: float
+    certainty: float = 1.0
+
+
+@dataclass(frozen=True)
+class DeckMatches:
+    """One deck's candidates for a query, best first, and whether its best is a confident answer."""
+
+    entries: np.ndarray  # entry positions in the deck
+    scores: np.ndarray   # 0..1, for ranking and display
+    coverage: float      # share of the query's information the best entry explains
+    answered: bool
+    about: float         # how much likelier the query's words are in this deck's text than in English
+
+
+class DeckIndex:
+    """An immutable index over one deck's entries."""
+
+    def __init__(self, deck: Deck, tuning: Tuning) -> None:
+        self.deck = deck
+        self.tuning = tuning
+        self.entries = deck.entries
+        self._synonyms = {term: words(expansion) for term, expansion in deck.synonyms.items()}
+        self._repairs: dict[str, str | None] = {}
+        self._build()
+
+    def _expansions(self, vocabulary: list[str]) -> list[tuple[str, ...]]:
+        """The index terms each deck word stands for: synonyms expanded, stopwords dropped, stemmed."""
+        parts = [() if word == DOC_END else tuple(p for p in self._synonyms.get(word, (word,)) if p not in STOPWORDS)
+                 for word in vocabulary]
+        distinct = list(dict.fromkeys(p for word_parts in parts for p in word_parts))
+        stems = dict(zip(distinct, stem_all(distinct)))
+        return [tuple(stems[p] for p in word_parts) for word_parts in parts]
+
+    def _build(self) -> None:
+        deck = self.deck
+        field_texts = {
+            "question": [e.question for e in self.entries],
+            "aliases": ["\n".join(e.aliases) for e in self.entries],
+            "keywords": ["\n".join(e.keywords) for e in self.entries],
+            "topic": [deck.topics.get(e.topic, e.topic) for e in self.entries],
+            "answer": [e.answer for e in self.entries],
+            "quiz": ["\n".join(text for card in e.quiz for text in (card.prompt, card.explanation,
+                                                                     *(c.text for c in card.choices if c.correct)))
+                     for e in self.entries],
+        }
+        weights_now = dict(FIELD_WEIGHTS, quiz=self.tuning.quiz_weight)
+        n = self.n = len(self.entries)
+        vocabulary, token_words, token_docs, token_field = tokenize(list(field_texts.values()))
+
+        # A word maps to up to a few terms (the synonym "gan" expands to three); one slot each.
+        expansions = self._expansions(vocabulary)
+        self.term_ids: dict[str, int] = {}
+        slots = max((len(e) for e in expansions), default=0)
+        table = np.full((slots, len(vocabulary)), -1, dtype=np.int32)
+        for word_id, word_terms in enumerate(expansions):
+            for slot, term in enumerate(word_terms):
+                table[slot, word_id] = self.term_ids.setdefault(term, len(self.term_ids))
+        n_terms = len(self.term_ids)
+
+        # One sort of (term, doc, field) keys groups every posting; doc and field ride in the low bits.
+        doc_bits = max(n - 1, 1).bit_length()
+        keys = posting_keys(table, token_words, token_docs, token_field, doc_bits)
+        keys.sort()
+        pairs = keys >> FIELD_BITS
+        new_pair = np.ones(keys.size, dtype=bool)
+        np.not_equal(pairs[1:], pairs[:-1], out=new_pair[1:])
+        posting_of = np.cumsum(new_pair) - 1  # which (term, doc) posting each key adds to
+        fields = keys & (1 << FIELD_BITS) - 1
+        weights = np.array([weights_now[name] for name in field_texts])
+        head = np.array([weights_now[name] if name in HEAD_FIELDS else 0.0 for name in field_texts])
+        full_tf = np.bincount(posting_of, weights=weights[fields])
+        head_tf = np.bincount(posting_of, weights=head[fields])
+        pairs = pairs[new_pair]
+        terms, docs = pairs >> doc_bits, pairs & (1 << doc_bits) - 1
+        self.full = Postings(terms, docs, full_tf, n, n_terms)
+        self._term_count = np.bincount(terms, weights=full_tf, minlength=n_terms)
+        self._log_size = float(np.log(self._term_count.sum() + PRIOR))
+        in_head = head_tf > 0
+        self.head = Postings(terms[in_head], docs[in_head], head_tf[in_head], n, n_terms)
+
+        # Typo repair compares unknown query words with deck words of similar length.
+        # How many entries use a word's term breaks ties between equally close candidates.
+        frequency = self.full.df[table[0]] if slots else np.zeros(len(vocabulary), dtype=np.int64)
+        self._word_frequency = {w: int(frequency[i]) for i, w in enumerate(vocabulary) if expansions[i]}
+        self._by_length: dict[int, list[str]] = {}
+        for word in self._word_frequency:
+            self._by_length.setdefault(len(word), []).append(word)
+
+    # ------------------------------------------------------------------ reading the query
+
+    def query_terms(self, query: str) -> list[QueryTerm]:
+        """The query's distinct content stems after word joining, synonym expansion and typo repair."""
+        raw = [w for w in words(query) if len(w) > 1]  # a lone letter ("B", "a") is not a topic
+        found: dict[str, QueryTerm] = {}
+        i = 0
+        while i < len(raw):
+            word, i = self._next_word(raw, i)
+            parts = [p for p in self._synonyms.get(word, (word,)) if p not in STOPWORDS]
+            if word in STOPWORDS and word not in self._synonyms:
+                continue
+            share = 1.0 / max(len(parts), 1)  # "pr" -> "pull request": each part half of "pr"
+            for part in parts:
+                term, certainty, said = stem(part), 1.0, part
+                if term not in self.term_ids:
+                    repaired = self._repair(part)
+                    if repaired == _DROP:
+                        continue
+                    if repaired is not None:
+                        said, term, certainty = repaired, stem(repaired), self.tuning.repair_certainty
+                weight = english.information(word if len(parts) > 1 else said) * share
+                # A word neither the deck nor English knows is a term the deck lacks ("metaclass",
+                # full weight: a near miss) or a slip on an everyday word ("tiem": weigh it as that).
+                if term not in self.term_ids and weight >= english.max_information():
+                    weight = english.information(english.likely_word(said)) * share
+                if term not in found or found[term].information < weight:
+                    found[term] = QueryTerm(term, weight, certainty)
+        return list(found.values())
+
+    def _next_word(self, raw: list[str], i: int) -> tuple[str, int]:
+        """The word at ``i``, or it joined with the next one when the deck means the joined form.
+
+        "drop out" -> "dropout", "tensor flow" -> "tensorflow"; but "a way" stays two words (a
+        stopword starts it) and so does "batch size" (the deck knows "batch" on its own).
+        """
+        if i + 1 < len(raw) and raw[i] not in STOPWORDS:
+            joined = raw[i] + raw[i + 1]
+            if stem(joined) in self.term_ids and stem(raw[i]) not in self.term_ids:
+                return joined, i + 2
+        return raw[i], i + 1
+
+    def _repair(self, word: str) -> str | None:
+        """``_repair_uncached``, remembered: people misspell the same words, and a guess costs ~0.2 ms."""
+        if word not in self._repairs:
+            if len(self._repairs) >= REPAIRS_KEPT:
+                self._repairs.clear()
+            self._repairs[word] = self._repair_uncached(word)
+        return self._repairs[word]
+
+    def _repair_uncached(self, word: str) -> str | None:
+        """The deck word a word the deck does not know was meant to be, ``_DROP``, or None.
+
+        Never repairs an everyday English word: "says" is not a typo of "stay". Three-letter words
+        are repaired only when one deck word alone is one edit away.
+        """
+        if len(word) < 3 or not word.isalpha():
+            return None
+        if self._misspelt_stopword(word):
+            return _DROP
+        if english.is_common(word):
+            return None
+        found = nearby(word, self._by_length, self._word_frequency)
+        if not found:
+            return None
+        if len(word) == 3 and len(found) > 1 and found[1][0] == found[0][0]:
+            return None  # "tpo": top? tpu? too short to choose
+        return found[0][2]
+
+    @staticmethod
+    def _misspelt_stopword(word: str) -> bool:
+        """Chat spellings of question words ("wat", "whta", "differnce"): far rarer than the word meant.
+
+        "says" is one edit from "say" but nearly as common, so it is a word of its own.
+        """
+        found = nearby(word, english.stopwords_by_length(), {})
+        if not found:
+            return False
+        if english.is_common(word):  # "hash" is not "has"; but "wat" is "what"
+            return len(word) <= 3 and english.information(word) - english.information(found[0][2]) > RARER
+        return True
+
+    # ------------------------------------------------------------------ ranking and deciding
+
+    def _about(self, terms: list[QueryTerm]) -> float:
+        """Log-likelihood ratio of the query's words under this deck's text against everyday English.
+
+        The deck's word counts are smoothed towards English (Dirichlet prior), so a word the deck
+        never uses scores 0 and one it uses far more than English does scores high; the same
+        yardstick for every deck, which is what routing between decks needs.
+        """
+        total = 0.0
+        for q in terms:
+            english_p = math.exp(-q.information)
+            count = self._term_count[self.term_ids[q.term]] if q.term in self.term_ids else 0.0
+            total += math.log((count + PRIOR * english_p) / english_p) - self._log_size
+        return total
+
+    def match(self, query: str, candidates: int = 10) -> DeckMatches | None:
+        """The best entries for ``query`` and whether the best one answers it; None if nothing matches."""
+        terms = self.query_terms(query)
+        known = [t for t in terms if t.term in self.term_ids]
+        if not known or self.n == 0:
+            return None
+        t = self.tuning
+        ids = [self.term_ids[q.term] for q in known]
+        weights = [q.certainty * (q.information / english.max_information() if t.query_weighting else 1.0)
+                   for q in known]
+        info = {q.term: max(q.information - t.common_information, 0.0) * q.certainty for q in terms}
+        values = [info[q.term] for q in known]
+        # Per entry: BM25 score, and the information of the query words it holds anywhere / in its head.
+        full_scores, in_full = self.full.scores(ids, weights, values)
+        head_scores, in_head = self.head.scores(ids, weights, values)
+        scores = full_scores + t.head_weight * head_scores
+        k = min(candidates, self.n)
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[scores[top] > 0]
+        if top.size == 0:
+            return None
+        # A word in the head counts whole, one only in the answer (or topic, quiz) ``body_credit``.
+        matched = t.body_credit * in_full[top] + (1.0 - t.body_credit) * in_head[top]
+        total = sum(info.values()) or 1.0
+        unknown = sum(v for term, v in info.items() if term not in self.term_ids)
+        coverage = matched / total
+        relative = scores[top] / scores[top].max()
+        final = t.rank_coverage * coverage + (1 - t.rank_coverage) * relative * coverage.max()
+        order = np.argsort(-final, kind="stable")
+        best = order[0]
+        # Share of what the deck knows of the question that the best entry explains, less the share
+        # the deck does not know at all: "string interpolation format" (one unknown word, the rest
+        # explained) is answered, "what's a metaclass" (the point of it unknown) is not.
+        explained = matched[best] / max(total - unknown, 1e-9) - unknown / total
+        answered = bool(matched[best] >= t.min_evidence
+                        and (explained >= t.min_coverage or matched[best] >= t.long_evidence))
+        return DeckMatches(top[order], np.round(final[order], 4), float(coverage[best]), answered,
+                           self._about(terms))
+

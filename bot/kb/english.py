@@ -1,0 +1,124 @@
+"""How common a word is in everyday English: what lets lookup tell chat from a deck's terms.
+
+Why: a deck knows only its own words, so by itself it cannot tell "says" (a correct English word
+it happens not to use) from "tensros" (a typo of one it does), nor "time" (said all day long)
+from "tensor" (a term of art). English word counts can: a word people write every day carries
+little information about what a question is about, and a word that is in the English list is
+not a typo. The counts are pyspellchecker's English frequency list (MIT), which ships inside
+that package; it is read on first use only, so commands that never search never pay for it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import gzip
+import math
+from functools import lru_cache
+from importlib import resources
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from bot.kb.text import STOPWORDS
+
+# Words seen less than this often are treated as unseen: the list puts ~100,000 rare or odd
+# forms at exactly its floor count of 50, which says "exists", not "how common".
+_FLOOR = 50
+# "the" is about one word in twenty of English text (-log 0.05 = 3.0 nats); information is
+# measured from it, so the list's total never needs summing.
+_THE_INFORMATION = 3.0
+
+
+@lru_cache(maxsize=1)
+def _lines() -> list[bytes]:
+    """The list's lines, ``"word": count,``, in the file's alphabetical order; read once, on first use.
+
+    The list is a 160,000-word JSON object written one word a line in sorted order, so a word is
+    found by bisecting its lines: ~25 ms of CPU to read, where parsing the JSON costs ~150 ms
+    (most of a one-shot ``studybot ask``).
+    """
+    data = gzip.decompress((resources.files("spellchecker") / "resources" / "en.json.gz").read_bytes())
+    return [line for line in data.split(b"\n") if line.startswith(b'"')]
+
+
+@lru_cache(maxsize=65_536)
+def count(word: str) -> int:
+    """How often ``word`` occurs in the list's English text (0 if never)."""
+    lines, key = _lines(), b'"' + word.encode("ascii", "replace") + b'"'
+    i = bisect.bisect_left(lines, key)
+    if i < len(lines) and lines[i].startswith(key + b":"):
+        return int(lines[i][len(key) + 1:].strip(b" ,"))
+    return 0
+
+
+@lru_cache(maxsize=1)
+def _log_the() -> float:
+    return math.log(count("the"))
+
+
+def is_common(word: str) -> bool:
+    """Whether ``word`` is an everyday English word (so never a typo to repair).
+
+    Words at the list's floor count (rare forms like "colum", "trass") are not: a deck word one
+    edit away is a likelier reading.
+    """
+    return count(word) > _FLOOR
+
+
+@lru_cache(maxsize=1)
+def _common_by_length() -> tuple[dict[int, list[str]], dict[str, int]]:
+    """Everyday words (seen 10,000+ times, ~1 in 160,000 words) grouped by length, for guessing what a typo meant.
+
+    Only these, so a guess costs well under a millisecond, and because a typo of a rarer word
+    is as likely a term the deck does not know.
+    """
+    common: dict[str, int] = {}
+    for line in _lines():
+        quoted, _, number = line.partition(b'": ')
+        if len(number) >= 6 and int(number.rstrip(b" ,")) >= 10_000 and quoted[1:].isalpha():
+            common[quoted[1:].decode()] = int(number.rstrip(b" ,"))
+    by_length: dict[int, list[str]] = {}
+    for word in common:
+        by_length.setdefault(len(word), []).append(word)
+    return by_length, common
+
+
+@lru_cache(maxsize=4096)
+def likely_word(word: str) -> str:
+    """The everyday word one edit from ``word`` that it most likely is ("tiem" -> "time"), else ``word``."""
+    by_length, common = _common_by_length()
+    found = nearby(word, by_length, common) if len(word) >= 4 else []
+    return found[0][2] if found else word
+
+
+@lru_cache(maxsize=1)
+def stopwords_by_length() -> dict[int, list[str]]:
+    """The stopwords grouped by length, for spotting misspelt ones."""
+    by_length: dict[int, list[str]] = {}
+    for word in STOPWORDS:
+        by_length.setdefault(len(word), []).append(word)
+    return by_length
+
+
+def information(word: str) -> float:
+    """How much saying ``word`` tells, in nats: -log of its share of English text.
+
+    "the" is ~3, "time" ~6.4, "lunch" ~9.8, "tensor" ~16, a word English never uses ~17.3.
+    """
+    return _THE_INFORMATION + _log_the() - math.log(max(count(word), _FLOOR))
+
+
+def max_information() -> float:
+    """The information of a word English never uses (a term of art, a name, a typo)."""
+    return _THE_INFORMATION + _log_the() - math.log(_FLOOR)
+
+
+def nearby(word: str, by_length: dict[int, list[str]], frequency: dict[str, int]) -> list[tuple[int, int, str]]:
+    """Words of ``by_length`` within 1 edit (2 for words of 8+ letters), closest and most used first."""
+    max_distance = 1 if len(word) <= 7 else 2
+    found: list[tuple[int, int, str]] = []
+    for length in range(len(word) - max_distance, len(word) + max_distance + 1):
+        for candidate, distance, _ in process.extract(word, by_length.get(length, ()), scorer=OSA.distance,
+                                                      score_cutoff=max_distance, limit=25):
+            found.append((int(distance), -frequency.get(candidate, 0), candidate))
+    return sorted(found)

@@ -1,0 +1,56 @@
+"""The lookup's few constants, in one place, each with why it has its value.
+
+They are plain numbers with a meaning that does not depend on the deck (shares of a question's
+information, nats of English information), so one setting serves every deck. ``GRID`` lists
+the values the leave-one-deck-out evaluation (``python -m tests.kb.devset_eval --lodo``) may
+choose among, to show the defaults are not fitted to one deck.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Constants of the lookup's ranking and answer rule."""
+
+    # A word's information counts from the level of "the" (3 nats, one word in twenty) up, so
+    # everyday words ("time" 6.4) weigh little and terms of art ("tensor" 16) much. Of 0, 3, 5
+    # and 7, 3 did best on the TensorFlow and SQL decks and within a point on the others.
+    common_information: float = 3.0
+    # A repaired word is a guess at what the person meant, so it explains less of the question.
+    repair_certainty: float = 0.85
+    # A word that an entry's answer only mentions in passing explains less than one in its
+    # question, aliases or keywords: "what time is it" must not be answered by an entry whose
+    # answer says "training time".
+    body_credit: float = 0.7
+    # Answer when the best entry explains this share of the question's information that the deck
+    # knows, less the share in words the deck never uses ("lunch", "kubernetes"): half is "more
+    # explained than not", and LODO chose 0.5 on every fold ...
+    min_coverage: float = 0.5
+    # ... or, for a long question, this much information (about three specific words) ...
+    long_evidence: float = 25.0
+    # ... and never on less than one specific word's worth.
+    min_evidence: float = 5.0
+    # The second BM25 index over question, aliases and keywords rewards entries *about* the words;
+    # at half the weight of the whole-entry index (measured on the four dev decks: +1.8 to +2.5
+    # points top-1 on the three with few aliases, -1 on the TensorFlow deck; 0 and 2 were worse).
+    head_weight: float = 0.5
+    # Ranking blends how much of the question an entry explains with its BM25 score (relative to
+    # the best); explaining more counts for more (0.7: +0.6 to +3 points top-1 on three dev decks).
+    rank_coverage: float = 0.7
+    # Rank with each query word's BM25 part scaled by its English information, so "time" in a
+    # long question pulls less than "tensor" (within a point either way on the dev decks).
+    query_weighting: bool = True
+    # Quiz prompts, explanations and right choices are indexed like the answer: the deck author's
+    # other words for the same idea (measured: +1 to +3.5 points top-1 on the SQL and shell decks,
+    # -1.8 on Python, none on TensorFlow).
+    quiz_weight: float = 1.0
+
+    GRID: ClassVar[dict[str, tuple[float, ...]]] = {
+        "min_coverage": (0.4, 0.5, 0.6),
+        "long_evidence": (20.0, 25.0, 35.0),
+        "body_credit": (0.5, 0.7, 0.85),
+    }
