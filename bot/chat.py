@@ -27,3 +27,19 @@ class User:
     user_id: str
     display_name: str
     is_admin: bool = False
+
+
+# A direct message to one person is addressed as a channel whose id is "@" and their user id:
+# no platform's channel ids start with "@", so the outbox keeps one queue per person and each
+# adapter opens the platform's DM (Discord: the user's DM channel; Slack: conversations.open).
+DIRECT = "@"
+
+
+def direct_channel(platform: str, workspace: str, user_id: str) -> Channel:
+    """Where a private message to ``user_id`` goes (a reminder the core sends on its own)."""
+    return Channel(platform, workspace, DIRECT + user_id)
+
+
+def direct_user(channel: Channel) -> str | None:
+    """The person a direct channel addresses, or None for an ordinary channel."""
+    return channel.channel_id[len(DIRECT):] if channel.channel_id.startswith(DIRECT) else None

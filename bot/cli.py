@@ -116,6 +116,15 @@ def _parser() -> argparse.ArgumentParser:
     db_copy.add_argument("destination", metavar="DST")
     db_copy.set_defaults(handler=_db_copy)
 
+    review = sub.add_parser("review", help="spaced-repetition data")
+    review_sub = review.add_subparsers(metavar="ACTION", required=True)
+    export = review_sub.add_parser("export", parents=[common, data], help="write a person's review log as CSV")
+    export.add_argument("--user", required=True, help="the person's user id on the platform")
+    export.add_argument("--platform", default="console", help="console, discord or slack (default: console)")
+    export.add_argument("--workspace", help="Discord server id or Slack team id (default: local, the console's)")
+    export.add_argument("--out", type=Path, help="CSV file to write (default: standard output)")
+    export.set_defaults(handler=_review_export)
+
     discord = sub.add_parser("discord", help="Discord set-up")
     discord_sub = discord.add_subparsers(metavar="ACTION", required=True)
     sync = discord_sub.add_parser("sync", parents=[common], help="register the slash commands with Discord")
@@ -280,10 +289,10 @@ def _run(args: argparse.Namespace) -> int:
     # Before anything starts: a console running beside an adapter that failed would hide the failure.
     config.check_secrets()
     setup_logging(config.bot.log_level, config.bot.log_format)
-    load_library(config.deck_paths, include_builtin=config.builtin_decks)  # refuse a broken deck before starting
+    library = load_library(config.deck_paths, include_builtin=config.builtin_decks)  # a broken deck: no start
     try:
         # SIGINT (Ctrl-C) and SIGTERM stop a running bot gracefully (exit 0); see bot.run.
-        asyncio.run(run(config, config.data_dir(args.data_dir)))
+        asyncio.run(run(config, config.data_dir(args.data_dir), library))
     except KeyboardInterrupt:  # Ctrl-C before the bot was running
         return 130
     except TimerFailure as exc:
@@ -296,7 +305,13 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     from bot.run import upgrade_database
 
     config = load_config(args.config)
-    where = asyncio.run(upgrade_database(config, config.data_dir(args.data_dir)))
+    try:
+        where = asyncio.run(upgrade_database(config, config.data_dir(args.data_dir)))
+    except DataFolderBusy as exc:  # "Not started" (main's wording for `run`) would read oddly here
+        print(f"Not upgraded: StudyBot is running on the data folder {exc.folder} (pid {exc.pid}) and applied the "
+              "migrations when it started; to upgrade, stop it first, then run `studybot db upgrade` again",
+              file=sys.stderr)
+        return 1
     print(f"Database {where} is up to date.")
     return 0
 
@@ -324,6 +339,26 @@ def _db_copy(args: argparse.Namespace) -> int:
         print(f"{table:<16} {rows:>9} rows  sha256 {digest[:16]}  same in both")
     print(f"Copied {sum(r for _, r, _ in copied)} rows from {args.source} to {args.destination}; counts and "
           "checksums verified.")
+    return 0
+
+
+def _review_export(args: argparse.Namespace) -> int:
+    from bot.core.review_export import write_csv
+    from bot.run import review_log
+
+    config = load_config(args.config)
+    workspace = args.workspace or ("local" if args.platform == "console" else None)
+    if workspace is None:
+        print(f"studybot review export: name the {args.platform} workspace with --workspace "
+              "(a Discord server id or a Slack team id): review data is kept per workspace.", file=sys.stderr)
+        return 2
+    entries = asyncio.run(review_log(config, config.data_dir(args.data_dir), args.platform, workspace, args.user))
+    if args.out is None:
+        write_csv(entries, sys.stdout)
+    else:
+        with args.out.open("w", encoding="utf-8", newline="") as out:
+            write_csv(entries, out)
+        print(f"Wrote {len(entries)} review(s) of {args.user} to {args.out}.", file=sys.stderr)
     return 0
 
 

@@ -103,6 +103,28 @@ class DailySection:
     check_seconds: int = 30
 
 
+def _fsrs_defaults() -> list[float]:
+    from fsrs.scheduler import DEFAULT_PARAMETERS  # the package's own defaults, whatever its version
+
+    return list(DEFAULT_PARAMETERS)
+
+
+@dataclass(frozen=True)
+class ReviewSection:
+    """[review]: spaced repetition (the fsrs package's scheduler parameters, and daily limits per person)."""
+
+    parameters: list[float] = field(default_factory=_fsrs_defaults)
+    desired_retention: float = 0.9
+    learning_steps_minutes: list[float] = field(default_factory=lambda: [1.0, 10.0])
+    relearning_steps_minutes: list[float] = field(default_factory=lambda: [10.0])
+    maximum_interval_days: int = 36500
+    enable_fuzzing: bool = True
+    new_per_day: int = 20
+    reviews_per_day: int = 200
+    new_offer: int = 5
+    reminder_grace_minutes: int = 120
+
+
 @dataclass(frozen=True)
 class DeliverySection:
     """[delivery]: retrying the messages the bot posts on its own (questions, reveals, daily posts)."""
@@ -111,7 +133,7 @@ class DeliverySection:
     max_retry_seconds: float = 300.0
     unknown_error_attempts: int = 5
     give_up_hours: float = 24.0
-    lease_seconds: float = 120.0
+    lease_seconds: float = 30.0  # each attempt gets a third of it (bot/core/delivery.py)
 
 
 @dataclass(frozen=True)
@@ -173,6 +195,7 @@ class Config:
     cooldowns: CooldownSection = field(default_factory=CooldownSection)
     daily: DailySection = field(default_factory=DailySection)
     delivery: DeliverySection = field(default_factory=DeliverySection)
+    review: ReviewSection = field(default_factory=ReviewSection)
     discord: DiscordSection = field(default_factory=DiscordSection)
     slack: SlackSection = field(default_factory=SlackSection)
     store: StoreSection = field(default_factory=StoreSection)
@@ -309,7 +332,8 @@ def _section(section_type: type, name: str, values: dict[str, Any], problems: li
         if expected is float and not math.isfinite(value):
             problems.append(f"{name}.{key}: expected a finite number, got {value!r}")
             continue
-        accepted[key] = float(value) if expected is float else value
+        accepted[key] = float(value) if expected is float else (
+            [float(v) for v in value] if expected == list[float] else value)
     return section_type(**accepted)
 
 
@@ -324,6 +348,8 @@ def _has_type(value: Any, expected: Any) -> bool:
         return isinstance(value, str)
     if expected == dict[str, int]:
         return isinstance(value, dict) and all(isinstance(v, int) and not isinstance(v, bool) for v in value.values())
+    if expected == list[float]:
+        return isinstance(value, list) and all(_has_type(v, float) and math.isfinite(v) for v in value)
     if expected == list[int]:
         return isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
@@ -332,6 +358,8 @@ def _has_type(value: Any, expected: Any) -> bool:
 def _describe(expected: Any) -> str:
     if expected == dict[str, int]:
         return "a table of whole numbers, e.g. { easy = 5, medium = 10, hard = 15 }"
+    if expected == list[float]:
+        return "a list of numbers"
     if expected == list[int]:
         return "a list of whole numbers"
     return {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}.get(
@@ -383,6 +411,7 @@ def _check_values(config: Config) -> list[str]:
             # The value is not echoed: a person who got this wrong may have pasted the secret itself.
             problems.append(f"{key}: must be the name of an environment variable (letters, digits and _, "
                             f"e.g. \"STUDYBOT_...\"), not the secret itself")
+    problems += _review_problems(config.review)
     problems.extend(_check_store(config.store))
     problems.extend(_check_shards(config.discord))
     if config.slack.mode not in ("socket", "http"):
@@ -396,6 +425,24 @@ def _check_values(config: Config) -> list[str]:
     return problems
 
 
+def _review_problems(review: ReviewSection) -> list[str]:
+    """[review]'s scheduler settings, checked by the fsrs package itself (its parameter bounds)."""
+    problems = []
+    if not 0 < review.desired_retention < 1:
+        problems.append("review.desired_retention: must lie between 0 and 1 (e.g. 0.9), "
+                        f"got {review.desired_retention:g}")
+    for key in ("learning_steps_minutes", "relearning_steps_minutes"):
+        steps = getattr(review, key)
+        if any(not 0 < m <= _DAY // 60 for m in steps):
+            problems.append(f"review.{key}: each step must be more than 0 and at most 1440 minutes (a day), "
+                            f"got {steps}")
+    from fsrs import Scheduler
+
+    try:
+        Scheduler(parameters=review.parameters)
+    except ValueError as exc:
+        problems.append(f"review.parameters: {' '.join(str(exc).split())} (remove the key for the fsrs defaults)")
+    return problems
 def _check_store(store: StoreSection) -> list[str]:
     if not store.url:
         return []
@@ -458,8 +505,14 @@ def _ranges(config: Config) -> list[tuple[str, float, float, float, str]]:
         ("delivery.max_retry_seconds", delivery.max_retry_seconds, 1, 3600, " (an hour)"),
         ("delivery.unknown_error_attempts", delivery.unknown_error_attempts, 1, 100, ""),
         ("delivery.give_up_hours", delivery.give_up_hours, 0.1, _WEEK // 3600, " (a week)"),
-        # At least a slow request's length (discord.py may wait out a 30 s rate limit inside one).
-        ("delivery.lease_seconds", delivery.lease_seconds, 60, 3600, " (an hour)"),
+        # An attempt gets a third of the lease: 2 s at least, enough for any platform's normal answer. At
+        # most 10 minutes, the longest a dead process's post should wait to be taken over.
+        ("delivery.lease_seconds", delivery.lease_seconds, 6, 600, " (10 minutes)"),
+        ("review.maximum_interval_days", config.review.maximum_interval_days, 1, 36500, " (100 years)"),
+        ("review.new_per_day", config.review.new_per_day, 0, 10_000, ""),
+        ("review.reviews_per_day", config.review.reviews_per_day, 1, 100_000, ""),
+        ("review.new_offer", config.review.new_offer, 1, 50, ""),
+        ("review.reminder_grace_minutes", config.review.reminder_grace_minutes, 0, _WEEK // 60, " (a week)"),
         ("store.pool_size", config.store.pool_size, 1, 1000, ""),
         ("store.statement_timeout_seconds", config.store.statement_timeout_seconds, 0.1, 3600, " (an hour)"),
     ]

@@ -49,12 +49,26 @@ async def start_health_server(bot: StudyBot, host: str, port: int) -> web.AppRun
     """
     app = web.Application()
     app.add_routes(health_routes(bot))
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_SECONDS)
+    runner = await serve(app, host, port, SHUTDOWN_SECONDS)
+    log.info("health and metrics on http://%s:%d%s and %s", host, port, HEALTH_PATH, METRICS_PATH)
+    return runner
+
+
+async def serve(app: web.Application, host: str, port: int, shutdown_seconds: float) -> web.AppRunner:
+    """Serves ``app`` on ``host:port`` until the returned runner is cleaned up (port 0: any free port).
+
+    On cleanup, requests in flight get ``shutdown_seconds`` to finish (aiohttp waits 60 s by
+    default, longer than Docker's 10 s between SIGTERM and SIGKILL). A port that cannot be bound
+    leaves nothing half-started behind.
+
+    Raises:
+        OSError: the address cannot be bound (in use, or a privileged port).
+    """
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=shutdown_seconds)
     await runner.setup()
     try:
-        await web.TCPSite(runner, host, port, shutdown_timeout=SHUTDOWN_SECONDS).start()
+        await web.TCPSite(runner, host, port).start()  # the runner holds the shutdown timeout
     except BaseException:
         await runner.cleanup()
         raise
-    log.info("health and metrics on http://%s:%d%s and %s", host, port, HEALTH_PATH, METRICS_PATH)
     return runner

@@ -26,7 +26,8 @@ from bot.adapters import adapter_runner
 from bot.config import Config
 from bot.core.app import StudyBot
 from bot.database import DB_FILE, describe_store, opened_store
-from bot.kb.library import load_library
+from bot.kb.library import Library
+from bot.store.base import Learner, ReviewEntry
 
 log = logging.getLogger(__name__)
 __all__ = ["DB_FILE", "run", "upgrade_database", "show_gaps"]
@@ -89,8 +90,10 @@ async def reload_and_log(bot: StudyBot, why: str) -> None:
         log.error("%s: %s:%s", why, outcome.summary(), "".join(f"\n  - {p}" for p in outcome.problems))
 
 
-async def run(config: Config, data_dir: Path) -> None:
+async def run(config: Config, data_dir: Path, library: Library) -> None:
     """Runs the enabled adapters until the console ends, a signal asks to stop, or something fails.
+
+    ``library`` is the decks the command line already loaded and checked (loaded once per run).
 
     Raises:
         DataFolderBusy: another StudyBot holds ``data_dir``.
@@ -98,7 +101,6 @@ async def run(config: Config, data_dir: Path) -> None:
         ConfigError, StartupError: an adapter could not start.
         TimerFailure: the timer loop kept failing.
     """
-    library = load_library(config.deck_paths, include_builtin=config.builtin_decks)
     async with opened_store(config, data_dir) as store:
         await _serve(StudyBot(library, store, config), config)
 
@@ -204,5 +206,18 @@ async def show_gaps(config: Config, data_dir: Path, limit: int) -> list[tuple[st
                    else open_sqlite(data_dir / DB_FILE))
     try:
         return [(query, times, last.isoformat(timespec="minutes")) for query, times, last in await store.gaps(limit)]
+    finally:
+        await store.close()
+
+
+async def review_log(config: Config, data_dir: Path, platform: str, workspace: str,
+                     user_id: str) -> list[ReviewEntry]:
+    """Every rating one person gave, oldest first (for ``studybot review export``)."""
+    from bot.database import open_postgres, open_sqlite
+
+    store = await (open_postgres(config.store.url, config) if config.store.postgres
+                   else open_sqlite(data_dir / DB_FILE))
+    try:
+        return await store.review_log(Learner(platform, workspace, user_id))
     finally:
         await store.close()

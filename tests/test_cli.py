@@ -155,3 +155,42 @@ def test_kb_import_writes_a_deck_that_validates_and_refuses_a_broken_file(tmp_pa
     assert refused.stdout == ""
     assert refused.stderr.count("\n") == 1 and f"{broken}: not an Anki package" in refused.stderr
     assert not (tmp_path / "nothing").exists()
+
+
+def test_review_export_writes_a_persons_log_as_csv_and_names_a_missing_workspace(tmp_path: Path) -> None:
+    import asyncio
+    import csv
+    from datetime import UTC, datetime, timedelta
+
+    from bot.config import ReviewSection
+    from bot.core.reviews import Reviewer
+    from bot.core.shelf import Shelf
+    from bot.store.base import Learner
+    from bot.store.sqlite import SqliteStore
+    from tests.core.fakes import library
+
+    async def rate_twice() -> None:
+        store = await SqliteStore.open(tmp_path / "studybot.sqlite3")
+        reviewer = Reviewer(Shelf(library(), library), store, lambda: datetime(2026, 3, 2, 12, tzinfo=UTC),
+                            ReviewSection())
+        stored = None
+        for minutes, rating in ((0, 1), (5, 3)):
+            rated = reviewer.rate(Learner("console", "local", "you"), "tensorflow/eager-execution/1", stored, rating,
+                                  datetime(2026, 3, 2, 12, tzinfo=UTC) + timedelta(minutes=minutes), "review")
+            async with store.unit() as unit:
+                assert await unit.save_review(rated.card, rated.entry)
+            stored = rated.card
+        await store.close()
+
+    asyncio.run(rate_twice())
+    out = tmp_path / "me.csv"
+    done = subprocess.run([sys.executable, "-m", "bot", "review", "export", "--user", "you", "--data-dir",
+                           str(tmp_path), "--out", str(out)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "Wrote 2 review(s) of you" in done.stderr
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert [(r["card_id"], r["rating_name"], r["first"]) for r in rows] == [
+        ("tensorflow/eager-execution/1", "Again", "1"), ("tensorflow/eager-execution/1", "Good", "0")]
+    refused = subprocess.run([sys.executable, "-m", "bot", "review", "export", "--user", "U1", "--platform", "slack",
+                              "--data-dir", str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and "--workspace" in refused.stderr

@@ -260,12 +260,18 @@ def test_run_refuses_to_start_before_touching_the_data_dir(tmp_path: Path) -> No
     ("[delivery]\nmax_retry_seconds = 1e9\n", "delivery.max_retry_seconds: must be at most 3600 (an hour), got 1e+09"),
     ("[delivery]\nfirst_retry_seconds = 0\n", "delivery.first_retry_seconds: must be 0.1 or more, got 0"),
     ("[delivery]\nunknown_error_attempts = 0\n", "delivery.unknown_error_attempts: must be 1 or more, got 0"),
-    ("[delivery]\nlease_seconds = 10\n", "delivery.lease_seconds: must be 60 or more, got 10"),
+    ("[delivery]\nlease_seconds = 5\n", "delivery.lease_seconds: must be 6 or more, got 5"),
+    ("[delivery]\nlease_seconds = 3600\n", "delivery.lease_seconds: must be at most 600 (10 minutes), got 3600"),
     ("[delivery]\nfirst_retry_seconds = 30\nmax_retry_seconds = 10\n",
      "delivery.max_retry_seconds: must be at least delivery.first_retry_seconds (30), got 10"),
 ])
 def test_durations_must_be_finite_and_bounded(tmp_path: Path, text: str, expected: str) -> None:
     assert expected in problem(tmp_path, text)
+
+
+@pytest.mark.parametrize("lease", [6, 30, 600])
+def test_a_delivery_lease_from_6_seconds_to_10_minutes_is_taken(tmp_path: Path, lease: int) -> None:
+    assert load_config(write(tmp_path, f"[delivery]\nlease_seconds = {lease}\n")).delivery.lease_seconds == lease
 
 
 def test_a_latin1_file_is_named_with_its_line_and_the_fix(tmp_path: Path) -> None:

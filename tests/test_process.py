@@ -108,13 +108,18 @@ def test_data_dir_under_a_regular_file_exits_1(tmp_path: Path) -> None:
                              "[bot] data_dir")
 
 
+def without_root_privileges() -> tuple[str, ...]:
+    """A command prefix that, as root (CI), drops the privilege to write anywhere for the bot's process only."""
+    if os.geteuid() != 0:
+        return ()
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root without setpriv to drop CAP_DAC_OVERRIDE")
+    return (setpriv, "--bounding-set=-dac_override,-dac_read_search", "--")
+
+
 def test_read_only_data_folder_exits_1(tmp_path: Path) -> None:
-    prefix: tuple[str, ...] = ()
-    if os.geteuid() == 0:  # root writes anywhere; drop that privilege for the bot's process only
-        setpriv = shutil.which("setpriv")
-        if setpriv is None:
-            pytest.skip("running as root without setpriv to drop CAP_DAC_OVERRIDE")
-        prefix = (setpriv, "--bounding-set=-dac_override,-dac_read_search", "--")
+    prefix = without_root_privileges()
     data = tmp_path / "data"
     data.mkdir()
     data.chmod(0o555)
@@ -129,13 +134,11 @@ def test_read_only_data_folder_exits_1(tmp_path: Path) -> None:
 
 
 def test_read_only_database_file_exits_1(tmp_path: Path) -> None:
-    if os.geteuid() == 0:
-        pytest.skip("root can write a read-only file; the read-only folder test drops privileges instead")
     data = tmp_path / "data"
     data.mkdir()
     sqlite3.connect(data / DB_FILE).close()
     (data / DB_FILE).chmod(0o444)
-    run = studybot_run(tmp_path, data)
+    run = studybot_run(tmp_path, data, prefix=without_root_privileges())
     assert run.returncode == 1
     assert one_line(run).startswith(f"Database error: cannot open {data / DB_FILE} for writing")
 

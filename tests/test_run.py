@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -92,7 +93,7 @@ def test_the_command_line_turns_a_failed_run_into_exit_1_and_one_line(
     from bot.core.app import TimerFailure
     from bot.startup import StartupError
 
-    async def failing_run(config: object, data_dir: Path) -> None:
+    async def failing_run(config: object, data_dir: Path, library: object) -> None:
         if failure == "timer":
             raise TimerFailure("the timer failed 10 times in a row")
         raise StartupError("cannot reach Slack")
@@ -100,3 +101,25 @@ def test_the_command_line_turns_a_failed_run_into_exit_1_and_one_line(
     monkeypatch.setattr(bot.run, "run", failing_run)
     assert main(["run", "--data-dir", str(tmp_path)]) == 1
     assert capsys.readouterr().err == line + "\n"
+
+
+def test_studybot_run_loads_the_decks_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command line checks the decks before starting; the run must use that library, not read them again."""
+    import bot.kb.library
+    import bot.run
+    from bot.cli import main
+
+    loads: list[int] = []
+    real_load_decks = bot.kb.library.load_decks
+
+    def counting_load_decks(*args: Any, **kwargs: Any) -> Any:
+        loads.append(1)
+        return real_load_decks(*args, **kwargs)
+
+    async def serve_nothing(bot: object, config: object) -> None:
+        return None
+
+    monkeypatch.setattr(bot.kb.library, "load_decks", counting_load_decks)
+    monkeypatch.setattr(bot.run, "_serve", serve_nothing)
+    assert main(["run", "--data-dir", str(tmp_path)]) == 0
+    assert len(loads) == 1

@@ -30,7 +30,7 @@ from bot.core.app import StudyBot
 from bot.core.buttons import AnswerPress, RoundPress
 from bot.core.events import ButtonEvent, Channel, CommandEvent, TextSubmitEvent, User
 from bot.core.parsing import parse_command
-from bot.core.replies import Button, Capabilities, Reply, TextInput
+from bot.core.replies import Button, Capabilities, Field, Reply, TextInput
 from bot.core.rounds import practice_reveal
 from bot.typed_text import decode_line, undecodable
 
@@ -278,13 +278,21 @@ def render(reply: Reply, reader: str) -> str:
     lines.extend(body)
     while lines and not lines[-1].strip():
         lines.pop()
-    lines.extend(f"{field.name}: {field.value}" for field in reply.fields)
+    lines.extend(_field(field) for field in reply.fields)
     lines.extend(f"  [{i}] {full.get(i, button.label)}" for i, button in enumerate(reply.buttons, 1))
     if reply.footer:
         lines.append(f"({reply.footer})")
     if reply.text_input is not None:
         lines.append(f"{reply.text_input.title}: type it on the next line (a /command instead cancels).")
     return "\n".join(lines)
+
+
+def _field(field: Field) -> str:
+    """``name: value``; a code block (a heatmap) starts on its own line, without its fences."""
+    if "```" not in field.value:
+        return f"{field.name}: {field.value}"
+    kept = [line for line in field.value.splitlines() if not line.strip().startswith("```")]
+    return f"{field.name}:\n" + "\n".join(kept)
 
 
 def _plain(markdown: str) -> list[str]:

@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo
 
 from bot.config import Config
 from bot.core import buttons
-from bot.core.buttons import AnswerPress, EntryPress, RoundPress
+from bot.core.buttons import AnswerPress, EntryPress, ReviewPress, RoundPress
 from bot.core.catalog import ACTION, Catalog
 from bot.core.clock import Clock, SystemClock
-from bot.core.commands import CATALOG, lookup
+from bot.core.commands import CATALOG, lookup, reviews
 from bot.core.cooldowns import Cooldowns
 from bot.core.daily import DailyPlanner
 from bot.core.delivery import Deliverer
@@ -28,7 +28,9 @@ from bot.core.games import after_close
 from bot.core.metrics import Heartbeat, Metrics
 from bot.core.options import OptionProblem, check_options
 from bot.core.outbox import Outbox
+from bot.core.reminders import ReminderPlanner
 from bot.core.replies import Reply, neutralize, plural, reply_to_json
+from bot.core.reviews import Reviewer
 from bot.core.rounds import QuizMaster
 from bot.core.shelf import ReloadOutcome, Shelf
 from bot.core.standings import board_lines, ranked
@@ -67,6 +69,10 @@ class StudyBot:
         self.outboxes: dict[str, Outbox] = {}
         self.quiz = QuizMaster(self.shelf, store, self.clock.now, rng or random.Random(), config.quiz)
         self.daily = DailyPlanner(self.shelf, store, self.clock.now, timedelta(minutes=config.daily.grace_minutes))
+        self.reviews = Reviewer(self.shelf, store, self.clock.now, config.review)
+        self.quiz.feed = self.reviews.feed  # every quiz, daily and practice answer rates its card for its person
+        self.reminders = ReminderPlanner(store, self.clock.now,
+                                         timedelta(minutes=config.review.reminder_grace_minutes))
         self.delivery = Deliverer(store, self.outboxes, self.clock, config.delivery, random.Random(),
                                   on_given_up=self._given_up, on_delivered=self._delivered,
                                   metrics=self.metrics)
@@ -170,6 +176,8 @@ class StudyBot:
             # claimed and died holding, is delivered here within a tick of its lease ending.
             await self.quiz.load()
             self.delivery.wake()
+        else:
+            await self.quiz.notice_posted_elsewhere()  # two processes on one SQLite file
         for record in self.quiz.due():
             current = self.quiz.open.get(record.id)
             if current is None or current.closes_at > self.clock.now():
@@ -183,6 +191,8 @@ class StudyBot:
         if self._last_daily_check is None or now - self._last_daily_check >= every:
             self._last_daily_check = now
             await self.daily.tick(self._open_daily)
+            if await self.reminders.tick():
+                self.delivery.wake()
         if not self.delivery.running:
             await self.delivery.flush()
 
@@ -378,7 +388,9 @@ class StudyBot:
         """Checks the command against its declaration, then runs its handler."""
         command = self.catalog.find(event.name)
         if command is None:
-            return [Reply(f"I don't know the command `{neutralize(event.name)}`. Try `help`.", ephemeral=True)]
+            meant = self.catalog.resembling(event.name)
+            hint = f"Did you mean the command `{meant}`?" if meant else "Try `help`."
+            return [Reply(f"I don't know the command `{neutralize(event.name)}`. {hint}", ephemeral=True)]
         full_name = command.name
         if command.subcommands:
             action = event.options.get(ACTION) or command.default_subcommand
@@ -430,4 +442,6 @@ class StudyBot:
             return [await self.quiz.hint(event, press.round_id, await self._hints_allowed(press.round_id))]
         if isinstance(press, EntryPress):
             return await lookup.press_entry(self, event, press)
+        if isinstance(press, ReviewPress):
+            return await reviews.press(self, event, press)
         return [Reply("That button is not one of mine.", ephemeral=True)]

@@ -1,8 +1,9 @@
 """Button ids: built and read here only, so a button keeps working after a restart or an upgrade.
 
 An id says what pressing it means (``v1:answer:<round>:<choice>``, ``v1:type:<round>``,
-``v1:hint:<round>``, ``v1:ask:<deck>/<entry>``, ``v1:practice:<deck>/<entry>``; a typed answer's
-text field is ``v1:typed:<round>``); the core keeps no state per message. The ``v1:`` prefix names
+``v1:hint:<round>``, ``v1:ask:<deck>/<entry>``, ``v1:practice:<deck>/<entry>``,
+``v1:review:<action>:<version>:<card>``; a typed answer's text field is ``v1:typed:<round>``);
+the core keeps no state per message. The ``v1:`` prefix names
 the format: ids on messages posted before it existed (``answer:12:3``) still parse, and a
 later format can change its fields without misreading old ones. Adapters that must declare
 which ids they listen for (Discord's ``DynamicItem``) use :data:`TEMPLATE`.
@@ -18,7 +19,7 @@ _ROUND = r"\d+"
 _ENTRY = r".+"
 # Each kind's fields as regex groups, in order; the one place the format is written down.
 _KINDS = {"answer": (_ROUND, _ROUND), "type": (_ROUND,), "hint": (_ROUND,), "ask": (_ENTRY,),
-          "practice": (_ENTRY,)}
+          "practice": (_ENTRY,), "review": (r"[a-z]+\d?", _ROUND, _ENTRY)}
 _PATTERNS = {kind: re.compile(rf"(?:{VERSION}:)?{kind}:" + ":".join(f"({g})" for g in groups))
              for kind, groups in _KINDS.items()}
 TEMPLATE = f"(?:{VERSION}:)?(?:" + "|".join(
@@ -49,7 +50,21 @@ class RoundPress:
     round_id: int
 
 
-Press = AnswerPress | RoundPress | EntryPress
+@dataclass(frozen=True)
+class ReviewPress:
+    """A button of a private review session (bot.core.reviews).
+
+    ``action``: ``pick0``-``pick4`` (a choice), ``show`` (a flashcard's answer), ``rate1``-``rate4``
+    (Again to Easy), ``add`` (new cards from the topic ``item``), ``stop``. ``version``: the card's
+    memory state the message was built from, so a rating pressed twice counts once.
+    """
+
+    action: str
+    version: int
+    item: str  # a card id, an entry id (a flashcard), a topic scope, or "-"
+
+
+Press = AnswerPress | RoundPress | EntryPress | ReviewPress
 
 
 def answer_id(round_id: int, choice: int) -> str:
@@ -77,6 +92,11 @@ def hint_id(round_id: int) -> str:
     return f"{VERSION}:hint:{round_id}"
 
 
+def review_id(action: str, version: int, item: str) -> str:
+    """The id of a review session's button (see :class:`ReviewPress`)."""
+    return f"{VERSION}:review:{action}:{version}:{item}"
+
+
 def typed_answer_id(round_id: int) -> str:
     """The id of the text field a typed answer to round ``round_id`` is written in (a modal's field)."""
     return f"{VERSION}:typed:{round_id}"
@@ -102,5 +122,7 @@ def parse(button_id: str) -> Press | None:
             return AnswerPress(int(match.group(1)), int(match.group(2)))
         if kind in ("type", "hint"):
             return RoundPress(kind, int(match.group(1)))
+        if kind == "review":
+            return ReviewPress(match.group(1), int(match.group(2)), match.group(3))
         return EntryPress(kind, match.group(1))
     return None

@@ -10,6 +10,7 @@ declarations: text parsing (``bot.core.parsing``), the help text and Slack's usa
 
 from __future__ import annotations
 
+import difflib
 import enum
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -162,6 +163,14 @@ class Catalog:
     def find(self, name: str) -> Command | None:
         """The command called ``name`` or one of its aliases (any case), or None."""
         return self._names.get(name.strip().casefold())
+
+    def resembling(self, word: str) -> str | None:
+        """The command name or alias that ``word`` looks like a typo of (``quizz``: ``quiz``), or None."""
+        typed = word.strip().lstrip("/").casefold()
+        if not typed or typed in self._names:
+            return None
+        close = difflib.get_close_matches(typed, self._names, n=1, cutoff=0.8)
+        return close[0] if close else None
 
     @property
     def fallback_option(self) -> str:

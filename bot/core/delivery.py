@@ -7,10 +7,17 @@ records the result before it moves on:
 - per channel, strictly in order: a channel's next message waits until the one before it is
   delivered or given up, so a closing edit or a reveal never overtakes its question; a channel
   that keeps failing never holds up another channel;
-- each attempt is claimed in the store first (a lease), so two workers, or two processes on one
-  database, never send the same message at once; a crash mid-attempt leaves the lease, and the
-  message is sent again when it runs out (the one window for a duplicate: the platform took the
-  message, but the process died before its id was recorded);
+- each attempt is claimed in the store first (a lease of ``lease_seconds``), so two workers, or two
+  processes on one database, never send the same message at once; a crash mid-attempt leaves the
+  lease, and the message is sent again when it runs out (the one window for a duplicate: the
+  platform took the message, but the process died before its id was recorded);
+- each attempt is bounded: the platform gets a third of the lease to answer (:data:`ATTEMPT_SHARE`),
+  then the attempt is abandoned (cancelled) and retried with backoff like a network failure. So a
+  live process has stopped sending well before its lease runs out and another process may take the
+  message over: the lease never needs renewing, and it can be short (30 s by default), which bounds
+  how long a dead process's message waits. The rest of the lease covers recording the outcome and
+  clocks of different hosts that disagree a little. An abandoned attempt may still have reached the
+  platform (the same at-least-once window as a crash), so it is logged at WARNING;
 - :class:`DeliveryDeferred` (rate limit, 5xx, network) is retried after the platform's
   Retry-After, or with exponential backoff and jitter; :class:`DeliveryRefused` (channel gone,
   bot removed, message deleted) is given up at once; any other exception is retried at most
@@ -43,6 +50,9 @@ from bot.store.base import PendingMessage, Store
 
 log = logging.getLogger(__name__)
 
+# The share of the lease an attempt may take, from its claim to the platform's answer. A third leaves
+# two thirds for recording the outcome (a statement or two) and for clock differences between hosts.
+ATTEMPT_SHARE = 1 / 3
 IDLE_SECONDS = 60.0  # the worker looks at the outbox at least this often, even when nothing woke it
 MAX_RETRY_AFTER = 3600.0  # a Retry-After beyond an hour is taken as an hour
 # When the worker is stopped, posts already in flight get this long to finish: one cut off after the
@@ -68,6 +78,10 @@ class Outcome:
     advice: str | None = None  # for a refusal: what a person could do (from the adapter)
 
 
+class NothingToEdit(Exception):
+    """An edit of a question that was never delivered."""
+
+
 class Deliverer:
     """Delivers due outbox messages through the adapters' Outboxes, retrying and giving up as above."""
 
@@ -88,6 +102,11 @@ class Deliverer:
         self._locks: dict[Channel, asyncio.Lock] = {}
         self._tasks: dict[Channel, asyncio.Task[list[Outcome]]] = {}
         self._pruned_at: datetime | None = None
+
+    @property
+    def attempt_seconds(self) -> float:
+        """How long one attempt may take before it is abandoned and retried: well inside its lease."""
+        return self.settings.lease_seconds * ATTEMPT_SHARE
 
     async def resume(self) -> int:
         """Retries at once the attempts a previous process was in the middle of when it died.
@@ -161,8 +180,11 @@ class Deliverer:
             while True:
                 self._wake.clear()
                 timeout = await self._start_due_channels()
+                # Not asyncio.wait_for: on Python 3.11 it drops a cancellation that lands as the event
+                # is set, and the worker would sleep on instead of stopping at shutdown.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout)
+                    async with asyncio.timeout(timeout):
+                        await self._wake.wait()
         finally:
             self.running = False
             tasks = list(self._tasks.values())
@@ -206,18 +228,17 @@ class Deliverer:
         attempts = message.attempts + 1
         outbox = self.outboxes[message.channel.platform]
         try:
-            reply = reply_from_json(message.reply)
-            if message.action == "edit":
-                assert message.round_id is not None  # the schema requires it for edits
-                target = await self.store.round_message_id(message.round_id)
-                if target is None:
-                    return await self._drop(message, "its question was never delivered, so there is nothing to edit")
-                await outbox.edit(message.channel, target, reply)
-                platform_id: str | None = target
-            else:
-                platform_id = await outbox.post(message.channel, reply)
+            # Bounded from the claim on, so this process has stopped sending long before its lease ends.
+            async with asyncio.timeout(self.attempt_seconds) as deadline:
+                platform_id = await self._send(outbox, message)
         except asyncio.CancelledError:
             raise  # the lease brings it back after a restart
+        except NothingToEdit:
+            return await self._drop(message, "its question was never delivered, so there is nothing to edit")
+        except TimeoutError as exc:
+            if not deadline.expired():  # a timeout of the adapter's own, not this attempt's bound
+                return await self._failed(message, attempts, exc)
+            return await self._abandon(message, attempts)
         except DeliveryRefused as exc:
             return await self._give_up(message, f"the platform refused it: {exc.reason}", exc.advice)
         except ReplyFormatError as exc:
@@ -225,19 +246,43 @@ class Deliverer:
         except DeliveryDeferred as exc:
             return await self._retry(message, attempts, exc.reason, exc.retry_after)
         except Exception as exc:
-            reason = f"{type(exc).__name__}: {exc}"
-            if attempts >= self.settings.unknown_error_attempts:
-                log.debug("last attempt failed", exc_info=True)
-                return await self._give_up(message, f"failed {attempts} times, last with {reason}", None)
-            log.warning("posting %s %s to %s failed (attempt %d of %d); retrying", message.purpose, message.id,
-                        message.channel, attempts, self.settings.unknown_error_attempts, exc_info=True)
-            return await self._retry(message, attempts, reason, None)
+            return await self._failed(message, attempts, exc)
         await self.store.record_delivered(message.id, self.clock.now(), platform_id)
         if self.metrics is not None:
             self.metrics.posts_delivered.inc(message.channel.platform)
         if self.on_delivered is not None:
             await self.on_delivered(message)
         return Outcome(message, "delivered")
+
+    async def _send(self, outbox: Outbox, message: PendingMessage) -> str | None:
+        """Hands ``message`` to the platform; the id of the message posted or edited."""
+        reply = reply_from_json(message.reply)
+        if message.action != "edit":
+            return await outbox.post(message.channel, reply)
+        assert message.round_id is not None  # the schema requires it for edits
+        target = await self.store.round_message_id(message.round_id)
+        if target is None:
+            raise NothingToEdit
+        await outbox.edit(message.channel, target, reply)
+        return target
+
+    async def _failed(self, message: PendingMessage, attempts: int, exc: BaseException) -> Outcome:
+        """An error of unknown cause: retried a few times (``unknown_error_attempts``), then given up."""
+        reason = f"{type(exc).__name__}: {exc}"
+        if attempts >= self.settings.unknown_error_attempts:
+            log.debug("last attempt failed", exc_info=exc)
+            return await self._give_up(message, f"failed {attempts} times, last with {reason}", None)
+        log.warning("posting %s %s to %s failed (attempt %d of %d); retrying", message.purpose, message.id,
+                    message.channel, attempts, self.settings.unknown_error_attempts, exc_info=exc)
+        return await self._retry(message, attempts, reason, None)
+
+    async def _abandon(self, message: PendingMessage, attempts: int) -> Outcome:
+        """An attempt the platform did not answer in time: retried with backoff, like a network failure."""
+        reason = f"no answer within {self.attempt_seconds:g} s"
+        log.warning("posting %s %s to %s got %s (attempt %d); abandoned before its lease of %g s runs out and "
+                    "retried (it may show twice if the platform took it after all)", message.purpose, message.id,
+                    message.channel, reason, attempts, self.settings.lease_seconds)
+        return await self._retry(message, attempts, reason, None)
 
     async def _retry(self, message: PendingMessage, attempts: int, reason: str,
                      retry_after: float | None) -> Outcome:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -28,6 +28,8 @@ from bot.store.base import AnswerRecord, Outgoing, RoundRecord, Store, StoreUnit
 
 log = logging.getLogger(__name__)
 LETTERS = "ABCDE"
+# Called in the unit that closes a round, with its answers (spaced repetition feeds on them).
+AnswerFeed = Callable[[StoreUnit, RoundRecord, list[AnswerRecord]], Awaitable[None]]
 
 
 def question_reply(card: QuizCard, record: RoundRecord, topic_name: str, closed: bool = False,
@@ -83,6 +85,7 @@ class QuizMaster:
         self.open: dict[int, RoundRecord] = {}
         # Rounds where someone may hold a hint: only their answers need a read of the hints table.
         self.hinted: set[int] = set()
+        self.feed: AnswerFeed | None = None
         # Open rounds whose question is queued but not yet delivered: they do not close before people
         # could see them (a rate limit or an outage delays the question, not the answering time).
         self.unposted: set[int] = set()
@@ -166,6 +169,20 @@ class QuizMaster:
         if record.kind != "practice" and record.id in self._asked:
             self.unposted.add(record.id)  # start() queued its question
 
+    async def notice_posted_elsewhere(self) -> None:
+        """Rounds whose time is up but whose question this process has not seen posted: if another
+        process on the same database posted it, the round may close, at the time the store holds."""
+        now = self.now()
+        for round_id in [i for i in self.unposted if i in self.open and self.open[i].closes_at <= now]:
+            if await self.store.round_message_id(round_id) is None:
+                continue  # not posted yet by anyone: it waits for its question
+            stored = await self.store.get_round(round_id)
+            if stored is None or stored.closed_at is not None:
+                self.disarm(round_id)  # gone, or closed by the other process
+            else:
+                self.unposted.discard(round_id)
+                self.open[round_id] = stored
+
     def posted(self, round_id: int) -> RoundRecord | None:
         """Notes that a round's question reached its channel; the open round, if it still is."""
         self.unposted.discard(round_id)
@@ -189,13 +206,15 @@ class QuizMaster:
             return Reply("This question is answered by typing: press **Answer** and write it.", ephemeral=True)
         correct = choice == card.correct_index
         points = await self.award(card, record, event.user.user_id) if correct else 0
-        stored = await self.store.record_answer(
-            AnswerRecord(round_id, event.user.user_id, event.user.display_name, choice, correct, points,
-                         self.now()), event.user.platform, event.user.workspace)
+        answer = AnswerRecord(round_id, event.user.user_id, event.user.display_name, choice, correct, points,
+                              self.now())
+        stored = await self.store.record_answer(answer, event.user.platform, event.user.workspace)
         if not stored:
             return Reply("You already answered this round; your first answer counts.", ephemeral=True)
         if record.kind == "practice":
-            await self.store.close_round(round_id, self.now())
+            async with self.store.unit() as unit:
+                if await unit.close_round(round_id, self.now()) and self.feed is not None:
+                    await self.feed(unit, record, [answer])
             self.disarm(round_id)
             return practice_result(card, choice)
         return Reply(f"Answer {LETTERS[choice]} locked in. Results when the round closes.", ephemeral=True)
@@ -279,6 +298,7 @@ class QuizMaster:
         more = "" if level >= HINT_LEVELS else " Press **Hint** again for more."
         return Reply(f"Hint {level} of {HINT_LEVELS}: `{letters_hint(accepted_answers(card)[0], level)}`. "
                      f"A right answer now earns {100 - cost}% of the points.{more}", ephemeral=True)
+
     async def _shared_round(self, round_id: int) -> RoundRecord | None:
         """A round another process opened (its presses can reach this one), if it is still open;
         kept in memory from now on, like this process's own."""
@@ -301,6 +321,9 @@ class QuizMaster:
         public = record.kind != "practice" and card is not None
         if not await unit.close_round(record.id, self.now(), revealed=not public):
             return False
+        answers = await unit.answers(record.id)
+        if self.feed is not None and card is not None and answers:
+            await self.feed(unit, record, answers)
         if card is None:
             log.warning("round %s closed, but its card %s is no longer in any deck", record.id, record.card_id)
         if not public or card is None:
@@ -309,7 +332,7 @@ class QuizMaster:
         if edits:
             closed = question_reply(card, record, self.library.topic_name(card), closed=True)
             messages.append(Outgoing(record.channel, "edit", "closed-question", reply_to_json(closed), record.id))
-        reveal = reveal_reply(card, await unit.answers(record.id), typed=record.typed)
+        reveal = reveal_reply(card, answers, typed=record.typed)
         messages.append(Outgoing(record.channel, "post", "reveal", reply_to_json(reveal), record.id))
         await unit.enqueue(messages, self.now())
         return True

@@ -145,6 +145,60 @@ class ScoreRow:
     reached_at: datetime  # when the user reached these points (their last scoring answer; first answer if none)
 
 
+@dataclass(frozen=True)
+class Learner:
+    """Whose review data: a person per platform and workspace, like their points."""
+
+    platform: str
+    workspace: str
+    user_id: str
+
+
+@dataclass(frozen=True)
+class ReviewCard:
+    """One person's memory state of one card.
+
+    ``state`` is the fsrs package's ``Card`` as JSON (the store does not read it); ``due`` and
+    ``reps`` (ratings so far; 0 for a card added but never rated) are its columns for queries.
+    ``version`` grows with each rating, so a rating button pressed twice counts once.
+    """
+
+    learner: Learner
+    card_id: str
+    state: str
+    due: datetime
+    reps: int
+    version: int
+    added_at: datetime
+
+
+@dataclass(frozen=True)
+class ReviewEntry:
+    """One rating of one card, as the review log (and its CSV export) keeps it."""
+
+    learner: Learner
+    card_id: str
+    rating: int  # 1 Again, 2 Hard, 3 Good, 4 Easy (fsrs.Rating)
+    source: str  # "review", or the round kind that fed it: "quiz", "daily", "practice"
+    reviewed_at: datetime
+    first: bool  # the card's first rating (a new card learned)
+    due_before: datetime
+    due_after: datetime
+    stability: float | None
+    difficulty: float | None
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """A person's daily review nudge, sent privately at a local time when cards are due."""
+
+    id: int
+    learner: Learner
+    local_time: str  # "HH:MM"
+    timezone: str
+    updated_at: datetime  # fires only for instants after this, so a new reminder never fires late
+
+
 class StoreUnit(Protocol):
     """The writes of one unit of work: all of them are committed together, or none.
 
@@ -203,6 +257,20 @@ class StoreUnit(Protocol):
 
     async def game_rounds(self, game_id: int) -> int:
         """How many rounds the game has had."""
+        ...
+
+    async def review_cards(self, learner: Learner, card_ids: Collection[str]) -> dict[str, ReviewCard]:
+        """As :meth:`Store.review_cards`, seeing the unit's writes."""
+        ...
+
+    async def save_review(self, card: ReviewCard, entry: ReviewEntry) -> bool:
+        """Stores a rated card's new state (``card.version`` is the new version) and its log entry;
+        False, writing nothing, if the stored version is no longer ``card.version - 1`` (rated
+        meanwhile) or, for version 1, the card already has a rated state."""
+        ...
+
+    async def claim_reminder(self, reminder_id: int, local_date: date, at: datetime, status: str) -> bool:
+        """As :meth:`Store.claim_fire`, for a review reminder: False if that local date already had one."""
         ...
 
 
@@ -363,6 +431,52 @@ class Store(Protocol):
     async def record_given_up(self, outbox_id: int, at: datetime, reason: str) -> bool:
         """Gives up on a message for good (a reveal still marks its round revealed); False if it was
         no longer pending (so the caller logs it once)."""
+        ...
+
+    # Spaced repetition
+
+    async def review_cards(self, learner: Learner, card_ids: Collection[str]) -> dict[str, ReviewCard]:
+        """The person's stored states of these cards, by card id (cards never seen are absent)."""
+        ...
+
+    async def next_review(self, learner: Learner, now: datetime, reviews: bool, new: bool,
+                          skip: Collection[str] = ()) -> ReviewCard | None:
+        """The card to review next: the most overdue rated card due at ``now`` (if ``reviews``),
+        else the earliest added unrated one (if ``new``), leaving out ``skip`` (cards no longer in
+        any deck); None when nothing is."""
+        ...
+
+    async def add_review_cards(self, learner: Learner, cards: Sequence[tuple[str, str]], at: datetime) -> int:
+        """Adds (card id, fsrs state JSON) as new cards due at ``at``, skipping ones the person
+        already has; returns how many were added."""
+        ...
+
+    async def review_due_counts(self, learner: Learner, until: Sequence[datetime]) -> list[int]:
+        """For each instant, how many of the person's cards are due by then (new cards included)."""
+        ...
+
+    async def review_log(self, learner: Learner, since: datetime | None = None) -> list[ReviewEntry]:
+        """The person's ratings since ``since`` (all without), oldest first."""
+        ...
+
+    async def save_reminder(self, learner: Learner, local_time: str, timezone: str, at: datetime) -> Reminder:
+        """Creates or replaces the person's review reminder."""
+        ...
+
+    async def reminder_for(self, learner: Learner) -> Reminder | None:
+        """The person's enabled reminder, if any."""
+        ...
+
+    async def disable_reminder(self, learner: Learner) -> bool:
+        """Turns the person's reminder off; False if there was none."""
+        ...
+
+    async def reminders(self) -> list[Reminder]:
+        """Every enabled reminder."""
+        ...
+
+    async def claim_reminder(self, reminder_id: int, local_date: date, at: datetime, status: str) -> bool:
+        """Records that a reminder fired (or was skipped) for a local date; False if it already had."""
         ...
 
     async def workspace_timezone(self, platform: str, workspace: str) -> str | None:

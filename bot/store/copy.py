@@ -49,8 +49,20 @@ TABLES: list[tuple[str, list[tuple[str, str]], str]] = [
     ("cooldowns", [("platform", "text"), ("workspace", "text"), ("user_id", "text"), ("command", "text"),
                    ("used_at", "ts"), ("token", "text")], "platform, workspace, user_id, command"),
     ("deliveries_seen", [("key", "text"), ("seen_at", "ts")], "key"),
+    ("review_cards", [("platform", "text"), ("workspace", "text"), ("user_id", "text"), ("card_id", "text"),
+                      ("state", "text"), ("due", "ts"), ("reps", "int"), ("version", "int"), ("added_at", "ts")],
+     "platform, workspace, user_id, card_id"),
+    ("review_log", [("id", "int"), ("platform", "text"), ("workspace", "text"), ("user_id", "text"),
+                    ("card_id", "text"), ("rating", "int"), ("source", "text"), ("reviewed_at", "ts"),
+                    ("first", "bool"), ("due_before", "ts"), ("due_after", "ts"), ("stability", "real"),
+                    ("difficulty", "real")], "id"),
+    ("review_reminders", [("id", "int"), ("platform", "text"), ("workspace", "text"), ("user_id", "text"),
+                          ("local_time", "text"), ("timezone", "text"), ("enabled", "bool"), ("updated_at", "ts")],
+     "id"),
+    ("reminder_fires", [("reminder_id", "int"), ("local_date", "date"), ("fired_at", "ts"), ("status", "text")],
+     "reminder_id, local_date"),
 ]
-IDENTITY_TABLES = ("schedules", "games", "rounds", "outbox")
+IDENTITY_TABLES = ("schedules", "games", "rounds", "outbox", "review_log", "review_reminders")
 BATCH = 1000
 
 
@@ -76,6 +88,8 @@ def _neutral(kind: str, value: Any) -> Any:
         return bool(value)
     if kind == "int":
         return int(value)
+    if kind == "real":
+        return float(value)
     return str(value)
 
 

@@ -24,7 +24,13 @@ class DataFolderError(StoreError):
 
 
 class DataFolderBusy(DataFolderError):
-    """Another StudyBot process holds the data folder."""
+    """Another StudyBot process holds the data folder; ``folder`` and the owner's ``pid`` say which."""
+
+    def __init__(self, folder: Path, pid: str) -> None:
+        super().__init__(f"StudyBot is already running on the data folder {folder} (pid {pid}); stop that one "
+                         "first, or give this one another --data-dir")
+        self.folder = folder
+        self.pid = pid
 
 
 def make_data_folder(folder: Path) -> None:
@@ -63,8 +69,7 @@ def data_folder_lock(folder: Path) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             owner = os.read(fd, 32).decode("ascii", "replace").strip() or "unknown"
-            raise DataFolderBusy(f"StudyBot is already running on the data folder {folder} (pid {owner}); stop that "
-                                 "one first, or give this one another --data-dir") from None
+            raise DataFolderBusy(folder, owner) from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         yield

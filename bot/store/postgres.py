@@ -30,8 +30,12 @@ from bot.chat import Channel
 from bot.store.base import (
     AnswerRecord,
     Game,
+    Learner,
     Outgoing,
     PendingMessage,
+    Reminder,
+    ReviewCard,
+    ReviewEntry,
     RoundRecord,
     Schedule,
     ScoreRow,
@@ -43,6 +47,22 @@ from bot.store.migrations import POSTGRES_MIGRATIONS
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+_REVIEW_COLUMNS = "platform, workspace, user_id, card_id, state, due, reps, version, added_at"
+_LOG_COLUMNS = ("platform, workspace, user_id, card_id, rating, source, reviewed_at, first, due_before, due_after, "
+                "stability, difficulty")
+_LEARNER = "platform = $1 AND workspace = $2 AND user_id = $3"
+
+
+def _who(learner: Learner) -> tuple[str, str, str]:
+    return learner.platform, learner.workspace, learner.user_id
+
+
+def _review_card(r: Any) -> ReviewCard:
+    return ReviewCard(Learner(r[0], r[1], r[2]), r[3], r[4], r[5], int(r[6]), int(r[7]), r[8])
+
+
+def _review_entry(r: Any) -> ReviewEntry:
+    return ReviewEntry(Learner(r[0], r[1], r[2]), r[3], int(r[4]), r[5], r[6], bool(r[7]), r[8], r[9], r[10], r[11])
 
 MAX_GAPS = 10_000
 FORGET_DELIVERIES_EVERY = 500
@@ -355,6 +375,74 @@ class PostgresStore:
         async with self.unit() as unit:
             return await unit.claim_fire(schedule_id, local_date, at, status)
 
+    # Spaced repetition
+
+    async def review_cards(self, learner: Learner, card_ids: Collection[str]) -> dict[str, ReviewCard]:
+        if not card_ids:
+            return {}
+        return await self._read(lambda con: _review_cards(con, learner, card_ids))
+
+    async def next_review(self, learner: Learner, now: datetime, reviews: bool, new: bool,
+                          skip: Collection[str] = ()) -> ReviewCard | None:
+        for wanted, sql in ((reviews, "reps > 0 AND due <= $4 AND NOT (card_id = ANY($5)) ORDER BY due"),
+                            (new, "reps = 0 AND due <= $4 AND NOT (card_id = ANY($5)) ORDER BY added_at, card_id")):
+            if not wanted:
+                continue
+            query = f"SELECT {_REVIEW_COLUMNS} FROM review_cards WHERE {_LEARNER} AND {sql} LIMIT 1"
+            row = await self._read(_fetchrow(query, *_who(learner), now, sorted(skip)))
+            if row is not None:
+                return _review_card(row)
+        return None
+
+    async def add_review_cards(self, learner: Learner, cards: Sequence[tuple[str, str]], at: datetime) -> int:
+        rows = await self._write(lambda con: con.fetch(
+            f"INSERT INTO review_cards ({_REVIEW_COLUMNS}) SELECT $1, $2, $3, c, s, $4, 0, 0, $4 "
+            "FROM unnest($5::text[], $6::text[]) AS t(c, s) ON CONFLICT DO NOTHING RETURNING card_id",
+            *_who(learner), at, [c for c, _ in cards], [st for _, st in cards]))
+        return len(rows)
+
+    async def review_due_counts(self, learner: Learner, until: Sequence[datetime]) -> list[int]:
+        query = f"SELECT COUNT(*) FROM review_cards WHERE {_LEARNER} AND due <= $4"
+        return [int(await self._read(_fetchval(query, *_who(learner), t))) for t in until]
+
+    async def review_log(self, learner: Learner, since: datetime | None = None) -> list[ReviewEntry]:
+        rows = await self._read(lambda con: con.fetch(
+            f"SELECT {_LOG_COLUMNS} FROM review_log WHERE {_LEARNER} AND ($4::timestamptz IS NULL OR "
+            "reviewed_at >= $4) ORDER BY reviewed_at, id", *_who(learner), since))
+        return [_review_entry(r) for r in rows]
+
+    async def save_reminder(self, learner: Learner, local_time: str, timezone: str, at: datetime) -> Reminder:
+        await self._write(lambda con: con.execute(
+            "INSERT INTO review_reminders (platform, workspace, user_id, local_time, timezone, enabled, updated_at) "
+            "VALUES ($1,$2,$3,$4,$5,TRUE,$6) ON CONFLICT (platform, workspace, user_id) DO UPDATE SET "
+            "local_time = excluded.local_time, timezone = excluded.timezone, enabled = TRUE, "
+            "updated_at = excluded.updated_at", *_who(learner), local_time, timezone, at))
+        reminder = await self.reminder_for(learner)
+        assert reminder is not None
+        return reminder
+
+    async def reminder_for(self, learner: Learner) -> Reminder | None:
+        rows = await self._reminders(f"WHERE {_LEARNER} AND enabled", *_who(learner))
+        return rows[0] if rows else None
+
+    async def disable_reminder(self, learner: Learner) -> bool:
+        status = await self._write(lambda con: con.execute(
+            f"UPDATE review_reminders SET enabled = FALSE WHERE {_LEARNER} AND enabled", *_who(learner)))
+        return _count(status) == 1
+
+    async def reminders(self) -> list[Reminder]:
+        return await self._reminders("WHERE enabled")
+
+    async def _reminders(self, where: str, *params: object) -> list[Reminder]:
+        rows = await self._read(lambda con: con.fetch(
+            "SELECT id, platform, workspace, user_id, local_time, timezone, updated_at FROM review_reminders "
+            f"{where} ORDER BY id", *params))
+        return [Reminder(r[0], Learner(r[1], r[2], r[3]), r[4], r[5], r[6]) for r in rows]
+
+    async def claim_reminder(self, reminder_id: int, local_date: date, at: datetime, status: str) -> bool:
+        async with self.unit() as unit:
+            return await unit.claim_reminder(reminder_id, local_date, at, status)
+
     # Workspaces and gaps
 
     async def workspace_timezone(self, platform: str, workspace: str) -> str | None:
@@ -543,6 +631,36 @@ class PostgresUnit:
     async def answers(self, round_id: int) -> list[AnswerRecord]:
         return await _answers(self._con, round_id)
 
+    async def review_cards(self, learner: Learner, card_ids: Collection[str]) -> dict[str, ReviewCard]:
+        return await _review_cards(self._con, learner, card_ids) if card_ids else {}
+
+    async def save_review(self, card: ReviewCard, entry: ReviewEntry) -> bool:
+        if card.version == 1:
+            status = await self._con.execute(
+                f"INSERT INTO review_cards AS rc ({_REVIEW_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) "
+                "ON CONFLICT (platform, workspace, user_id, card_id) DO UPDATE SET state = excluded.state, "
+                "due = excluded.due, reps = excluded.reps, version = excluded.version WHERE rc.version = 0",
+                *_who(card.learner), card.card_id, card.state, card.due, card.reps, card.version, card.added_at)
+        else:
+            status = await self._con.execute(
+                "UPDATE review_cards SET state = $4, due = $5, reps = $6, version = $7 WHERE "
+                f"{_LEARNER} AND card_id = $8 AND version = $9", *_who(card.learner), card.state, card.due,
+                card.reps, card.version, card.card_id, card.version - 1)
+        if _count(status) != 1:
+            return False
+        e = entry
+        await self._con.execute(
+            f"INSERT INTO review_log ({_LOG_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
+            *_who(e.learner), e.card_id, e.rating, e.source, e.reviewed_at, e.first, e.due_before, e.due_after,
+            e.stability, e.difficulty)
+        return True
+
+    async def claim_reminder(self, reminder_id: int, local_date: date, at: datetime, status: str) -> bool:
+        result = await self._con.execute(
+            "INSERT INTO reminder_fires (reminder_id, local_date, fired_at, status) VALUES ($1,$2,$3,$4) "
+            "ON CONFLICT DO NOTHING", reminder_id, local_date, at, status)
+        return _count(result) == 1
+
     async def day_scores(self, platform: str, workspace: str, schedule_id: int, local_date: date) -> list[ScoreRow]:
         return await _scores(self._con, platform, workspace, None, None, None, (schedule_id, local_date),
                              "r.closed_at IS NOT NULL")
@@ -661,3 +779,23 @@ async def _settle_round(con: asyncpg.Connection, purpose: str, round_id: int | N
         await con.execute("UPDATE rounds SET message_id = $1 WHERE id = $2", platform_id, round_id)
     elif purpose == "reveal":
         await con.execute("UPDATE rounds SET revealed_at = $1 WHERE id = $2 AND revealed_at IS NULL", at, round_id)
+
+
+async def _review_cards(con: asyncpg.Connection, learner: Learner, card_ids: Collection[str]) -> dict[str, ReviewCard]:
+    rows = await con.fetch(f"SELECT {_REVIEW_COLUMNS} FROM review_cards WHERE {_LEARNER} AND card_id = ANY($4)",
+                           *_who(learner), sorted(set(card_ids)))
+    return {r[3]: _review_card(r) for r in rows}
+
+
+def _fetchrow(query: str, *args: Any) -> Callable[[asyncpg.Connection], Awaitable[Any]]:
+    """A read for :meth:`PostgresStore._read` (a lambda in a loop would bind the loop's last values)."""
+    async def work(con: asyncpg.Connection) -> Any:
+        return await con.fetchrow(query, *args)
+    return work
+
+
+def _fetchval(query: str, *args: Any) -> Callable[[asyncpg.Connection], Awaitable[Any]]:
+    """A single value, as :func:`_fetchrow`."""
+    async def work(con: asyncpg.Connection) -> Any:
+        return await con.fetchval(query, *args)
+    return work

@@ -31,8 +31,12 @@ from bot.chat import Channel
 from bot.store.base import (
     AnswerRecord,
     Game,
+    Learner,
     Outgoing,
     PendingMessage,
+    Reminder,
+    ReviewCard,
+    ReviewEntry,
     RoundRecord,
     Schedule,
     ScoreRow,
@@ -63,6 +67,28 @@ _GAME_COLUMNS = ("id, platform, workspace, channel, started_by, started_by_name,
 _PENDING_COLUMNS = ("id, platform, workspace, channel, action, purpose, reply, round_id, created_at, attempts, "
                     "next_attempt_at")
 _PENDING = "delivered_at IS NULL AND given_up_at IS NULL"
+_REVIEW_COLUMNS = "platform, workspace, user_id, card_id, state, due, reps, version, added_at"
+_LOG_COLUMNS = ("platform, workspace, user_id, card_id, rating, source, reviewed_at, first, due_before, due_after, "
+                "stability, difficulty")
+_LEARNER = "platform = ? AND workspace = ? AND user_id = ?"
+
+
+def _who(learner: Learner) -> tuple[str, str, str]:
+    return learner.platform, learner.workspace, learner.user_id
+
+
+def _review_card(row: aiosqlite.Row) -> ReviewCard:
+    return ReviewCard(Learner(row[0], row[1], row[2]), row[3], row[4], datetime.fromisoformat(row[5]), int(row[6]),
+                      int(row[7]), datetime.fromisoformat(row[8]))
+
+
+def _review_entry(row: aiosqlite.Row) -> ReviewEntry:
+    return ReviewEntry(Learner(row[0], row[1], row[2]), row[3], int(row[4]), row[5], datetime.fromisoformat(row[6]),
+                       bool(row[7]), datetime.fromisoformat(row[8]), datetime.fromisoformat(row[9]), row[10], row[11])
+
+
+def _reminder(row: aiosqlite.Row) -> Reminder:
+    return Reminder(row[0], Learner(row[1], row[2], row[3]), row[4], row[5], datetime.fromisoformat(row[6]))
 
 
 def _ts(value: datetime | None) -> str | None:
@@ -447,6 +473,88 @@ class SqliteStore:
         async with self.unit() as unit:
             return await unit.claim_fire(schedule_id, local_date, at, status)
 
+    # Spaced repetition
+
+    async def review_cards(self, learner: Learner, card_ids: Collection[str]) -> dict[str, ReviewCard]:
+        if not card_ids:
+            return {}
+        async with self._db.execute(
+                f"SELECT {_REVIEW_COLUMNS} FROM review_cards WHERE {_LEARNER} AND card_id IN "
+                "(SELECT value FROM json_each(?))", (*_who(learner), json.dumps(sorted(set(card_ids))))) as cur:
+            return {row[3]: _review_card(row) for row in await cur.fetchall()}
+
+    async def next_review(self, learner: Learner, now: datetime, reviews: bool, new: bool,
+                          skip: Collection[str] = ()) -> ReviewCard | None:
+        # Rated cards by due time (the index's order); new ones in the order they were added.
+        unwanted = " AND card_id NOT IN (SELECT value FROM json_each(?))" if skip else ""
+        extra = (json.dumps(sorted(skip)),) if skip else ()
+        for wanted, sql in ((reviews, f"reps > 0 AND due <= ?{unwanted} ORDER BY due"),
+                            (new, f"reps = 0 AND due <= ?{unwanted} ORDER BY added_at, card_id")):
+            if not wanted:
+                continue
+            async with self._db.execute(f"SELECT {_REVIEW_COLUMNS} FROM review_cards WHERE {_LEARNER} AND {sql} "
+                                        "LIMIT 1", (*_who(learner), _ts(now), *extra)) as cur:
+                row = await cur.fetchone()
+            if row is not None:
+                return _review_card(row)
+        return None
+
+    async def add_review_cards(self, learner: Learner, cards: Sequence[tuple[str, str]], at: datetime) -> int:
+        async with self._transaction():
+            cursor = await self._db.executemany(
+                f"INSERT OR IGNORE INTO review_cards ({_REVIEW_COLUMNS}) VALUES (?,?,?,?,?,?,0,0,?)",
+                [(*_who(learner), card_id, state, _ts(at), _ts(at)) for card_id, state in cards])
+        return max(cursor.rowcount, 0)
+
+    async def review_due_counts(self, learner: Learner, until: Sequence[datetime]) -> list[int]:
+        counts = []
+        for instant in until:
+            async with self._db.execute(f"SELECT COUNT(*) FROM review_cards WHERE {_LEARNER} AND due <= ?",
+                                        (*_who(learner), _ts(instant))) as cur:
+                row = await cur.fetchone()
+            counts.append(int(row[0]) if row else 0)
+        return counts
+
+    async def review_log(self, learner: Learner, since: datetime | None = None) -> list[ReviewEntry]:
+        async with self._db.execute(
+                f"SELECT {_LOG_COLUMNS} FROM review_log WHERE {_LEARNER} AND reviewed_at >= ? "
+                "ORDER BY reviewed_at, id", (*_who(learner), _ts(since) or "")) as cur:
+            return [_review_entry(row) for row in await cur.fetchall()]
+
+    async def save_reminder(self, learner: Learner, local_time: str, timezone: str, at: datetime) -> Reminder:
+        async with self._transaction():
+            await self._db.execute(
+                "INSERT INTO review_reminders (platform, workspace, user_id, local_time, timezone, enabled, "
+                "updated_at) VALUES (?,?,?,?,?,1,?) ON CONFLICT (platform, workspace, user_id) DO UPDATE SET "
+                "local_time = excluded.local_time, timezone = excluded.timezone, enabled = 1, "
+                "updated_at = excluded.updated_at", (*_who(learner), local_time, timezone, _ts(at)))
+        reminder = await self.reminder_for(learner)
+        assert reminder is not None
+        return reminder
+
+    async def reminder_for(self, learner: Learner) -> Reminder | None:
+        rows = await self._reminders(f"WHERE {_LEARNER} AND enabled = 1", _who(learner))
+        return rows[0] if rows else None
+
+    async def disable_reminder(self, learner: Learner) -> bool:
+        async with self._transaction():
+            cursor = await self._db.execute(f"UPDATE review_reminders SET enabled = 0 WHERE {_LEARNER} AND enabled = 1",
+                                            _who(learner))
+        return cursor.rowcount == 1
+
+    async def reminders(self) -> list[Reminder]:
+        return await self._reminders("WHERE enabled = 1", ())
+
+    async def _reminders(self, where: str, params: tuple[object, ...]) -> list[Reminder]:
+        async with self._db.execute(
+                "SELECT id, platform, workspace, user_id, local_time, timezone, updated_at FROM review_reminders "
+                f"{where} ORDER BY id", params) as cur:
+            return [_reminder(row) for row in await cur.fetchall()]
+
+    async def claim_reminder(self, reminder_id: int, local_date: date, at: datetime, status: str) -> bool:
+        async with self.unit() as unit:
+            return await unit.claim_reminder(reminder_id, local_date, at, status)
+
     # Workspaces and gaps
 
     async def workspace_timezone(self, platform: str, workspace: str) -> str | None:
@@ -721,3 +829,34 @@ class SqliteUnit:
         async with self._db.execute("SELECT COUNT(*) FROM rounds WHERE game_id = ?", (game_id,)) as cur:
             row = await cur.fetchone()
         return int(row[0]) if row else 0
+
+    async def review_cards(self, learner: Learner, card_ids: Collection[str]) -> dict[str, ReviewCard]:
+        return await self._store.review_cards(learner, card_ids)
+
+    async def save_review(self, card: ReviewCard, entry: ReviewEntry) -> bool:
+        if card.version == 1:  # first rating: a new card (stored unrated by `review add`) or one never seen
+            cursor = await self._db.execute(
+                f"INSERT INTO review_cards ({_REVIEW_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?) "
+                "ON CONFLICT (platform, workspace, user_id, card_id) DO UPDATE SET state = excluded.state, "
+                "due = excluded.due, reps = excluded.reps, version = excluded.version WHERE version = 0",
+                (*_who(card.learner), card.card_id, card.state, _ts(card.due), card.reps, card.version,
+                 _ts(card.added_at)))
+        else:
+            cursor = await self._db.execute(
+                f"UPDATE review_cards SET state = ?, due = ?, reps = ?, version = ? WHERE {_LEARNER} AND card_id = ? "
+                "AND version = ?", (card.state, _ts(card.due), card.reps, card.version, *_who(card.learner),
+                                    card.card_id, card.version - 1))
+        if cursor.rowcount != 1:
+            return False
+        e = entry
+        await self._db.execute(
+            f"INSERT INTO review_log ({_LOG_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (*_who(e.learner), e.card_id, e.rating, e.source, _ts(e.reviewed_at), int(e.first), _ts(e.due_before),
+             _ts(e.due_after), e.stability, e.difficulty))
+        return True
+
+    async def claim_reminder(self, reminder_id: int, local_date: date, at: datetime, status: str) -> bool:
+        cursor = await self._db.execute(
+            "INSERT OR IGNORE INTO reminder_fires (reminder_id, local_date, fired_at, status) VALUES (?,?,?,?)",
+            (reminder_id, local_date.isoformat(), _ts(at), status))
+        return cursor.rowcount == 1

@@ -36,9 +36,11 @@ from discord.webhook.async_ import AsyncWebhookAdapter, async_context
 from bot.adapters.discord import build_client, sync_commands
 from bot.adapters.discord import interactions as discord_interactions
 from bot.adapters.discord.client import StudyClient
+from bot.adapters.discord.outbox import DiscordOutbox
 from bot.adapters.discord.outbox import delivery_failure as discord_delivery_failure
 from bot.adapters.discord.render import render
 from bot.adapters.discord.views import view_for
+from bot.chat import direct_channel
 from bot.config import Config, ConfigError, CooldownSection, DiscordSection
 from bot.core import buttons
 from bot.core.app import APOLOGY, StudyBot
@@ -47,6 +49,7 @@ from bot.core.events import Channel, CommandEvent, User
 from bot.core.markup import split_markup
 from bot.core.outbox import DeliveryDeferred, DeliveryRefused
 from bot.core.replies import Button, Field, Reply
+from bot.store.base import Learner
 from bot.store.sqlite import SqliteStore
 from tests.clock import FakeClock
 from tests.core.fakes import library
@@ -958,3 +961,51 @@ async def test_a_typed_answer_opens_a_modal_and_its_submission_is_judged(start: 
     _, reveal = h.recorder.since(mark)
     fields = {f["name"]: f["value"] for f in reveal.embeds[0]["fields"]}
     assert fields["Correct"] == "Ada (+8)" and fields["Accepted answers"] == "`tf.Variable`"  # 10 less a 25% hint
+
+
+# Spaced repetition
+
+
+async def test_review_session_is_private_and_its_buttons_work_after_a_restart(start: Start, tmp_path: Path) -> None:
+    database = tmp_path / "studybot.sqlite3"
+    h = await start(database)
+    added = await h.command("review", [{"name": "add", "type": 1, "options": [option("what", "keras")]}])
+    assert callback(added).body == {"type": 5, "data": {"flags": 64}}  # private "thinking", then the answer
+    assert "Added 21 new cards" in added[-1].text
+    calls = await h.command("review", [{"name": "start", "type": 1, "options": []}])
+    assert callback(calls).body == {"type": 5, "data": {"flags": 64}}  # private "thinking"
+    [card] = [c for c in calls if c.embeds]
+    assert card.embeds[0]["title"].startswith("Review:")  # in the private deferred response
+    picks = [cid for cid in card.custom_ids if (p := buttons.parse(cid)) and isinstance(p, buttons.ReviewPress)
+             and p.action.startswith("pick")]
+    assert card.message_id is not None and picks
+    answered = await h.click(h.message(card.message_id), picks[0], ADA)
+    [back] = [c for c in answered if c.ephemeral and c.embeds]
+    assert "How well did you know it?" in back.text
+    rate_good = next(cid for cid in back.custom_ids if cid.startswith("v1:review:rate3:"))
+    assert back.message_id is not None
+    message = h.message(back.message_id)
+    await stop(h)
+
+    again = await start(database, clock=h.clock)  # a new process: the button still rates the card
+    rated = await again.click(message, rate_good, ADA)
+    texts = [c.text for c in rated if c.ephemeral]
+    assert any(t.startswith("Good. Next review of this card in 10 min") for t in texts)
+    assert any("Review:" in t for t in texts)  # and the next card follows
+    [entry] = await again.bot.store.review_log(Learner("discord", GUILD_ID, ADA["id"]))
+    assert entry.rating == 3 and entry.source == "review"
+
+
+async def test_a_review_reminder_is_sent_as_a_direct_message(start: Start) -> None:
+    h = await start()
+    outbox = DiscordOutbox(h.client)
+    dm_calls: list[tuple[str, str]] = []
+
+    async def create_dm(user: Any) -> Any:
+        dm_calls.append(("create_dm", str(user.id)))
+        return h.client.get_partial_messageable(int(CHANNEL_ID))  # stands in for the user's DM channel
+
+    h.client.create_dm = create_dm  # type: ignore[method-assign]
+    sent = await outbox.post(direct_channel("discord", GUILD_ID, ADA["id"]), Reply("Time to review"))
+    assert dm_calls == [("create_dm", ADA["id"])] and sent is not None
+    assert h.recorder.calls[-1].method == "POST" and "Time to review" in h.recorder.calls[-1].text

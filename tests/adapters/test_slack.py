@@ -49,6 +49,7 @@ from bot.core.commands import lookup
 from bot.core.outbox import DeliveryDeferred, DeliveryRefused
 from bot.core.replies import Button, Field, Reply
 from bot.log_privacy import keep_users_text_out_of_logs
+from bot.store.base import Learner
 from tests.clock import FakeClock
 from tests.core.fakes import make_bot
 
@@ -145,6 +146,8 @@ class FakeSlack:
             view = data.get("view") or {}
             return {"ok": True, "view": {"id": f"V{next(self._ts)}", **(json.loads(view) if isinstance(view, str)
                                                                        else view)}}
+        if method == "conversations.open":  # the app's direct message with a person
+            return {"ok": True, "channel": {"id": "D0" + str(data.get("users", ""))[2:]}}
         if method == "chat.update":
             return {"ok": True, "channel": data.get("channel"), "ts": data.get("ts")}
         if method == "apps.connections.open":
@@ -605,6 +608,45 @@ async def test_daily_challenge_is_posted_through_the_web_api(rig: Rig) -> None:
     pressed = [button_ids.parse(b["value"]) for b in buttons_of(question.data["blocks"])]
     assert all(isinstance(p, button_ids.AnswerPress) for p in pressed[:-1])
     assert isinstance(pressed[-1], button_ids.RoundPress) and pressed[-1].kind == "hint"  # 50/50
+
+
+# Spaced repetition
+
+
+async def test_review_session_is_private_and_rates_through_its_buttons(rig: Rig) -> None:
+    await rig.command("review add keras")
+    assert "Added 21 new cards" in rig.replies()[-1]["text"]
+    await rig.command("review")
+    card = rig.replies()[-1]
+    assert card["response_type"] == "ephemeral" and card["blocks"][0]["text"]["text"].startswith("Review:")
+    picks = [b["value"] for b in buttons_of(card["blocks"]) if b["value"].startswith("v1:review:pick")]
+    await rig.press(picks[0])
+    back = rig.replies()[-1]
+    assert back["response_type"] == "ephemeral" and "How well did you know it?" in all_text(back["blocks"])
+    good = next(b["value"] for b in buttons_of(back["blocks"]) if b["value"].startswith("v1:review:rate3:"))
+    await rig.press(good)
+    rated, following = rig.replies()[-2:]
+    assert rated["text"].startswith("Good. Next review of this card in 10 min")
+    assert following["response_type"] == "ephemeral" and following["blocks"][0]["text"]["text"].startswith("Review:")
+    await rig.press(good)  # pressed again: counted once
+    assert "already rated" in rig.replies()[-2]["text"]
+    assert len(await rig.bot.store.review_log(Learner("slack", TEAM, ALICE))) == 1
+
+
+async def test_a_review_reminder_arrives_as_a_direct_message(rig: Rig) -> None:
+    await rig.command("review add keras")
+    await rig.command("review remind 12:05 UTC")  # the FakeClock starts at 12:00 UTC
+    rig.clock.advance(minutes=6)
+    await rig.bot.tick()
+    [opened] = rig.slack.of("conversations.open")
+    assert opened.data["users"] == ALICE
+    [posted] = rig.slack.of("chat.postMessage")
+    assert posted.data["channel"] == "D0" + ALICE[2:]
+    assert "21 cards due for review" in all_text(json.loads(posted.data["blocks"])
+                                                 if isinstance(posted.data["blocks"], str) else posted.data["blocks"])
+    rig.clock.advance(minutes=30)
+    await rig.bot.tick()
+    assert len(rig.slack.of("chat.postMessage")) == 1  # once a day
 
 
 # Mentions

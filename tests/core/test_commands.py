@@ -563,6 +563,25 @@ async def test_unknown_command_points_to_help() -> None:
     assert reply.ephemeral and reply.body == "I don't know the command `frobnicate`. Try `help`."
 
 
+@pytest.mark.parametrize(("text", "meant"), [
+    ("quizz", "quiz"),               # Slack: `/study quizz` is read as a question, and declined
+    ("leaderbord all", "leaderboard"),
+    ("/quizz", "quiz"),              # console: an unknown slash command
+    ("/stat", "stats"),
+])
+async def test_a_mistyped_command_name_is_answered_with_the_command_it_resembles(text: str, meant: str) -> None:
+    bot, _, _ = await make_bot()
+    [reply] = await bot.handle_command(command(text))
+    assert reply.ephemeral and f"Did you mean the command `{meant}`?" in reply.body
+
+
+async def test_a_question_that_starts_like_no_command_gets_no_command_hint() -> None:
+    bot, _, _ = await make_bot()
+    for text in ("how do I center a div", "frobnicate the widget", "/frobnicate"):
+        [reply] = await bot.handle_command(command(text))
+        assert "the command" not in reply.body.replace("I don't know the command", ""), text
+
+
 # Answers stay private (test_rounds covers the second press and the ack not naming the right text)
 
 

@@ -225,6 +225,71 @@ async def test_unknown_failures_are_given_up_after_the_configured_attempts(caplo
     assert await bot.store.pending_messages() == []
 
 
+@dataclass
+class HangingPlatform(FlakyPlatform):
+    """A platform that never answers the first ``hangs`` posts of a reveal (until the attempt is cut off)."""
+
+    hangs: int = 0
+    cut_off: int = 0  # hanging posts that were cancelled
+
+    async def post(self, channel: Channel, reply: Reply) -> str | None:
+        if (reply.title or "").startswith("Answer:") and self.hangs > 0:
+            self.hangs -= 1
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                self.cut_off += 1
+                raise
+        return await super().post(channel, reply)
+
+
+async def test_by_default_an_attempt_gets_10_seconds_and_a_dead_process_s_post_waits_at_most_30() -> None:
+    """Issue #15's bound: a lease a process dies holding runs out 30 s after its claim."""
+    bot, _ = await make(FlakyPlatform())
+    assert (bot.config.delivery.lease_seconds, bot.delivery.attempt_seconds) == (30, 10)
+
+
+async def test_an_attempt_the_platform_does_not_answer_is_cut_off_and_retried_until_delivered(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The attempt is bounded by a third of its lease (0.1 s of real time here); being cut off is a
+    transient failure, retried with backoff however few attempts unknown errors get."""
+    platform = HangingPlatform(hangs=2)
+    config = Config(delivery=DeliverySection(lease_seconds=0.3, first_retry_seconds=2, unknown_error_attempts=1))
+    bot, clock = await make(platform, config=config)
+    caplog.set_level(logging.INFO, logger="bot.core")
+    await bot.handle_command(command("quiz seconds 10", ALICE))
+    clock.advance(seconds=11)
+    await bot.tick()  # closes: the edit goes out, the reveal hangs and is cut off
+    assert (platform.titles(), platform.cut_off) == (["post:Quiz", "edit:Quiz"], 1)
+    [reveal] = await bot.store.pending_messages()
+    assert reveal.attempts == 1
+    assert reveal.next_attempt_at <= clock.now() + timedelta(seconds=2)  # backoff, not the rest of the lease
+    clock.advance(seconds=2)
+    await bot.tick()  # hangs again
+    assert (platform.titles(), platform.cut_off) == (["post:Quiz", "edit:Quiz"], 2)
+    clock.advance(seconds=4)
+    await bot.tick()  # the platform answers now
+    assert platform.titles() == ["post:Quiz", "edit:Quiz", "post:Answer"]
+    assert await bot.store.pending_messages() == []
+    cut = [r for r in caplog.records if r.levelno == logging.WARNING and "no answer within 0.1 s" in r.getMessage()]
+    assert len(cut) == 2 and "may show twice" in cut[0].getMessage()
+    retried = [r for r in caplog.records if r.levelno == logging.INFO and "deferred (no answer" in r.getMessage()]
+    assert len(retried) == 2
+    assert not [r for r in caplog.records if "gave up" in r.getMessage()]
+
+
+async def test_a_timeout_the_adapter_raises_itself_is_an_error_of_unknown_cause() -> None:
+    """Only the attempt's own bound is "no answer": a TimeoutError from inside the adapter (a bug, since
+    adapters report their network timeouts as DeliveryDeferred) counts towards unknown_error_attempts."""
+    platform = FlakyPlatform(plan=lambda action, reply: [TimeoutError("inner")] if action == "edit" else [])
+    bot, clock = await make(platform, config=Config(delivery=DeliverySection(unknown_error_attempts=1)))
+    await bot.handle_command(command("quiz seconds 10", ALICE))
+    clock.advance(seconds=11)
+    await bot.tick()
+    assert platform.titles() == ["post:Quiz", "post:Answer"]  # the edit was given up at once
+    assert await bot.store.pending_messages() == []
+
+
 async def test_retry_after_is_honoured_and_backoff_doubles_with_jitter() -> None:
     platform = FlakyPlatform(plan=lambda action, reply: [DeliveryDeferred("429", 40.0)] if action == "edit" else [])
     bot, clock = await make(platform, config=Config(delivery=DeliverySection(first_retry_seconds=1,
@@ -257,11 +322,32 @@ async def test_two_processes_on_one_file_reveal_once(tmp_path: Path) -> None:
     bot1, clock = await make(first, path)
     await bot1.handle_command(command("quiz questions 2 seconds 10", ALICE))
     bot2, _ = await make(second, path, clock)
-    for _ in range(4):
+    # Ticks enough for both questions even when one is posted a tick late (it then gets its full
+    # 10 s from then): 4 ticks were too few under load; extra ticks also show any double reveal.
+    for _ in range(8):
         clock.advance(seconds=6)
         await asyncio.gather(bot1.tick(), bot2.tick())
     titles = sorted(first.titles() + second.titles())
     assert titles == sorted(["post:Quiz", "edit:Quiz", "post:Answer"] * 2 + ["post:Quiz results"])
+
+
+async def test_a_round_whose_question_the_other_process_posted_is_closed_once(tmp_path: Path) -> None:
+    """Two processes on one database: the one that opened a round may not be the one that posts its
+    question. The opener used to wait forever for its own worker to post it, so the round never closed."""
+    path = tmp_path / "bot.sqlite3"
+    first = FlakyPlatform(plan=lambda action, reply: [DeliveryDeferred("503")] if reply.buttons else [])
+    second = FlakyPlatform()
+    bot1, clock = await make(first, path)
+    bot2, _ = await make(second, path, clock)
+    await bot1.handle_command(command("quiz seconds 10", ALICE))  # its first try meets a 503
+    clock.advance(seconds=5)
+    await bot2.delivery.flush()  # the other process's worker posts it on the retry
+    assert first.titles() == [] and second.titles() == ["post:Quiz"]
+    for _ in range(3):
+        clock.advance(seconds=6)
+        await asyncio.gather(bot1.tick(), bot2.tick())
+    assert sorted(first.titles() + second.titles()) == sorted(["post:Quiz", "edit:Quiz", "post:Answer"])
+    assert not bot1.quiz.open
 
 
 async def test_a_restart_resumes_pending_messages(tmp_path: Path) -> None:
@@ -421,6 +507,24 @@ async def test_stopping_the_worker_lets_a_post_in_flight_finish() -> None:
     await asyncio.gather(worker, return_exceptions=True)
     assert platform.titles() == ["post:Quiz", "post:Answer"]
     assert await bot.store.pending_messages() == []  # recorded: not sent again after a restart
+
+
+async def test_stopping_the_worker_just_as_it_is_woken_stops_it() -> None:
+    """On Python 3.11, ``asyncio.wait_for`` drops a cancellation that lands as the awaited event is set:
+    the worker then slept on (60 s at a time, forever), and shutdown waited for it in vain."""
+    platform = FlakyPlatform()
+    bot, _ = await make(platform)
+    worker = asyncio.create_task(bot.delivery.run())
+    for _ in range(200):  # until the worker waits to be woken (bounded)
+        if bot.delivery._wake._waiters:  # type: ignore[attr-defined]
+            break
+        await asyncio.sleep(0.005)
+    assert bot.delivery._wake._waiters  # type: ignore[attr-defined]
+    bot.delivery.wake()  # new messages written ...
+    worker.cancel()  # ... just as shutdown begins
+    done, _ = await asyncio.wait([worker], timeout=2)
+    assert done, "the delivery worker ignored its cancellation"
+    assert worker.cancelled()
 
 
 @pytest.mark.parametrize("owns_data_folder", [True, False])

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.chat import Channel
-from bot.store.base import AnswerRecord, Game, Outgoing, RoundRecord, Store
+from bot.store.base import AnswerRecord, Game, Learner, Outgoing, ReviewCard, ReviewEntry, RoundRecord, Store
 from bot.store.postgres import PostgresStore
 from bot.store.sqlite import SqliteStore
 
@@ -453,3 +453,64 @@ async def test_a_schedule_keeps_whether_it_is_typed(store: Store) -> None:
     assert typed.typed and (await store.schedules())[0].typed
     plain = await store.save_schedule(CHANNEL, "09:00", "UTC", 2, None, NOON)
     assert not plain.typed
+
+
+# Spaced repetition
+
+ALICE = Learner("test", "w1", "u-alice")
+
+
+def _rated(card_id: str, version: int, at: datetime, due: datetime, rating: int = 3) -> tuple[ReviewCard, ReviewEntry]:
+    return (ReviewCard(ALICE, card_id, '{"state": 1}', due, version, version, NOON),
+            ReviewEntry(ALICE, card_id, rating, "review", at, version == 1, at, due, 2.5, 5.0))
+
+
+async def test_review_cards_are_added_once_and_rated_with_optimistic_versions(store: Store, other: Store) -> None:
+    assert await store.add_review_cards(ALICE, [("a", "{}"), ("b", "{}")], NOON) == 2
+    assert await other.add_review_cards(ALICE, [("a", "{}"), ("c", "{}")], NOON) == 1
+    card, entry = _rated("a", 1, NOON, NOON + timedelta(minutes=10))
+    async with store.unit() as unit:
+        assert await unit.save_review(card, entry)
+    async with other.unit() as unit:  # the same rating pressed twice, in another process
+        assert not await unit.save_review(card, entry)
+    stored = (await other.review_cards(ALICE, ["a", "b", "zzz"]))
+    assert set(stored) == {"a", "b"} and stored["a"].version == 1 and stored["a"].reps == 1
+    assert stored["a"].due == NOON + timedelta(minutes=10)
+    card2, entry2 = _rated("a", 2, NOON + timedelta(minutes=10), NOON + timedelta(days=3), rating=1)
+    async with store.unit() as unit:
+        assert await unit.save_review(card2, entry2)
+    log = await other.review_log(ALICE)
+    assert [(e.card_id, e.rating, e.first) for e in log] == [("a", 3, True), ("a", 1, False)]
+    assert await other.review_log(ALICE, NOON + timedelta(minutes=5)) == log[1:]
+    assert log[0].stability == 2.5 and log[0].reviewed_at == NOON
+
+
+async def test_next_review_prefers_due_rated_cards_then_new_ones_and_skips(store: Store) -> None:
+    await store.add_review_cards(ALICE, [("new1", "{}"), ("new2", "{}")], NOON)
+    for card_id, due in (("late", NOON - timedelta(days=2)), ("later", NOON - timedelta(days=1)),
+                         ("future", NOON + timedelta(days=1))):
+        card, entry = _rated(card_id, 1, NOON - timedelta(days=5), due)
+        async with store.unit() as unit:
+            assert await unit.save_review(card, entry)
+    pick = await store.next_review(ALICE, NOON, reviews=True, new=True)
+    assert pick is not None and pick.card_id == "late"
+    pick = await store.next_review(ALICE, NOON, reviews=True, new=True, skip={"late", "later"})
+    assert pick is not None and pick.card_id == "new1"
+    pick = await store.next_review(ALICE, NOON, reviews=False, new=True)
+    assert pick is not None and pick.card_id == "new1"
+    assert await store.next_review(ALICE, NOON, reviews=False, new=False) is None
+    assert await store.review_due_counts(ALICE, [NOON, NOON + timedelta(days=2)]) == [4, 5]
+
+
+async def test_reminders_are_per_person_and_claimed_once_per_local_date(store: Store, other: Store) -> None:
+    reminder = await store.save_reminder(ALICE, "08:30", "Europe/Berlin", NOON)
+    moved = await other.save_reminder(ALICE, "09:00", "UTC", NOON + timedelta(hours=1))
+    assert moved.id == reminder.id and moved.local_time == "09:00"
+    assert [r.learner for r in await store.reminders()] == [ALICE]
+    day = date(2026, 3, 3)
+    claims = await asyncio.gather(store.claim_reminder(reminder.id, day, NOON, "sent"),
+                                  other.claim_reminder(reminder.id, day, NOON, "sent"))
+    assert sorted(claims) == [False, True]
+    assert await store.disable_reminder(ALICE)
+    assert not await other.disable_reminder(ALICE)
+    assert await store.reminder_for(ALICE) is None and await store.reminders() == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,7 @@ from bot.cli import main
 from bot.core.events import Channel
 from bot.store import sqlite as sqlite_store
 from bot.store.base import AnswerRecord, Outgoing, RoundRecord
+from bot.store.lock import data_folder_lock
 from bot.store.migrations import MIGRATIONS
 from bot.store.sqlite import SqliteStore, upgrade
 
@@ -227,6 +229,16 @@ def test_db_upgrade_creates_the_file_and_running_it_again_keeps_it(tmp_path: Pat
     assert version == len(MIGRATIONS) and tables >= TABLES and mode == "wal"
     assert main(["db", "upgrade", "--data-dir", str(data)]) == 0
     assert inspect(path)[0] == len(MIGRATIONS)
+
+
+def test_db_upgrade_beside_a_running_bot_says_not_upgraded_and_what_to_do(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "data"
+    with data_folder_lock(data):  # what a running `studybot run` holds
+        assert main(["db", "upgrade", "--data-dir", str(data)]) == 1
+    assert capsys.readouterr().err == (
+        f"Not upgraded: StudyBot is running on the data folder {data} (pid {os.getpid()}) and applied the "
+        "migrations when it started; to upgrade, stop it first, then run `studybot db upgrade` again\n")
 
 
 def test_db_upgrade_migrates_an_unversioned_file(tmp_path: Path) -> None:

@@ -60,7 +60,8 @@ def make_client(studybot: StudyBot | None, config: Config) -> StudyClient:
     discord.VoiceClient.warn_dave = False
     # A rate limit longer than this is raised (RateLimited) instead of slept through inside the
     # request: the outbox then retries after Retry-After instead of holding the channel's delivery
-    # for minutes and outliving the attempt's lease ([delivery] lease_seconds, at least 60 s).
+    # for minutes. A shorter one that outlasts the outbox's attempt (a third of [delivery]
+    # lease_seconds, 10 s by default) is cut off there and retried with backoff.
     options: dict[str, Any] = {"intents": intents, "allowed_mentions": discord.AllowedMentions.none(),
                                "max_ratelimit_timeout": RATE_LIMIT_WAIT_SECONDS}
     if config.discord.shard_ids:

@@ -20,6 +20,7 @@ import discord
 
 from bot.adapters.discord.render import render, render_one
 from bot.adapters.discord.views import view_for
+from bot.chat import direct_user
 from bot.core.events import Channel
 from bot.core.outbox import DeliveryDeferred, DeliveryRefused
 from bot.core.replies import Capabilities, Reply
@@ -58,6 +59,13 @@ class DiscordOutbox:
         guild_id = int(channel.workspace) if channel.workspace.isdigit() else None
         return self.client.get_partial_messageable(int(channel.channel_id), guild_id=guild_id)
 
+    async def _destination(self, channel: Channel) -> discord.abc.Messageable:
+        """Where a post goes: the channel, or for a direct channel (a review reminder) the user's DM channel."""
+        user_id = direct_user(channel)
+        if user_id is None:
+            return self._target(channel)
+        return await self.client.create_dm(discord.Object(int(user_id)))
+
     async def post(self, channel: Channel, reply: Reply) -> str | None:
         """Sends ``reply`` (over several messages if long); returns the id of the one holding its buttons.
 
@@ -68,9 +76,9 @@ class DiscordOutbox:
         Raises:
             DeliveryDeferred: try again later. DeliveryRefused: Discord will not take it.
         """
-        target = self._target(channel)
         message_id: str | None = None
         try:
+            target = await self._destination(channel)
             for message in render(reply):
                 view = view_for(message.buttons)
                 try:

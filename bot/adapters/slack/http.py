@@ -21,6 +21,8 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
 
+from bot.health import serve
+
 EVENTS_PATH = "/slack/events"  # the Request URL of commands, interactivity and events
 SHUTDOWN_SECONDS = 3.0
 
@@ -63,17 +65,7 @@ def build_web_app(app: AsyncApp, path: str = EVENTS_PATH, routes: Sequence[web.R
 async def start_http(app: AsyncApp, host: str, port: int, routes: Sequence[web.RouteDef] = ()) -> web.AppRunner:
     """Serves ``app`` on ``host:port`` until the returned runner is cleaned up (port 0: any free port).
 
-    On cleanup, requests in flight get ``SHUTDOWN_SECONDS`` to finish (aiohttp waits 60 s by
-    default, longer than Docker's 10 s between SIGTERM and SIGKILL).
-
     Raises:
         OSError: the address cannot be bound.
     """
-    runner = web.AppRunner(build_web_app(app, routes=routes), access_log=None, shutdown_timeout=SHUTDOWN_SECONDS)
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, host, port, shutdown_timeout=SHUTDOWN_SECONDS).start()
-    except BaseException:
-        await runner.cleanup()
-        raise
-    return runner
+    return await serve(build_web_app(app, routes=routes), host, port, SHUTDOWN_SECONDS)

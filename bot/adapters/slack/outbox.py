@@ -20,6 +20,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack.blocks import render
+from bot.chat import direct_user
 from bot.core.events import Channel
 from bot.core.outbox import DeliveryDeferred, DeliveryRefused
 from bot.core.replies import Capabilities, Reply
@@ -81,7 +82,13 @@ class SlackOutbox:
         """
         message = render(reply)
         try:
-            response = await self.client.chat_postMessage(channel=channel.channel_id, text=message.text,
+            user_id = direct_user(channel)
+            if user_id is not None:  # a direct message (a review reminder): the app's DM with that person
+                opened = await self.client.conversations_open(users=user_id)
+                target = str(opened["channel"]["id"])
+            else:
+                target = channel.channel_id
+            response = await self.client.chat_postMessage(channel=target, text=message.text,
                                                           blocks=message.blocks, unfurl_links=False,
                                                           unfurl_media=False)
         except Exception as exc:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from bot.config import Config
 from bot.core.catalog import Catalog, Choice, Command, Kind, Option, Pace
-from bot.core.commands import boards, decks, info, lookup, quizzes, schedules
+from bot.core.commands import boards, decks, info, lookup, quizzes, reviews, schedules
 from bot.core.standings import PERIODS
 
 
@@ -86,6 +86,18 @@ CATALOG = Catalog((
                                  TOPIC, MODE)),
                 Command("show", "Show this channel's daily challenge", "daily show", schedules.show, admin=True),
                 Command("off", "Stop this channel's daily challenge", "daily off", schedules.off, admin=True))),
+    Command("review", "Your private spaced-repetition review of due cards (add TOPIC, remind HH:MM ZONE)",
+            "review", default_subcommand="start", subcommands=(
+                Command("start", "Review your due cards, one at a time, just for you", "review start",
+                        reviews.start),
+                Command("add", "Add a topic's, deck's or entry's cards to your reviews", "review add keras",
+                        reviews.add, options=(Option("what", "A topic, deck or entry, e.g. keras", required=True,
+                                                     max_length=200, suggest="topics", example="keras"),)),
+                Command("remind", "A private nudge at a local time when cards are due (or: off)",
+                        "review remind 08:30 Europe/Berlin", reviews.remind,
+                        options=(Option("time", "Local time, 24-hour HH:MM, or off", max_length=16),
+                                 Option("timezone", "Time zone, e.g. Europe/Berlin", max_length=64,
+                                        suggest="timezones"))))),
     Command("deck", "Admins: reload the decks from their files without a restart", "deck reload", admin=True,
             subcommands=(
                 Command("reload", "Read the deck files again; when they are broken the old decks stay, with the "

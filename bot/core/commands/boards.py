@@ -8,8 +8,10 @@ from zoneinfo import ZoneInfo
 from bot.chat import User
 from bot.core.catalog import Args
 from bot.core.events import CommandEvent
-from bot.core.replies import Field, Reply, neutralize
+from bot.core.replies import Field, Reply, neutralize, plural
+from bot.core.reviews import Progress
 from bot.core.standings import PERIODS, TOP, board_lines, period_bounds, ranked, streaks, topic_accuracy
+from bot.store.base import Learner
 
 if TYPE_CHECKING:
     from bot.core.app import StudyBot
@@ -50,6 +52,11 @@ async def stats(bot: StudyBot, event: CommandEvent, args: Args) -> list[Reply]:
     private = bot.config.bot.private_stats
     answers = await bot.store.user_answers(user.platform, user.workspace, target)
     who = "You" if target == user.user_id else neutralize(event.options.get("user_name") or name or target)
+    zone = await zone_of(bot, user)
+    progress = await bot.reviews.progress(Learner(user.platform, user.workspace, target), zone)
+    if not answers and progress is not None:
+        return [Reply("No quiz answers yet.", title=f"Stats: {who}", fields=review_fields(progress),
+                      ephemeral=private)]
     if not answers:
         if who == "You":
             return [Reply("You have not answered any questions yet.", ephemeral=True)]
@@ -58,20 +65,34 @@ async def stats(bot: StudyBot, event: CommandEvent, args: Args) -> list[Reply]:
                           "e.g. `stats @alice`, or leave the name out for your own stats.", ephemeral=True)]
         return [Reply(f"{who} has not answered any questions yet.", ephemeral=True)]
     correct = sum(1 for _, _, ok, _ in answers if ok)
-    zone = await zone_of(bot, user)
     streak = streaks({d for _, kind, ok, d in answers if kind == "daily" and ok and d},
                      bot.clock.now().astimezone(zone).date())
     by_topic = topic_accuracy([(_card_topic(bot, card_id), ok) for card_id, _, ok, _ in answers])
-    fields = (
+    fields: tuple[Field, ...] = (
         Field("Answered", str(len(answers))),
         Field("Accuracy", f"{correct / len(answers):.0%}"),
         Field("Daily streak", f"{streak.current} (best {streak.best})"),
         Field("By topic", "\n".join(f"{t.topic}: {t.accuracy:.0%} of {t.answered}" for t in by_topic[:8]),
               inline=False),
     )
+    if progress is not None:
+        fields += review_fields(progress)
     weakest = [t.topic for t in by_topic if t.accuracy < 1][:2]
     body = f"Weakest topics: {', '.join(weakest)}. Try `quiz {weakest[0]}`." if weakest else "No weak topics!"
     return [Reply(body, title=f"Stats: {who}", fields=fields, ephemeral=private)]
+
+
+def review_fields(progress: Progress) -> tuple[Field, ...]:
+    """Spaced-repetition progress: what is due, how well it is remembered, and the last weeks' activity."""
+    retention = (f"{progress.retention:.0%} of {progress.retention_reviews}" if progress.retention is not None
+                 else "no reviews of learned cards yet")
+    return (
+        Field("Due", f"{progress.due_today} today · {progress.due_week} within 7 days"),
+        Field("Retention (30 days)", retention),
+        Field("Review streak", f"{plural(progress.streak, 'day')} (best {progress.best_streak})"),
+        # A code block: one character per day lines up in columns on every platform.
+        Field("Reviews, last 8 weeks", f"```\n{progress.heatmap}\n```", inline=False),
+    )
 
 
 def _card_topic(bot: StudyBot, card_id: str) -> str:

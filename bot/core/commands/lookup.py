@@ -13,6 +13,7 @@ from bot.core.events import ButtonEvent, CommandEvent
 from bot.core.replies import LABEL_LIMIT, Button, Reply, fit, neutralize
 from bot.core.rounds import question_reply
 from bot.kb.model import Entry
+from bot.store.base import Learner
 
 if TYPE_CHECKING:
     from bot.core.app import StudyBot
@@ -49,13 +50,17 @@ async def ask(bot: StudyBot, event: CommandEvent, args: Args) -> list[Reply]:
         return [answer_card(bot, result.best.entry)]
     await bot.store.record_gap(query, bot.clock.now())
     shown = neutralize(query)
+    # Text platforms read text starting with no command's name as a question: `quizz keras` is one.
+    meant = bot.catalog.resembling(query.split(maxsplit=1)[0]) if query.split() else None
+    hint = f" Did you mean the command `{meant}`?" if meant else ""
     if not result.matches:
-        return [Reply(f"I have no confident answer for \"{shown}\" and nothing close in the decks. "
+        return [Reply(f"I have no confident answer for \"{shown}\" and nothing close in the decks.{hint} "
                       "Try other words, or `topics` to see what I cover.", ephemeral=True)]
     suggested = tuple(Button(buttons.ask_id(f"{m.entry.deck}/{m.entry.id}"), fit(m.entry.question, LABEL_LIMIT))
                       for m in result.matches)
     lines = "\n".join(f"{i}. {m.entry.question}" for i, m in enumerate(result.matches, 1))
-    return [Reply(f"I have no confident answer for \"{shown}\". Did you mean:\n{lines}",
+    offer = f"{hint} Or one of these:" if meant else " Did you mean:"
+    return [Reply(f"I have no confident answer for \"{shown}\".{offer}\n{lines}",
                   buttons=suggested, ephemeral=True)]
 
 
@@ -77,6 +82,9 @@ async def press_entry(bot: StudyBot, event: ButtonEvent, press: EntryPress) -> l
     if press.kind == "ask":
         return [replace(answer_card(bot, entry), ephemeral=True)]
     card = bot.quiz.rng.choice(entry.quiz)
+    # Quizzing yourself on an entry puts its cards in your reviews.
+    await bot.reviews.add(Learner(event.user.platform, event.user.workspace, event.user.user_id),
+                          [c.id for c in entry.quiz])
     record = await bot.quiz.open_round(event.channel, "practice", card, bot.config.quiz.max_seconds,
                                        owner=event.user.user_id)
     if record is None:
