@@ -88,11 +88,6 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
 )
 
 
-def is_unavailable(exc: BaseException) -> bool:
-    """Whether ``exc`` means the server is down, restarting, unreachable or too slow (worth another try)."""
-    return isinstance(exc, _UNAVAILABLE)
-
-
 def _unavailable(exc: BaseException) -> StoreUnavailable:
     return StoreUnavailable(f"the PostgreSQL server is unavailable ({type(exc).__name__}: {str(exc)[:200]})")
 
