@@ -156,6 +156,23 @@ async def upgrade(db: aiosqlite.Connection) -> int:
     return len(MIGRATIONS)
 
 
+async def _use_wal(db: aiosqlite.Connection, tries: int = 50, pause: float = 0.1) -> None:
+    """Switches the connection to WAL, waiting for a process that starts at the same moment.
+
+    Switching a fresh file's journal mode needs an exclusive lock, and SQLite answers "database
+    is locked" at once there instead of calling the busy handler; so it is tried again for up to
+    ``tries * pause`` seconds (5 s, the same as every other wait for the lock).
+    """
+    for attempt in range(tries):
+        try:
+            await db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or attempt == tries - 1:
+                raise
+            await asyncio.sleep(pause)
+
+
 def _statements(script: str) -> list[str]:
     """``script`` split into complete SQL statements (a ``;`` inside a string or trigger does not split)."""
     statements, current = [], ""
@@ -212,10 +229,10 @@ class SqliteStore:
         connection._thread.daemon = True
         try:
             db = await connection
-            await db.execute("PRAGMA journal_mode=WAL")
+            await db.execute("PRAGMA busy_timeout=5000")
+            await _use_wal(db)
             await db.execute("PRAGMA synchronous=NORMAL")
             await db.execute("PRAGMA foreign_keys=ON")
-            await db.execute("PRAGMA busy_timeout=5000")
             await upgrade(db)
         except sqlite3.Error as exc:
             await connection.close()
