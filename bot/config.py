@@ -71,7 +71,19 @@ class QuizSection:
     min_seconds: int = 5
     max_seconds: int = 600
     max_questions: int = 10
-    points_correct: int = 10
+    points_correct: int = 10  # kept for old config files: the points of a medium (or unrated) card
+    # Points for a right answer by the card's difficulty; a card without one counts as medium.
+    # Flat by default, so upgrading changes no one's points; config.example.toml shows a fairer table.
+    points: dict[str, int] = field(default_factory=lambda: {"easy": 10, "medium": 10, "hard": 10})
+    speed_bonus: int = 0  # extra points for an instant answer, falling linearly to none at the round's end
+    hints: bool = True  # games offer hints unless started with `nohints`
+    hint_cost: int = 25  # percent of a typed question's points each hint takes (letters, then words)
+
+    def points_for(self, difficulty: str | None) -> int:
+        """The points a right answer to a card of ``difficulty`` is worth (before speed and hints)."""
+        if difficulty in ("easy", "hard") and difficulty in self.points:
+            return self.points[difficulty]
+        return self.points.get("medium", self.points_correct)
 
 
 @dataclass(frozen=True)
@@ -334,6 +346,8 @@ def _has_type(value: Any, expected: Any) -> bool:
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     if expected is str:
         return isinstance(value, str)
+    if expected == dict[str, int]:
+        return isinstance(value, dict) and all(isinstance(v, int) and not isinstance(v, bool) for v in value.values())
     if expected == list[float]:
         return isinstance(value, list) and all(_has_type(v, float) and math.isfinite(v) for v in value)
     if expected == list[int]:
@@ -342,6 +356,8 @@ def _has_type(value: Any, expected: Any) -> bool:
 
 
 def _describe(expected: Any) -> str:
+    if expected == dict[str, int]:
+        return "a table of whole numbers, e.g. { easy = 5, medium = 10, hard = 15 }"
     if expected == list[float]:
         return "a list of numbers"
     if expected == list[int]:
@@ -357,6 +373,9 @@ def _check_values(config: Config) -> list[str]:
         problems.append("bot.adapters: name at least one adapter, e.g. [\"console\"]")
     if len(set(config.bot.adapters)) < len(config.bot.adapters):
         problems.append("bot.adapters: name each adapter once")
+    problems.extend(f"quiz.points: unknown difficulty {name!r} (use easy, medium and hard, e.g. "
+                    "points = { easy = 5, medium = 10, hard = 15 })"
+                    for name in config.quiz.points if name not in ("easy", "medium", "hard"))
     try:
         ZoneInfo(config.bot.timezone)
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder such as "America"
@@ -470,6 +489,9 @@ def _ranges(config: Config) -> list[tuple[str, float, float, float, str]]:
         ("quiz.max_seconds", quiz.max_seconds, 1, _WEEK, " (a week)"),
         ("quiz.max_questions", quiz.max_questions, 1, 100, ""),
         ("quiz.points_correct", quiz.points_correct, 0, 1_000_000, ""),
+        ("quiz.speed_bonus", quiz.speed_bonus, 0, 1_000_000, ""),
+        ("quiz.hint_cost", quiz.hint_cost, 0, 100, " (percent)"),
+        *((f"quiz.points.{name}", value, 0, 1_000_000, "") for name, value in quiz.points.items()),
         ("cooldowns.ask_seconds", cooldowns.ask_seconds, 0, _DAY, " (a day)"),
         ("cooldowns.quiz_seconds", cooldowns.quiz_seconds, 0, _DAY, " (a day)"),
         ("daily.grace_minutes", daily.grace_minutes, 0, _WEEK // 60, " (a week)"),

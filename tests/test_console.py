@@ -99,7 +99,7 @@ def test_round_is_played_and_revealed_at_end_of_input(session: tuple[subprocess.
     card = card_with_prompt(prompt)
     # The choices are shown once, as numbered buttons, with the round's length in the footer.
     buttons = [f"  [{i}] " + fit(f"{LETTERS[i - 1]}. {c.text}", 80) for i, c in enumerate(card.choices, 1)]
-    assert question[first_button:-1] == buttons
+    assert question[first_button:-1] == [*buttons, f"  [{len(buttons) + 1}] 50/50"]  # and the hint, last
     assert question[-1].endswith(" · 600 s · one answer each)")
     assert "(private to alice)\nQuiz started: 1 question, 600 s each. Good luck!" in out
 

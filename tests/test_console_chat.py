@@ -143,3 +143,28 @@ async def test_suggestions_are_printed_once_as_numbered_buttons() -> None:
         assert entry is not None
         assert text.count(button.label.rstrip("…")) == 1, button.label  # once, in full, as the button
         assert f"  [{number}] {entry.question}\n" in text
+
+
+async def test_console_plays_a_typed_question_with_a_hint_a_typo_and_a_stop() -> None:
+    """The console asks for a typed answer on the next line; hints and `quiz stop` work as in chat."""
+    import io
+
+    from bot.adapters.console import ConsoleAdapter
+    from tests.core.fakes import make_bot as make_core
+
+    bot, _, _ = await make_core()
+    card = bot.library.card("tensorflow/constant-vs-variable/q1")
+    bot.quiz.pick_card = lambda topic, exclude=frozenset(), typed=False: card  # type: ignore[assignment,method-assign]
+    out = io.StringIO()
+    console = ConsoleAdapter(bot, out=out, user="ada")
+    for line in ("/quiz typed seconds 60", "2", "1", "tf.Varaible", "/as bob", "/quiz stop", "/as ada",
+                 "/quiz stop"):
+        await console.handle_line(line)
+    text = out.getvalue()
+    assert "  [1] Answer\n  [2] Hint" in text
+    assert "Hint 1 of 3: `t·.········`" in text
+    assert "Your answer: type it on the next line" not in text  # the field's title is the topic's
+    assert "type it on the next line" in text and "Answer “tf.Varaible” locked in." in text
+    assert "Only ada, who started this quiz, or an admin can stop it. Ask ada or an admin." in text
+    assert "Correct: ada (+8)" in text and "Accepted answers: `tf.Variable`" in text
+    assert "Stopped by ada after 1 question." in text and not bot.quiz.open

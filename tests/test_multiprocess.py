@@ -203,7 +203,8 @@ def question_buttons(slack: FakeSlack, after: int) -> list[str]:
         return []
     blocks = posts[-1].data["blocks"]
     blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
-    return [e["value"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
+    values = [e["value"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
+    return [v for v in values if re.match(r"(v\d+:)?answer:", v)]  # not the 50/50 hint (#13)
 
 
 async def start_quiz(cluster: Cluster, seconds: int) -> tuple[int, list[str]]:

@@ -27,10 +27,10 @@ from typing import TextIO
 from bot.config import Config
 from bot.core import buttons
 from bot.core.app import StudyBot
-from bot.core.buttons import AnswerPress
-from bot.core.events import ButtonEvent, Channel, CommandEvent, User
+from bot.core.buttons import AnswerPress, RoundPress
+from bot.core.events import ButtonEvent, Channel, CommandEvent, TextSubmitEvent, User
 from bot.core.parsing import parse_command
-from bot.core.replies import Button, Capabilities, Field, Reply
+from bot.core.replies import Button, Capabilities, Field, Reply, TextInput
 from bot.core.rounds import practice_reveal
 from bot.typed_text import decode_line, undecodable
 
@@ -43,7 +43,8 @@ CONSOLE_HELP = ("Console:\n"
                 "`/as NAME` — switch to another user (to try a round with several people)\n"
                 "`/quit` — leave; rounds still open here are revealed first (so does the end of piped input)\n"
                 "`1`, `2`, … — press a button: answers the open round, else the latest message's buttons\n"
-                "`A`–`E` — answer the open round by its letter")
+                "`A`–`E` — answer the open round by its letter\n"
+                "After pressing **Answer** in a typed round, the next line is your answer")
 LETTERS = "ABCDE"
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _NUMBERED = re.compile(r"(\d+)\. (.+)")
@@ -62,7 +63,8 @@ class ConsoleAdapter:
         self.admins = {name.casefold() for name in bot.config.console.admins} or {user.casefold()}
         self.user = self._user(user)
         self.buttons: list[Button] = []  # the latest message's buttons
-        self.rounds: dict[int, list[Button]] = {}  # the answer buttons of each round shown, oldest first
+        self.rounds: dict[int, list[Button]] = {}  # the buttons of each round shown, oldest first
+        self.asking: TextInput | None = None  # a text field the core asked for: the next line fills it
         self._messages = 0
         bot.attach(PLATFORM, self)
 
@@ -92,6 +94,12 @@ class ConsoleAdapter:
             return True
         if text in ("/quit", "/exit"):
             return False
+        if self.asking is not None and not text.startswith("/"):
+            asked, self.asking = self.asking, None
+            for reply in await self.bot.handle_text(TextSubmitEvent(self.user, CHANNEL, asked.id, text)):
+                self._show(reply)
+            return True
+        self.asking = None  # a command instead of the answer: the field is dropped, as closing a modal
         if text.split()[0] == "/as":
             name = text[3:].strip()
             if name:
@@ -133,9 +141,11 @@ class ConsoleAdapter:
         await self._send_press(shown[number - 1])
 
     async def _answer_letter(self, letter: str) -> None:
-        choices = self._open_round()
-        if choices is None:
-            self._print(f"There is no open round to answer with {letter}. Start one with /quiz.")
+        shown = self._open_round()
+        choices = [b for b in shown if isinstance(buttons.parse(b.id), AnswerPress)] if shown is not None else None
+        if not choices:
+            self._print(f"There is no open round to answer with {letter}. Start one with /quiz."
+                        if choices is None else "The open round is answered by typing: press its Answer button.")
         elif LETTERS.index(letter) >= len(choices):
             self._print(f"The open round has choices A to {LETTERS[len(choices) - 1]}.")
         else:
@@ -165,9 +175,11 @@ class ConsoleAdapter:
         if reply.buttons:
             self.buttons = list(reply.buttons)
             presses = [buttons.parse(b.id) for b in reply.buttons]
-            if all(isinstance(p, AnswerPress) for p in presses):
-                round_ids = {p.round_id for p in presses if isinstance(p, AnswerPress)}
+            if all(isinstance(p, AnswerPress | RoundPress) for p in presses):
+                round_ids = {p.round_id for p in presses if isinstance(p, AnswerPress | RoundPress)}
                 self.rounds[round_ids.pop()] = list(reply.buttons)
+        if reply.text_input is not None:
+            self.asking = reply.text_input
         self._print(render(reply, self.user.display_name))
 
     def _print(self, text: str) -> None:
@@ -270,6 +282,8 @@ def render(reply: Reply, reader: str) -> str:
     lines.extend(f"  [{i}] {full.get(i, button.label)}" for i, button in enumerate(reply.buttons, 1))
     if reply.footer:
         lines.append(f"({reply.footer})")
+    if reply.text_input is not None:
+        lines.append(f"{reply.text_input.title}: type it on the next line (a /command instead cancels).")
     return "\n".join(lines)
 
 

@@ -16,14 +16,15 @@ from zoneinfo import ZoneInfo
 
 from bot.config import Config
 from bot.core import buttons
-from bot.core.buttons import AnswerPress, EntryPress, ReviewPress
+from bot.core.buttons import AnswerPress, EntryPress, ReviewPress, RoundPress
 from bot.core.catalog import ACTION, Catalog
 from bot.core.clock import Clock, SystemClock
 from bot.core.commands import CATALOG, lookup, reviews
 from bot.core.cooldowns import Cooldowns
 from bot.core.daily import DailyPlanner
 from bot.core.delivery import Deliverer
-from bot.core.events import ButtonEvent, Channel, CommandEvent
+from bot.core.events import ButtonEvent, Channel, CommandEvent, TextSubmitEvent
+from bot.core.games import after_close
 from bot.core.metrics import Heartbeat, Metrics
 from bot.core.options import OptionProblem, check_options
 from bot.core.outbox import Outbox
@@ -66,7 +67,7 @@ class StudyBot:
         self.heartbeat = Heartbeat()
         self.metrics = Metrics(self.heartbeat)
         self.outboxes: dict[str, Outbox] = {}
-        self.quiz = QuizMaster(self.shelf, store, self.clock.now, rng or random.Random(), config.quiz.points_correct)
+        self.quiz = QuizMaster(self.shelf, store, self.clock.now, rng or random.Random(), config.quiz)
         self.daily = DailyPlanner(self.shelf, store, self.clock.now, timedelta(minutes=config.daily.grace_minutes))
         self.reviews = Reviewer(self.shelf, store, self.clock.now, config.review)
         self.quiz.feed = self.reviews.feed  # every quiz, daily and practice answer rates its card for its person
@@ -128,6 +129,19 @@ class StudyBot:
         if not self.accepting:
             return [Reply(STOPPING, ephemeral=True)]
         return await self._guard(self._button(event), f"button {event.button_id} from {event.user}")
+
+    async def handle_text(self, event: TextSubmitEvent) -> list[Reply]:
+        """Answers text written in a field the core asked for (a typed answer); never raises."""
+        if not self.accepting:
+            return [Reply(STOPPING, ephemeral=True)]
+        return await self._guard(self._text(event), f"text for {event.input_id} from {event.user}")
+
+    async def _text(self, event: TextSubmitEvent) -> list[Reply]:
+        round_id = buttons.parse_typed_answer(event.input_id)
+        if round_id is None:
+            return [Reply("That form is not one of mine.", ephemeral=True)]
+        self.metrics.answer_presses.inc()
+        return [await self.quiz.submit_typed(event, round_id)]
 
     async def _guard(self, work: Awaitable[list[Reply]], context: str,
                      on_failure: Callable[[], Awaitable[None]] | None = None) -> list[Reply]:
@@ -266,9 +280,10 @@ class StudyBot:
                 await self._close(record, next_question=False)
         await self.delivery.flush(wait=True)
 
-    async def _close(self, record: RoundRecord, next_question: bool = True) -> None:
+    async def _close(self, record: RoundRecord, next_question: bool = True) -> bool:
         """Closes a round, and in the same transaction queues its closing edit and reveal, the day's
-        results after a daily challenge's last question, and the next question of a quiz."""
+        results after a daily challenge's last question, and the next question of a quiz (or the
+        game's results); False if someone else had closed it."""
         outbox = self.outboxes.get(record.channel.platform)
         edits = outbox is not None and outbox.capabilities.edits
         following: RoundRecord | None = None
@@ -278,7 +293,9 @@ class StudyBot:
                 results = await self._daily_leaderboard(unit, record)
                 await unit.enqueue([Outgoing(record.channel, "post", "daily-results", reply_to_json(results),
                                              record.id)], self.clock.now())
-            if closed and next_question and record.remaining > 0 and record.kind == "quiz":
+            if closed and record.kind == "quiz" and record.game_id is not None:
+                following = await after_close(self, unit, record, next_question)
+            elif closed and next_question and record.remaining > 0 and record.kind == "quiz":
                 card = self.quiz.pick_card(record.topic, exclude={record.card_id})
                 if card is not None:
                     following = await self.quiz.start(unit, self.quiz.new_round(
@@ -287,6 +304,7 @@ class StudyBot:
         if following is not None:
             self.quiz.arm(following)
         self.delivery.wake()
+        return closed
 
     def _daily_still_open(self, record: RoundRecord) -> bool:
         """Whether another question of the same day's challenge is still open."""
@@ -305,16 +323,6 @@ class StudyBot:
         body = "\n".join(board_lines(rows)) or "Nobody answered this challenge."
         return Reply(body, title=f"Daily challenge results for {record.local_date:%A %d %B}")
 
-    async def _start_round(self, channel: Channel, card: QuizCard, seconds: int, remaining: int,
-                           topic: str | None) -> RoundRecord | None:
-        """Opens a quiz round and queues its question, in one transaction; None if the channel is busy."""
-        async with self.store.unit() as unit:
-            record = await self.quiz.start(unit, self.quiz.new_round(channel, "quiz", card, seconds, remaining,
-                                                                     topic))
-        if record is not None:
-            self.quiz.arm(record)
-            self.delivery.wake()
-        return record
 
     async def _post_question_now(self, record: RoundRecord) -> str | None:
         """Delivers a just-opened round's question from the command that opened it, so the platform's
@@ -365,7 +373,8 @@ class StudyBot:
             for card in cards:
                 record = await self.quiz.start(unit, self.quiz.new_round(
                     schedule.channel, "daily", card, seconds, topic=card.topic, schedule_id=schedule.id,
-                    local_date=day), zone=ZoneInfo(schedule.timezone))
+                    local_date=day, typed=schedule.typed), zone=ZoneInfo(schedule.timezone),
+                    hints=self.config.quiz.hints)
                 if record is not None:
                     opened.append(record)
         for record in opened:
@@ -400,11 +409,21 @@ class StudyBot:
             args = check_options(command, event.options, self.config, self.library, full_name)
         except OptionProblem as problem:
             return [Reply(str(problem), ephemeral=True)]
-        cooling = await self._cooldown(event, command.cooldown(self.config) if command.cooldown else 0)
+        steering = any(o.uncooled and o.name in event.options for o in command.options)
+        cooling = None if steering else await self._cooldown(
+            event, command.cooldown(self.config) if command.cooldown else 0)
         if cooling:
             return [Reply(cooling, ephemeral=True)]
         assert command.handler is not None, f"command {full_name} declares no handler"
         return await command.handler(self, event, args)
+
+    async def _hints_allowed(self, round_id: int) -> bool:
+        """Whether the round's game offers hints (a daily question offers them when the config does)."""
+        record = self.quiz.open.get(round_id)
+        if record is None or record.game_id is None:
+            return self.config.quiz.hints
+        game = await self.store.game(record.game_id)
+        return game is not None and game.hints
 
     async def _cooldown(self, event: CommandEvent, seconds: float) -> str | None:
         outbox = self.outboxes.get(event.user.platform)
@@ -417,6 +436,10 @@ class StudyBot:
         if isinstance(press, AnswerPress):
             self.metrics.answer_presses.inc()
             return [await self.quiz.press(event, press.round_id, press.choice)]
+        if isinstance(press, RoundPress) and press.kind == "type":
+            return [self.quiz.ask_typed(press.round_id)]
+        if isinstance(press, RoundPress):
+            return [await self.quiz.hint(event, press.round_id, await self._hints_allowed(press.round_id))]
         if isinstance(press, EntryPress):
             return await lookup.press_entry(self, event, press)
         if isinstance(press, ReviewPress):

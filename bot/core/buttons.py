@@ -1,8 +1,9 @@
 """Button ids: built and read here only, so a button keeps working after a restart or an upgrade.
 
-An id says what pressing it means (``v1:answer:<round>:<choice>``, ``v1:ask:<deck>/<entry>``,
-``v1:practice:<deck>/<entry>``, ``v1:review:<action>:<version>:<card>``); the core keeps no
-state per message. The ``v1:`` prefix names
+An id says what pressing it means (``v1:answer:<round>:<choice>``, ``v1:type:<round>``,
+``v1:hint:<round>``, ``v1:ask:<deck>/<entry>``, ``v1:practice:<deck>/<entry>``,
+``v1:review:<action>:<version>:<card>``; a typed answer's text field is ``v1:typed:<round>``);
+the core keeps no state per message. The ``v1:`` prefix names
 the format: ids on messages posted before it existed (``answer:12:3``) still parse, and a
 later format can change its fields without misreading old ones. Adapters that must declare
 which ids they listen for (Discord's ``DynamicItem``) use :data:`TEMPLATE`.
@@ -17,8 +18,8 @@ VERSION = "v1"
 _ROUND = r"\d+"
 _ENTRY = r".+"
 # Each kind's fields as regex groups, in order; the one place the format is written down.
-_KINDS = {"answer": (_ROUND, _ROUND), "ask": (_ENTRY,), "practice": (_ENTRY,),
-          "review": (r"[a-z]+\d?", _ROUND, _ENTRY)}
+_KINDS = {"answer": (_ROUND, _ROUND), "type": (_ROUND,), "hint": (_ROUND,), "ask": (_ENTRY,),
+          "practice": (_ENTRY,), "review": (r"[a-z]+\d?", _ROUND, _ENTRY)}
 _PATTERNS = {kind: re.compile(rf"(?:{VERSION}:)?{kind}:" + ":".join(f"({g})" for g in groups))
              for kind, groups in _KINDS.items()}
 TEMPLATE = f"(?:{VERSION}:)?(?:" + "|".join(
@@ -42,6 +43,14 @@ class EntryPress:
 
 
 @dataclass(frozen=True)
+class RoundPress:
+    """A round's own button: ``type`` opens a text field for a typed answer, ``hint`` asks for a hint."""
+
+    kind: str
+    round_id: int
+
+
+@dataclass(frozen=True)
 class ReviewPress:
     """A button of a private review session (bot.core.reviews).
 
@@ -57,7 +66,7 @@ class ReviewPress:
     item: str  # a card id, an entry id (a flashcard), a topic scope, or "-"
 
 
-Press = AnswerPress | EntryPress | ReviewPress
+Press = AnswerPress | RoundPress | EntryPress | ReviewPress
 
 
 def answer_id(round_id: int, choice: int) -> str:
@@ -75,9 +84,34 @@ def practice_id(entry_key: str) -> str:
     return f"{VERSION}:practice:{entry_key}"
 
 
+def type_id(round_id: int) -> str:
+    """The id of a typed round's "Answer" button (it opens a text field)."""
+    return f"{VERSION}:type:{round_id}"
+
+
+def hint_id(round_id: int) -> str:
+    """The id of a round's "Hint" (typed) or "50/50" (buttons) button."""
+    return f"{VERSION}:hint:{round_id}"
+
+
 def review_id(action: str, version: int, item: str) -> str:
     """The id of a review session's button (see :class:`ReviewPress`)."""
     return f"{VERSION}:review:{action}:{version}:{item}"
+
+
+def typed_answer_id(round_id: int) -> str:
+    """The id of the text field a typed answer to round ``round_id`` is written in (a modal's field)."""
+    return f"{VERSION}:typed:{round_id}"
+
+
+TYPED_TEMPLATE = rf"{VERSION}:typed:{_ROUND}"  # for adapters that declare which fields they listen for
+_TYPED = re.compile(rf"{VERSION}:typed:({_ROUND})")
+
+
+def parse_typed_answer(input_id: str) -> int | None:
+    """The round a submitted text field answers, or None if the id is not one of ours."""
+    match = _TYPED.fullmatch(input_id)
+    return int(match.group(1)) if match else None
 
 
 def parse(button_id: str) -> Press | None:
@@ -88,6 +122,8 @@ def parse(button_id: str) -> Press | None:
             continue
         if kind == "answer":
             return AnswerPress(int(match.group(1)), int(match.group(2)))
+        if kind in ("type", "hint"):
+            return RoundPress(kind, int(match.group(1)))
         if kind == "review":
             return ReviewPress(match.group(1), int(match.group(2)), match.group(3))
         return EntryPress(kind, match.group(1))

@@ -68,6 +68,8 @@ class Option:
     max_length: int | None = None
     check: Callable[[str], str | None] | None = None  # extra check; returns the problem, worded for the user
     example: str = ""  # a value that works, for messages
+    guess: bool = True  # CHOICE: an unknown single word may be taken as a mistyped value of this
+    uncooled: bool = False  # giving this option skips the command's cooldown (it steers what already runs)
 
     def choice(self, text: str) -> Choice | None:
         """The choice ``text`` names (its value or an alias, any case), or None."""
@@ -116,6 +118,7 @@ class Command:
     private: bool | Callable[[Config], bool] = True  # replies shown only to the caller
     pace: Pace = Pace.SLOW
     posts: bool = False  # starts something the bot posts into the channel (a round)
+    more_examples: tuple[tuple[str, str], ...] = ()  # (invocation, what it does): one per option worth showing
 
     def is_private(self, config: Config) -> bool:
         """Whether this command's replies are for the caller only, under ``config``."""
@@ -178,7 +181,8 @@ class Catalog:
 
     def help_lines(self) -> list[str]:
         """One entry per command: name, description, a working example."""
-        return [f"`{c.name}` — {c.description}\n    e.g. `{c.example}`" for c in self.commands]
+        return [f"`{c.name}` — {c.description}\n    e.g. `{c.example}`"
+                + "".join(f"\n    `{example}` — {what}" for example, what in c.more_examples) for c in self.commands]
 
     def usage_hint(self) -> str:
         """A one-line summary of every command, for a platform's hint beside its one slash command."""

@@ -83,7 +83,8 @@ class DailyPlanner:
     async def choose(self, schedule: Schedule, day: date) -> list[QuizCard]:
         """The day's cards by the rule in this module's docstring."""
         scope = self.library.topic_cards(schedule.topic) if schedule.topic else None
-        pool = [c for d in self.library.decks for c in d.cards if scope is None or c.id in scope]
+        pool = [c for d in self.library.decks for c in d.cards
+                if (scope is None or c.id in scope) and (c.answers or not schedule.typed)]
         if not pool:
             return []
         used = Counter(await self.store.used_daily_cards(schedule.channel))

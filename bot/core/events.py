@@ -8,7 +8,7 @@ from types import MappingProxyType
 
 from bot.chat import Channel, User
 
-__all__ = ["ButtonEvent", "Channel", "CommandEvent", "User"]
+__all__ = ["ButtonEvent", "Channel", "CommandEvent", "TextSubmitEvent", "User"]
 
 
 @dataclass(frozen=True)
@@ -32,3 +32,14 @@ class ButtonEvent:
     user: User
     channel: Channel
     button_id: str
+
+
+@dataclass(frozen=True)
+class TextSubmitEvent:
+    """Text a person wrote in a field the core asked for (a :class:`bot.core.replies.TextInput`);
+    ``input_id`` is that field's id."""
+
+    user: User
+    channel: Channel
+    input_id: str
+    text: str

@@ -91,7 +91,7 @@ def _topic(option: Option, raw: str, command: Command, given: Mapping[str, str],
         raise OptionProblem(f"`{shown}` could mean {len(scopes)} topics: {listed}. Say which one, e.g. "
                             f"`{full_name} {scopes[0]}`.")
     # One unknown word where a choice could stand ("leaderboard yesterday") was most likely meant as that.
-    unset = [o for o in command.options if o.kind is Kind.CHOICE and o.name not in given]
+    unset = [o for o in command.options if o.kind is Kind.CHOICE and o.guess and o.name not in given]
     if unset and len(raw.split()) == 1:
         raise OptionProblem(choice_problem(unset[0], full_name))
     raise OptionProblem(f"I don't know the topic `{shown}`. Topics and decks: {', '.join(known_scopes(library))} "

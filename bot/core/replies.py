@@ -33,8 +33,23 @@ class Field:
 
 
 @dataclass(frozen=True)
+class TextInput:
+    """A request for one line of text from the person who pressed a button (a typed answer).
+
+    Each adapter asks in its own way: a Discord modal, a Slack modal, a console prompt. What
+    comes back is a :class:`bot.core.events.TextSubmitEvent` carrying ``id``.
+    """
+
+    id: str
+    label: str
+    placeholder: str = ""
+    title: str = "Your answer"
+    max_length: int = 200
+
+
+@dataclass(frozen=True)
 class Reply:
-    """One message to show."""
+    """One message to show; with ``text_input``, a request for text shown only to the presser."""
 
     body: str = ""
     title: str | None = None
@@ -42,6 +57,7 @@ class Reply:
     buttons: tuple[Button, ...] = ()
     footer: str | None = None
     ephemeral: bool = False
+    text_input: TextInput | None = None
 
     def text(self) -> str:
         """A plain-text rendering, the fallback for adapters without rich messages."""

@@ -15,10 +15,13 @@ from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.core.buttons import answer_id
-from bot.core.events import ButtonEvent, Channel
-from bot.core.replies import LABEL_LIMIT, Button, Field, Reply, fit, neutralize, reply_to_json
+from bot.config import QuizSection
+from bot.core.buttons import answer_id, hint_id, type_id, typed_answer_id
+from bot.core.events import ButtonEvent, Channel, TextSubmitEvent
+from bot.core.hints import HINT_LEVELS, fifty_fifty, letters_hint
+from bot.core.replies import LABEL_LIMIT, Button, Field, Reply, TextInput, fit, neutralize, reply_to_json
 from bot.core.shelf import Shelf
+from bot.kb.answer_match import accepted_answers, judge
 from bot.kb.library import Library
 from bot.kb.model import QuizCard
 from bot.store.base import AnswerRecord, Outgoing, RoundRecord, Store, StoreUnit
@@ -30,24 +33,33 @@ AnswerFeed = Callable[[StoreUnit, RoundRecord, list[AnswerRecord]], Awaitable[No
 
 
 def question_reply(card: QuizCard, record: RoundRecord, topic_name: str, closed: bool = False,
-                   zone: ZoneInfo | None = None) -> Reply:
+                   zone: ZoneInfo | None = None, hints: bool = False) -> Reply:
     """The round's message: prompt and choice buttons (without buttons once closed).
 
-    A daily question says when it closes in ``zone``, its schedule's zone (UTC without one).
+    A typed round shows no choices, only an "Answer" button that opens a text field; ``hints``
+    adds a "Hint" button (typed) or a "50/50" one (choices). A daily question says when it
+    closes in ``zone``, its schedule's zone (UTC without one).
     """
-    lines = [card.prompt, ""] + [f"**{LETTERS[i]}.** {c.text}" for i, c in enumerate(card.choices)]
+    lines = [card.prompt] if record.typed else \
+        [card.prompt, ""] + [f"**{LETTERS[i]}.** {c.text}" for i, c in enumerate(card.choices)]
     kind = {"daily": "Daily challenge", "practice": "Practice question"}.get(record.kind, "Quiz")
+    how = "type your answer · one answer each" if record.typed else "one answer each"
     if closed:
         footer = f"{topic_name} · closed"
     elif record.kind == "practice":
         footer = f"{topic_name} · just for you: your answer is judged at once"
     elif record.kind == "daily":
-        footer = f"{topic_name} · open until {closing_time(record, zone or ZoneInfo('UTC'))} · one answer each"
+        footer = f"{topic_name} · open until {closing_time(record, zone or ZoneInfo('UTC'))} · {how}"
     else:
-        footer = f"{topic_name} · {record.seconds} s · one answer each"
-    buttons = () if closed else tuple(
-        Button(answer_id(record.id, i), fit(f"{LETTERS[i]}. {c.text}", LABEL_LIMIT))
-        for i, c in enumerate(card.choices))
+        footer = f"{topic_name} · {record.seconds} s · {how}"
+    buttons: tuple[Button, ...] = ()
+    if not closed and record.typed:
+        buttons = (Button(type_id(record.id), "Answer", "primary"),)
+    elif not closed:
+        buttons = tuple(Button(answer_id(record.id, i), fit(f"{LETTERS[i]}. {c.text}", LABEL_LIMIT))
+                        for i, c in enumerate(card.choices))
+    if not closed and hints and record.kind != "practice":
+        buttons += (Button(hint_id(record.id), "Hint" if record.typed else "50/50"),)
     # Titled by topic: the entry's id is an internal name, and often the answer itself.
     return Reply(title=f"{kind}: {topic_name}", body="\n".join(lines), buttons=buttons,
                  footer=footer, ephemeral=record.kind == "practice")
@@ -64,13 +76,15 @@ class QuizMaster:
     """Owns the lifecycle of every round."""
 
     def __init__(self, shelf: Shelf, store: Store, now: Callable[[], datetime], rng: random.Random,
-                 points: int) -> None:
+                 settings: QuizSection) -> None:
         self.shelf = shelf
         self.store = store
         self.now = now
         self.rng = rng
-        self.points = points
+        self.settings = settings
         self.open: dict[int, RoundRecord] = {}
+        # Rounds where someone may hold a hint: only their answers need a read of the hints table.
+        self.hinted: set[int] = set()
         self.feed: AnswerFeed | None = None
         # Open rounds whose question is queued but not yet delivered: they do not close before people
         # could see them (a rate limit or an outage delays the question, not the answering time).
@@ -87,6 +101,7 @@ class QuizMaster:
     async def load(self) -> None:
         """Re-arms every round the database says is open (after a restart)."""
         self.open = {r.id: r for r in await self.store.open_rounds()}
+        self.hinted = set(self.open)  # hints taken before the restart are in the store, not in memory
         self.unposted = {m.round_id for m in await self.store.pending_messages()
                          if m.purpose == "question" and m.round_id in self.open}
         self._asked = {r.id: card for r in self.open.values() if (card := self.library.card(r.card_id))}
@@ -96,22 +111,25 @@ class QuizMaster:
         no deck has any more)."""
         return self._asked.get(record.id) or self.library.card(record.card_id)
 
-    def pick_card(self, topic: str | None, exclude: set[str] = frozenset()) -> QuizCard | None:  # type: ignore[assignment]
+    def pick_card(self, topic: str | None, exclude: set[str] = frozenset(),  # type: ignore[assignment]
+                  typed: bool = False) -> QuizCard | None:
         """A random card, from one scope (topic or deck, see bot.core.names) if given, avoiding ``exclude``
-        while others remain."""
+        while others remain; ``typed``: only cards that list answers to type."""
         scope = self.library.topic_cards(topic) if topic is not None else None
-        cards = [c for d in self.library.decks for c in d.cards if scope is None or c.id in scope]
+        cards = [c for d in self.library.decks for c in d.cards
+                 if (scope is None or c.id in scope) and (c.answers or not typed)]
         fresh = [c for c in cards if c.id not in exclude] or cards
         return self.rng.choice(fresh) if fresh else None
 
     def new_round(self, channel: Channel, kind: str, card: QuizCard, seconds: int, remaining: int = 0,
                   topic: str | None = None, owner: str | None = None, schedule_id: int | None = None,
-                  local_date: date | None = None) -> RoundRecord:
+                  local_date: date | None = None, game_id: int | None = None, typed: bool = False) -> RoundRecord:
         """A round starting now, not yet stored (its id is 0)."""
         now = self.now()
         return RoundRecord(id=0, channel=channel, kind=kind, card_id=card.id, opened_at=now,
                            closes_at=now + timedelta(seconds=seconds), remaining=remaining, seconds=seconds,
-                           topic=topic, owner_id=owner, schedule_id=schedule_id, local_date=local_date)
+                           topic=topic, owner_id=owner, schedule_id=schedule_id, local_date=local_date,
+                           game_id=game_id, typed=typed)
 
     async def open_round(self, channel: Channel, kind: str, card: QuizCard, seconds: int,
                          owner: str | None = None) -> RoundRecord | None:
@@ -123,11 +141,13 @@ class QuizMaster:
             self._asked[record.id] = card
         return record
 
-    async def start(self, unit: StoreUnit, record: RoundRecord, zone: ZoneInfo | None = None) -> RoundRecord | None:
+    async def start(self, unit: StoreUnit, record: RoundRecord, zone: ZoneInfo | None = None,
+                    hints: bool = False) -> RoundRecord | None:
         """Within ``unit``: stores ``record`` and queues its question. None when the channel already
         has an on-demand quiz running. Call :meth:`arm` once the unit is committed.
 
-        ``zone``: a daily round's schedule zone, in which its question says when it closes.
+        ``zone``: a daily round's schedule zone, in which its question says when it closes;
+        ``hints``: its game offers hints.
         """
         card = self.library.card(record.card_id)
         stored = await unit.open_round(record)
@@ -138,7 +158,7 @@ class QuizMaster:
             self._asked.pop(stored.id, None)
             return stored
         self._asked[stored.id] = card
-        question = question_reply(card, stored, self.library.topic_name(card), zone=zone)
+        question = question_reply(card, stored, self.library.topic_name(card), zone=zone, hints=hints)
         await unit.enqueue([Outgoing(stored.channel, "post", "question", reply_to_json(question), stored.id)],
                            self.now())
         return stored
@@ -182,8 +202,10 @@ class QuizMaster:
         card = self.card_of(record)
         if card is None or not 0 <= choice < len(card.choices):
             return Reply("That button no longer matches a question I know.", ephemeral=True)
+        if record.typed:
+            return Reply("This question is answered by typing: press **Answer** and write it.", ephemeral=True)
         correct = choice == card.correct_index
-        points = self.points if correct and record.kind != "practice" else 0
+        points = await self.award(card, record, event.user.user_id) if correct else 0
         answer = AnswerRecord(round_id, event.user.user_id, event.user.display_name, choice, correct, points,
                               self.now())
         stored = await self.store.record_answer(answer, event.user.platform, event.user.workspace)
@@ -196,6 +218,86 @@ class QuizMaster:
             self.disarm(round_id)
             return practice_result(card, choice)
         return Reply(f"Answer {LETTERS[choice]} locked in. Results when the round closes.", ephemeral=True)
+
+    async def award(self, card: QuizCard, record: RoundRecord, user_id: str) -> int:
+        """The points a right answer given now is worth: by difficulty, plus the speed bonus, less hints.
+
+        Computed once, when the answer is taken, and stored with it: later config changes never
+        rewrite what was given.
+        """
+        if record.kind == "practice":
+            return 0
+        points = float(self.settings.points_for(card.difficulty))
+        if self.settings.speed_bonus:
+            total = (record.closes_at - record.opened_at).total_seconds()
+            left = (record.closes_at - self.now()).total_seconds()
+            points += self.settings.speed_bonus * max(0.0, min(1.0, left / total)) if total > 0 else 0
+        taken = await self.store.hints_taken(record.id, user_id) if record.id in self.hinted else 0
+        if taken and record.typed:
+            points *= max(0, 100 - self.settings.hint_cost * taken) / 100
+        elif taken:
+            points /= 2  # a 50/50
+        return round(points)
+
+    def ask_typed(self, round_id: int) -> Reply:
+        """What pressing a typed round's "Answer" button gets: a text field, or why not."""
+        record = self.open.get(round_id)
+        if record is None or record.closes_at <= self.now():
+            return Reply("This round has closed. Watch the channel for the results, or start one with `quiz`.",
+                         ephemeral=True)
+        card = self.card_of(record)
+        if card is None:
+            return Reply("That button no longer matches a question I know.", ephemeral=True)
+        return Reply(ephemeral=True, text_input=TextInput(typed_answer_id(round_id), "Your answer",
+                                                          placeholder=fit(card.prompt, 100),
+                                                          title=fit(f"Answer: {self.library.topic_name(card)}", 45)))
+
+    async def submit_typed(self, event: TextSubmitEvent, round_id: int) -> Reply:
+        """Records one typed answer, judged by the matcher. Like a press, the reply never tells
+        whether it was right: everyone learns that at the reveal."""
+        record = self.open.get(round_id)
+        if record is None or record.closes_at <= self.now():
+            return Reply("This round closed before your answer arrived. Watch the channel for the results.",
+                         ephemeral=True)
+        card = self.card_of(record)
+        if card is None or not record.typed:
+            return Reply("That answer no longer matches a question I know.", ephemeral=True)
+        text = event.text.strip()[:200]
+        if not text:
+            return Reply("That answer was empty; press **Answer** again and type it.", ephemeral=True)
+        correct = judge(card, text).accepted
+        points = await self.award(card, record, event.user.user_id) if correct else 0
+        stored = await self.store.record_answer(
+            AnswerRecord(round_id, event.user.user_id, event.user.display_name,
+                         card.correct_index if correct else -1, correct, points, self.now(), text),
+            event.user.platform, event.user.workspace)
+        if not stored:
+            return Reply("You already answered this round; your first answer counts.", ephemeral=True)
+        return Reply(f"Answer “{neutralize(fit(text, 80))}” locked in. Results when the round closes.",
+                     ephemeral=True)
+
+    async def hint(self, event: ButtonEvent, round_id: int, allowed: bool) -> Reply:
+        """A private hint for one player: letters then words of a typed answer (each costs part of
+        the question's points), or a 50/50 of the choices (half points). ``allowed``: the game offers hints."""
+        record = self.open.get(round_id)
+        if record is None or record.closes_at <= self.now():
+            return Reply("This round has closed; no hints left to give.", ephemeral=True)
+        card = self.card_of(record)
+        if card is None or record.kind == "practice" or not allowed:
+            return Reply("This game has no hints (it was started with `nohints`).", ephemeral=True)
+        if any(a.user_id == event.user.user_id for a in await self.store.answers(round_id)):
+            return Reply("You already answered this round; a hint would not change it.", ephemeral=True)
+        self.hinted.add(round_id)
+        if not record.typed:
+            await self.store.take_hint(round_id, event.user.user_id, 1)
+            kept = fifty_fifty(card, f"{round_id}:{event.user.user_id}")
+            shown = " or ".join(f"**{LETTERS[i]}. {card.choices[i].text}**" for i in kept)
+            return Reply(f"50/50: it is {shown}. A right answer now earns half points.", ephemeral=True)
+        level = await self.store.take_hint(round_id, event.user.user_id, HINT_LEVELS)
+        cost = min(100, self.settings.hint_cost * level)
+        more = "" if level >= HINT_LEVELS else " Press **Hint** again for more."
+        return Reply(f"Hint {level} of {HINT_LEVELS}: `{letters_hint(accepted_answers(card)[0], level)}`. "
+                     f"A right answer now earns {100 - cost}% of the points.{more}", ephemeral=True)
 
     async def _shared_round(self, round_id: int) -> RoundRecord | None:
         """A round another process opened (its presses can reach this one), if it is still open;
@@ -230,7 +332,7 @@ class QuizMaster:
         if edits:
             closed = question_reply(card, record, self.library.topic_name(card), closed=True)
             messages.append(Outgoing(record.channel, "edit", "closed-question", reply_to_json(closed), record.id))
-        reveal = reveal_reply(card, answers)
+        reveal = reveal_reply(card, answers, typed=record.typed)
         messages.append(Outgoing(record.channel, "post", "reveal", reply_to_json(reveal), record.id))
         await unit.enqueue(messages, self.now())
         return True
@@ -256,16 +358,29 @@ def practice_reveal(card: QuizCard) -> Reply:
                  title=fit(f"Practice answer: {card.prompt}", 200), ephemeral=True)
 
 
-def reveal_reply(card: QuizCard, answers: list[AnswerRecord]) -> Reply:
-    """The public reveal: right choice, why, who got it, points."""
+def reveal_reply(card: QuizCard, answers: list[AnswerRecord], typed: bool = False) -> Reply:
+    """The public reveal: right choice (and, typed, the accepted answers), why, who got it, points.
+
+    Points are shown per person when they differ (difficulty is the same for all, but speed and
+    hints are not)."""
     right = card.choices[card.correct_index]
     winners = [a for a in answers if a.correct]
-    names = ", ".join(neutralize(a.display_name) for a in winners[:20])
+    if len({a.points for a in winners}) > 1:
+        names = ", ".join(f"{neutralize(a.display_name)} (+{a.points})" for a in winners[:20])
+    else:
+        names = ", ".join(neutralize(a.display_name) for a in winners[:20])
     if len(winners) > 20:
         names += f" and {len(winners) - 20} more"
     each = " each" if len(winners) > 1 else ""
-    who = f"{names} (+{winners[0].points}{each})" if winners else "Nobody this time."
-    fields = (Field("Correct", who, inline=False),
-              Field("Answers", f"{len(answers)} ({len(winners)} right)"))
+    if not winners:
+        who = "Nobody this time."
+    elif len({a.points for a in winners}) > 1:
+        who = names
+    else:
+        who = f"{names} (+{winners[0].points}{each})"
+    fields: tuple[Field, ...] = (Field("Correct", who, inline=False),
+                                 Field("Answers", f"{len(answers)} ({len(winners)} right)"))
+    if typed:
+        fields += (Field("Accepted answers", ", ".join(f"`{a}`" for a in accepted_answers(card)), inline=False),)
     return Reply(body=f"**{LETTERS[card.correct_index]}. {right.text}**\n\n{card.explanation}",
                  title=fit(f"Answer: {card.prompt}", 200), fields=fields, footer="Leaderboard: `leaderboard today`")

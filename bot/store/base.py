@@ -49,6 +49,26 @@ class RoundRecord:
     schedule_id: int | None = None
     local_date: date | None = None
     revealed_at: datetime | None = None  # its reveal was delivered (or given up): its points count from now
+    game_id: int | None = None  # the game (one `quiz`) this round belongs to
+    typed: bool = False  # answered by typing (an "Answer" button opens a text field), not by choice buttons
+
+
+@dataclass(frozen=True)
+class Game:
+    """One `quiz`: its rounds, who started it (they and admins may stop or skip), how it ends."""
+
+    id: int
+    channel: Channel
+    started_by: str
+    started_by_name: str
+    questions: int  # at most this many questions
+    target: int | None  # the first to this many points wins and the game ends there
+    typed: bool
+    hints: bool
+    started_at: datetime
+    ended_at: datetime | None = None
+    ended_by: str | None = None
+    end_reason: str | None = None  # "stopped", "target", "finished"
 
 
 @dataclass(frozen=True)
@@ -95,6 +115,7 @@ class AnswerRecord:
     correct: bool
     points: int
     answered_at: datetime
+    typed_text: str | None = None  # what was typed, in a typed round (choice is then the right one, or -1)
 
 
 @dataclass(frozen=True)
@@ -109,6 +130,7 @@ class Schedule:
     topic: str | None
     updated_at: datetime  # fires only for instants after this, so a new schedule never fires late
     enabled: bool = True
+    typed: bool = False  # its questions are answered by typing
 
 
 @dataclass(frozen=True)
@@ -211,6 +233,32 @@ class StoreUnit(Protocol):
         """Adds messages to the outbox, due at ``at``; returns their ids, in order."""
         ...
 
+    async def start_game(self, game: Game) -> Game:
+        """Stores a new game (its id is ignored) and returns it with its id."""
+        ...
+
+    async def end_game(self, game_id: int, at: datetime, by: str | None, reason: str) -> bool:
+        """Marks the game ended; True only for the one caller that actually ended it (a stop racing
+        the timer's last reveal, two stops: one wins)."""
+        ...
+
+    async def game(self, game_id: int) -> Game | None:
+        """As :meth:`Store.game`, seeing the unit's writes."""
+        ...
+
+    async def game_open_round(self, game_id: int) -> RoundRecord | None:
+        """The game's round still open, if any, as the store has it now (not as memory remembers it)."""
+        ...
+
+    async def game_scores(self, game_id: int) -> list[ScoreRow]:
+        """Per-user totals of one game over its closed rounds (its results are posted after its
+        last reveal, in the same channel, in order)."""
+        ...
+
+    async def game_rounds(self, game_id: int) -> int:
+        """How many rounds the game has had."""
+        ...
+
     async def review_cards(self, learner: Learner, card_ids: Collection[str]) -> dict[str, ReviewCard]:
         """As :meth:`Store.review_cards`, seeing the unit's writes."""
         ...
@@ -269,6 +317,18 @@ class Store(Protocol):
         """Stores an answer; False if this user already answered this round."""
         ...
 
+    async def game(self, game_id: int) -> Game | None:
+        """One game by id."""
+        ...
+
+    async def take_hint(self, round_id: int, user_id: str, most: int) -> int:
+        """Counts one more hint for a player on a round, up to ``most``; returns how many they have now."""
+        ...
+
+    async def hints_taken(self, round_id: int, user_id: str) -> int:
+        """How many hints a player took on a round (0 if none)."""
+        ...
+
     async def answers(self, round_id: int) -> list[AnswerRecord]:
         """The answers to one round, in the order they came."""
         ...
@@ -299,7 +359,7 @@ class Store(Protocol):
         ...
 
     async def save_schedule(self, channel: Channel, local_time: str, timezone: str, questions: int,
-                            topic: str | None, at: datetime) -> Schedule:
+                            topic: str | None, at: datetime, typed: bool = False) -> Schedule:
         """Creates or replaces the channel's daily schedule."""
         ...
 

@@ -23,14 +23,20 @@ from bot.store.base import Store, StoreError
 TABLES: list[tuple[str, list[tuple[str, str]], str]] = [
     ("schedules", [("id", "int"), ("platform", "text"), ("workspace", "text"), ("channel", "text"),
                    ("local_time", "text"), ("timezone", "text"), ("questions", "int"), ("topic", "text"),
-                   ("enabled", "bool"), ("updated_at", "ts")], "id"),
+                   ("enabled", "bool"), ("updated_at", "ts"), ("typed", "bool")], "id"),
+    ("games", [("id", "int"), ("platform", "text"), ("workspace", "text"), ("channel", "text"),
+               ("started_by", "text"), ("started_by_name", "text"), ("questions", "int"), ("target", "int"),
+               ("typed", "bool"), ("hints", "bool"), ("started_at", "ts"), ("ended_at", "ts"), ("ended_by", "text"),
+               ("end_reason", "text")], "id"),
     ("rounds", [("id", "int"), ("platform", "text"), ("workspace", "text"), ("channel", "text"), ("kind", "text"),
                 ("card_id", "text"), ("opened_at", "ts"), ("closes_at", "ts"), ("closed_at", "ts"),
                 ("message_id", "text"), ("remaining", "int"), ("seconds", "int"), ("topic", "text"),
-                ("owner_id", "text"), ("schedule_id", "int"), ("local_date", "date"), ("revealed_at", "ts")], "id"),
+                ("owner_id", "text"), ("schedule_id", "int"), ("local_date", "date"), ("revealed_at", "ts"),
+                ("game_id", "int"), ("typed", "bool")], "id"),
     ("answers", [("round_id", "int"), ("platform", "text"), ("workspace", "text"), ("user_id", "text"),
                  ("display_name", "text"), ("choice", "int"), ("correct", "bool"), ("points", "int"),
-                 ("answered_at", "ts")], "round_id, user_id"),
+                 ("answered_at", "ts"), ("typed_text", "text")], "round_id, user_id"),
+    ("hints", [("round_id", "int"), ("user_id", "text"), ("level", "int")], "round_id, user_id"),
     ("fires", [("schedule_id", "int"), ("local_date", "date"), ("fired_at", "ts"), ("status", "text")],
      "schedule_id, local_date"),
     ("workspaces", [("platform", "text"), ("workspace", "text"), ("timezone", "text")], "platform, workspace"),
@@ -56,7 +62,7 @@ TABLES: list[tuple[str, list[tuple[str, str]], str]] = [
     ("reminder_fires", [("reminder_id", "int"), ("local_date", "date"), ("fired_at", "ts"), ("status", "text")],
      "reminder_id, local_date"),
 ]
-IDENTITY_TABLES = ("schedules", "rounds", "outbox", "review_log", "review_reminders")
+IDENTITY_TABLES = ("schedules", "games", "rounds", "outbox", "review_log", "review_reminders")
 BATCH = 1000
 
 

@@ -29,6 +29,7 @@ import asyncpg
 from bot.chat import Channel
 from bot.store.base import (
     AnswerRecord,
+    Game,
     Learner,
     Outgoing,
     PendingMessage,
@@ -68,14 +69,16 @@ FORGET_DELIVERIES_EVERY = 500
 # Any constant works, as long as every StudyBot uses the same one: migrations run one process at a time.
 MIGRATION_LOCK = 0x5354_5544_5942_4F54  # "STUDYBOT"
 _ROUND_COLUMNS = ("id, platform, workspace, channel, kind, card_id, opened_at, closes_at, closed_at, message_id, "
-                  "remaining, seconds, topic, owner_id, schedule_id, local_date, revealed_at")
+                  "remaining, seconds, topic, owner_id, schedule_id, local_date, revealed_at, game_id, typed")
+_GAME_COLUMNS = ("id, platform, workspace, channel, started_by, started_by_name, questions, target, typed, hints, "
+                 "started_at, ended_at, ended_by, end_reason")
 _PENDING_COLUMNS = ("id, platform, workspace, channel, action, purpose, reply, round_id, created_at, attempts, "
                     "next_attempt_at")
 _PENDING = "delivered_at IS NULL AND given_up_at IS NULL"
 _INSERT_ANSWERS = (
-    "INSERT INTO answers (round_id, platform, workspace, user_id, display_name, choice, correct, points, answered_at) "
-    "SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::bool[], "
-    "$8::int[], $9::timestamptz[]) ON CONFLICT DO NOTHING RETURNING round_id, user_id")
+    "INSERT INTO answers (round_id, platform, workspace, user_id, display_name, choice, correct, points, answered_at, "
+    "typed_text) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], "
+    "$7::bool[], $8::int[], $9::timestamptz[], $10::text[]) ON CONFLICT DO NOTHING RETURNING round_id, user_id")
 # Errors that mean "the server is not there right now", not "this statement is wrong".
 _UNAVAILABLE: tuple[type[BaseException], ...] = (
     OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
@@ -97,7 +100,14 @@ def _round(row: asyncpg.Record) -> RoundRecord:
     return RoundRecord(
         id=row[0], channel=Channel(row[1], row[2], row[3]), kind=row[4], card_id=row[5], opened_at=row[6],
         closes_at=row[7], closed_at=row[8], message_id=row[9], remaining=row[10], seconds=row[11], topic=row[12],
-        owner_id=row[13], schedule_id=row[14], local_date=row[15], revealed_at=row[16])
+        owner_id=row[13], schedule_id=row[14], local_date=row[15], revealed_at=row[16], game_id=row[17],
+        typed=bool(row[18]))
+
+
+def _game(row: asyncpg.Record) -> Game:
+    return Game(id=row[0], channel=Channel(row[1], row[2], row[3]), started_by=row[4], started_by_name=row[5],
+                questions=row[6], target=row[7], typed=bool(row[8]), hints=bool(row[9]), started_at=row[10],
+                ended_at=row[11], ended_by=row[12], end_reason=row[13])
 
 
 def _pending(row: asyncpg.Record) -> PendingMessage:
@@ -264,7 +274,7 @@ class PostgresStore:
         for answer, platform, workspace, _ in batch:
             rows.setdefault((answer.round_id, answer.user_id), (
                 answer.round_id, platform, workspace, answer.user_id, answer.display_name, answer.choice,
-                answer.correct, answer.points, answer.answered_at))
+                answer.correct, answer.points, answer.answered_at, answer.typed_text))
         columns = [list(c) for c in zip(*rows.values())]
         try:
             new = await self._write(lambda con: con.fetch(_INSERT_ANSWERS, *columns))
@@ -282,6 +292,23 @@ class PostgresStore:
 
     async def answers(self, round_id: int) -> list[AnswerRecord]:
         return await self._read(lambda con: _answers(con, round_id))
+
+    # Games and hints
+
+    async def game(self, game_id: int) -> Game | None:
+        row = await self._read(lambda con: con.fetchrow(f"SELECT {_GAME_COLUMNS} FROM games WHERE id = $1", game_id))
+        return _game(row) if row else None
+
+    async def take_hint(self, round_id: int, user_id: str, most: int) -> int:
+        level = await self._write(lambda con: con.fetchval(
+            "INSERT INTO hints AS h (round_id, user_id, level) VALUES ($1,$2,1) ON CONFLICT (round_id, user_id) "
+            "DO UPDATE SET level = LEAST(h.level + 1, $3) RETURNING level", round_id, user_id, most))
+        return int(level)
+
+    async def hints_taken(self, round_id: int, user_id: str) -> int:
+        level = await self._read(lambda con: con.fetchval(
+            "SELECT level FROM hints WHERE round_id = $1 AND user_id = $2", round_id, user_id))
+        return int(level or 0)
 
     async def scores(self, platform: str, workspace: str, since: datetime | None, until: datetime | None,
                      card_ids: Collection[str] | None, daily: tuple[int, date] | None = None) -> list[ScoreRow]:
@@ -311,13 +338,15 @@ class PostgresStore:
     # Schedules
 
     async def save_schedule(self, channel: Channel, local_time: str, timezone: str, questions: int,
-                            topic: str | None, at: datetime) -> Schedule:
+                            topic: str | None, at: datetime, typed: bool = False) -> Schedule:
         await self._write(lambda con: con.execute(
             "INSERT INTO schedules (platform, workspace, channel, local_time, timezone, questions, topic, enabled, "
-            "updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,TRUE,$8) ON CONFLICT (platform, workspace, channel) DO UPDATE "
-            "SET local_time = excluded.local_time, timezone = excluded.timezone, questions = excluded.questions, "
-            "topic = excluded.topic, enabled = TRUE, updated_at = excluded.updated_at",
-            channel.platform, channel.workspace, channel.channel_id, local_time, timezone, questions, topic, at))
+            "updated_at, typed) VALUES ($1,$2,$3,$4,$5,$6,$7,TRUE,$8,$9) ON CONFLICT (platform, workspace, channel) "
+            "DO UPDATE SET local_time = excluded.local_time, timezone = excluded.timezone, "
+            "questions = excluded.questions, topic = excluded.topic, enabled = TRUE, updated_at = excluded.updated_at, "
+            "typed = excluded.typed",
+            channel.platform, channel.workspace, channel.channel_id, local_time, timezone, questions, topic, at,
+            typed))
         schedule = await self.schedule_for(channel)
         assert schedule is not None
         return schedule
@@ -338,9 +367,9 @@ class PostgresStore:
 
     async def _schedules(self, where: str, *params: object) -> list[Schedule]:
         rows = await self._read(lambda con: con.fetch(
-            "SELECT id, platform, workspace, channel, local_time, timezone, questions, topic, updated_at, enabled "
-            f"FROM schedules {where} ORDER BY id", *params))
-        return [Schedule(r[0], Channel(r[1], r[2], r[3]), r[4], r[5], r[6], r[7], r[8], r[9]) for r in rows]
+            "SELECT id, platform, workspace, channel, local_time, timezone, questions, topic, updated_at, enabled, "
+            f"typed FROM schedules {where} ORDER BY id", *params))
+        return [Schedule(r[0], Channel(r[1], r[2], r[3]), r[4], r[5], r[6], r[7], r[8], r[9], r[10]) for r in rows]
 
     async def claim_fire(self, schedule_id: int, local_date: date, at: datetime, status: str) -> bool:
         async with self.unit() as unit:
@@ -579,10 +608,12 @@ class PostgresUnit:
         # row not returned, not an error that would abort the whole transaction.
         row = await self._con.fetchrow(
             "INSERT INTO rounds (platform, workspace, channel, kind, card_id, opened_at, closes_at, remaining, "
-            "seconds, topic, owner_id, schedule_id, local_date) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) "
+            "seconds, topic, owner_id, schedule_id, local_date, game_id, typed) "
+            "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15) "
             f"ON CONFLICT DO NOTHING RETURNING {_ROUND_COLUMNS}",
             c.platform, c.workspace, c.channel_id, record.kind, record.card_id, record.opened_at, record.closes_at,
-            record.remaining, record.seconds, record.topic, record.owner_id, record.schedule_id, record.local_date)
+            record.remaining, record.seconds, record.topic, record.owner_id, record.schedule_id, record.local_date,
+            record.game_id, record.typed)
         return _round(row) if row else None
 
     async def close_round(self, round_id: int, at: datetime, revealed: bool = True) -> bool:
@@ -644,6 +675,41 @@ class PostgresUnit:
                 c.platform, c.workspace, c.channel_id, m.action, m.purpose, m.round_id, m.reply, at)))
         return ids
 
+    async def start_game(self, game: Game) -> Game:
+        c = game.channel
+        row = await self._con.fetchrow(
+            "INSERT INTO games (platform, workspace, channel, started_by, started_by_name, questions, target, typed, "
+            f"hints, started_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) RETURNING {_GAME_COLUMNS}",
+            c.platform, c.workspace, c.channel_id, game.started_by, game.started_by_name, game.questions,
+            game.target, game.typed, game.hints, game.started_at)
+        return _game(row)
+
+    async def end_game(self, game_id: int, at: datetime, by: str | None, reason: str) -> bool:
+        status = await self._con.execute(
+            "UPDATE games SET ended_at = $1, ended_by = $2, end_reason = $3 WHERE id = $4 AND ended_at IS NULL",
+            at, by, reason, game_id)
+        return _count(status) == 1
+
+    async def game(self, game_id: int) -> Game | None:
+        row = await self._con.fetchrow(f"SELECT {_GAME_COLUMNS} FROM games WHERE id = $1", game_id)
+        return _game(row) if row else None
+
+    async def game_open_round(self, game_id: int) -> RoundRecord | None:
+        # FOR UPDATE: a stop and the timer's close of the same round wait for each other here.
+        row = await self._con.fetchrow(f"SELECT {_ROUND_COLUMNS} FROM rounds WHERE game_id = $1 AND closed_at IS NULL "
+                                       "ORDER BY id LIMIT 1 FOR UPDATE", game_id)
+        return _round(row) if row else None
+
+    async def game_scores(self, game_id: int) -> list[ScoreRow]:
+        game = await self.game(game_id)
+        if game is None:
+            return []
+        return await _scores(self._con, game.channel.platform, game.channel.workspace, None, None, None, None,
+                             "r.closed_at IS NOT NULL", game_id)
+
+    async def game_rounds(self, game_id: int) -> int:
+        return int(await self._con.fetchval("SELECT COUNT(*) FROM rounds WHERE game_id = $1", game_id))
+
 
 def _count(status: str) -> int:
     """The row count of a command status such as ``UPDATE 1`` or ``INSERT 0 1``."""
@@ -651,14 +717,14 @@ def _count(status: str) -> int:
 
 
 async def _answers(con: asyncpg.Connection, round_id: int) -> list[AnswerRecord]:
-    rows = await con.fetch("SELECT round_id, user_id, display_name, choice, correct, points, answered_at FROM answers "
-                           "WHERE round_id = $1 ORDER BY answered_at, user_id", round_id)
-    return [AnswerRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows]
+    rows = await con.fetch("SELECT round_id, user_id, display_name, choice, correct, points, answered_at, typed_text "
+                           "FROM answers WHERE round_id = $1 ORDER BY answered_at, user_id", round_id)
+    return [AnswerRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows]
 
 
 async def _scores(con: asyncpg.Connection, platform: str, workspace: str, since: datetime | None,
                   until: datetime | None, card_ids: Collection[str] | None, daily: tuple[int, date] | None,
-                  counted: str) -> list[ScoreRow]:
+                  counted: str, game_id: int | None = None) -> list[ScoreRow]:
     if card_ids is not None and not card_ids:
         return []
     sql = ("SELECT a.user_id, (SELECT b.display_name FROM answers b WHERE b.platform = a.platform "
@@ -681,6 +747,8 @@ async def _scores(con: asyncpg.Connection, platform: str, workspace: str, since:
         sql += f" AND r.card_id = ANY({param(sorted(set(card_ids)))}::text[])"
     if daily is not None:
         sql += f" AND r.kind = 'daily' AND r.schedule_id = {param(daily[0])} AND r.local_date = {param(daily[1])}"
+    if game_id is not None:
+        sql += f" AND r.game_id = {param(game_id)}"
     sql += " GROUP BY a.platform, a.workspace, a.user_id"
     rows = await con.fetch(sql, *params)
     return [ScoreRow(r[0], r[1], int(r[2]), int(r[3]), int(r[4]), r[5]) for r in rows]

@@ -30,6 +30,7 @@ import aiosqlite
 from bot.chat import Channel
 from bot.store.base import (
     AnswerRecord,
+    Game,
     Learner,
     Outgoing,
     PendingMessage,
@@ -48,9 +49,9 @@ from bot.store.migrations import MIGRATIONS
 log = logging.getLogger(__name__)
 
 _INSERT_ANSWER = ("INSERT OR IGNORE INTO answers (round_id, platform, workspace, user_id, display_name, choice, "
-                  "correct, points, answered_at) VALUES ")
-_ANSWER_VALUES = "(?,?,?,?,?,?,?,?,?)"
-# 9 parameters a row: 500 rows stay far under SQLite's limit of 32,766 parameters a statement.
+                  "correct, points, answered_at, typed_text) VALUES ")
+_ANSWER_VALUES = "(?,?,?,?,?,?,?,?,?,?)"
+# 10 parameters a row: 500 rows stay far under SQLite's limit of 32,766 parameters a statement.
 ANSWERS_PER_INSERT = 500
 # Unanswered questions kept for `studybot kb gaps` (each row takes up to ~1.5 kB with its index, so at most
 # about 15 MB); past it the table is trimmed back to 90%.
@@ -60,7 +61,9 @@ FORGET_DELIVERIES_EVERY = 500
 # RETURNING (SQLite 3.35) says which rows an INSERT OR IGNORE wrote; older SQLite writes row by row.
 _HAS_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
 _ROUND_COLUMNS = ("id, platform, workspace, channel, kind, card_id, opened_at, closes_at, closed_at, message_id, "
-                  "remaining, seconds, topic, owner_id, schedule_id, local_date, revealed_at")
+                  "remaining, seconds, topic, owner_id, schedule_id, local_date, revealed_at, game_id, typed")
+_GAME_COLUMNS = ("id, platform, workspace, channel, started_by, started_by_name, questions, target, typed, hints, "
+                 "started_at, ended_at, ended_by, end_reason")
 _PENDING_COLUMNS = ("id, platform, workspace, channel, action, purpose, reply, round_id, created_at, attempts, "
                     "next_attempt_at")
 _PENDING = "delivered_at IS NULL AND given_up_at IS NULL"
@@ -104,7 +107,14 @@ def _round(row: aiosqlite.Row) -> RoundRecord:
         opened_at=datetime.fromisoformat(row[6]), closes_at=datetime.fromisoformat(row[7]),
         closed_at=_dt(row[8]), message_id=row[9], remaining=row[10], seconds=row[11], topic=row[12],
         owner_id=row[13], schedule_id=row[14], local_date=date.fromisoformat(row[15]) if row[15] else None,
-        revealed_at=_dt(row[16]))
+        revealed_at=_dt(row[16]), game_id=row[17], typed=bool(row[18]))
+
+
+def _game(row: aiosqlite.Row) -> Game:
+    return Game(id=row[0], channel=Channel(row[1], row[2], row[3]), started_by=row[4], started_by_name=row[5],
+                questions=row[6], target=row[7], typed=bool(row[8]), hints=bool(row[9]),
+                started_at=datetime.fromisoformat(row[10]), ended_at=_dt(row[11]), ended_by=row[12],
+                end_reason=row[13])
 
 
 def _pending(row: aiosqlite.Row) -> PendingMessage:
@@ -298,7 +308,7 @@ class SqliteStore:
         for answer, platform, workspace, _ in batch:
             rows.setdefault((answer.round_id, answer.user_id), (
                 answer.round_id, platform, workspace, answer.user_id, answer.display_name, answer.choice,
-                int(answer.correct), answer.points, _ts(answer.answered_at)))
+                int(answer.correct), answer.points, _ts(answer.answered_at), answer.typed_text))
         try:
             async with self._transaction():
                 written = await self._insert_answers(rows)
@@ -332,10 +342,31 @@ class SqliteStore:
 
     async def answers(self, round_id: int) -> list[AnswerRecord]:
         async with self._db.execute(
-                "SELECT round_id, user_id, display_name, choice, correct, points, answered_at FROM answers "
+                "SELECT round_id, user_id, display_name, choice, correct, points, answered_at, typed_text FROM answers "
                 "WHERE round_id = ? ORDER BY answered_at, user_id", (round_id,)) as cur:
             rows = await cur.fetchall()
-        return [AnswerRecord(r[0], r[1], r[2], r[3], bool(r[4]), r[5], datetime.fromisoformat(r[6])) for r in rows]
+        return [AnswerRecord(r[0], r[1], r[2], r[3], bool(r[4]), r[5], datetime.fromisoformat(r[6]), r[7])
+                for r in rows]
+
+    # Games and hints
+
+    async def game(self, game_id: int) -> Game | None:
+        async with self._db.execute(f"SELECT {_GAME_COLUMNS} FROM games WHERE id = ?", (game_id,)) as cur:
+            row = await cur.fetchone()
+        return _game(row) if row else None
+
+    async def take_hint(self, round_id: int, user_id: str, most: int) -> int:
+        async with self._transaction():
+            await self._db.execute(
+                "INSERT INTO hints (round_id, user_id, level) VALUES (?,?,1) ON CONFLICT (round_id, user_id) "
+                "DO UPDATE SET level = MIN(level + 1, ?)", (round_id, user_id, most))
+        return await self.hints_taken(round_id, user_id)
+
+    async def hints_taken(self, round_id: int, user_id: str) -> int:
+        async with self._db.execute("SELECT level FROM hints WHERE round_id = ? AND user_id = ?",
+                                    (round_id, user_id)) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
 
     async def scores(self, platform: str, workspace: str, since: datetime | None, until: datetime | None,
                      card_ids: Collection[str] | None, daily: tuple[int, date] | None = None) -> list[ScoreRow]:
@@ -343,7 +374,7 @@ class SqliteStore:
 
     async def _scores(self, platform: str, workspace: str, since: datetime | None, until: datetime | None,
                       card_ids: Collection[str] | None, daily: tuple[int, date] | None,
-                      counted: str) -> list[ScoreRow]:
+                      counted: str, game_id: int | None = None) -> list[ScoreRow]:
         if card_ids is not None and not card_ids:
             return []
         # reached_at: when the user reached their points (their last scoring answer), or, with no
@@ -369,6 +400,9 @@ class SqliteStore:
         if daily is not None:
             sql += " AND r.kind = 'daily' AND r.schedule_id = ? AND r.local_date = ?"
             params.extend([daily[0], daily[1].isoformat()])
+        if game_id is not None:
+            sql += " AND r.game_id = ?"
+            params.append(game_id)
         sql += " GROUP BY a.user_id"
         async with self._db.execute(sql, params) as cur:
             rows = await cur.fetchall()
@@ -399,15 +433,15 @@ class SqliteStore:
     # Schedules
 
     async def save_schedule(self, channel: Channel, local_time: str, timezone: str, questions: int,
-                            topic: str | None, at: datetime) -> Schedule:
+                            topic: str | None, at: datetime, typed: bool = False) -> Schedule:
         async with self._transaction():
             await self._db.execute(
             "INSERT INTO schedules (platform, workspace, channel, local_time, timezone, questions, topic, enabled, "
-            "updated_at) VALUES (?,?,?,?,?,?,?,1,?) ON CONFLICT (platform, workspace, channel) DO UPDATE SET "
+            "updated_at, typed) VALUES (?,?,?,?,?,?,?,1,?,?) ON CONFLICT (platform, workspace, channel) DO UPDATE SET "
             "local_time = excluded.local_time, timezone = excluded.timezone, questions = excluded.questions, "
-            "topic = excluded.topic, enabled = 1, updated_at = excluded.updated_at",
+            "topic = excluded.topic, enabled = 1, updated_at = excluded.updated_at, typed = excluded.typed",
             (channel.platform, channel.workspace, channel.channel_id, local_time, timezone, questions, topic,
-             _ts(at)))
+             _ts(at), int(typed)))
         schedule = await self.schedule_for(channel)
         assert schedule is not None
         return schedule
@@ -429,11 +463,11 @@ class SqliteStore:
 
     async def _schedules(self, where: str, params: tuple[object, ...]) -> list[Schedule]:
         async with self._db.execute(
-                "SELECT id, platform, workspace, channel, local_time, timezone, questions, topic, updated_at, enabled "
-                f"FROM schedules {where} ORDER BY id", params) as cur:
+                "SELECT id, platform, workspace, channel, local_time, timezone, questions, topic, updated_at, enabled, "
+                f"typed FROM schedules {where} ORDER BY id", params) as cur:
             rows = await cur.fetchall()
         return [Schedule(r[0], Channel(r[1], r[2], r[3]), r[4], r[5], r[6], r[7], datetime.fromisoformat(r[8]),
-                         bool(r[9])) for r in rows]
+                         bool(r[9]), bool(r[10])) for r in rows]
 
     async def claim_fire(self, schedule_id: int, local_date: date, at: datetime, status: str) -> bool:
         async with self.unit() as unit:
@@ -718,10 +752,12 @@ class SqliteUnit:
         try:
             cursor = await self._db.execute(
                 "INSERT INTO rounds (platform, workspace, channel, kind, card_id, opened_at, closes_at, remaining, "
-                "seconds, topic, owner_id, schedule_id, local_date) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "seconds, topic, owner_id, schedule_id, local_date, game_id, typed) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (c.platform, c.workspace, c.channel_id, record.kind, record.card_id, _ts(record.opened_at),
                  _ts(record.closes_at), record.remaining, record.seconds, record.topic, record.owner_id,
-                 record.schedule_id, record.local_date.isoformat() if record.local_date else None))
+                 record.schedule_id, record.local_date.isoformat() if record.local_date else None,
+                 record.game_id, int(record.typed)))
         except aiosqlite.IntegrityError:
             return None  # only this statement is undone; the unit goes on
         return await self._store.get_round(int(cursor.lastrowid or 0))
@@ -755,6 +791,44 @@ class SqliteUnit:
                 (c.platform, c.workspace, c.channel_id, m.action, m.purpose, m.round_id, m.reply, _ts(at), _ts(at)))
             ids.append(int(cursor.lastrowid or 0))
         return ids
+
+    async def start_game(self, game: Game) -> Game:
+        c = game.channel
+        cursor = await self._db.execute(
+            "INSERT INTO games (platform, workspace, channel, started_by, started_by_name, questions, target, typed, "
+            "hints, started_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (c.platform, c.workspace, c.channel_id, game.started_by, game.started_by_name, game.questions,
+             game.target, int(game.typed), int(game.hints), _ts(game.started_at)))
+        stored = await self.game(int(cursor.lastrowid or 0))
+        assert stored is not None
+        return stored
+
+    async def end_game(self, game_id: int, at: datetime, by: str | None, reason: str) -> bool:
+        cursor = await self._db.execute(
+            "UPDATE games SET ended_at = ?, ended_by = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL",
+            (_ts(at), by, reason, game_id))
+        return cursor.rowcount == 1
+
+    async def game(self, game_id: int) -> Game | None:
+        return await self._store.game(game_id)
+
+    async def game_open_round(self, game_id: int) -> RoundRecord | None:
+        async with self._db.execute(f"SELECT {_ROUND_COLUMNS} FROM rounds WHERE game_id = ? AND closed_at IS NULL "
+                                    "ORDER BY id LIMIT 1", (game_id,)) as cur:
+            row = await cur.fetchone()
+        return _round(row) if row else None
+
+    async def game_scores(self, game_id: int) -> list[ScoreRow]:
+        game = await self.game(game_id)
+        if game is None:
+            return []
+        return await self._store._scores(game.channel.platform, game.channel.workspace, None, None, None, None,
+                                         counted="r.closed_at IS NOT NULL", game_id=game_id)
+
+    async def game_rounds(self, game_id: int) -> int:
+        async with self._db.execute("SELECT COUNT(*) FROM rounds WHERE game_id = ?", (game_id,)) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
 
     async def review_cards(self, learner: Learner, card_ids: Collection[str]) -> dict[str, ReviewCard]:
         return await self._store.review_cards(learner, card_ids)

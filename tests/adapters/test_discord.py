@@ -387,7 +387,8 @@ async def test_full_round_with_two_players(start: Start) -> None:
     assert defer.body == {"type": 5, "data": {"flags": 64}}
     [question] = [c for c in calls if c.path == f"/channels/{CHANNEL_ID}/messages"]
     assert question.method == "POST" and question.embeds[0]["title"].startswith("Quiz:")
-    assert all(isinstance(buttons.parse(cid), buttons.AnswerPress) for cid in question.custom_ids)
+    assert all(isinstance(buttons.parse(cid), buttons.AnswerPress) for cid in question.custom_ids[:-1])
+    assert buttons.parse(question.custom_ids[-1]) == buttons.RoundPress("hint", 1)  # the 50/50, last
     assert len(question.custom_ids) >= 2
     [started] = [c for c in calls if c.path.endswith("/messages/@original")]
     assert started.method == "PATCH" and "Quiz started: 1 question, 10 s each" in started.text
@@ -902,6 +903,64 @@ def test_discord_failures_are_sorted_into_retry_or_give_up(exc: BaseException, v
     if isinstance(failure, DeliveryDeferred):
         assert failure.retry_after == retry_after
     assert discord_delivery_failure(ValueError("a bug")) is None  # not the platform's verdict: the core decides
+
+
+# Games (#13): stop, typed answers through a modal, hints
+
+
+async def test_quiz_stop_from_another_member_is_refused_privately_and_the_starter_stops_it(start: Start) -> None:
+    h = await start()
+    await h.command("quiz", [option("questions", 3, kind=4)])
+    refused = await h.command("quiz", [option("control", "stop")], who=GRACE)
+    assert callback(refused).body == {"type": 5, "data": {"flags": 64}}  # private
+    assert [c.text for c in refused if c.text] == [
+        "Only Ada, who started this quiz, or an admin can stop it. Ask Ada or an admin."]
+    stopped = await h.command("quiz", [option("control", "stop")])
+    posts = [c for c in stopped if c.path == f"/channels/{CHANNEL_ID}/messages" and c.method == "POST"]
+    assert [p.embeds[0]["title"].split(":")[0] for p in posts] == ["Answer", "Quiz results"]
+    assert "Stopped by Ada after 1 question" in posts[1].text and not h.bot.quiz.open
+
+
+async def test_a_typed_answer_opens_a_modal_and_its_submission_is_judged(start: Start,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    h = await start()
+    card = h.bot.library.card("tensorflow/constant-vs-variable/q1")
+    monkeypatch.setattr(h.bot.quiz, "pick_card", lambda topic, exclude=frozenset(), typed=False: card)
+    calls = await h.command("quiz", [option("seconds", 30, kind=4), option("mode", "typed")])
+    [question] = [c for c in calls if c.path == f"/channels/{CHANNEL_ID}/messages"]
+    assert [buttons.parse(cid) for cid in question.custom_ids] == [buttons.RoundPress("type", 1),
+                                                                   buttons.RoundPress("hint", 1)]
+    assert question.message_id is not None
+    opened = await h.click(h.message(question.message_id), buttons.type_id(1), ADA)
+    modal = callback(opened).body
+    assert modal is not None and modal["type"] == 9  # MODAL: the response is the modal itself
+    assert modal["data"]["custom_id"] == buttons.typed_answer_id(1)
+    [[field]] = [row["components"] for row in modal["data"]["components"]]
+    assert field["type"] == 4 and field["custom_id"] == "answer" and field["label"] == "Your answer"
+
+    hint = await h.click(h.message(question.message_id), buttons.hint_id(1), ADA)
+    assert [c.text for c in hint if c.ephemeral] == [
+        "Hint 1 of 3: `t·.········`. A right answer now earns 75% of the points. Press **Hint** again for more."]
+
+    for who, text in ((ADA, "tf.Varaible"), (GRACE, "tf.constant"), (ADA, "tf.Variable")):
+        data = interaction("message_component", who)
+        data["type"] = 5  # MODAL_SUBMIT
+        data["message"] = h.message(question.message_id)
+        data["data"] = {"custom_id": buttons.typed_answer_id(1), "components": [
+            {"type": 1, "components": [{"type": 4, "custom_id": "answer", "value": text}]}]}
+        submitted = await h.dispatch(data)
+        assert callback(submitted).body == {"type": 5, "data": {"flags": 64}}
+        [answer] = [c for c in submitted if c.path.endswith("/messages/@original")]
+        if (who, text) == (ADA, "tf.Variable"):
+            assert answer.text == "You already answered this round; your first answer counts."
+        else:
+            assert answer.text == f"Answer “{text}” locked in. Results when the round closes."
+    h.clock.advance(seconds=31)
+    mark = len(h.recorder.calls)
+    await h.bot.tick()
+    _, reveal = h.recorder.since(mark)
+    fields = {f["name"]: f["value"] for f in reveal.embeds[0]["fields"]}
+    assert fields["Correct"] == "Ada (+8)" and fields["Accepted answers"] == "`tf.Variable`"  # 10 less a 25% hint
 
 
 # Spaced repetition

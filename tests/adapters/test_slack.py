@@ -142,6 +142,10 @@ class FakeSlack:
                 return {"ok": False, "error": "not_in_channel"}
             ts = f"1767000000.{next(self._ts):06d}"
             return {"ok": True, "channel": data.get("channel"), "ts": ts, "message_ts": ts}
+        if method == "views.open":
+            view = data.get("view") or {}
+            return {"ok": True, "view": {"id": f"V{next(self._ts)}", **(json.loads(view) if isinstance(view, str)
+                                                                       else view)}}
         if method == "conversations.open":  # the app's direct message with a person
             return {"ok": True, "channel": {"id": "D0" + str(data.get("users", ""))[2:]}}
         if method == "chat.update":
@@ -333,7 +337,7 @@ async def test_quiz_round_with_two_users_is_posted_answered_privately_and_reveal
     await rig.command("quiz seconds 10")
     [question] = rig.slack.of("chat.postMessage")
     assert question.data["channel"] == GENERAL and question.data["text"]
-    buttons = buttons_of(question.data["blocks"])
+    buttons = buttons_of(question.data["blocks"])[:-1]  # the last is the 50/50
     presses = [button_ids.parse(b["value"]) for b in buttons]
     assert buttons and all(isinstance(p, button_ids.AnswerPress) for p in presses)
     assert all(b["action_id"] == b["value"] for b in buttons)
@@ -409,7 +413,7 @@ async def test_reveal_of_a_choice_holding_code_has_no_stray_asterisks(rig: Rig, 
                                                                       ) -> None:
     card = rig.bot.library.card("tensorflow/tensors-vs-numpy/q3")  # correct choice: Call `t.numpy()`
     assert card is not None and "`" in card.choices[card.correct_index].text
-    monkeypatch.setattr(rig.bot.quiz, "pick_card", lambda topic, exclude=frozenset(): card)
+    monkeypatch.setattr(rig.bot.quiz, "pick_card", lambda topic, exclude=frozenset(), typed=False: card)
     await rig.command("quiz seconds 10")
     rig.clock.advance(seconds=11)
     await rig.bot.tick()
@@ -602,7 +606,8 @@ async def test_daily_challenge_is_posted_through_the_web_api(rig: Rig) -> None:
     assert intro.data["blocks"][0]["text"]["text"] == "Daily challenge"
     assert question.data["blocks"][0]["text"]["text"].startswith("Daily challenge:")
     pressed = [button_ids.parse(b["value"]) for b in buttons_of(question.data["blocks"])]
-    assert all(isinstance(p, button_ids.AnswerPress) for p in pressed)
+    assert all(isinstance(p, button_ids.AnswerPress) for p in pressed[:-1])
+    assert isinstance(pressed[-1], button_ids.RoundPress) and pressed[-1].kind == "hint"  # 50/50
 
 
 # Spaced repetition
@@ -888,3 +893,54 @@ def test_slack_failures_are_sorted_into_retry_or_give_up(exc: BaseException, ver
     if isinstance(failure, DeliveryRefused):
         assert (failure.advice is not None) == (failure.reason in ("not_in_channel", "channel_not_found"))
     assert slack_delivery_failure(KeyError("a bug")) is None  # not Slack's verdict: the core decides
+
+
+# Games (#13): stop, skip, typed answers through a modal
+
+
+async def test_quiz_stop_and_skip_are_for_the_starter_or_an_admin(rig: Rig) -> None:
+    await rig.command("quiz questions 3 seconds 60")
+    await rig.command("quiz skip", user=BOB)
+    assert rig.replies()[-1]["response_type"] == "ephemeral"
+    assert "Ask Alice or an admin" in rig.replies()[-1]["text"]
+    await rig.command("quiz skip")
+    titles = [blocks_of("header", p.data["blocks"])[0]["text"]["text"] for p in rig.slack.of("chat.postMessage")]
+    assert [t.split(":")[0] for t in titles] == ["Quiz", "Answer", "Quiz"]
+    await rig.command("quiz stop")
+    posts = rig.slack.of("chat.postMessage")
+    assert "Quiz results" in all_text(posts[-1].data["blocks"]) and not rig.bot.quiz.open
+
+
+async def test_a_typed_answer_opens_a_modal_through_views_open_and_its_submission_is_judged(
+        rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    card = rig.bot.library.card("tensorflow/constant-vs-variable/q1")
+    monkeypatch.setattr(rig.bot.quiz, "pick_card", lambda topic, exclude=frozenset(), typed=False: card)
+    await rig.command("quiz typed seconds 30")
+    [question] = rig.slack.of("chat.postMessage")
+    answer, hint = [b["value"] for b in buttons_of(question.data["blocks"])]
+    assert button_ids.parse(answer) == button_ids.RoundPress("type", 1) and hint == button_ids.hint_id(1)
+    await rig.press(answer)
+    [opened] = rig.slack.of("views.open")
+    view = opened.data["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    assert opened.data["trigger_id"].startswith("trigger.") and view["type"] == "modal"
+    assert view["callback_id"] == button_ids.typed_answer_id(1) and len(view["title"]["text"]) <= 24
+    assert view["blocks"][0]["element"]["type"] == "plain_text_input"
+
+    for user, text in ((ALICE, "tf.Varaible"), (BOB, "tf.constant"), (ALICE, "tf.Variable")):
+        body = {"type": "view_submission", "team": {"id": TEAM, "domain": "studybot-test"},
+                "user": {"id": user, "username": user.lower()[2:7], "name": user.lower()[2:7], "team_id": TEAM},
+                "api_app_id": "A0STUDYBOT", "token": "gIkuvaNzQIHg97ATvDxqgjtO", "trigger_id": f"submit.{next(_ids)}",
+                "view": {**view, "id": "V1", "team_id": TEAM, "state": {"values": {
+                    "answer": {"answer": {"type": "plain_text_input", "value": text}}}}}}
+        response = await rig.send("payload=" + quote_plus(json.dumps(body)), FORM)
+        assert response.status == 200
+    verdicts = [(c.data["user"], c.data["text"]) for c in rig.slack.of("chat.postEphemeral")]
+    assert verdicts == [(ALICE, "Answer “tf.Varaible” locked in. Results when the round closes."),
+                        (BOB, "Answer “tf.constant” locked in. Results when the round closes."),
+                        (ALICE, "You already answered this round; your first answer counts.")]
+    assert all(c.data["channel"] == GENERAL for c in rig.slack.of("chat.postEphemeral"))
+    rig.clock.advance(seconds=31)
+    await rig.bot.tick()
+    reveal = all_text(rig.slack.of("chat.postMessage")[-1].data["blocks"])
+    assert "Alice (+10)" in reveal and "tf.Variable" in reveal

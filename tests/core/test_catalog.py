@@ -268,4 +268,5 @@ async def test_about_names_the_version_decks_and_uptime() -> None:
 async def test_an_unknown_subcommand_lists_the_ones_that_exist(studybot: StudyBot) -> None:
     [reply] = await studybot.handle_command(command("daily foo", ADMIN))
     assert reply.body == ("`daily foo` is not something I can do. Use `daily set time timezone [questions N] "
-                          "[topic]`, `daily show` or `daily off`; e.g. `daily set 09:00 Europe/Berlin questions 2`.")
+                          "[topic] [typed|buttons]`, `daily show` or `daily off`; e.g. "
+                          "`daily set 09:00 Europe/Berlin questions 2`.")

@@ -37,7 +37,7 @@ CONFIG = Config(delivery=DeliverySection(lease_seconds=60), daily=DailySection(o
 DAILY_CHANNEL = Channel("test", "w1", "c2")
 STORE_WRITES = ("open_round", "close_round", "record_answer", "claim_fire", "claim_message", "record_delivered",
                 "record_retry", "record_given_up")
-UNIT_WRITES = ("open_round", "close_round", "claim_fire", "enqueue")
+UNIT_WRITES = ("open_round", "close_round", "claim_fire", "enqueue", "start_game", "end_game")
 # Crash points between "the platform took the message" and "its delivery is recorded": at least once.
 WINDOW = ("platform took a message", "record_delivered")
 
@@ -105,6 +105,15 @@ Scenario = Callable[[StudyBot, FlakyPlatform, FakeClock, set[str]], Awaitable[No
 async def quiz(bot: StudyBot, platform: FlakyPlatform, clock: FakeClock, answered: set[str]) -> None:
     """A 2-question quiz, answered by two people, run to its end."""
     await bot.handle_command(command("quiz questions 2 seconds 10", ALICE))
+    await settle(bot, platform, clock, answered)
+
+
+async def stopped(bot: StudyBot, platform: FlakyPlatform, clock: FakeClock, answered: set[str]) -> None:
+    """A 3-question quiz whose first question is answered, then stopped by its starter."""
+    await bot.handle_command(command("quiz questions 3 seconds 10", ALICE))
+    await bot.delivery.flush()
+    await answer_new_questions(bot, platform, answered)
+    await bot.handle_command(command("quiz stop", ALICE))
     await settle(bot, platform, clock, answered)
 
 
@@ -222,7 +231,8 @@ async def test_a_quiz_survives_a_crash_at_every_step(scratch: Path) -> None:
         steps, platform, bot = await run_with_crash(scratch, quiz, k)
         purposes = await check(bot, platform, steps)
         # The quiz always runs to its end, unless the crash came before its first round was stored.
-        assert purposes in ([], ["question", "closed-question", "reveal"] * 2), (k, steps.where, purposes)
+        assert purposes in ([], ["question", "closed-question", "reveal"] * 2 + ["game-results"]), \
+            (k, steps.where, purposes)
 
 
 async def test_a_daily_challenge_survives_a_crash_at_every_step(scratch: Path) -> None:
@@ -235,3 +245,19 @@ async def test_a_daily_challenge_survives_a_crash_at_every_step(scratch: Path) -
         assert purposes == ["daily-intro", "question", "question", "closed-question", "reveal",
                             "closed-question", "reveal", "daily-results"], (k, steps.where, purposes)
         assert platform.questions(), k
+
+
+async def test_a_stopped_game_survives_a_crash_at_every_step(scratch: Path) -> None:
+    total = await scenario_steps(scratch, stopped)
+    assert total >= 20
+    seen = set()
+    for k in range(1, total + 1):
+        steps, platform, bot = await run_with_crash(scratch, stopped, k)
+        purposes = await check(bot, platform, steps)
+        # Stopped (one question, its reveal, the results), or, when the crash came before the stop was
+        # committed, played to its end after the restart; never a question revealed twice or results twice.
+        stopped_game = ["question", "closed-question", "reveal", "game-results"]
+        full_game = ["question", "closed-question", "reveal"] * 3 + ["game-results"]
+        assert purposes in ([], stopped_game, full_game), (k, steps.where, purposes)
+        seen.add(len(purposes))
+    assert seen == {0, 4, 10}  # every outcome happened at some crash point

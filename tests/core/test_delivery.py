@@ -138,9 +138,10 @@ async def test_every_message_is_delivered_once_in_order_through_failures(kind: s
             break
         clock.advance(seconds=1)
         await bot.tick()
-    assert platform.titles() == ["post:Quiz", "edit:Quiz", "post:Answer"] * 3
+    # A game of several questions ends with its results (#13).
+    assert platform.titles() == ["post:Quiz", "edit:Quiz", "post:Answer"] * 3 + ["post:Quiz results"]
     assert len({reply.body for _, reply in platform.questions()}) == 3
-    assert platform.faults == 3 * 9  # 3 questions, 3 closing edits, 3 reveals
+    assert platform.faults == 3 * 10  # 3 questions, 3 closing edits, 3 reveals, the results
     assert await alice_points(bot) == 30
 
 
@@ -164,7 +165,8 @@ async def test_a_refused_reveal_is_given_up_once_logged_once_and_the_quiz_goes_o
         await answer_new_questions(bot, platform, answered)
         clock.advance(seconds=5)
         await bot.tick()
-    assert platform.titles() == ["post:Quiz", "post:Quiz", "post:Answer"]  # no reveal 1, no edits; quiz went on
+    # no reveal 1, no edits; the quiz went on to its results
+    assert platform.titles() == ["post:Quiz", "post:Quiz", "post:Answer", "post:Quiz results"]
     gave_up = [r for r in caplog.records if r.levelno == logging.WARNING and "gave up" in r.getMessage()]
     assert len(gave_up) == 3  # one reveal, two edits: each once, with the platform's reason
     assert "reveal" in gave_up[1].getMessage() and "403 Missing Permissions" in gave_up[1].getMessage()
@@ -326,7 +328,7 @@ async def test_two_processes_on_one_file_reveal_once(tmp_path: Path) -> None:
         clock.advance(seconds=6)
         await asyncio.gather(bot1.tick(), bot2.tick())
     titles = sorted(first.titles() + second.titles())
-    assert titles == sorted(["post:Quiz", "edit:Quiz", "post:Answer"] * 2)
+    assert titles == sorted(["post:Quiz", "edit:Quiz", "post:Answer"] * 2 + ["post:Quiz results"])
 
 
 async def test_a_round_whose_question_the_other_process_posted_is_closed_once(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -15,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.chat import Channel
-from bot.store.base import AnswerRecord, Learner, Outgoing, ReviewCard, ReviewEntry, RoundRecord, Store
+from bot.store.base import AnswerRecord, Game, Learner, Outgoing, ReviewCard, ReviewEntry, RoundRecord, Store
 from bot.store.postgres import PostgresStore
 from bot.store.sqlite import SqliteStore
 
@@ -390,6 +391,68 @@ async def test_a_delivery_is_taken_once_across_processes_until_forgotten(store: 
     assert await other.first_delivery("event:Ev2", NOON, 900) is True
     assert await store.first_delivery("event:Ev1", NOON + timedelta(seconds=899), 900) is False
     assert await store.first_delivery("event:Ev1", NOON + timedelta(seconds=1000), 900) is True
+
+
+# Games, hints and typed answers (#13)
+
+
+def game_of(channel: Channel = CHANNEL, **extra: object) -> Game:
+    values: dict[str, object] = dict(started_by="u1", started_by_name="Alice", questions=3, target=30, typed=True,
+                                     hints=False, started_at=NOON)
+    values.update(extra)
+    return Game(0, channel, **values)  # type: ignore[arg-type]
+
+
+async def test_a_game_reads_back_as_written_and_ends_once_when_two_processes_race(store: Store,
+                                                                                 other: Store) -> None:
+    async with store.unit() as unit:
+        game = await unit.start_game(game_of())
+    assert game.id > 0 and await other.game(game.id) == game
+    assert (game.target, game.typed, game.hints, game.ended_at) == (30, True, False, None)
+
+    async def end(s: Store, who: str) -> bool:
+        async with s.unit() as unit:
+            return await unit.end_game(game.id, NOON, who, "stopped")
+
+    results = await asyncio.gather(end(store, "u1"), end(other, "u2"), end(store, "u3"))
+    assert sorted(results) == [False, False, True]
+    ended = await store.game(game.id)
+    assert ended is not None and ended.ended_at == NOON and ended.end_reason == "stopped"
+    assert ended.ended_by in ("u1", "u2", "u3") and await store.game(game.id + 100) is None
+
+
+async def test_a_games_rounds_open_round_and_standings(store: Store) -> None:
+    async with store.unit() as unit:
+        game = await unit.start_game(game_of())
+        first = await unit.open_round(quiz(game_id=game.id, typed=True))
+    assert first is not None and first.game_id == game.id and first.typed
+    assert await store.record_answer(replace(answer(first.id, "u1"), typed_text="tf.Varaible"), "test", "w1")
+    assert await store.record_answer(answer(first.id, "u2", points=0), "test", "w1")
+    async with store.unit() as unit:
+        assert (await unit.game_open_round(game.id)) == first
+        assert await unit.game_scores(game.id) == []  # open rounds do not count yet
+        assert await unit.close_round(first.id, NOON, revealed=False)
+        second = await unit.open_round(quiz(game_id=game.id))
+        assert second is not None and (await unit.game_open_round(game.id)) == second
+        rows = {r.user_id: (r.points, r.correct, r.answered) for r in await unit.game_scores(game.id)}
+        assert rows == {"u1": (10, 1, 1), "u2": (0, 0, 1)} and await unit.game_rounds(game.id) == 2
+    [typed, _] = await store.answers(first.id)
+    assert typed.typed_text == "tf.Varaible"
+
+
+async def test_hints_count_up_to_the_most_per_player_and_round(store: Store, other: Store) -> None:
+    record = await opened(store)
+    assert await store.hints_taken(record.id, "u1") == 0
+    levels = [await s.take_hint(record.id, "u1", 3) for s in (store, other, store, other)]
+    assert levels == [1, 2, 3, 3]
+    assert await other.hints_taken(record.id, "u1") == 3 and await store.hints_taken(record.id, "u2") == 0
+
+
+async def test_a_schedule_keeps_whether_it_is_typed(store: Store) -> None:
+    typed = await store.save_schedule(CHANNEL, "09:00", "UTC", 2, None, NOON, typed=True)
+    assert typed.typed and (await store.schedules())[0].typed
+    plain = await store.save_schedule(CHANNEL, "09:00", "UTC", 2, None, NOON)
+    assert not plain.typed
 
 
 # Spaced repetition

@@ -14,7 +14,7 @@ import discord
 
 from bot.adapters.discord.client import StudyClient, make_client
 from bot.adapters.discord.commands import add_commands
-from bot.adapters.discord.interactions import answer_button, answer_stale_press
+from bot.adapters.discord.interactions import answer_button, answer_modal_submit, answer_stale_press
 from bot.adapters.discord.outbox import DiscordOutbox
 from bot.adapters.discord.views import StudyButton
 from bot.config import Config, ConfigError
@@ -35,6 +35,7 @@ def build_client(bot: StudyBot, config: Config) -> StudyClient:
     @client.event
     async def on_interaction(interaction: discord.Interaction[StudyClient]) -> None:
         await answer_stale_press(interaction)
+        await answer_modal_submit(interaction)
 
     bot.attach("discord", DiscordOutbox(client))
     return client

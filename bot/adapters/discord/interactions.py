@@ -20,10 +20,12 @@ from discord import app_commands
 from discord.utils import MISSING
 
 from bot.adapters.discord.client import studybot_of
+from bot.adapters.discord.modals import modal_for, submitted_text
 from bot.adapters.discord.render import RenderedMessage, render
 from bot.adapters.discord.views import BUTTON_TEMPLATE, shows_button, view_for
+from bot.core import buttons
 from bot.core.app import APOLOGY, StudyBot
-from bot.core.events import ButtonEvent, Channel, CommandEvent, User
+from bot.core.events import ButtonEvent, Channel, CommandEvent, TextSubmitEvent, User
 from bot.core.replies import Reply, neutralize
 
 log = logging.getLogger(__name__)
@@ -113,11 +115,44 @@ async def answer_button(interaction: discord.Interaction[Any], button_id: str) -
     """
     try:
         bot = studybot_of(interaction)
-        await interaction.response.defer()
         event = ButtonEvent(user_of(interaction), channel_of(interaction), button_id)
+        if _opens_text_field(button_id):
+            # The response must be the modal itself; the core answers this from memory, at once.
+            replies = await bot.handle_button(event)
+            field = next((r.text_input for r in replies if r.text_input is not None), None)
+            if field is not None:
+                await interaction.response.send_modal(modal_for(field))
+            else:
+                await send_replies(interaction, bot, replies, private=True)
+            return
+        await interaction.response.defer()
         await send_replies(interaction, bot, await bot.handle_button(event), private=False)
     except Exception:
         log.exception("Discord button %s from %s failed", button_id, interaction.user.id)
+        await apologize(interaction)
+
+
+def _opens_text_field(button_id: str) -> bool:
+    press = buttons.parse(button_id)
+    return isinstance(press, buttons.RoundPress) and press.kind == "type"
+
+
+async def answer_modal_submit(interaction: discord.Interaction[Any]) -> None:
+    """A submitted typed answer: handed to the core, answered privately. Other interactions are left alone."""
+    if interaction.type is not discord.InteractionType.modal_submit or interaction.data is None:
+        return
+    custom_id = interaction.data.get("custom_id")
+    if not isinstance(custom_id, str) or buttons.parse_typed_answer(custom_id) is None:
+        return
+    try:
+        bot = studybot_of(interaction)
+        await interaction.response.defer(ephemeral=True, thinking=True)  # the answer is written to the database
+        text = submitted_text(dict(interaction.data))
+        replies = await bot.handle_text(TextSubmitEvent(user_of(interaction), channel_of(interaction), custom_id,
+                                                        text))
+        await send_replies(interaction, bot, replies, private=True)
+    except Exception:
+        log.exception("Discord typed answer %s from %s failed", custom_id, interaction.user.id)
         await apologize(interaction)
 
 

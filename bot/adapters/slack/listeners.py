@@ -17,17 +17,20 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack.blocks import render
+from bot.adapters.slack.modals import modal_view, submission
 from bot.adapters.slack.mrkdwn import unescape
 from bot.adapters.slack.outbox import SlackOutbox
 from bot.adapters.slack.people import PLATFORM, UserDirectory
+from bot.core import buttons
 from bot.core.app import StudyBot
-from bot.core.events import ButtonEvent, Channel, CommandEvent
+from bot.core.events import ButtonEvent, Channel, CommandEvent, TextSubmitEvent
 from bot.core.parsing import parse_command
 from bot.core.replies import Reply
 
 log = logging.getLogger(__name__)
 
 ANY_ACTION = re.compile(r".+")  # every button in our messages is the core's
+TYPED_FIELD = re.compile(buttons.TYPED_TEMPLATE)  # the core's typed-answer fields
 _LEADING_MENTIONS = re.compile(r"^(\s*<@[A-Z0-9]+(?:\|[^>]*)?>[\s,:]*)+")  # when our own id is unknown
 
 
@@ -47,7 +50,7 @@ def register_listeners(app: AsyncApp, bot: StudyBot, outbox: SlackOutbox, people
             await _respond(respond, outbox, channel, reply)
 
     async def on_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
-                        respond: AsyncRespond) -> None:
+                        respond: AsyncRespond, client: AsyncWebClient) -> None:
         await ack()
         user_payload = body.get("user") or {}
         team = str((body.get("team") or {}).get("id") or user_payload.get("team_id", ""))
@@ -58,7 +61,25 @@ def register_listeners(app: AsyncApp, bot: StudyBot, outbox: SlackOutbox, people
         button_id = str(action.get("value") or action.get("action_id", ""))
         event = ButtonEvent(user, channel, button_id)
         for reply in await bot.handle_button(event):
-            await _respond(respond, outbox, channel, reply)
+            if reply.text_input is not None:  # a typed answer: Slack's modal, opened with this press's trigger
+                await client.views_open(trigger_id=str(body.get("trigger_id", "")),
+                                        view=modal_view(reply.text_input, team, str(channel_id)))
+            else:
+                await _respond(respond, outbox, channel, reply)
+
+    async def on_submission(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any],
+                            client: AsyncWebClient) -> None:
+        await ack()  # closes the modal; the verdict comes as a private message in the channel
+        team, channel_id, text = submission(view)
+        user_payload = body.get("user") or {}
+        team = team or str((body.get("team") or {}).get("id") or user_payload.get("team_id", ""))
+        channel = Channel(PLATFORM, team, channel_id)
+        user = await people.user(team, str(user_payload.get("id", "")),
+                                 str(user_payload.get("username") or user_payload.get("name") or ""))
+        for reply in await bot.handle_text(TextSubmitEvent(user, channel, str(view.get("callback_id", "")), text)):
+            message = render(reply)
+            await client.chat_postEphemeral(channel=channel_id, user=user.user_id, text=message.text,
+                                            blocks=message.blocks)
 
     async def on_mention(body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient,
                          context: AsyncBoltContext) -> None:
@@ -76,6 +97,7 @@ def register_listeners(app: AsyncApp, bot: StudyBot, outbox: SlackOutbox, people
 
     app.command(command)(on_command)
     app.block_action(ANY_ACTION)(on_button)
+    app.view_submission(TYPED_FIELD)(on_submission)
     app.event("app_mention")(on_mention)
 
 

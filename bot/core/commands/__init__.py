@@ -21,7 +21,13 @@ def _seconds(config: Config) -> tuple[int, int]:
     return config.quiz.min_seconds, config.quiz.max_seconds
 
 
+TARGET = (1, 10_000)  # `quiz to N`: a target score
 DAILY_QUESTIONS = (1, 5)  # a daily challenge is a short daily habit, whatever quizzes allow
+
+MODE = Option("mode", "typed: answer by typing (cards with short answers only); buttons: pick a choice",
+              Kind.CHOICE, positional=False, example="typed", guess=False,
+              choices=(Choice("typed", "Typed answers", ("type", "typing")), Choice("buttons", "Choice buttons",
+                                                                                  ("choices",))))
 
 TOPIC = Option("topic", "Only questions on this topic or deck", Kind.TOPIC, keyed=True, suggest="topics",
                example="keras")
@@ -31,14 +37,30 @@ CATALOG = Catalog((
             options=(Option("query", "Your question, e.g. what is eager execution", required=True,
                             max_length=lookup.MAX_QUERY, check=lookup.check_question, suggest="questions"),),
             aliases=("q",), cooldown=lambda c: c.cooldowns.ask_seconds, private=False, pace=Pace.USUALLY_QUICK),
-    Command("quiz", "Start a quiz round in this channel (topic, questions, seconds optional)",
+    Command("quiz", "Start a quiz game in this channel; `quiz stop` ends it, `quiz skip` moves on",
             "quiz keras questions 3", quizzes.quiz,
             options=(TOPIC,
                      Option("questions", "How many questions in a row", Kind.NUMBER, positional=False, keyed=True,
                             bounds=_questions, default=lambda c: 1),
                      Option("seconds", "Seconds to answer each question", Kind.NUMBER, positional=False,
-                            keyed=True, bounds=_seconds, default=lambda c: c.quiz.round_seconds)),
-            aliases=("practice",), cooldown=lambda c: c.cooldowns.quiz_seconds, posts=True),
+                            keyed=True, bounds=_seconds, default=lambda c: c.quiz.round_seconds),
+                     Option("to", "First to this many points wins (the game ends there)", Kind.NUMBER,
+                            positional=False, keyed=True, bounds=lambda c: TARGET, default=lambda c: 0, example="30"),
+                     MODE,
+                     Option("hints", "nohints: no Hint or 50/50 buttons in this game", Kind.CHOICE, positional=False,
+                            example="nohints", guess=False,
+                            choices=(Choice("hints", "Hints on"), Choice("nohints", "No hints", ("no-hints",)))),
+                     Option("control", "stop: end this channel's quiz; skip: reveal the question, move on "
+                            "(starter or admin)", Kind.CHOICE, positional=False, example="stop",
+                            guess=False, uncooled=True,
+                            choices=(Choice("stop", "Stop the quiz", ("end",)), Choice("skip", "Skip the question",
+                                                                                    ("next",))))),
+            aliases=("practice",), cooldown=lambda c: c.cooldowns.quiz_seconds, posts=True,
+            more_examples=(("quiz to 30", "first to 30 points wins; the results name the winner"),
+                           ("quiz typed", "answer by typing (Answer opens a text field; small typos are fine)"),
+                           ("quiz nohints", "no Hint (typed: letters, then words) or 50/50 buttons"),
+                           ("quiz skip", "reveal this question now and move on (starter or admin)"),
+                           ("quiz stop", "end the game now: the answer, then the standings (starter or admin)"))),
     Command("leaderboard", "Top 10 for today, week, month or all time, optionally for one topic",
             "leaderboard week", boards.leaderboard,
             options=(Option("period", "Which days count (default: this week)", Kind.CHOICE, positional=False,
@@ -61,7 +83,7 @@ CATALOG = Catalog((
                                         suggest="timezones"),
                                  Option("questions", "Questions per day", Kind.NUMBER, positional=False, keyed=True,
                                         bounds=lambda c: DAILY_QUESTIONS, default=lambda c: 1),
-                                 TOPIC)),
+                                 TOPIC, MODE)),
                 Command("show", "Show this channel's daily challenge", "daily show", schedules.show, admin=True),
                 Command("off", "Stop this channel's daily challenge", "daily off", schedules.off, admin=True))),
     Command("review", "Your private spaced-repetition review of due cards (flashcards, add TOPIC, remind HH:MM "

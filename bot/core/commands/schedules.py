@@ -40,7 +40,7 @@ async def set_daily(bot: StudyBot, event: CommandEvent, args: Args) -> list[Repl
         # The message quotes what the admin typed, which may be "@everyone".
         return [Reply(f"{neutralize(str(exc))} Example: `{EXAMPLE}`.", ephemeral=True)]
     schedule = await bot.store.save_schedule(event.channel, f"{at:%H:%M}", zone.key, args.number("questions"),
-                                             args.text("topic"), bot.clock.now())
+                                             args.text("topic"), bot.clock.now(), typed=args.text("mode") == "typed")
     await bot.store.set_workspace_timezone(event.user.platform, event.user.workspace, zone.key)
     return [Reply(f"Scheduled. {describe_schedule(schedule)} Leaderboard days and weeks now follow {zone.key}.",
                   ephemeral=True)]
@@ -49,5 +49,6 @@ async def set_daily(bot: StudyBot, event: CommandEvent, args: Args) -> list[Repl
 def describe_schedule(schedule: Schedule) -> str:
     """One sentence: when, where, how many questions, on what."""
     topic = f" on `{schedule.topic}`" if schedule.topic else ""
+    typed = ", answered by typing" if schedule.typed else ""
     return (f"Daily challenge here at {schedule.local_time} {schedule.timezone}: "
-            f"{plural(schedule.questions, 'question')}{topic}.")
+            f"{plural(schedule.questions, 'question')}{topic}{typed}.")
