@@ -43,6 +43,7 @@ from bot.store.base import (
     StoreUnavailable,
     UserAnswer,
 )
+from bot.store.batch import AnswerKey, BatchWriter, PendingAnswer, write_answers
 from bot.store.migrations import POSTGRES_MIGRATIONS
 
 log = logging.getLogger(__name__)
@@ -85,11 +86,6 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.CannotConnectNowError, asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.CrashShutdownError, asyncpg.exceptions.QueryCanceledError,
 )
-
-
-def is_unavailable(exc: BaseException) -> bool:
-    """Whether ``exc`` means the server is down, restarting, unreachable or too slow (worth another try)."""
-    return isinstance(exc, _UNAVAILABLE)
 
 
 def _unavailable(exc: BaseException) -> StoreUnavailable:
@@ -145,10 +141,8 @@ class PostgresStore:
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
-        self._pending: list[tuple[AnswerRecord, str, str, asyncio.Future[bool]]] = []
-        self._writer: asyncio.Task[None] | None = None
-        self._gap_queue: list[tuple[str, str, datetime]] = []
-        self._gap_writer: asyncio.Task[None] | None = None
+        self._answers: BatchWriter[PendingAnswer] = BatchWriter(self._write_answers)
+        self._gaps: BatchWriter[tuple[str, str, datetime]] = BatchWriter(self._write_gaps)
         self._deliveries_seen = 0
 
     @classmethod
@@ -183,14 +177,14 @@ class PostgresStore:
         return cls(pool)
 
     async def flush(self) -> None:
-        while (writer := self._writer or self._gap_writer) is not None:
+        while (writer := self._answers.task or self._gaps.task) is not None:
             await asyncio.shield(writer)
 
     async def close(self) -> None:
-        if self._writer is not None:
-            await asyncio.gather(self._writer, return_exceptions=True)
-        if self._gap_writer is not None:
-            await asyncio.gather(self._gap_writer, return_exceptions=True)
+        if self._answers.task is not None:
+            await asyncio.gather(self._answers.task, return_exceptions=True)
+        if self._gaps.task is not None:
+            await asyncio.gather(self._gaps.task, return_exceptions=True)
         try:
             await asyncio.wait_for(self._pool.close(), 5)
         except TimeoutError:
@@ -256,39 +250,20 @@ class PostgresStore:
 
     async def record_answer(self, answer: AnswerRecord, platform: str, workspace: str) -> bool:
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._pending.append((answer, platform, workspace, future))
-        if self._writer is None:
-            self._writer = asyncio.create_task(self._write_pending())
+        self._answers.put((answer, platform, workspace, future))
         return await future
 
-    async def _write_pending(self) -> None:
-        try:
-            while self._pending:
-                batch, self._pending = self._pending, []
-                await self._write_answers(batch)
-        finally:
-            self._writer = None
+    async def _write_answers(self, batch: list[PendingAnswer]) -> None:
+        """Writes one batch of waiting answers in one statement (see :func:`write_answers`)."""
+        await write_answers(batch, self._insert_answers)
 
-    async def _write_answers(self, batch: list[tuple[AnswerRecord, str, str, asyncio.Future[bool]]]) -> None:
-        rows: dict[tuple[int, str], tuple[Any, ...]] = {}
-        for answer, platform, workspace, _ in batch:
-            rows.setdefault((answer.round_id, answer.user_id), (
-                answer.round_id, platform, workspace, answer.user_id, answer.display_name, answer.choice,
-                answer.correct, answer.points, answer.answered_at, answer.typed_text))
-        columns = [list(c) for c in zip(*rows.values())]
-        try:
-            new = await self._write(lambda con: con.fetch(_INSERT_ANSWERS, *columns))
-        except Exception as exc:
-            for *_, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
-            return
-        written = {(int(r[0]), str(r[1])) for r in new}
-        for answer, *_, future in batch:
-            key = (answer.round_id, answer.user_id)
-            if not future.done():
-                future.set_result(key in written)
-            written.discard(key)
+    async def _insert_answers(self, first: dict[AnswerKey, tuple[AnswerRecord, str, str]]) -> set[AnswerKey]:
+        rows = [(answer.round_id, platform, workspace, answer.user_id, answer.display_name, answer.choice,
+                 answer.correct, answer.points, answer.answered_at, answer.typed_text)
+                for answer, platform, workspace in first.values()]
+        columns = [list(c) for c in zip(*rows)]
+        new = await self._write(lambda con: con.fetch(_INSERT_ANSWERS, *columns))
+        return {(int(r[0]), str(r[1])) for r in new}
 
     async def answers(self, round_id: int) -> list[AnswerRecord]:
         return await self._read(lambda con: _answers(con, round_id))
@@ -458,25 +433,18 @@ class PostgresStore:
 
     async def record_gap(self, query: str, at: datetime) -> None:
         """Queues the count and returns at once; a background task writes it (a lost count is logged)."""
-        self._gap_queue.append((" ".join(query.casefold().split()), query, at))
-        if self._gap_writer is None:
-            self._gap_writer = asyncio.create_task(self._write_gaps())
+        self._gaps.put((" ".join(query.casefold().split()), query, at))
 
-    async def _write_gaps(self) -> None:
+    async def _write_gaps(self, batch: list[tuple[str, str, datetime]]) -> None:
         try:
-            while self._gap_queue:
-                batch, self._gap_queue = self._gap_queue, []
-                try:
-                    await self._write(lambda con, batch=batch: _write_gap_batch(con, batch))  # type: ignore[misc]
-                except (StoreError, asyncpg.PostgresError) as exc:
-                    log.warning("could not record %d unanswered question(s) for `studybot kb gaps`: %s "
-                                "(the questions were answered)", len(batch), exc)
-        finally:
-            self._gap_writer = None
+            await self._write(lambda con: _write_gap_batch(con, batch))
+        except (StoreError, asyncpg.PostgresError) as exc:
+            log.warning("could not record %d unanswered question(s) for `studybot kb gaps`: %s "
+                        "(the questions were answered)", len(batch), exc)
 
     async def gaps(self, limit: int) -> list[tuple[str, int, datetime]]:
-        if self._gap_writer is not None:
-            await asyncio.shield(self._gap_writer)
+        if self._gaps.task is not None:
+            await asyncio.shield(self._gaps.task)
         rows = await self._read(lambda con: con.fetch(
             "SELECT query, times, last_asked FROM gaps ORDER BY times DESC, last_asked DESC LIMIT $1", limit))
         return [(r[0], int(r[1]), r[2]) for r in rows]

@@ -43,6 +43,7 @@ from bot.store.base import (
     StoreError,
     UserAnswer,
 )
+from bot.store.batch import AnswerKey, BatchWriter, PendingAnswer, write_answers
 from bot.store.lock import make_data_folder
 from bot.store.migrations import MIGRATIONS
 
@@ -191,10 +192,8 @@ class SqliteStore:
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
         self._deliveries_seen = 0
-        self._pending: list[tuple[AnswerRecord, str, str, asyncio.Future[bool]]] = []
-        self._writer: asyncio.Task[None] | None = None
-        self._gap_queue: list[tuple[str, str, str | None]] = []
-        self._gap_writer: asyncio.Task[None] | None = None
+        self._answers: BatchWriter[PendingAnswer] = BatchWriter(self._write_answers)
+        self._gaps: BatchWriter[tuple[str, str, str | None]] = BatchWriter(self._write_gaps)
         self._write_lock = asyncio.Lock()
 
     @classmethod
@@ -228,14 +227,14 @@ class SqliteStore:
 
     async def flush(self) -> None:
         """Waits until every answer and unanswered question already taken is written (shutdown drains here)."""
-        while (writer := self._writer or self._gap_writer) is not None:
+        while (writer := self._answers.task or self._gaps.task) is not None:
             await asyncio.shield(writer)
 
     async def close(self) -> None:
-        if self._writer is not None:
-            await self._writer  # answers already taken are written before the connection goes
-        if self._gap_writer is not None:
-            await self._gap_writer
+        if self._answers.task is not None:
+            await self._answers.task  # answers already taken are written before the connection goes
+        if self._gaps.task is not None:
+            await self._gaps.task
         await self._db.close()
 
     @asynccontextmanager
@@ -285,43 +284,20 @@ class SqliteStore:
 
     async def record_answer(self, answer: AnswerRecord, platform: str, workspace: str) -> bool:
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._pending.append((answer, platform, workspace, future))
-        # The writer is a task of its own rather than whichever caller came first, so a caller that
-        # is cancelled mid-write cannot strand the others in its batch, and they all wake together.
-        if self._writer is None:
-            self._writer = asyncio.create_task(self._write_pending())
+        self._answers.put((answer, platform, workspace, future))
         return await future
 
-    async def _write_pending(self) -> None:
-        """Writes the waiting answers, a batch (one transaction) at a time, until none are left."""
-        try:
-            while self._pending:
-                batch, self._pending = self._pending, []
-                await self._write_answers(batch)
-        finally:
-            self._writer = None
+    async def _write_answers(self, batch: list[PendingAnswer]) -> None:
+        """Writes one batch of waiting answers in one transaction (see :func:`write_answers`)."""
+        await write_answers(batch, self._insert_in_transaction)
 
-    async def _write_answers(self, batch: list[tuple[AnswerRecord, str, str, asyncio.Future[bool]]]) -> None:
-        # A user pressing twice within one batch: the first press is the one written and the rest are
-        # duplicates, decided here rather than by the order SQLite happens to insert rows in.
-        rows: dict[tuple[int, str], tuple[object, ...]] = {}
-        for answer, platform, workspace, _ in batch:
-            rows.setdefault((answer.round_id, answer.user_id), (
-                answer.round_id, platform, workspace, answer.user_id, answer.display_name, answer.choice,
-                int(answer.correct), answer.points, _ts(answer.answered_at), answer.typed_text))
-        try:
-            async with self._transaction():
-                written = await self._insert_answers(rows)
-        except Exception as exc:
-            for *_, future in batch:
-                if not future.done():  # done: its caller was cancelled and no longer waits
-                    future.set_exception(exc)
-            return
-        for answer, *_, future in batch:
-            key = (answer.round_id, answer.user_id)
-            if not future.done():
-                future.set_result(key in written)
-            written.discard(key)
+    async def _insert_in_transaction(self, first: dict[AnswerKey, tuple[AnswerRecord, str, str]]) -> set[AnswerKey]:
+        rows: dict[AnswerKey, tuple[object, ...]] = {
+            key: (answer.round_id, platform, workspace, answer.user_id, answer.display_name, answer.choice,
+                  int(answer.correct), answer.points, _ts(answer.answered_at), answer.typed_text)
+            for key, (answer, platform, workspace) in first.items()}
+        async with self._transaction():
+            return await self._insert_answers(rows)
 
     async def _insert_answers(self, rows: dict[tuple[int, str], tuple[object, ...]]) -> set[tuple[int, str]]:
         """Inserts answer rows in the open transaction; returns the (round, user) keys that were new."""
@@ -576,23 +552,16 @@ class SqliteStore:
         A declined question is answered whatever the disk does: a full disk or a writer holding
         the lock delays or loses a count (logged), never the reply.
         """
-        self._gap_queue.append((" ".join(query.casefold().split()), query, _ts(at)))
-        if self._gap_writer is None:
-            self._gap_writer = asyncio.create_task(self._write_gaps())
+        self._gaps.put((" ".join(query.casefold().split()), query, _ts(at)))
 
-    async def _write_gaps(self) -> None:
-        """Writes queued gaps, a batch at a time, trimming the table to ``MAX_GAPS`` in the same transaction."""
+    async def _write_gaps(self, batch: list[tuple[str, str, str | None]]) -> None:
+        """Writes one batch of queued gaps, trimming the table to ``MAX_GAPS`` in the same transaction."""
         try:
-            while self._gap_queue:
-                batch, self._gap_queue = self._gap_queue, []
-                try:
-                    async with self._transaction():
-                        await self._write_gap_batch(batch)
-                except (sqlite3.Error, ValueError) as exc:  # ValueError: the connection was closed meanwhile
-                    log.warning("could not record %d unanswered question(s) for `studybot kb gaps`: %s "
-                                "(the questions were answered)", len(batch), exc)
-        finally:
-            self._gap_writer = None
+            async with self._transaction():
+                await self._write_gap_batch(batch)
+        except (sqlite3.Error, ValueError) as exc:  # ValueError: the connection was closed meanwhile
+            log.warning("could not record %d unanswered question(s) for `studybot kb gaps`: %s "
+                        "(the questions were answered)", len(batch), exc)
 
     async def _write_gap_batch(self, batch: list[tuple[str, str, str | None]]) -> None:
         """Counts a batch of gaps and trims the table to ``MAX_GAPS``, in the caller's transaction."""
@@ -608,8 +577,8 @@ class SqliteStore:
             (MAX_GAPS, MAX_GAPS - MAX_GAPS // 10))
 
     async def gaps(self, limit: int) -> list[tuple[str, int, datetime]]:
-        if self._gap_writer is not None:
-            await asyncio.shield(self._gap_writer)  # counts queued before this read are in it
+        if self._gaps.task is not None:
+            await asyncio.shield(self._gaps.task)  # counts queued before this read are in it
         async with self._db.execute(
                 "SELECT query, times, last_asked FROM gaps ORDER BY times DESC, last_asked DESC LIMIT ?",
                 (limit,)) as cur:

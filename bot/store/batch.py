@@ -1,0 +1,70 @@
+"""Group commits shared by both stores: one writer task writes whatever many callers queued.
+
+The writer is a task of its own rather than whichever caller came first, so a caller that is
+cancelled mid-write cannot strand the others in its batch, and they all wake together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
+
+from bot.store.base import AnswerRecord
+
+T = TypeVar("T")
+
+# An answer waiting to be written: the answer, its platform and workspace, and the caller's future.
+PendingAnswer = tuple[AnswerRecord, str, str, "asyncio.Future[bool]"]
+# (round id, user id): one answer per user per round.
+AnswerKey = tuple[int, str]
+
+
+class BatchWriter(Generic[T]):
+    """Queues items and writes them with ``write_batch``, a batch (everything waiting) at a time."""
+
+    def __init__(self, write_batch: Callable[[list[T]], Awaitable[None]]) -> None:
+        self._write_batch = write_batch
+        self._queue: list[T] = []
+        self.task: asyncio.Task[None] | None = None  # the writer while one runs; None when idle
+
+    def put(self, item: T) -> None:
+        """Queues one item and starts the writer if it is idle."""
+        self._queue.append(item)
+        if self.task is None:
+            self.task = asyncio.create_task(self._write_all())
+
+    async def _write_all(self) -> None:
+        try:
+            while self._queue:
+                batch, self._queue = self._queue, []
+                await self._write_batch(batch)
+        finally:
+            self.task = None
+
+
+async def write_answers(batch: list[PendingAnswer],
+                        insert: Callable[[dict[AnswerKey, tuple[AnswerRecord, str, str]]], Awaitable[set[AnswerKey]]]
+                        ) -> None:
+    """Inserts a batch of answers with ``insert`` and wakes each caller with whether its answer was new.
+
+    ``insert`` gets the first answer of each (round, user) and returns the keys it wrote. A user
+    pressing twice within one batch: the first press is the one written and the rest are
+    duplicates, decided here rather than by the order the database happens to insert rows in.
+    A caller whose future is already done was cancelled and no longer waits.
+    """
+    first: dict[AnswerKey, tuple[AnswerRecord, str, str]] = {}
+    for answer, platform, workspace, _ in batch:
+        first.setdefault((answer.round_id, answer.user_id), (answer, platform, workspace))
+    try:
+        written = await insert(first)
+    except Exception as exc:
+        for *_, future in batch:
+            if not future.done():
+                future.set_exception(exc)
+        return
+    for answer, *_, future in batch:
+        key = (answer.round_id, answer.user_id)
+        if not future.done():
+            future.set_result(key in written)
+        written.discard(key)
