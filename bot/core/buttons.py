@@ -55,7 +55,9 @@ class ReviewPress:
     """A button of a private review session (bot.core.reviews).
 
     ``action``: ``pick0``-``pick4`` (a choice), ``show`` (a flashcard's answer), ``rate1``-``rate4``
-    (Again to Easy), ``add`` (new cards from the topic ``item``), ``stop``. ``version``: the card's
+    (Again to Easy), ``add`` (new cards from the topic ``item``), ``stop``; prefixed ``fc`` in a
+    flashcard session (``fcshow``, ``fcrate3``, ``fcfront``: "Flip to flashcard"), so its next card
+    is one too. ``version``: the card's
     memory state the message was built from, so a rating pressed twice counts once.
     """
 

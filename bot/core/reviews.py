@@ -143,36 +143,46 @@ class Reviewer:
 
     # Messages
 
-    def card_reply(self, stored: ReviewCard, due_left: str = "") -> Reply:
-        """The card's front: choices for a quiz card, "Show answer" for an entry (a flashcard)."""
+    def card_reply(self, stored: ReviewCard, due_left: str = "", flash: bool = False) -> Reply:
+        """The card's front: choices (and "Flip to flashcard") for a quiz card, "Show answer" for an
+        entry; with ``flash`` (a flashcard session) a quiz card too is just its prompt and "Show answer"."""
         quiz = self.library.card(stored.card_id)
         stop = Button(review_id("stop", stored.version, "-"), "Stop")
-        footer = "Review · just for you" + (f" · {due_left}" if due_left else "")
-        if quiz is not None:
+        footer = ("Flashcards" if flash else "Review") + " · just for you" + (f" · {due_left}" if due_left else "")
+        if quiz is not None and not flash:
             lines = [quiz.prompt, ""] + [f"**{LETTERS[i]}.** {c.text}" for i, c in enumerate(quiz.choices)]
             choices = tuple(Button(review_id(f"pick{i}", stored.version, stored.card_id),
                                    fit(f"{LETTERS[i]}. {c.text}", LABEL_LIMIT)) for i, c in enumerate(quiz.choices))
+            flip = Button(review_id(flash_action("front"), stored.version, stored.card_id), "Flip to flashcard")
             return Reply("\n".join(lines), title=f"Review: {self.library.topic_name(quiz)}",
-                         buttons=(*choices, stop), footer=footer, ephemeral=True)
+                         buttons=(*choices, flip, stop), footer=footer, ephemeral=True)
+        show = Button(review_id(flash_action("show") if flash else "show", stored.version, stored.card_id),
+                      "Show answer", style="primary")
+        if quiz is not None:
+            return Reply(quiz.prompt, title=f"Review: {self.library.topic_name(quiz)}", buttons=(show, stop),
+                         footer=footer, ephemeral=True)
         entry = self.library.entry(stored.card_id)
         if entry is None:
             return Reply("That card is no longer in the decks.", ephemeral=True)
-        show = Button(review_id("show", stored.version, stored.card_id), "Show answer", style="primary")
         return Reply(entry.question, title=f"Review: {self.library.topic_name(entry)}", buttons=(show, stop),
                      footer=footer, ephemeral=True)
 
-    def back_reply(self, stored: ReviewCard, choice: int | None) -> Reply:
-        """The answer, then the four ratings, each with when the card would come back."""
+    def back_reply(self, stored: ReviewCard, choice: int | None, flash: bool = False) -> Reply:
+        """The answer, then the four ratings, each with when the card would come back (a quiz card
+        answered by a choice suggests one; shown as a flashcard, the person judges alone)."""
         quiz = self.library.card(stored.card_id)
         suggested: int | None = None
-        if quiz is not None and choice is not None:
+        if quiz is not None:
             right = quiz.choices[quiz.correct_index]
-            correct = choice == quiz.correct_index
-            suggested = 3 if correct else 1
-            verdict = "Correct!" if correct else f"Not quite: the answer is **{right.text}**."
-            body = (f"{verdict}\n\n{quiz.explanation}\n\nHow well did you know it? "
-                    f"Suggested: {RATINGS[suggested]}; change it if it felt harder or easier.")
             title = f"Review: {self.library.topic_name(quiz)}"
+            if choice is None:
+                body = f"{quiz.prompt}\n\n**{right.text}**\n\n{quiz.explanation}\n\nHow well did you know it?"
+            else:
+                correct = choice == quiz.correct_index
+                suggested = 3 if correct else 1
+                verdict = "Correct!" if correct else f"Not quite: the answer is **{right.text}**."
+                body = (f"{verdict}\n\n{quiz.explanation}\n\nHow well did you know it? "
+                        f"Suggested: {RATINGS[suggested]}; change it if it felt harder or easier.")
         else:
             entry = self.library.entry(stored.card_id)
             if entry is None:
@@ -181,10 +191,24 @@ class Reviewer:
         now = self.now()
         due = self.previews(stored, now)
         rating_buttons = tuple(
-            Button(review_id(f"rate{r}", stored.version, stored.card_id), f"{name} · {until(due[r], now)}",
+            Button(review_id(flash_action(f"rate{r}") if flash else f"rate{r}", stored.version, stored.card_id),
+                   f"{name} · {until(due[r], now)}",
                    style="primary" if r == suggested else ("danger" if r == 1 else "secondary"))
             for r, name in RATINGS.items())
         return Reply(fit(body, 3500), title=fit(title, 200), buttons=rating_buttons, ephemeral=True)
+
+
+FLASH = "fc"  # a review action's prefix in a flashcard session (``fcshow``, ``fcrate3``): the mode rides in the id
+
+
+def flash_action(action: str) -> str:
+    """``action`` as pressed in a flashcard session, so the session's next card is a flashcard too."""
+    return FLASH + action
+
+
+def unflash(action: str) -> tuple[str, bool]:
+    """A pressed review action without its flashcard-session prefix, and whether it had one."""
+    return (action.removeprefix(FLASH), True) if action.startswith(FLASH) else (action, False)
 
 
 def _card(state: str) -> Card:

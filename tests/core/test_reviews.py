@@ -284,3 +284,52 @@ async def test_an_entry_is_a_flashcard_with_show_answer_then_ratings() -> None:
     lead, following = await push(bot, back, "rate4")
     assert lead.body.startswith("Easy. Next review of this card in")
     assert "Nothing is due" in following.body  # it was the only card
+
+
+async def test_a_quiz_card_reviewed_as_a_flashcard_is_scheduled_as_after_its_choices() -> None:
+    bot, _, _ = await _bot()
+    bob = fakes.user("bob")
+    await say(bot, "review add keras")
+    await bot.handle_command(fakes.command("review add keras", bob))
+    [front] = await say(bot, "review flashcards")
+    card_id = _card_of(front)
+    quiz = bot.library.card(card_id)
+    assert quiz is not None  # a multiple-choice card, shown without its choices
+    assert front.body == quiz.prompt and [b.label for b in front.buttons] == ["Show answer", "Stop"]
+    assert front.ephemeral and front.footer and front.footer.startswith("Flashcards")
+    [back] = await push(bot, front, "fcshow")
+    assert quiz.choices[quiz.correct_index].text in back.body and quiz.explanation in back.body
+    assert not any(b.style == "primary" for b in back.buttons)  # no suggestion: the person judges
+    lead, following = await push(bot, back, "fcrate3")
+    assert lead.body.startswith("Good. Next review of this card in 10 min")
+    assert _card_of(following) != card_id and following.body == bot.library.card(_card_of(following)).prompt
+    assert [b.label for b in following.buttons] == ["Show answer", "Stop"]  # the session stays flashcards
+
+    [bob_front] = await bot.handle_command(fakes.command("review", bob))  # the same card, answered by choice
+    assert _card_of(bob_front) == card_id and "Flip to flashcard" in [b.label for b in bob_front.buttons]
+    pick = next(b for b in bob_front.buttons if b.id.split(":")[2] == f"pick{quiz.correct_index}")
+    [bob_back] = await bot.handle_button(fakes.press(pick.id, bob))
+    rate = next(b for b in bob_back.buttons if b.label.startswith("Good"))
+    await bot.handle_button(fakes.press(rate.id, bob))
+    flashed = (await bot.store.review_cards(LEARNER, [card_id]))[card_id]
+    chosen = (await bot.store.review_cards(Learner("test", "w1", bob.user_id), [card_id]))[card_id]
+    assert json.loads(flashed.state) == json.loads(chosen.state) and flashed.due == chosen.due
+    [entry] = await bot.store.review_log(LEARNER)
+    assert entry.source == "review" and entry.rating == 3
+
+
+async def test_flip_to_flashcard_turns_the_session_into_flashcards_and_survives_a_restart(tmp_path: Path) -> None:
+    bot, _, clock = await _bot(path=tmp_path / "f.db")
+    await say(bot, "review add keras")
+    [card] = await say(bot, "review")
+    [flipped] = await push(bot, card, "fcfront")
+    quiz = bot.library.card(_card_of(card))
+    assert quiz is not None and flipped.body == quiz.prompt
+    await bot.store.close()
+    fakes.OPEN_STORES.clear()
+    again, _, _ = await _bot(clock=clock, path=tmp_path / "f.db")
+    [back] = await push(again, flipped, "fcshow")  # the mode is in the ids, not in memory
+    _, following = await push(again, back, "fcrate1")
+    assert [b.label for b in following.buttons] == ["Show answer", "Stop"]
+    assert buttons.parse(buttons.review_id("rate1", 3, "d/e/1")) == ReviewPress("rate1", 3, "d/e/1")
+    assert len(await again.store.review_log(LEARNER)) == 1

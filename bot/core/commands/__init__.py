@@ -86,10 +86,13 @@ CATALOG = Catalog((
                                  TOPIC, MODE)),
                 Command("show", "Show this channel's daily challenge", "daily show", schedules.show, admin=True),
                 Command("off", "Stop this channel's daily challenge", "daily off", schedules.off, admin=True))),
-    Command("review", "Your private spaced-repetition review of due cards (add TOPIC, remind HH:MM ZONE)",
+    Command("review", "Your private spaced-repetition review of due cards (flashcards, add TOPIC, remind HH:MM "
+            "ZONE)",
             "review", default_subcommand="start", subcommands=(
                 Command("start", "Review your due cards, one at a time, just for you", "review start",
                         reviews.start),
+                Command("flashcards", "The same review as flashcards: question, Show answer, then rate yourself",
+                        "review flashcards", reviews.flashcards),
                 Command("add", "Add a topic's, deck's or entry's cards to your reviews", "review add keras",
                         reviews.add, options=(Option("what", "A topic, deck or entry, e.g. keras", required=True,
                                                      max_length=200, suggest="topics", example="keras"),)),

@@ -1,4 +1,5 @@
-"""``review``: a private session of the caller's due cards, ``review add``, ``review remind``.
+"""``review``: a private session of the caller's due cards, ``review flashcards``, ``review add``,
+``review remind``.
 
 The scheduling and the card messages live in :mod:`bot.core.reviews`; reminders firing in
 :mod:`bot.core.reminders`. Every reply here is private.
@@ -16,7 +17,7 @@ from bot.core.commands.boards import zone_of
 from bot.core.events import ButtonEvent, CommandEvent
 from bot.core.names import resolve_scopes, scope_of
 from bot.core.replies import Button, Reply, neutralize, plural
-from bot.core.reviews import RATINGS, learner_of, until
+from bot.core.reviews import RATINGS, flash_action, learner_of, unflash, until
 from bot.core.schedule import ScheduleInputError, parse_local_time, parse_zone
 from bot.core.standings import topic_accuracy
 from bot.store.base import Learner
@@ -37,8 +38,13 @@ async def start(bot: StudyBot, event: CommandEvent, args: Args) -> list[Reply]:
     return await next_card(bot, event.user)
 
 
-async def next_card(bot: StudyBot, user: User, lead: Reply | None = None) -> list[Reply]:
-    """``lead`` (what the last press did), then the next card, or why there is none."""
+async def flashcards(bot: StudyBot, event: CommandEvent, args: Args) -> list[Reply]:
+    """The same session, every card as question → "Show answer" → rating (quiz cards without their choices)."""
+    return await next_card(bot, event.user, flash=True)
+
+
+async def next_card(bot: StudyBot, user: User, lead: Reply | None = None, flash: bool = False) -> list[Reply]:
+    """``lead`` (what the last press did), then the next card (a flashcard with ``flash``), or why there is none."""
     learner, now, limits = _learner(user), bot.clock.now(), bot.config.review
     reviews_done, new_done = await bot.reviews.done_today(learner, await zone_of(bot, user))
     gone: set[str] = set()  # cards no longer in any deck (a reload removed them) wait, with their history
@@ -50,12 +56,12 @@ async def next_card(bot: StudyBot, user: User, lead: Reply | None = None) -> lis
         gone.add(card.card_id)
     replies = [lead] if lead is not None else []
     if card is None:
-        return replies + [await _nothing_due(bot, user, reviews_done, new_done)]
+        return replies + [await _nothing_due(bot, user, reviews_done, new_done, flash)]
     due_now, = await bot.store.review_due_counts(learner, [now])
-    return replies + [bot.reviews.card_reply(card, f"{due_now} due")]
+    return replies + [bot.reviews.card_reply(card, f"{due_now} due", flash)]
 
 
-async def _nothing_due(bot: StudyBot, user: User, reviews_done: int, new_done: int) -> Reply:
+async def _nothing_due(bot: StudyBot, user: User, reviews_done: int, new_done: int, flash: bool) -> Reply:
     limits, learner = bot.config.review, _learner(user)
     now = bot.clock.now()
     due_now, due_week = await bot.store.review_due_counts(learner, [now, now + _WEEK])
@@ -71,7 +77,8 @@ async def _nothing_due(bot: StudyBot, user: User, reviews_done: int, new_done: i
         return Reply(f"{text} You have every card in your reviews already.", title="Review: all done",
                      ephemeral=True)
     offer = min(limits.new_offer, limits.new_per_day - new_done)
-    buttons = tuple(Button(review_id("add", 0, scope), f"Learn {offer} new: {scope}", style="primary")
+    add = flash_action("add") if flash else "add"  # the new cards come up as flashcards in a flashcard session
+    buttons = tuple(Button(review_id(add, 0, scope), f"Learn {offer} new: {scope}", style="primary")
                     for scope in offers)
     return Reply(f"{text} Start a few new cards from your weakest topics?", title="Review: all done",
                  buttons=buttons, ephemeral=True)
@@ -155,25 +162,29 @@ async def remind(bot: StudyBot, event: CommandEvent, args: Args) -> list[Reply]:
 
 
 async def press(bot: StudyBot, event: ButtonEvent, pressed: ReviewPress) -> list[Reply]:
-    """A review session's button: a choice, "Show answer", a rating, new cards, or stop."""
+    """A review session's button: a choice, "Flip to flashcard", "Show answer", a rating, new cards, or stop
+    (in a flashcard session, prefixed so the next card is a flashcard too)."""
     user, learner = event.user, _learner(event.user)
-    if pressed.action == "stop":
+    action, flash = unflash(pressed.action)
+    if action == "stop":
         return [Reply("Review stopped. `review` picks up where you left off.", ephemeral=True)]
-    if pressed.action == "add":
+    if action == "add":
         cards = await _unstarted(bot, learner, pressed.item, bot.config.review.new_offer)
         added = await bot.reviews.add(learner, cards)
         return await next_card(bot, user, Reply(f"Added {plural(added, 'new card')} from `{pressed.item}`.",
-                                                ephemeral=True))
+                                                ephemeral=True), flash)
     stored = (await bot.store.review_cards(learner, [pressed.item])).get(pressed.item)
     if stored is None or stored.version != pressed.version:
         return await next_card(bot, user, Reply("You already rated that card; here is the next one.",
-                                                ephemeral=True))
-    if pressed.action == "show":
-        return [bot.reviews.back_reply(stored, None)]
-    if pressed.action.startswith("pick"):
-        return [bot.reviews.back_reply(stored, int(pressed.action[4:]))]
-    rating = int(pressed.action[4:]) if pressed.action[4:].isdigit() else 0
-    if not pressed.action.startswith("rate") or rating not in RATINGS:
+                                                ephemeral=True), flash)
+    if action == "front":
+        return [bot.reviews.card_reply(stored, flash=True)]
+    if action == "show":
+        return [bot.reviews.back_reply(stored, None, flash)]
+    if action.startswith("pick") and action[4:].isdigit():
+        return [bot.reviews.back_reply(stored, int(action[4:]))]
+    rating = int(action[4:]) if action[4:].isdigit() else 0
+    if not action.startswith("rate") or rating not in RATINGS:
         return [Reply("That button is not one of mine.", ephemeral=True)]
     now = bot.clock.now()
     rated = bot.reviews.rate(learner, stored.card_id, stored, rating, now, "review")
@@ -181,10 +192,10 @@ async def press(bot: StudyBot, event: ButtonEvent, pressed: ReviewPress) -> list
         saved = await unit.save_review(rated.card, rated.entry)
     if not saved:
         return await next_card(bot, user, Reply("You already rated that card; here is the next one.",
-                                                ephemeral=True))
+                                                ephemeral=True), flash)
     zone = await zone_of(bot, user)
     when = rated.card.due.astimezone(zone)
     lead = Reply(f"{RATINGS[rating]}. Next review of this card in {until(rated.card.due, now)} "
                  f"({when:%a %d %b %H:%M} {zone.key}).", ephemeral=True)
-    return await next_card(bot, user, lead)
+    return await next_card(bot, user, lead, flash)
 
