@@ -18,6 +18,14 @@ from bot.chat import Channel
 UserAnswer = tuple[str, str, bool, date | None]  # card id, round kind, correct, daily round's local date
 
 
+# Limits both stores keep, so a deployment behaves the same on SQLite and PostgreSQL.
+# Unanswered questions kept for `studybot kb gaps` (each row takes up to ~1.5 kB with its index, so at most
+# about 15 MB); past it the table is trimmed back to 90%.
+MAX_GAPS = 10_000
+# Deliveries seen are forgotten once older than remembered, checked every this many deliveries.
+FORGET_DELIVERIES_EVERY = 500
+
+
 class StoreError(Exception):
     """The database cannot be used as it is; the message says why and what to do."""
 

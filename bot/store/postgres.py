@@ -28,6 +28,8 @@ import asyncpg
 
 from bot.chat import Channel
 from bot.store.base import (
+    FORGET_DELIVERIES_EVERY,
+    MAX_GAPS,
     AnswerRecord,
     Game,
     Learner,
@@ -65,8 +67,6 @@ def _review_card(r: Any) -> ReviewCard:
 def _review_entry(r: Any) -> ReviewEntry:
     return ReviewEntry(Learner(r[0], r[1], r[2]), r[3], int(r[4]), r[5], r[6], bool(r[7]), r[8], r[9], r[10], r[11])
 
-MAX_GAPS = 10_000
-FORGET_DELIVERIES_EVERY = 500
 # Any constant works, as long as every StudyBot uses the same one: migrations run one process at a time.
 MIGRATION_LOCK = 0x5354_5544_5942_4F54  # "STUDYBOT"
 _ROUND_COLUMNS = ("id, platform, workspace, channel, kind, card_id, opened_at, closes_at, closed_at, message_id, "

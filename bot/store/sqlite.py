@@ -29,6 +29,8 @@ import aiosqlite
 
 from bot.chat import Channel
 from bot.store.base import (
+    FORGET_DELIVERIES_EVERY,
+    MAX_GAPS,
     AnswerRecord,
     Game,
     Learner,
@@ -54,11 +56,6 @@ _INSERT_ANSWER = ("INSERT OR IGNORE INTO answers (round_id, platform, workspace,
 _ANSWER_VALUES = "(?,?,?,?,?,?,?,?,?,?)"
 # 10 parameters a row: 500 rows stay far under SQLite's limit of 32,766 parameters a statement.
 ANSWERS_PER_INSERT = 500
-# Unanswered questions kept for `studybot kb gaps` (each row takes up to ~1.5 kB with its index, so at most
-# about 15 MB); past it the table is trimmed back to 90%.
-MAX_GAPS = 10_000
-# Deliveries seen are forgotten once older than remembered, checked every this many deliveries.
-FORGET_DELIVERIES_EVERY = 500
 # RETURNING (SQLite 3.35) says which rows an INSERT OR IGNORE wrote; older SQLite writes row by row.
 _HAS_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
 _ROUND_COLUMNS = ("id, platform, workspace, channel, kind, card_id, opened_at, closes_at, closed_at, message_id, "
