@@ -22,8 +22,9 @@ import numpy as np
 from bot.kb import english
 from bot.kb.english import nearby
 from bot.kb.model import Deck
-from bot.kb.postings import FIELD_BITS, Postings, posting_keys, tokenize
-from bot.kb.text import DOC_END, STOPWORDS, stem, stem_all, words
+from bot.kb.postings import FIELD_BITS, Postings, posting_keys
+from bot.kb.text import STOPWORDS, stem, stem_all, words
+from bot.kb.tokens import DOC_END, tokenize
 from bot.kb.tuning import Tuning
 
 FIELD_WEIGHTS = {"question": 3.0, "aliases": 2.0, "keywords": 2.0, "topic": 1.0, "answer": 1.0, "quiz": 1.0}

@@ -6,16 +6,11 @@ are grouped by one numpy sort of packed ``(term, doc, field)`` keys instead.
 
 from __future__ import annotations
 
-from itertools import count
-
 import numpy as np
-
-from bot.kb.text import DOC_END, field_words
 
 K1 = 1.2  # the usual BM25 constants (Robertson & Zaragoza): term-frequency saturation ...
 B = 0.75  # ... and length normalization
 FIELD_BITS = 3  # room for the five fields in an index key
-CHUNK = 8192  # documents tokenized at a time while indexing
 
 
 class Postings:
@@ -49,32 +44,6 @@ class Postings:
         present = np.repeat(values, [e - s for s, e in spans])
         return (np.bincount(docs, weights=weights, minlength=self.n),
                 np.bincount(docs, weights=present, minlength=self.n))
-
-
-def tokenize(fields: list[list[str]]) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
-    """The vocabulary, and every word of every field of every document as (word id, document, field) arrays.
-
-    This is most of the work of indexing a large deck. Documents are split a chunk at a time so
-    the memory for their word strings is reused rather than grown, and each word costs one dict
-    call: it is numbered by the position where it first occurs, then those numbers are made dense.
-    """
-    first_seen: dict[str, int] = {}
-    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    total = 0
-    for field, texts in enumerate(fields):
-        for start in range(0, len(texts), CHUNK):
-            tokens = field_words(texts[start:start + CHUNK])
-            positions = np.fromiter(map(first_seen.setdefault, tokens, count(total)), np.int32, len(tokens))
-            total += len(tokens)
-            is_end = positions == first_seen[DOC_END]
-            docs = start + np.cumsum(is_end, dtype=np.int32) - is_end  # each text ends with DOC_END
-            keep = ~is_end
-            parts.append((positions[keep], docs[keep], np.full(int(keep.sum()), field, dtype=np.int8)))
-    vocabulary = list(first_seen)
-    dense = np.zeros(total, dtype=np.int32)
-    dense[np.fromiter(first_seen.values(), dtype=np.int64, count=len(vocabulary))] = np.arange(len(vocabulary))
-    positions, docs, field_of = (np.concatenate([p[i] for p in parts] or [np.zeros(0, np.int32)]) for i in range(3))
-    return vocabulary, dense[positions], docs, field_of
 
 
 def posting_keys(table: np.ndarray, words: np.ndarray, docs: np.ndarray, fields: np.ndarray,

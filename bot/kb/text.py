@@ -43,26 +43,6 @@ def words(text: str) -> list[str]:
     return _TOKEN.findall(fold(text))
 
 
-DOC_END = "\x01"
-# Byte table keeping what ``_TOKEN`` matches (and DOC_END); everything else becomes a space.
-_WORD_BYTES = bytes(c if chr(c) in "abcdefghijklmnopqrstuvwxyz0123456789" + DOC_END else 32 for c in range(256))
-
-
-def field_words(texts: list[str]) -> list[str]:
-    """The words of many texts at once, each text followed by ``DOC_END``.
-
-    Indexing a large deck spends most of its time here, so the texts are folded and split as
-    one string: a few passes in C instead of a regex call per text. Characters outside ASCII
-    that survive folding separate words, as they do in ``words``.
-    """
-    if not texts:
-        return []
-    joined = f" {DOC_END} ".join(texts) + f" {DOC_END}"
-    if joined.count(DOC_END) != len(texts):  # a text holds DOC_END itself: it must not end a document
-        joined = f" {DOC_END} ".join(text.replace(DOC_END, " ") for text in texts) + f" {DOC_END}"
-    return fold(joined).encode("ascii", "replace").translate(_WORD_BYTES).decode("ascii").split()
-
-
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
     """The English Snowball stem, cached because decks repeat words endlessly."""

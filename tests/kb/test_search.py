@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.kb import english, postings
+from bot.kb import english, tokens
 from bot.kb.deck_index import DeckIndex
 from bot.kb.english import max_information
 from bot.kb.library import Library, load_library
@@ -149,7 +149,7 @@ def test_indexing_in_chunks_gives_the_same_rankings(library: Library, monkeypatc
     """Large decks are tokenized a chunk of entries at a time; chunk edges must not move words between entries."""
     queries = [case["q"] for case in load_devset()[:60]]
     whole = [library.search(q, top=5) for q in queries]
-    monkeypatch.setattr(postings, "CHUNK", 3)
+    monkeypatch.setattr(tokens, "CHUNK", 3)
     chunked = SearchIndex(library.decks)
     assert [chunked.search(q, top=5) for q in queries] == whole
 
