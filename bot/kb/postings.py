@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from bot.kb.tokens import Tokens
+
 K1 = 1.2  # the usual BM25 constants (Robertson & Zaragoza): term-frequency saturation ...
 B = 0.75  # ... and length normalization
-FIELD_BITS = 3  # room for the five fields in an index key
+FIELD_BITS = 3  # room for the six fields in an index key
+BLOCK = 1 << 20  # posting keys grouped at a time
 
 
 class Postings:
@@ -18,7 +21,7 @@ class Postings:
 
     def __init__(self, terms: np.ndarray, docs: np.ndarray, tf: np.ndarray, n: int, n_terms: int) -> None:
         """``terms``, ``docs`` and ``tf`` (weighted term frequency) are one row per posting, sorted."""
-        self.docs = docs.astype(np.int32)
+        self.docs = docs.astype(np.int32, copy=False)
         lengths = np.bincount(docs, weights=tf, minlength=n)
         self.df = df = np.bincount(terms, minlength=n_terms)
         self.ptr = np.concatenate(([0], np.cumsum(df))).astype(np.int64)
@@ -46,16 +49,60 @@ class Postings:
                 np.bincount(docs, weights=present, minlength=self.n))
 
 
-def posting_keys(table: np.ndarray, words: np.ndarray, docs: np.ndarray, fields: np.ndarray,
-                 doc_bits: int) -> np.ndarray:
+def posting_keys(table: np.ndarray, chunks: list[Tokens], doc_bits: int) -> np.ndarray:
     """Sortable keys ``(term, doc, field)``, one for each term each token stands for.
 
     ``table[slot, word]`` is the word's slot-th term or -1 (stopwords have none, synonyms several).
+    Written a chunk at a time into one array sized for the most keys there could be: the part
+    never written is never touched, so it costs no memory.
     """
-    parts = [np.zeros(0, np.int64)]
-    for slot_terms in table:
-        terms = slot_terms[words]
-        has_term = terms >= 0
-        parts.append((terms[has_term].astype(np.int64) << doc_bits | docs[has_term]) << FIELD_BITS
-                     | fields[has_term])
-    return np.concatenate(parts)
+    keys = np.empty(sum(chunk.words.size for chunk in chunks) * len(table), dtype=np.int64)
+    filled = 0
+    for chunk in chunks:
+        doc_field = chunk.docs.astype(np.int64)
+        doc_field <<= FIELD_BITS
+        doc_field |= chunk.field
+        for slot_terms in table:
+            terms = slot_terms[chunk.words]
+            has_term = terms >= 0
+            out = keys[filled:filled + int(np.count_nonzero(has_term))]
+            out[:] = terms[has_term]
+            out <<= doc_bits + FIELD_BITS
+            out |= doc_field[has_term]
+            filled += out.size
+    return keys[:filled]
+
+
+def group_postings(keys: np.ndarray, doc_bits: int,
+                   field_weights: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """The (term, doc) postings of ``posting_keys``: terms, docs, and for each of ``field_weights``
+    the sum of the weights of the fields each posting's term occurs in (its weighted term frequency).
+
+    One sort groups every posting (``keys`` is sorted in place); then the keys are read a block
+    at a time, so temporaries stay a few megabytes instead of growing with the deck. A posting
+    split between blocks sums its weights in the same order as in one pass.
+    """
+    keys.sort()
+    new_pair = np.empty(keys.size, dtype=bool)  # where the (term, doc) pair changes
+    new_pair[:1] = True
+    for lo in range(1, keys.size, BLOCK):
+        hi = min(lo + BLOCK, keys.size)
+        np.greater_equal(keys[lo:hi] ^ keys[lo - 1:hi - 1], 1 << FIELD_BITS, out=new_pair[lo:hi])
+    n_postings = int(np.count_nonzero(new_pair))
+    terms, docs = np.empty(n_postings, dtype=np.int32), np.empty(n_postings, dtype=np.int32)
+    tfs = [np.zeros(n_postings) for _ in field_weights]
+    done = 0  # postings begun before the block
+    for lo in range(0, keys.size, BLOCK):
+        block, begins = keys[lo:lo + BLOCK], new_pair[lo:lo + BLOCK]
+        posting_of = np.cumsum(begins)
+        first = done + int(posting_of[0]) - 1  # the posting of the block's first key
+        posting_of -= posting_of[0]
+        fields = np.bitwise_and(block, (1 << FIELD_BITS) - 1, out=np.empty(block.size, dtype=np.int8),
+                                casting="unsafe")
+        for tf, weights in zip(tfs, field_weights):
+            tf[first:first + int(posting_of[-1]) + 1] += np.bincount(posting_of, weights=weights[fields])
+        pairs = block[begins] >> FIELD_BITS
+        np.right_shift(pairs, doc_bits, out=terms[done:done + pairs.size], casting="unsafe")
+        np.bitwise_and(pairs, (1 << doc_bits) - 1, out=docs[done:done + pairs.size], casting="unsafe")
+        done += pairs.size
+    return terms, docs, tfs

@@ -10,6 +10,8 @@ string. Words are split exactly as ``bot.kb.text.words`` splits them.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from bot.kb.text import fold
@@ -33,14 +35,24 @@ _FIBONACCI = np.uint64(0x9E3779B97F4A7C15)
 _LANES_8, _LANES_16, _LANES_32 = (np.uint64(m) for m in (0x00FF00FF00FF00FF, 0x0000FFFF0000FFFF, 0xFFFFFFFF))
 
 
-def tokenize(fields: list[list[str]]) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
-    """The vocabulary, and every word of every field of every document as (word id, document, field) arrays.
+class Tokens(NamedTuple):
+    """The words of a chunk of one field's documents, in order: word ids and the document of each."""
+
+    words: np.ndarray  # int32 word ids
+    docs: np.ndarray   # int32 document positions
+    field: int
+
+
+def tokenize(fields: list[list[str]]) -> tuple[list[str], list[Tokens]]:
+    """The vocabulary, and the words of every field of every document, a chunk of documents at a time.
 
     Words are numbered in the order they first occur (fields in order, documents in order), so
-    the vocabulary comes out the same however the documents are chunked.
+    the vocabulary comes out the same however the documents are chunked. The chunks are not
+    joined into arrays of the whole deck: those would be hundreds of megabytes of fresh memory
+    that indexing only reads once.
     """
     vocabulary = _Vocabulary()
-    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    chunks: list[Tokens] = []
     for field, texts in enumerate(fields):
         for start in range(0, len(texts), CHUNK):
             codes = _field_codes(texts[start:start + CHUNK])
@@ -50,9 +62,8 @@ def tokenize(fields: list[list[str]]) -> tuple[list[str], np.ndarray, np.ndarray
             is_end = keys == _DOC_END_KEY
             docs = start + np.cumsum(is_end, dtype=np.int32) - is_end  # each text ends with DOC_END
             keep = ~is_end
-            parts.append((ids[keep], docs[keep], np.full(int(keep.sum()), field, dtype=np.int8)))
-    words, docs, field_of = (np.concatenate([p[i] for p in parts] or [np.zeros(0, np.int32)]) for i in range(3))
-    return vocabulary.words, words, docs, field_of
+            chunks.append(Tokens(ids[keep], docs[keep], field))
+    return vocabulary.words, chunks
 
 
 def _field_codes(texts: list[str]) -> bytes:

@@ -24,10 +24,11 @@ TRICKY = [
 
 def _words_of_documents(texts: list[str], chunk: int, monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     monkeypatch.setattr(tokens, "CHUNK", chunk)
-    vocabulary, ids, docs, fields = tokenize([texts, list(reversed(texts))])
+    vocabulary, chunks = tokenize([texts, list(reversed(texts))])
     found: list[list[str]] = [[] for _ in range(2 * len(texts))]
-    for word_id, doc, field in zip(ids.tolist(), docs.tolist(), fields.tolist()):
-        found[field * len(texts) + doc].append(vocabulary[word_id])
+    for chunk in chunks:
+        for word_id, doc in zip(chunk.words.tolist(), chunk.docs.tolist()):
+            found[chunk.field * len(texts) + doc].append(vocabulary[word_id])
     return found
 
 
@@ -38,14 +39,13 @@ def test_every_document_holds_the_words_that_words_reads(chunk: int, monkeypatch
 
 
 def test_vocabulary_is_distinct_and_in_first_seen_order() -> None:
-    vocabulary, ids, _, _ = tokenize([["b a b", "c a"], ["d b"]])
+    vocabulary, chunks = tokenize([["b a b", "c a"], ["d b"]])
     assert [w for w in vocabulary if w != tokens.DOC_END] == ["b", "a", "c", "d"]
-    assert [vocabulary[i] for i in ids.tolist()] == ["b", "a", "b", "c", "a", "d", "b"]
+    assert [vocabulary[i] for chunk in chunks for i in chunk.words.tolist()] == ["b", "a", "b", "c", "a", "d", "b"]
 
 
-def test_no_documents_give_empty_arrays() -> None:
-    vocabulary, ids, docs, fields = tokenize([[], []])
-    assert (vocabulary, ids.size, docs.size, fields.size) == ([], 0, 0, 0)
+def test_no_documents_give_no_words() -> None:
+    assert tokenize([[], []]) == ([], [])
 
 
 def test_key_table_finds_every_key_it_was_given_through_growth_and_collisions() -> None:
