@@ -118,15 +118,16 @@ class DeckIndex:
         doc_bits = max(n - 1, 1).bit_length()
         weights = np.array([weights_now[name] for name in field_texts])
         head = np.array([weights_now[name] if name in HEAD_FIELDS else 0.0 for name in field_texts])
-        del field_texts  # memory a large deck's build would otherwise hold to the end
-        terms, docs, (full_tf, head_tf) = group_postings(posting_keys(table, chunks, doc_bits), doc_bits,
-                                                         [weights, head])
-        del chunks
-        self.full = Postings(terms, docs, full_tf, n, n_terms)
-        self._term_count = np.bincount(terms, weights=full_tf, minlength=n_terms)
+        del field_texts
+        keys = posting_keys(table, chunks, doc_bits)
+        del chunks  # as each array is done with, it goes: a large deck's build is bounded by its memory
+        grouped = group_postings(keys, doc_bits, weights, head)
+        del keys
+        self.full = Postings(grouped.terms, grouped.docs, grouped.tf, n, n_terms)
+        self._term_count = np.bincount(grouped.terms, weights=grouped.tf, minlength=n_terms)
         self._log_size = float(np.log(self._term_count.sum() + PRIOR))
-        in_head = head_tf > 0
-        self.head = Postings(terms[in_head], docs[in_head], head_tf[in_head], n, n_terms)
+        self.head = Postings(grouped.terms[grouped.head_rows], grouped.docs[grouped.head_rows], grouped.head_tf,
+                             n, n_terms)
 
         # Typo repair compares unknown query words with deck words of similar length.
         # How many entries use a word's term breaks ties between equally close candidates.

@@ -6,6 +6,9 @@ are grouped by one numpy sort of packed ``(term, doc, field)`` keys instead.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import NamedTuple
+
 import numpy as np
 
 from bot.kb.tokens import Tokens
@@ -101,36 +104,67 @@ def posting_keys(table: np.ndarray, chunks: list[Tokens], doc_bits: int) -> np.n
     return keys[:filled]
 
 
-def group_postings(keys: np.ndarray, doc_bits: int,
-                   field_weights: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
-    """The (term, doc) postings of ``posting_keys``: terms, docs, and for each of ``field_weights``
-    the sum of the weights of the fields each posting's term occurs in (its weighted term frequency).
+class Grouped(NamedTuple):
+    """Postings grouped from their keys: one row per (term, doc), sorted, and the rows in the head."""
+
+    terms: np.ndarray      # int32
+    docs: np.ndarray       # int32
+    tf: np.ndarray         # the weights of the fields the row's term occurs in, summed
+    head_rows: np.ndarray  # the rows whose term occurs in a field of positive head weight ...
+    head_tf: np.ndarray    # ... and their head weights, summed
+
+
+def group_postings(keys: np.ndarray, doc_bits: int, weights: np.ndarray, head_weights: np.ndarray) -> Grouped:
+    """The (term, doc) postings of ``posting_keys``, with their weighted term frequencies.
 
     One sort groups every posting (``keys`` is sorted in place); then the keys are read a block
-    at a time, so temporaries stay a few megabytes instead of growing with the deck. A posting
-    split between blocks sums its weights in the same order as in one pass.
+    at a time, so temporaries stay a few megabytes instead of growing with the deck. Blocks end
+    where a posting ends, so each posting's weights are summed in one pass, in key order.
     """
     keys.sort()
-    new_pair = np.empty(keys.size, dtype=bool)  # where the (term, doc) pair changes
-    new_pair[:1] = True
-    for lo in range(1, keys.size, BLOCK):
-        hi = min(lo + BLOCK, keys.size)
-        np.greater_equal(keys[lo:hi] ^ keys[lo - 1:hi - 1], 1 << FIELD_BITS, out=new_pair[lo:hi])
+    new_pair = _pair_starts(keys)
     n_postings = int(np.count_nonzero(new_pair))
     terms, docs = np.empty(n_postings, dtype=np.int32), np.empty(n_postings, dtype=np.int32)
-    tfs = [np.zeros(n_postings) for _ in field_weights]
-    done = 0  # postings begun before the block
-    for lo in range(0, keys.size, BLOCK):
-        block, begins = keys[lo:lo + BLOCK], new_pair[lo:lo + BLOCK]
+    tf = np.empty(n_postings)
+    head_rows: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
+    head_tf: list[np.ndarray] = [np.zeros(0)]
+    done = 0  # postings before the block
+    for lo, hi in _blocks(new_pair):
+        block, begins = keys[lo:hi], new_pair[lo:hi]
         posting_of = np.cumsum(begins)
-        first = done + int(posting_of[0]) - 1  # the posting of the block's first key
-        posting_of -= posting_of[0]
+        posting_of -= 1
         fields = np.bitwise_and(block, (1 << FIELD_BITS) - 1, out=np.empty(block.size, dtype=np.int8),
                                 casting="unsafe")
-        for tf, weights in zip(tfs, field_weights):
-            tf[first:first + int(posting_of[-1]) + 1] += np.bincount(posting_of, weights=weights[fields])
         pairs = block[begins] >> FIELD_BITS
-        np.right_shift(pairs, doc_bits, out=terms[done:done + pairs.size], casting="unsafe")
-        np.bitwise_and(pairs, (1 << doc_bits) - 1, out=docs[done:done + pairs.size], casting="unsafe")
+        rows = slice(done, done + pairs.size)
+        tf[rows] = np.bincount(posting_of, weights=weights[fields])
+        head = np.bincount(posting_of, weights=head_weights[fields])
+        in_head = np.flatnonzero(head > 0)
+        head_rows.append(in_head + done)
+        head_tf.append(head[in_head])
+        np.right_shift(pairs, doc_bits, out=terms[rows], casting="unsafe")
+        np.bitwise_and(pairs, (1 << doc_bits) - 1, out=docs[rows], casting="unsafe")
         done += pairs.size
-    return terms, docs, tfs
+    return Grouped(terms, docs, tf, np.concatenate(head_rows), np.concatenate(head_tf))
+
+
+def _pair_starts(keys: np.ndarray) -> np.ndarray:
+    """Where the (term, doc) pair of sorted keys changes: the first key of each posting."""
+    starts = np.empty(keys.size, dtype=bool)
+    starts[:1] = True
+    for lo in range(1, keys.size, BLOCK):
+        hi = min(lo + BLOCK, keys.size)
+        np.greater_equal(keys[lo:hi] ^ keys[lo - 1:hi - 1], 1 << FIELD_BITS, out=starts[lo:hi])
+    return starts
+
+
+def _blocks(starts: np.ndarray) -> Iterator[tuple[int, int]]:
+    """Ranges of about ``BLOCK`` keys, each beginning where a posting begins."""
+    lo = 0
+    while lo < starts.size:
+        hi = lo + BLOCK
+        if hi < starts.size:
+            ahead = int(np.argmax(starts[hi:]))  # the next posting's first key, if there is one
+            hi = hi + ahead if starts[hi + ahead] else starts.size
+        yield lo, min(hi, starts.size)
+        lo = hi
