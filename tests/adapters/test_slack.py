@@ -92,6 +92,10 @@ class FakeSlack:
         # Per method, answers to give before the normal one: (HTTP status, JSON body or plain text, headers).
         self.failures: dict[str, list[tuple[int, dict[str, Any] | str, dict[str, str]]]] = {}
         self.users_ratelimited = False  # users.info answers HTTP 429 with Retry-After, as Slack does
+        # When set, users.info requests are held until it is set (so a test can see how many arrive at once).
+        self.users_info_gate: asyncio.Event | None = None
+        self.users_info_in_flight = 0
+        self.users_info_most_in_flight = 0
         self.sockets: asyncio.Queue[web.WebSocketResponse] = asyncio.Queue()
         self.socket_messages: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._ts = itertools.count(1)
@@ -117,6 +121,13 @@ class FakeSlack:
         if request.can_read_body:
             data.update(await request.json() if request.content_type == "application/json" else await request.post())
         token = request.headers.get("Authorization", "").removeprefix("Bearer ") or str(data.get("token", ""))
+        if method == "users.info" and self.users_info_gate is not None:
+            self.users_info_in_flight += 1
+            self.users_info_most_in_flight = max(self.users_info_most_in_flight, self.users_info_in_flight)
+            try:
+                await self.users_info_gate.wait()
+            finally:
+                self.users_info_in_flight -= 1
         if self.failures.get(method):
             status, body, headers = self.failures[method].pop(0)
             self.calls.append(Call(method, data, token, body if isinstance(body, dict) else {"ok": False}))
@@ -595,6 +606,44 @@ async def test_rate_limited_lookups_pause_for_everyone_and_are_logged_once(fake_
         fake_slack.users_ratelimited = False
         now[0] += 31
         assert (await people.user(TEAM, ALICE, "alice")).display_name == "Alice"
+
+
+async def test_lookups_waiting_their_turn_when_slack_says_429_are_not_sent(fake_slack: FakeSlack) -> None:
+    """The people queued behind the first few calls are answered from payloads once Slack asks for a pause."""
+    fake_slack.users_ratelimited = True
+    people = directory(fake_slack, [0.0])
+    burst = await asyncio.gather(*(people.user(TEAM, f"U0PRESS{i:03d}", f"p{i}") for i in range(50)))
+    assert [u.display_name for u in burst] == [f"p{i}" for i in range(50)]
+    assert 1 <= len(fake_slack.of("users.info")) <= 10  # the calls already in flight, not one per person
+
+
+async def test_two_hundred_different_people_pressing_at_once_keep_few_users_info_calls_in_flight(rig: Rig) -> None:
+    """Each new person costs one ``users.info``; a burst of them must not open 200 calls to Slack at once
+    (it answers a burst with 429s). The fake holds every call until the test lets go, so the calls that
+    arrive meanwhile are the ones the adapter started at the same moment."""
+    pressers = [f"U0PRESS{i:03d}" for i in range(200)]
+    for i, user in enumerate(pressers):
+        rig.slack.users[user] = {"id": user, "team_id": TEAM, "name": f"p{i}", "profile": {"display_name": f"P {i}"}}
+    await rig.command("quiz seconds 60")
+    [question] = rig.slack.of("chat.postMessage")
+    first = buttons_of(question.data["blocks"])[0]["value"]
+    rig.slack.users_info_gate = gate = asyncio.Event()
+    presses = [asyncio.create_task(rig.press(first, user=user, message_ts=question.answer["ts"])) for user in pressers]
+
+    async def calls_waiting(count: int) -> None:
+        while rig.slack.users_info_in_flight < count:
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(calls_waiting(8), 20)
+    await asyncio.sleep(0.5)  # room for any further calls to arrive: without a bound, dozens more do
+    most = rig.slack.users_info_most_in_flight
+    gate.set()
+    await asyncio.wait_for(asyncio.gather(*presses), 60)
+    assert 8 <= most <= 10, most
+    assert rig.slack.users_info_most_in_flight <= 10
+    looked_up = sorted(c.data["user"] for c in rig.slack.of("users.info"))
+    assert looked_up == sorted([ALICE, *pressers])  # one call per person (Alice started the quiz)
+    assert sum("locked in" in r["text"] for r in rig.replies()) == 200
 
 
 async def test_daily_challenge_is_posted_through_the_web_api(rig: Rig) -> None:

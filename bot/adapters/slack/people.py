@@ -29,6 +29,10 @@ PLATFORM = "slack"
 CACHE_SECONDS = 300.0
 FAILURE_SECONDS = 60.0  # a failed lookup is not repeated (nor logged again) for this long
 MAX_CACHED = 10_000
+# users.info calls asked at the same moment. Slack allows 100+ a minute but answers a sudden burst
+# (200 new people pressing one question) with 429s; a few at a time keeps a burst under the limit
+# and still looks up a round's newcomers within seconds. Everyone else waits their turn.
+MAX_LOOKUPS_IN_FLIGHT = 8
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,7 @@ class UserDirectory:
     one call and one log line per period rather than one per command; lookups of one person
     that overlap share a single call; and when Slack answers "rate limited" nobody is looked
     up until its ``Retry-After`` has passed (a 200-person round would otherwise keep asking).
+    Different people are looked up at most ``MAX_LOOKUPS_IN_FLIGHT`` at a time.
     """
 
     def __init__(self, client: AsyncWebClient, admin_user_ids: Iterable[str] = (), ttl: float = CACHE_SECONDS,
@@ -59,6 +64,7 @@ class UserDirectory:
         self._cache: dict[tuple[str, str], tuple[float, Profile | None]] = {}
         self._in_flight: dict[tuple[str, str], asyncio.Task[Profile | None]] = {}
         self._paused_until = float("-inf")
+        self._lookup_slots = asyncio.Semaphore(MAX_LOOKUPS_IN_FLIGHT)
 
     async def user(self, team_id: str, user_id: str, handle: str = "") -> User:
         """The core's user for ``user_id`` in workspace ``team_id``; ``handle`` names them if Slack cannot."""
@@ -84,6 +90,14 @@ class UserDirectory:
         return await asyncio.shield(task)
 
     async def _look_up(self, key: tuple[str, str]) -> Profile | None:
+        """Waits for one of the few lookup slots, then asks Slack, unless it asked for a pause meanwhile."""
+        async with self._lookup_slots:
+            if self.clock() < self._paused_until:  # a 429 arrived while this one waited its turn
+                cached = self._cache.get(key)
+                return cached[1] if cached is not None else None
+            return await self._ask(key)
+
+    async def _ask(self, key: tuple[str, str]) -> Profile | None:
         """Asks ``users.info`` once and remembers the answer, or the failure (logged here, once per period)."""
         user_id = key[1]
         profile: Profile | None = None
