@@ -101,8 +101,8 @@ CATALOG = Catalog((
                         options=(Option("time", "Local time, 24-hour HH:MM, or off", max_length=16),
                                  Option("timezone", "Time zone, e.g. Europe/Berlin", max_length=64,
                                         suggest="timezones"))))),
-    Command("deck", "Admins: reload the decks from their files without a restart", "deck reload", admin=True,
-            subcommands=(
+    Command("deck", "Admins: reload the decks from their files without a restart", "deck reload", decks.overview,
+            admin=True, subcommands=(
                 Command("reload", "Read the deck files again; when they are broken the old decks stay, with the "
                         "problems listed", "deck reload", decks.reload, admin=True),)),
     Command("about", "Version, decks and uptime", "about", info.about, pace=Pace.INSTANT),
