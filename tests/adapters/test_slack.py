@@ -682,6 +682,55 @@ async def test_review_session_is_private_and_rates_through_its_buttons(rig: Rig)
     assert len(await rig.bot.store.review_log(Learner("slack", TEAM, ALICE))) == 1
 
 
+def labels_of(blocks: list[dict[str, Any]]) -> list[str]:
+    return [b["text"]["text"] for b in buttons_of(blocks)]
+
+
+async def test_flip_to_flashcard_then_show_answer_then_a_grade_stay_private_through_bolt(rig: Rig) -> None:
+    await rig.command("review add keras")
+    await rig.command("review")
+    card = rig.replies()[-1]
+    [flip] = [b["value"] for b in buttons_of(card["blocks"]) if b["text"]["text"] == "Flip to flashcard"]
+    await rig.press(flip)
+    front = rig.replies()[-1]
+    assert front["response_type"] == "ephemeral" and front["replace_original"] is False
+    assert front["blocks"][0]["text"]["text"].startswith("Review:")
+    assert labels_of(front["blocks"]) == ["Show answer", "Stop"]  # the choices are gone: a flashcard
+    assert "Flashcards · just for you" in all_text(front["blocks"])
+    await rig.press(buttons_of(front["blocks"])[0]["value"])
+    back = rig.replies()[-1]
+    assert back["response_type"] == "ephemeral" and "How well did you know it?" in all_text(back["blocks"])
+    assert "Suggested" not in all_text(back["blocks"])  # a flashcard is judged by the person alone
+    assert [label.split(" · ")[0] for label in labels_of(back["blocks"])] == ["Again", "Hard", "Good", "Easy"]
+    good = buttons_of(back["blocks"])[2]["value"]
+    await rig.press(good)
+    rated, following = rig.replies()[-2:]
+    assert rated["response_type"] == following["response_type"] == "ephemeral"
+    assert rated["text"].startswith("Good. Next review of this card in 10 min")
+    assert labels_of(following["blocks"]) == ["Show answer", "Stop"]  # the session goes on as flashcards
+    [entry] = await rig.bot.store.review_log(Learner("slack", TEAM, ALICE))
+    assert entry.rating == 3 and entry.source == "review"
+    await rig.press(good)  # pressed again: counted once
+    assert "already rated" in rig.replies()[-2]["text"]
+    assert len(await rig.bot.store.review_log(Learner("slack", TEAM, ALICE))) == 1
+    assert rig.slack.of("chat.postMessage") == [] and rig.slack.of("chat.postEphemeral") == []  # nothing public
+
+
+async def test_review_flashcards_shows_a_card_without_choices_through_bolt(rig: Rig) -> None:
+    await rig.command("review add keras")
+    await rig.command("review flashcards")
+    card = rig.replies()[-1]
+    assert card["response_type"] == "ephemeral" and labels_of(card["blocks"]) == ["Show answer", "Stop"]
+    await rig.press(buttons_of(card["blocks"])[0]["value"])
+    back = rig.replies()[-1]
+    assert back["response_type"] == "ephemeral" and "How well did you know it?" in all_text(back["blocks"])
+    await rig.press(buttons_of(back["blocks"])[0]["value"])  # Again
+    rated = rig.replies()[-2]
+    assert rated["response_type"] == "ephemeral" and rated["text"].startswith("Again. Next review of this card in")
+    [entry] = await rig.bot.store.review_log(Learner("slack", TEAM, ALICE))
+    assert entry.rating == 1
+
+
 async def test_a_review_reminder_arrives_as_a_direct_message(rig: Rig) -> None:
     await rig.command("review add keras")
     await rig.command("review remind 12:05 UTC")  # the FakeClock starts at 12:00 UTC
@@ -993,3 +1042,67 @@ async def test_a_typed_answer_opens_a_modal_through_views_open_and_its_submissio
     await rig.bot.tick()
     reveal = all_text(rig.slack.of("chat.postMessage")[-1].data["blocks"])
     assert "Alice (+10)" in reveal and "tf.Variable" in reveal
+
+
+def opened_view(rig: Rig) -> dict[str, Any]:
+    """The modal the last ``views.open`` call opened."""
+    view = rig.slack.of("views.open")[-1].data["view"]
+    return json.loads(view) if isinstance(view, str) else view
+
+
+async def submit(rig: Rig, view: dict[str, Any], text: str, user: str = ALICE) -> web.Response:
+    """A ``view_submission`` of the typed-answer modal ``view``, as Slack posts it."""
+    body = {"type": "view_submission", "team": {"id": TEAM, "domain": "studybot-test"},
+            "user": {"id": user, "username": user.lower()[2:7], "name": user.lower()[2:7], "team_id": TEAM},
+            "api_app_id": "A0STUDYBOT", "token": "gIkuvaNzQIHg97ATvDxqgjtO", "trigger_id": f"submit.{next(_ids)}",
+            "view": {**view, "id": "V1", "team_id": TEAM, "state": {"values": {
+                "answer": {"answer": {"type": "plain_text_input", "value": text}}}}}}
+    return await rig.send("payload=" + quote_plus(json.dumps(body)), FORM)
+
+
+async def test_typed_hints_are_answered_privately_in_mrkdwn_and_cost_points(rig: Rig,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    card = rig.bot.library.card("tensorflow/constant-vs-variable/q1")
+    monkeypatch.setattr(rig.bot.quiz, "pick_card", lambda topic, exclude=frozenset(), typed=False: card)
+    await rig.command("quiz typed seconds 30")
+    [question] = rig.slack.of("chat.postMessage")
+    answer, hint = [b["value"] for b in buttons_of(question.data["blocks"])]
+    ts = question.answer["ts"]
+    for _ in range(2):
+        assert (await rig.press(hint, message_ts=ts)).status == 200
+    first, second = rig.replies()[-2:]
+    assert first["response_type"] == second["response_type"] == "ephemeral"
+    assert first["replace_original"] is False  # the question stays as it is for everyone
+    assert first["text"] == ("Hint 1 of 3: `t·.········`. A right answer now earns 75% of the points. "
+                             "Press *Hint* again for more.")  # Slack's bold, not Markdown's
+    assert second["text"].startswith("Hint 2 of 3: `tf.") and "earns 50% of the points" in second["text"]
+    await rig.press(answer, message_ts=ts)
+    assert (await submit(rig, opened_view(rig), "tf.Variable")).status == 200
+    await rig.press(hint, message_ts=ts)
+    assert rig.replies()[-1]["text"] == "You already answered this round; a hint would not change it."
+    assert len(rig.slack.of("chat.postMessage")) == 1  # no hint reached the channel
+    rig.clock.advance(seconds=31)
+    await rig.bot.tick()
+    assert "Alice (+5)" in all_text(rig.slack.of("chat.postMessage")[-1].data["blocks"])  # 10 less two 25% hints
+
+
+async def test_fifty_fifty_is_answered_privately_and_halves_the_points(rig: Rig) -> None:
+    await rig.command("quiz seconds 10")
+    [question] = rig.slack.of("chat.postMessage")
+    values = [b["value"] for b in buttons_of(question.data["blocks"])]
+    *choices, fifty = values
+    assert [b["text"]["text"] for b in buttons_of(question.data["blocks"])][-1] == "50/50"
+    pressed = button_ids.parse(choices[0])
+    assert isinstance(pressed, button_ids.AnswerPress)
+    card = rig.bot.library.card(rig.bot.quiz.open[pressed.round_id].card_id)
+    assert card is not None
+    await rig.press(fifty, user=BOB, message_ts=question.answer["ts"])
+    [kept] = rig.replies()[-1:]
+    assert kept["response_type"] == "ephemeral" and kept["replace_original"] is False
+    right = f"*{'ABCDE'[card.correct_index]}. {to_mrkdwn(card.choices[card.correct_index].text)}*"
+    assert kept["text"].startswith("50/50: it is ") and right in kept["text"]
+    assert kept["text"].endswith("A right answer now earns half points.") and "**" not in kept["text"]
+    await rig.press(choices[card.correct_index], user=BOB, message_ts=question.answer["ts"])
+    rig.clock.advance(seconds=11)
+    await rig.bot.tick()
+    assert "Bob Brown (+5)" in all_text(rig.slack.of("chat.postMessage")[-1].data["blocks"])
