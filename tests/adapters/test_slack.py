@@ -557,6 +557,15 @@ async def test_deck_reload_is_answered_only_to_the_admin_who_asked(rig: Rig, use
     assert rig.slack.of("chat.postMessage") == []  # nothing in the channel
 
 
+async def test_deck_alone_lists_the_decks_privately(rig: Rig) -> None:
+    await rig.command("deck")
+    [reply] = rig.replies()
+    assert reply["response_type"] == "ephemeral" and reply["blocks"][0]["text"]["text"] == "Decks"
+    text = all_text(reply["blocks"])
+    assert "*TensorFlow &amp; Deep Learning Interview Prep* (`tensorflow`): 40 entries, 117 cards" in text
+    assert "`deck reload` (admins)" in text and "not something I can do" not in text
+
+
 def directory(slack: FakeSlack, now: list[float]) -> UserDirectory:
     """A user directory asking the fake's Web API through slack_sdk's client, on a clock the test moves."""
     return UserDirectory(AsyncWebClient(token=BOT_TOKEN, base_url=slack.base_url), clock=lambda: now[0])
