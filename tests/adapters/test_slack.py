@@ -591,6 +591,36 @@ async def test_failed_user_lookup_is_remembered_for_a_while_and_logged_once(fake
     assert "user_not_found" in lookup_warnings(caplog)[0] and STRANGER in lookup_warnings(caplog)[0]
 
 
+@pytest.mark.parametrize("status, body", [(503, "Service Unavailable"), (502, "<html>Bad Gateway</html>")])
+async def test_a_lookup_answered_with_an_error_page_is_a_remembered_failure(fake_slack: FakeSlack, status: int,
+                                                                            body: str,
+                                                                            caplog: pytest.LogCaptureFixture) -> None:
+    """A proxy's plain-text or HTML error page is no JSON: the person is named from the payload, as for any
+    failed lookup, and the failure is remembered and logged once (it used to escape as an AttributeError)."""
+    fake_slack.failures["users.info"] = [(status, body, {})]
+    people = directory(fake_slack, [0.0])
+    with caplog.at_level(logging.WARNING):
+        for _ in range(3):
+            assert (await people.user(TEAM, ALICE, "alice")).display_name == "alice"
+    assert len(fake_slack.of("users.info")) == 1
+    [warning] = lookup_warnings(caplog)
+    assert f"HTTP {status}" in warning and ALICE in warning
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_a_lookup_that_breaks_unexpectedly_is_logged_and_the_person_still_served(
+        fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    def broken(user: dict[str, Any]) -> Any:
+        raise KeyError("profile")
+
+    monkeypatch.setattr("bot.adapters.slack.people.profile_of", broken)
+    people = directory(fake_slack, [0.0])
+    with caplog.at_level(logging.WARNING):
+        assert (await people.user(TEAM, ALICE, "alice")).display_name == "alice"
+    [error] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert ALICE in error.getMessage() and error.exc_info is not None and error.exc_info[0] is KeyError
+
+
 async def test_concurrent_lookups_of_one_person_make_one_call(fake_slack: FakeSlack) -> None:
     people = directory(fake_slack, [0.0])
     users = await asyncio.gather(*(people.user(TEAM, ALICE, "alice") for _ in range(20)))
@@ -626,6 +656,25 @@ async def test_lookups_waiting_their_turn_when_slack_says_429_are_not_sent(fake_
     assert 1 <= len(fake_slack.of("users.info")) <= 10  # the calls already in flight, not one per person
 
 
+async def test_a_person_waits_a_bounded_time_for_their_lookup_which_is_remembered_when_it_lands(
+        fake_slack: FakeSlack) -> None:
+    """A press must not wait long on users.info (a typed round's modal needs its trigger within 3 s): past
+    the wait the payload's name is used, and the lookup, still running, is remembered for next time."""
+    fake_slack.users_info_gate = gate = asyncio.Event()
+    people = UserDirectory(AsyncWebClient(token=BOT_TOKEN, base_url=fake_slack.base_url), clock=lambda: 0.0,
+                           lookup_wait=0.2)
+    first = await asyncio.wait_for(people.user(TEAM, ALICE, "alice"), 5)  # Slack has not answered yet
+    assert first.display_name == "alice"  # the payload's handle
+    gate.set()
+
+    async def remembered() -> None:
+        while (await people.user(TEAM, ALICE, "alice")).display_name != "Alice":
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(remembered(), 10)
+    assert len(fake_slack.of("users.info")) == 1  # the same call, not a second one
+
+
 async def test_two_hundred_different_people_pressing_at_once_keep_few_users_info_calls_in_flight(rig: Rig) -> None:
     """Each new person costs one ``users.info``; a burst of them must not open 200 calls to Slack at once
     (it answers a burst with 429s). The fake holds every call until the test lets go, so the calls that
@@ -648,6 +697,12 @@ async def test_two_hundred_different_people_pressing_at_once_keep_few_users_info
     most = rig.slack.users_info_most_in_flight
     gate.set()
     await asyncio.wait_for(asyncio.gather(*presses), 60)
+
+    async def every_lookup_landed() -> None:  # those who waited too long went on with their handle meanwhile
+        while len(rig.slack.of("users.info")) < len(pressers) + 1 or rig.slack.users_info_in_flight:
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(every_lookup_landed(), 30)
     assert 8 <= most <= 10, most
     assert rig.slack.users_info_most_in_flight <= 10
     looked_up = sorted(c.data["user"] for c in rig.slack.of("users.info"))
