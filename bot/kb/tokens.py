@@ -3,9 +3,10 @@
 Why arrays: splitting 10 million words into Python strings and numbering each with a dict call
 costs ~400 ns a word (a fresh string to hash, then a dict probe), most of a 100,000-entry
 deck's build. Here the texts of a chunk become one byte string of letter codes, each word is
-packed into one integer that is equal exactly when the words are equal, and words are numbered
-by sorting those integers; only the vocabulary (tens of thousands of words) is ever a Python
-string. Words are split exactly as ``bot.kb.text.words`` splits them.
+read as one integer that is equal exactly when the words are equal, and those integers are
+numbered through a hash table probed with array operations (only words not seen before are
+sorted); only the vocabulary (tens of thousands of words) is ever a Python string. Words are
+split exactly as ``bot.kb.text.words`` splits them.
 """
 
 from __future__ import annotations
