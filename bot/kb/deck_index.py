@@ -124,7 +124,8 @@ class DeckIndex:
         grouped = group_postings(keys, doc_bits, weights, head)
         del keys
         self.full = Postings(grouped.terms, grouped.docs, grouped.tf, n, n_terms)
-        self._term_count = np.bincount(grouped.terms, weights=grouped.tf, minlength=n_terms)
+        self._term_count = np.zeros(n_terms)
+        np.add.at(self._term_count, grouped.terms, grouped.tf)
         self._log_size = float(np.log(self._term_count.sum() + PRIOR))
         self.head = Postings(grouped.terms[grouped.head_rows], grouped.docs[grouped.head_rows], grouped.head_tf,
                              n, n_terms)

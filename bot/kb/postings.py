@@ -26,9 +26,12 @@ class Postings:
     def __init__(self, terms: np.ndarray, docs: np.ndarray, tf: np.ndarray, n: int, n_terms: int) -> None:
         """``terms``, ``docs`` and ``tf`` (weighted term frequency) are one row per posting, sorted."""
         self.docs = docs.astype(np.int32, copy=False)
-        lengths = np.bincount(docs, weights=tf, minlength=n)
-        self.df = df = np.bincount(terms, minlength=n_terms)
-        self.ptr = np.concatenate(([0], np.cumsum(df))).astype(np.int64)
+        # Sums and counts without np.bincount, which would copy int32 rows to int64 first (a large
+        # deck's build pays for fresh memory): np.add.at sums in row order too; terms are sorted.
+        lengths = np.zeros(n)
+        np.add.at(lengths, docs, tf)
+        self.ptr = np.searchsorted(terms, np.arange(n_terms + 1)).astype(np.int64)
+        self.df = df = np.diff(self.ptr)
         self.idf = np.log(1.0 + (n - df + 0.5) / (df + 0.5))
         # Per document first, then spread over the postings: one gather instead of arithmetic per posting.
         norm = (K1 * (1.0 - B + B * lengths / (float(lengths.mean()) if n else 1.0))).astype(np.float32)
