@@ -321,8 +321,15 @@ class Store(Protocol):
         it is closed already or would close later anyway."""
         ...
 
-    async def record_answer(self, answer: AnswerRecord, platform: str, workspace: str) -> bool:
-        """Stores an answer; False if this user already answered this round."""
+    async def record_answer(self, answer: AnswerRecord, platform: str, workspace: str,
+                            after_hints: tuple[int, ...] = ()) -> bool:
+        """Stores an answer; False if this user already answered this round.
+
+        ``after_hints``: what the answer is worth if its user took 1, 2, ... hints on the round (the
+        last for more). The store reads the hints taken in the same statement or transaction that
+        writes the answer and stores that instead of ``answer.points``: no read per press, and a hint
+        taken through another process counts.
+        """
         ...
 
     async def game(self, game_id: int) -> Game | None:

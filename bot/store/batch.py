@@ -14,8 +14,10 @@ from bot.store.base import AnswerRecord
 
 T = TypeVar("T")
 
-# An answer waiting to be written: the answer, its platform and workspace, and the caller's future.
-PendingAnswer = tuple[AnswerRecord, str, str, "asyncio.Future[bool]"]
+# An answer to write: the answer, its platform and workspace, and its points after 1, 2, ... hints.
+NewAnswer = tuple[AnswerRecord, str, str, tuple[int, ...]]
+# An answer waiting to be written, and the caller's future.
+PendingAnswer = tuple[AnswerRecord, str, str, tuple[int, ...], "asyncio.Future[bool]"]
 # (round id, user id): one answer per user per round.
 AnswerKey = tuple[int, str]
 
@@ -44,8 +46,7 @@ class BatchWriter(Generic[T]):
 
 
 async def write_answers(batch: list[PendingAnswer],
-                        insert: Callable[[dict[AnswerKey, tuple[AnswerRecord, str, str]]], Awaitable[set[AnswerKey]]]
-                        ) -> None:
+                        insert: Callable[[dict[AnswerKey, NewAnswer]], Awaitable[set[AnswerKey]]]) -> None:
     """Inserts a batch of answers with ``insert`` and wakes each caller with whether its answer was new.
 
     ``insert`` gets the first answer of each (round, user) and returns the keys it wrote. A user
@@ -53,9 +54,9 @@ async def write_answers(batch: list[PendingAnswer],
     duplicates, decided here rather than by the order the database happens to insert rows in.
     A caller whose future is already done was cancelled and no longer waits.
     """
-    first: dict[AnswerKey, tuple[AnswerRecord, str, str]] = {}
-    for answer, platform, workspace, _ in batch:
-        first.setdefault((answer.round_id, answer.user_id), (answer, platform, workspace))
+    first: dict[AnswerKey, NewAnswer] = {}
+    for answer, platform, workspace, after_hints, _ in batch:
+        first.setdefault((answer.round_id, answer.user_id), (answer, platform, workspace, after_hints))
     try:
         written = await insert(first)
     except Exception as exc:
@@ -68,3 +69,10 @@ async def write_answers(batch: list[PendingAnswer],
         if not future.done():
             future.set_result(key in written)
         written.discard(key)
+
+
+def points_after_hints(answer: AnswerRecord, after_hints: tuple[int, ...], hints: int) -> int:
+    """The points to store for ``answer`` when its user took ``hints`` hints (see ``Store.record_answer``)."""
+    if hints <= 0 or not after_hints:
+        return answer.points
+    return after_hints[min(hints, len(after_hints)) - 1]

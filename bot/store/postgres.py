@@ -45,7 +45,7 @@ from bot.store.base import (
     StoreUnavailable,
     UserAnswer,
 )
-from bot.store.batch import AnswerKey, BatchWriter, PendingAnswer, write_answers
+from bot.store.batch import AnswerKey, BatchWriter, NewAnswer, PendingAnswer, write_answers
 from bot.store.migrations import POSTGRES_MIGRATIONS
 
 log = logging.getLogger(__name__)
@@ -76,10 +76,21 @@ _GAME_COLUMNS = ("id, platform, workspace, channel, started_by, started_by_name,
 _PENDING_COLUMNS = ("id, platform, workspace, channel, action, purpose, reply, round_id, created_at, attempts, "
                     "next_attempt_at")
 _PENDING = "delivered_at IS NULL AND given_up_at IS NULL"
-_INSERT_ANSWERS = (
-    "INSERT INTO answers (round_id, platform, workspace, user_id, display_name, choice, correct, points, answered_at, "
-    "typed_text) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], "
-    "$7::bool[], $8::int[], $9::timestamptz[], $10::text[]) ON CONFLICT DO NOTHING RETURNING round_id, user_id")
+_ANSWER_COLUMNS = ("round_id, platform, workspace, user_id, display_name, choice, correct, points, answered_at, "
+                   "typed_text")
+_ANSWER_ARRAYS = ("unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::bool[], "
+                  "$8::int[], $9::timestamptz[], $10::text[])")
+_INSERT_ANSWERS = (f"INSERT INTO answers ({_ANSWER_COLUMNS}) SELECT * FROM {_ANSWER_ARRAYS} "
+                   "ON CONFLICT DO NOTHING RETURNING round_id, user_id")
+# The same, each row's points picked by the hints its user took ($11: a row per answer, its points after
+# 1, 2, ... hints; NULL for no change): the hints are read by the statement that writes the answers.
+_INSERT_ANSWERS_AFTER_HINTS = (
+    f"INSERT INTO answers ({_ANSWER_COLUMNS}) SELECT u.round_id, u.platform, u.workspace, u.user_id, "
+    "u.display_name, u.choice, u.correct, COALESCE(CASE WHEN h.level > 0 THEN "
+    "($11::int[])[u.i][LEAST(h.level, array_length($11::int[], 2))] END, u.points), u.answered_at, u.typed_text "
+    f"FROM {_ANSWER_ARRAYS} WITH ORDINALITY AS u({_ANSWER_COLUMNS}, i) "
+    "LEFT JOIN hints h ON h.round_id = u.round_id AND h.user_id = u.user_id "
+    "ON CONFLICT DO NOTHING RETURNING round_id, user_id")
 # Errors that mean "the server is not there right now", not "this statement is wrong".
 _UNAVAILABLE: tuple[type[BaseException], ...] = (
     OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
@@ -159,7 +170,8 @@ class PostgresStore:
                 dsn, password=password, min_size=1, max_size=pool_size, command_timeout=statement_timeout + 5,
                 timeout=statement_timeout,
                 server_settings={"statement_timeout": str(int(statement_timeout * 1000)), "timezone": "UTC",
-                                 "application_name": "studybot"})
+                                 "application_name": "studybot"},
+                reset=_keep_session)
         except _UNAVAILABLE as exc:
             raise _unavailable(exc) from None
         except asyncpg.PostgresError as exc:
@@ -212,6 +224,15 @@ class PostgresStore:
         except _UNAVAILABLE as exc:
             raise _unavailable(exc) from None
 
+    async def _write_statement(self, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        """Runs ``work``, one statement, as :meth:`_write` does but without BEGIN and COMMIT: a single
+        statement is its own transaction, and the two extra round trips were most of a small write's time."""
+        try:
+            async with self._pool.acquire() as con:
+                return await work(con)
+        except _UNAVAILABLE as exc:
+            raise _unavailable(exc) from None
+
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[PostgresUnit]:
         try:
@@ -241,28 +262,35 @@ class PostgresStore:
             return await unit.close_round(round_id, at, revealed)
 
     async def extend_round(self, round_id: int, closes_at: datetime) -> bool:
-        status = await self._write(lambda con: con.execute(
+        status = await self._write_statement(lambda con: con.execute(
             "UPDATE rounds SET closes_at = $1 WHERE id = $2 AND closed_at IS NULL AND closes_at < $1",
             closes_at, round_id))
         return _count(status) == 1
 
     # Answers
 
-    async def record_answer(self, answer: AnswerRecord, platform: str, workspace: str) -> bool:
+    async def record_answer(self, answer: AnswerRecord, platform: str, workspace: str,
+                            after_hints: tuple[int, ...] = ()) -> bool:
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._answers.put((answer, platform, workspace, future))
+        self._answers.put((answer, platform, workspace, after_hints, future))
         return await future
 
     async def _write_answers(self, batch: list[PendingAnswer]) -> None:
         """Writes one batch of waiting answers in one statement (see :func:`write_answers`)."""
         await write_answers(batch, self._insert_answers)
 
-    async def _insert_answers(self, first: dict[AnswerKey, tuple[AnswerRecord, str, str]]) -> set[AnswerKey]:
+    async def _insert_answers(self, first: dict[AnswerKey, NewAnswer]) -> set[AnswerKey]:
         rows = [(answer.round_id, platform, workspace, answer.user_id, answer.display_name, answer.choice,
                  answer.correct, answer.points, answer.answered_at, answer.typed_text)
-                for answer, platform, workspace in first.values()]
-        columns = [list(c) for c in zip(*rows)]
-        new = await self._write(lambda con: con.fetch(_INSERT_ANSWERS, *columns))
+                for answer, platform, workspace, _ in first.values()]
+        columns: list[list[Any]] = [list(c) for c in zip(*rows)]
+        widest = max(len(after) for *_, after in first.values())
+        if widest:
+            # A rectangular array: shorter rows repeat their last value, rows without hint points are NULL.
+            columns.append([list(after) + [after[-1]] * (widest - len(after)) if after else [None] * widest
+                            for *_, after in first.values()])
+        sql = _INSERT_ANSWERS_AFTER_HINTS if widest else _INSERT_ANSWERS
+        new = await self._write_statement(lambda con: con.fetch(sql, *columns))
         return {(int(r[0]), str(r[1])) for r in new}
 
     async def answers(self, round_id: int) -> list[AnswerRecord]:
@@ -275,7 +303,7 @@ class PostgresStore:
         return _game(row) if row else None
 
     async def take_hint(self, round_id: int, user_id: str, most: int) -> int:
-        level = await self._write(lambda con: con.fetchval(
+        level = await self._write_statement(lambda con: con.fetchval(
             "INSERT INTO hints AS h (round_id, user_id, level) VALUES ($1,$2,1) ON CONFLICT (round_id, user_id) "
             "DO UPDATE SET level = LEAST(h.level + 1, $3) RETURNING level", round_id, user_id, most))
         return int(level)
@@ -314,7 +342,7 @@ class PostgresStore:
 
     async def save_schedule(self, channel: Channel, local_time: str, timezone: str, questions: int,
                             topic: str | None, at: datetime, typed: bool = False) -> Schedule:
-        await self._write(lambda con: con.execute(
+        await self._write_statement(lambda con: con.execute(
             "INSERT INTO schedules (platform, workspace, channel, local_time, timezone, questions, topic, enabled, "
             "updated_at, typed) VALUES ($1,$2,$3,$4,$5,$6,$7,TRUE,$8,$9) ON CONFLICT (platform, workspace, channel) "
             "DO UPDATE SET local_time = excluded.local_time, timezone = excluded.timezone, "
@@ -332,7 +360,7 @@ class PostgresStore:
         return rows[0] if rows else None
 
     async def disable_schedule(self, channel: Channel) -> bool:
-        status = await self._write(lambda con: con.execute(
+        status = await self._write_statement(lambda con: con.execute(
             "UPDATE schedules SET enabled = FALSE WHERE platform = $1 AND workspace = $2 AND channel = $3 AND enabled",
             channel.platform, channel.workspace, channel.channel_id))
         return _count(status) == 1
@@ -370,7 +398,7 @@ class PostgresStore:
         return None
 
     async def add_review_cards(self, learner: Learner, cards: Sequence[tuple[str, str]], at: datetime) -> int:
-        rows = await self._write(lambda con: con.fetch(
+        rows = await self._write_statement(lambda con: con.fetch(
             f"INSERT INTO review_cards ({_REVIEW_COLUMNS}) SELECT $1, $2, $3, c, s, $4, 0, 0, $4 "
             "FROM unnest($5::text[], $6::text[]) AS t(c, s) ON CONFLICT DO NOTHING RETURNING card_id",
             *_who(learner), at, [c for c, _ in cards], [st for _, st in cards]))
@@ -387,7 +415,7 @@ class PostgresStore:
         return [_review_entry(r) for r in rows]
 
     async def save_reminder(self, learner: Learner, local_time: str, timezone: str, at: datetime) -> Reminder:
-        await self._write(lambda con: con.execute(
+        await self._write_statement(lambda con: con.execute(
             "INSERT INTO review_reminders (platform, workspace, user_id, local_time, timezone, enabled, updated_at) "
             "VALUES ($1,$2,$3,$4,$5,TRUE,$6) ON CONFLICT (platform, workspace, user_id) DO UPDATE SET "
             "local_time = excluded.local_time, timezone = excluded.timezone, enabled = TRUE, "
@@ -401,7 +429,7 @@ class PostgresStore:
         return rows[0] if rows else None
 
     async def disable_reminder(self, learner: Learner) -> bool:
-        status = await self._write(lambda con: con.execute(
+        status = await self._write_statement(lambda con: con.execute(
             f"UPDATE review_reminders SET enabled = FALSE WHERE {_LEARNER} AND enabled", *_who(learner)))
         return _count(status) == 1
 
@@ -426,7 +454,7 @@ class PostgresStore:
         return str(value) if value is not None else None
 
     async def set_workspace_timezone(self, platform: str, workspace: str, timezone: str) -> None:
-        await self._write(lambda con: con.execute(
+        await self._write_statement(lambda con: con.execute(
             "INSERT INTO workspaces (platform, workspace, timezone) VALUES ($1,$2,$3) "
             "ON CONFLICT (platform, workspace) DO UPDATE SET timezone = excluded.timezone",
             platform, workspace, timezone))
@@ -454,7 +482,7 @@ class PostgresStore:
     async def use_cooldown(self, key: tuple[str, str, str, str], now: datetime, seconds: float,
                            token: str) -> float:
         # One statement: the row is taken only if the last use is old enough; otherwise its time is read.
-        row = await self._write(lambda con: con.fetchrow(
+        row = await self._write_statement(lambda con: con.fetchrow(
             "WITH taken AS (INSERT INTO cooldowns AS c (platform, workspace, user_id, command, used_at, token) "
             "VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (platform, workspace, user_id, command) DO UPDATE SET "
             "used_at = excluded.used_at, token = excluded.token WHERE c.used_at <= $5 - make_interval(secs => $7) "
@@ -465,7 +493,7 @@ class PostgresStore:
         return max(seconds - (now - row[1]).total_seconds(), 0.001)
 
     async def release_cooldown(self, key: tuple[str, str, str, str], token: str) -> None:
-        await self._write(lambda con: con.execute(
+        await self._write_statement(lambda con: con.execute(
             "DELETE FROM cooldowns WHERE platform = $1 AND workspace = $2 AND user_id = $3 AND command = $4 "
             "AND token = $5", *key, token))
 
@@ -482,7 +510,7 @@ class PostgresStore:
                 await con.execute("DELETE FROM deliveries_seen WHERE seen_at < $1", cutoff)
             return str(status)
 
-        return _count(await self._write(work)) == 1
+        return _count(await (self._write(work) if forget else self._write_statement(work))) == 1
 
     # The outbox
 
@@ -512,13 +540,13 @@ class PostgresStore:
         return [_pending(r) for r in await self._read(lambda con: con.fetch(sql, *params))]
 
     async def claim_message(self, outbox_id: int, now: datetime, lease_until: datetime, owner: str) -> bool:
-        status = await self._write(lambda con: con.execute(
+        status = await self._write_statement(lambda con: con.execute(
             f"UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1, claimed_by = $4 WHERE id = $2 "
             f"AND {_PENDING} AND next_attempt_at <= $3", lease_until, outbox_id, now, owner))
         return _count(status) == 1
 
     async def prune_outbox(self, before: datetime) -> int:
-        status = await self._write(lambda con: con.execute(
+        status = await self._write_statement(lambda con: con.execute(
             "DELETE FROM outbox WHERE delivered_at < $1 OR given_up_at < $1", before))
         return _count(status)
 
@@ -526,7 +554,7 @@ class PostgresStore:
         """As the protocol says: only for a process that knows every other owner is gone. With several
         processes on one database none can know that, so ``studybot run`` never calls it on PostgreSQL
         (claims of a dead process are taken over when their lease runs out)."""
-        status = await self._write(lambda con: con.execute(
+        status = await self._write_statement(lambda con: con.execute(
             f"UPDATE outbox SET next_attempt_at = $1, claimed_by = NULL WHERE claimed_by IS NOT NULL "
             f"AND claimed_by != $2 AND {_PENDING}", now, owner))
         return _count(status)
@@ -546,7 +574,7 @@ class PostgresStore:
         await self._write(work)
 
     async def record_retry(self, outbox_id: int, next_attempt_at: datetime, error: str) -> None:
-        await self._write(lambda con: con.execute(
+        await self._write_statement(lambda con: con.execute(
             f"UPDATE outbox SET next_attempt_at = $1, last_error = $2, claimed_by = NULL WHERE id = $3 AND {_PENDING}",
             next_attempt_at, error[:500], outbox_id))
 
@@ -677,6 +705,16 @@ class PostgresUnit:
 
     async def game_rounds(self, game_id: int) -> int:
         return int(await self._con.fetchval("SELECT COUNT(*) FROM rounds WHERE game_id = $1", game_id))
+
+
+async def _keep_session(con: asyncpg.Connection) -> None:
+    """What the pool does to a connection it takes back, beyond rolling back an open transaction: nothing.
+
+    asyncpg's default sends ``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`` on every
+    release, one more round trip per statement. This store leaves no session state behind to undo:
+    its only advisory lock is transaction-scoped, it listens to nothing, declares no cursors outside
+    a transaction, and sets no session settings after connecting.
+    """
 
 
 def _count(status: str) -> int:

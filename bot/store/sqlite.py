@@ -45,7 +45,7 @@ from bot.store.base import (
     StoreError,
     UserAnswer,
 )
-from bot.store.batch import AnswerKey, BatchWriter, PendingAnswer, write_answers
+from bot.store.batch import AnswerKey, BatchWriter, NewAnswer, PendingAnswer, points_after_hints, write_answers
 from bot.store.lock import make_data_folder
 from bot.store.migrations import MIGRATIONS
 
@@ -296,22 +296,36 @@ class SqliteStore:
 
     # Answers
 
-    async def record_answer(self, answer: AnswerRecord, platform: str, workspace: str) -> bool:
+    async def record_answer(self, answer: AnswerRecord, platform: str, workspace: str,
+                            after_hints: tuple[int, ...] = ()) -> bool:
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._answers.put((answer, platform, workspace, future))
+        self._answers.put((answer, platform, workspace, after_hints, future))
         return await future
 
     async def _write_answers(self, batch: list[PendingAnswer]) -> None:
         """Writes one batch of waiting answers in one transaction (see :func:`write_answers`)."""
         await write_answers(batch, self._insert_in_transaction)
 
-    async def _insert_in_transaction(self, first: dict[AnswerKey, tuple[AnswerRecord, str, str]]) -> set[AnswerKey]:
-        rows: dict[AnswerKey, tuple[object, ...]] = {
-            key: (answer.round_id, platform, workspace, answer.user_id, answer.display_name, answer.choice,
-                  int(answer.correct), answer.points, _ts(answer.answered_at), answer.typed_text)
-            for key, (answer, platform, workspace) in first.items()}
+    async def _insert_in_transaction(self, first: dict[AnswerKey, NewAnswer]) -> set[AnswerKey]:
         async with self._transaction():
+            hints = await self._hints_in(first) if any(after for *_, after in first.values()) else {}
+            rows: dict[AnswerKey, tuple[object, ...]] = {
+                key: (answer.round_id, platform, workspace, answer.user_id, answer.display_name, answer.choice,
+                      int(answer.correct), points_after_hints(answer, after, hints.get(key, 0)),
+                      _ts(answer.answered_at), answer.typed_text)
+                for key, (answer, platform, workspace, after) in first.items()}
             return await self._insert_answers(rows)
+
+    async def _hints_in(self, first: dict[AnswerKey, NewAnswer]) -> dict[AnswerKey, int]:
+        """Hints taken on the batch's rounds, read in the writing transaction, by (round, user)."""
+        rounds = sorted({round_id for round_id, _ in first})
+        hints: dict[AnswerKey, int] = {}
+        for start in range(0, len(rounds), ANSWERS_PER_INSERT):
+            chunk = rounds[start:start + ANSWERS_PER_INSERT]
+            rows = await self._db.execute_fetchall(
+                f"SELECT round_id, user_id, level FROM hints WHERE round_id IN ({','.join('?' * len(chunk))})", chunk)
+            hints.update(((int(r[0]), str(r[1])), int(r[2])) for r in rows)
+        return hints
 
     async def _insert_answers(self, rows: dict[tuple[int, str], tuple[object, ...]]) -> set[tuple[int, str]]:
         """Inserts answer rows in the open transaction; returns the (round, user) keys that were new."""

@@ -448,6 +448,25 @@ async def test_hints_count_up_to_the_most_per_player_and_round(store: Store, oth
     assert await other.hints_taken(record.id, "u1") == 3 and await store.hints_taken(record.id, "u2") == 0
 
 
+async def test_an_answer_is_worth_what_the_hints_held_when_it_is_written_leave(store: Store, other: Store) -> None:
+    record = await opened(store)
+    for user, hints in (("u1", 2), ("u3", 1), ("u5", 3), ("u6", 1)):
+        for _ in range(hints):
+            await other.take_hint(record.id, user, 3)  # through another process
+    written = await asyncio.gather(  # one batch, rows of different widths
+        store.record_answer(answer(record.id, "u1"), "test", "w1", (7, 5, 2)),
+        store.record_answer(answer(record.id, "u2"), "test", "w1", (7, 5, 2)),
+        store.record_answer(answer(record.id, "u3"), "test", "w1", (4,)),
+        store.record_answer(answer(record.id, "u4", points=0), "test", "w1"),
+        store.record_answer(answer(record.id, "u5"), "test", "w1", (6,)),
+        store.record_answer(answer(record.id, "u6", points=0), "test", "w1"))
+    assert written == [True] * 6
+    points = {a.user_id: a.points for a in await store.answers(record.id)}
+    assert points == {"u1": 5, "u2": 10, "u3": 4, "u4": 0, "u5": 6, "u6": 0}
+    assert await other.record_answer(answer(record.id, "u3"), "test", "w1", (1,)) is False
+    assert {a.user_id: a.points for a in await other.answers(record.id)}["u3"] == 4
+
+
 async def test_a_schedule_keeps_whether_it_is_typed(store: Store) -> None:
     typed = await store.save_schedule(CHANNEL, "09:00", "UTC", 2, None, NOON, typed=True)
     assert typed.typed and (await store.schedules())[0].typed
