@@ -28,6 +28,9 @@ from bot.store.base import AnswerRecord, Outgoing, RoundRecord, Store, StoreUnit
 
 log = logging.getLogger(__name__)
 LETTERS = "ABCDE"
+# What every accepted press hears, by choice: built once, since a burst of presses would build it a thousand times.
+_LOCKED_IN = tuple(Reply(f"Answer {letter} locked in. Results when the round closes.", ephemeral=True)
+                   for letter in LETTERS)
 # Called in the unit that closes a round, with its answers (spaced repetition feeds on them).
 AnswerFeed = Callable[[StoreUnit, RoundRecord, list[AnswerRecord]], Awaitable[None]]
 
@@ -214,7 +217,7 @@ class QuizMaster:
                     await self.feed(unit, record, [answer])
             self.disarm(round_id)
             return practice_result(card, choice)
-        return Reply(f"Answer {LETTERS[choice]} locked in. Results when the round closes.", ephemeral=True)
+        return _LOCKED_IN[choice]
 
     def award(self, card: QuizCard, record: RoundRecord) -> tuple[int, tuple[int, ...]]:
         """The points a right answer given now is worth, by difficulty plus the speed bonus; and what

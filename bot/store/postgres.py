@@ -76,19 +76,23 @@ _GAME_COLUMNS = ("id, platform, workspace, channel, started_by, started_by_name,
 _PENDING_COLUMNS = ("id, platform, workspace, channel, action, purpose, reply, round_id, created_at, attempts, "
                     "next_attempt_at")
 _PENDING = "delivered_at IS NULL AND given_up_at IS NULL"
+# A batch of answers of at least 2 x ANSWERS_PER_PART is written in parts side by side, at most ANSWER_PARTS.
+ANSWERS_PER_PART = 250
+ANSWER_PARTS = 4
 _ANSWER_COLUMNS = ("round_id, platform, workspace, user_id, display_name, choice, correct, points, answered_at, "
                    "typed_text")
 _ANSWER_ARRAYS = ("unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::bool[], "
                   "$8::int[], $9::timestamptz[], $10::text[])")
 _INSERT_ANSWERS = (f"INSERT INTO answers ({_ANSWER_COLUMNS}) SELECT * FROM {_ANSWER_ARRAYS} "
                    "ON CONFLICT DO NOTHING RETURNING round_id, user_id")
-# The same, each row's points picked by the hints its user took ($11: a row per answer, its points after
-# 1, 2, ... hints; NULL for no change): the hints are read by the statement that writes the answers.
+# The same, each row's points picked by the hints its user took. $11: every answer's points after 1 ... $12
+# hints, one answer after another (NULL: no change); a flat array, since asyncpg checks every element
+# of a nested one. The hints are read by the statement that writes the answers.
 _INSERT_ANSWERS_AFTER_HINTS = (
     f"INSERT INTO answers ({_ANSWER_COLUMNS}) SELECT u.round_id, u.platform, u.workspace, u.user_id, "
     "u.display_name, u.choice, u.correct, COALESCE(CASE WHEN h.level > 0 THEN "
-    "($11::int[])[u.i][LEAST(h.level, array_length($11::int[], 2))] END, u.points), u.answered_at, u.typed_text "
-    f"FROM {_ANSWER_ARRAYS} WITH ORDINALITY AS u({_ANSWER_COLUMNS}, i) "
+    "($11::int[])[(u.i::int - 1) * $12::int + LEAST(h.level, $12::int)] END, u.points), u.answered_at, "
+    f"u.typed_text FROM {_ANSWER_ARRAYS} WITH ORDINALITY AS u({_ANSWER_COLUMNS}, i) "
     "LEFT JOIN hints h ON h.round_id = u.round_id AND h.user_id = u.user_id "
     "ON CONFLICT DO NOTHING RETURNING round_id, user_id")
 # Errors that mean "the server is not there right now", not "this statement is wrong".
@@ -166,9 +170,11 @@ class PostgresStore:
             StoreError: the server refused (authentication, no such database) or the schema is too new.
         """
         try:
+            # Connected up front as many as a batch of answers writes on at once: a burst of presses
+            # would otherwise wait for connections to be made.
             pool = await asyncpg.create_pool(
-                dsn, password=password, min_size=1, max_size=pool_size, command_timeout=statement_timeout + 5,
-                timeout=statement_timeout,
+                dsn, password=password, min_size=min(pool_size, ANSWER_PARTS), max_size=pool_size,
+                command_timeout=statement_timeout + 5, timeout=statement_timeout,
                 server_settings={"statement_timeout": str(int(statement_timeout * 1000)), "timezone": "UTC",
                                  "application_name": "studybot"},
                 reset=_keep_session)
@@ -276,19 +282,22 @@ class PostgresStore:
         return await future
 
     async def _write_answers(self, batch: list[PendingAnswer]) -> None:
-        """Writes one batch of waiting answers in one statement (see :func:`write_answers`)."""
-        await write_answers(batch, self._insert_answers)
+        """Writes one batch of waiting answers, in up to ANSWER_PARTS statements at once (see
+        :func:`write_answers`): the server writes them on as many connections while this process
+        waits, and the first part's presses are answered while the others are still being written."""
+        await write_answers(batch, self._insert_answers, min(ANSWER_PARTS, len(batch) // ANSWERS_PER_PART))
 
     async def _insert_answers(self, first: dict[AnswerKey, NewAnswer]) -> set[AnswerKey]:
-        rows = [(answer.round_id, platform, workspace, answer.user_id, answer.display_name, answer.choice,
-                 answer.correct, answer.points, answer.answered_at, answer.typed_text)
-                for answer, platform, workspace, _ in first.values()]
-        columns: list[list[Any]] = [list(c) for c in zip(*rows)]
-        widest = max(len(after) for *_, after in first.values())
+        values = first.values()
+        columns: list[Any] = [list(c) for c in zip(*(
+            (a.round_id, platform, workspace, a.user_id, a.display_name, a.choice, a.correct, a.points,
+             a.answered_at, a.typed_text) for a, platform, workspace, _ in values))]
+        widest = max(len(after) for *_, after in values)
         if widest:
-            # A rectangular array: shorter rows repeat their last value, rows without hint points are NULL.
-            columns.append([list(after) + [after[-1]] * (widest - len(after)) if after else [None] * widest
-                            for *_, after in first.values()])
+            # Shorter rows repeat their last value; rows without points after hints are NULL.
+            columns.append([points for *_, after in values
+                            for points in (after + after[-1:] * (widest - len(after)) if after else (None,) * widest)])
+            columns.append(widest)
         sql = _INSERT_ANSWERS_AFTER_HINTS if widest else _INSERT_ANSWERS
         new = await self._write_statement(lambda con: con.fetch(sql, *columns))
         return {(int(r[0]), str(r[1])) for r in new}
