@@ -24,6 +24,8 @@ UserAnswer = tuple[str, str, bool, date | None]  # card id, round kind, correct,
 MAX_GAPS = 10_000
 # Deliveries seen are forgotten once older than remembered, checked every this many deliveries.
 FORGET_DELIVERIES_EVERY = 500
+# Command uses kept in a shared store are forgotten once older than every cooldown, checked every this many uses.
+FORGET_COOLDOWNS_EVERY = 500
 
 
 class StoreError(Exception):
@@ -526,6 +528,12 @@ class Store(Protocol):
 
     async def release_cooldown(self, key: tuple[str, str, str, str], token: str) -> None:
         """Forgets the use recorded by ``token`` (not an earlier or later one), so a retry is not refused."""
+        ...
+
+    async def forget_cooldowns(self, before: datetime) -> int:
+        """Deletes every use recorded before ``before`` (the caller passes a time past every cooldown, so
+        they refuse nothing any more); returns how many. Without it the table keeps a row for every
+        member who ever used a command."""
         ...
 
     async def first_delivery(self, key: str, now: datetime, remember_seconds: float) -> bool:

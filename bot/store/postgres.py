@@ -506,6 +506,11 @@ class PostgresStore:
             "DELETE FROM cooldowns WHERE platform = $1 AND workspace = $2 AND user_id = $3 AND command = $4 "
             "AND token = $5", *key, token))
 
+    async def forget_cooldowns(self, before: datetime) -> int:
+        status = await self._write_statement(lambda con: con.execute(
+            "DELETE FROM cooldowns WHERE used_at < $1", before))
+        return _count(status)
+
     async def first_delivery(self, key: str, now: datetime, remember_seconds: float) -> bool:
         cutoff = now - timedelta(seconds=remember_seconds)
         self._deliveries_seen += 1

@@ -636,6 +636,11 @@ class SqliteStore:
             await self._db.execute("DELETE FROM cooldowns WHERE platform = ? AND workspace = ? AND user_id = ? "
                                    "AND command = ? AND token = ?", (*key, token))
 
+    async def forget_cooldowns(self, before: datetime) -> int:
+        async with self._transaction():
+            cursor = await self._db.execute("DELETE FROM cooldowns WHERE used_at < ?", (_ts(before),))
+        return cursor.rowcount
+
     async def first_delivery(self, key: str, now: datetime, remember_seconds: float) -> bool:
         cutoff = _ts(now - timedelta(seconds=remember_seconds))
         async with self._transaction():

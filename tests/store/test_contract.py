@@ -448,6 +448,17 @@ async def test_hints_count_up_to_the_most_per_player_and_round(store: Store, oth
     assert await other.hints_taken(record.id, "u1") == 3 and await store.hints_taken(record.id, "u2") == 0
 
 
+async def test_uses_older_than_asked_are_forgotten_and_later_ones_still_refuse(store: Store, other: Store) -> None:
+    old, recent = ("test", "w1", "u1", "ask"), ("test", "w1", "u2", "ask")
+    assert await store.use_cooldown(old, NOON, 3, "event-1") == 0
+    assert await store.use_cooldown(recent, NOON + timedelta(minutes=10), 3, "event-2") == 0
+    assert await other.forget_cooldowns(NOON + timedelta(minutes=5)) == 1
+    assert await other.forget_cooldowns(NOON + timedelta(minutes=5)) == 0
+    assert await other.use_cooldown(recent, NOON + timedelta(minutes=10, seconds=1), 3, "e3") == pytest.approx(2)
+    assert await other.use_cooldown(old, NOON + timedelta(minutes=10, seconds=1), 3, "event-4") == 0
+    assert await store.forget_cooldowns(NOON + timedelta(minutes=11)) == 2
+
+
 async def test_an_answer_is_worth_what_the_hints_held_when_it_is_written_leave(store: Store, other: Store) -> None:
     record = await opened(store)
     for user, hints in (("u1", 2), ("u3", 1), ("u5", 3), ("u6", 1)):
