@@ -127,7 +127,7 @@ async def stop(bot: StudyBot, event: CommandEvent) -> list[Reply]:
         if current is None:
             # The timer may have closed the question we waited on and opened the next one while we
             # waited: each statement sees what is committed when it starts (PostgreSQL), so look again.
-            # With the game ended in this unit, no later question can open behind this look.
+            # This look holds the new question's row, so no timer moves past it before the end commits.
             current = await unit.game_open_round(game.id)
         if current is not None and await bot.quiz.close(unit, current, edits):
             closed = current
