@@ -76,9 +76,11 @@ _GAME_COLUMNS = ("id, platform, workspace, channel, started_by, started_by_name,
 _PENDING_COLUMNS = ("id, platform, workspace, channel, action, purpose, reply, round_id, created_at, attempts, "
                     "next_attempt_at")
 _PENDING = "delivered_at IS NULL AND given_up_at IS NULL"
-# A batch of answers of at least 2 x ANSWERS_PER_PART is written in parts side by side, at most ANSWER_PARTS.
+# A batch of answers of at least 2 x ANSWERS_PER_PART is written in parts side by side, at most ANSWER_PARTS:
+# two let a 2-core server write while this process waits; more only add statements that contend with
+# other processes' on the same index pages (three processes with 4 parts each ran slower than with 1).
 ANSWERS_PER_PART = 250
-ANSWER_PARTS = 4
+ANSWER_PARTS = 2
 _ANSWER_COLUMNS = ("round_id, platform, workspace, user_id, display_name, choice, correct, points, answered_at, "
                    "typed_text")
 _ANSWER_ARRAYS = ("unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::bool[], "
