@@ -82,11 +82,11 @@ async def _write_part(first: dict[AnswerKey, NewAnswer], batch: list[PendingAnsw
     try:
         written = await insert(first)
     except Exception as exc:
-        for *_, future in batch:
-            if not future.done():
-                future.set_exception(exc)
+        for pending in batch:
+            if not pending[4].done():
+                pending[4].set_exception(exc)
         return
-    for answer, *_, future in batch:
+    for answer, _, _, _, future in batch:  # (not *_: it builds a list per press)
         key = (answer.round_id, answer.user_id)
         if not future.done():
             future.set_result(key in written)
