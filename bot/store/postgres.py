@@ -21,7 +21,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 import asyncpg
@@ -83,20 +83,42 @@ ANSWERS_PER_PART = 250
 ANSWER_PARTS = 2
 _ANSWER_COLUMNS = ("round_id, platform, workspace, user_id, display_name, choice, correct, points, answered_at, "
                    "typed_text")
-_ANSWER_ARRAYS = ("unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::bool[], "
-                  "$8::int[], $9::timestamptz[], $10::text[])")
-_INSERT_ANSWERS = (f"INSERT INTO answers ({_ANSWER_COLUMNS}) SELECT * FROM {_ANSWER_ARRAYS} "
-                   "ON CONFLICT DO NOTHING RETURNING round_id, user_id")
-# The same, each row's points picked by the hints its user took. $11: every answer's points after 1 ... $12
-# hints, one answer after another (NULL: no change); a flat array, since asyncpg checks every element
-# of a nested one. The hints are read by the statement that writes the answers.
-_INSERT_ANSWERS_AFTER_HINTS = (
-    f"INSERT INTO answers ({_ANSWER_COLUMNS}) SELECT u.round_id, u.platform, u.workspace, u.user_id, "
-    "u.display_name, u.choice, u.correct, COALESCE(CASE WHEN h.level > 0 THEN "
-    "($11::int[])[(u.i::int - 1) * $12::int + LEAST(h.level, $12::int)] END, u.points), u.answered_at, "
-    f"u.typed_text FROM {_ANSWER_ARRAYS} WITH ORDINALITY AS u({_ANSWER_COLUMNS}, i) "
-    "LEFT JOIN hints h ON h.round_id = u.round_id AND h.user_id = u.user_id "
-    "ON CONFLICT DO NOTHING RETURNING round_id, user_id")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _answer_insert(uniform: bool, after_hints: bool) -> str:
+    """The INSERT of a batch of answers, a column an array (``unnest``); ``ON CONFLICT DO NOTHING`` keeps
+    the first answer per user and round, and the rows written are returned.
+
+    Shaped for asyncpg's encoding, which is most of the client's cost of a big batch: ``uniform``
+    (one round, platform and workspace, the usual batch) sends those three once ($1-$3) rather than
+    once a row; times go as microseconds since the epoch (bigint), cheaper than timestamptz and exact.
+    ``after_hints``: each row's points are picked by the hints its user took, read by this statement
+    (LEFT JOIN hints): $11 holds every answer's points after 1 ... $12 hints, one answer after another
+    (NULL: no change), a flat array because asyncpg checks every element of a nested one.
+    """
+    fields = "user_id, display_name, choice, correct, points, answered_at, typed_text"
+    arrays = "$4::text[], $5::text[], $6::int[], $7::bool[], $8::int[], $9::bigint[], $10::text[]"
+    if uniform:
+        round_id, platform, workspace = "$1::bigint", "$2::text", "$3::text"
+    else:
+        round_id, platform, workspace = "u.round_id", "u.platform", "u.workspace"
+        fields, arrays = f"round_id, platform, workspace, {fields}", f"$1::bigint[], $2::text[], $3::text[], {arrays}"
+    points, hints = "u.points", ""
+    if after_hints:
+        points = ("COALESCE(CASE WHEN h.level > 0 THEN "
+                  "($11::int[])[(u.i::int - 1) * $12::int + LEAST(h.level, $12::int)] END, u.points)")
+        hints = f" LEFT JOIN hints h ON h.round_id = {round_id} AND h.user_id = u.user_id"
+    return (f"INSERT INTO answers ({_ANSWER_COLUMNS}) SELECT {round_id}, {platform}, {workspace}, u.user_id, "
+            f"u.display_name, u.choice, u.correct, {points}, timestamptz 'epoch' + u.answered_at * interval "
+            f"'1 microsecond', u.typed_text FROM unnest({arrays}) WITH ORDINALITY AS u({fields}, i){hints} "
+            "ON CONFLICT DO NOTHING RETURNING round_id, user_id")
+
+
+# By (uniform, after_hints).
+_INSERT_ANSWERS = {(uniform, after): _answer_insert(uniform, after)
+                   for uniform in (False, True) for after in (False, True)}
 # Errors that mean "the server is not there right now", not "this statement is wrong".
 _UNAVAILABLE: tuple[type[BaseException], ...] = (
     OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
@@ -290,17 +312,22 @@ class PostgresStore:
         await write_answers(batch, self._insert_answers, min(ANSWER_PARTS, len(batch) // ANSWERS_PER_PART))
 
     async def _insert_answers(self, first: dict[AnswerKey, NewAnswer]) -> set[AnswerKey]:
-        values = first.values()
-        columns: list[Any] = [list(c) for c in zip(*(
-            (a.round_id, platform, workspace, a.user_id, a.display_name, a.choice, a.correct, a.points,
-             a.answered_at, a.typed_text) for a, platform, workspace, _ in values))]
-        widest = max(len(after) for *_, after in values)
+        values = list(first.values())
+        answers = [v[0] for v in values]
+        head, platform, workspace, _ = values[0]
+        uniform = all(v[0].round_id == head.round_id and v[1] == platform and v[2] == workspace for v in values)
+        columns: list[Any] = [head.round_id, platform, workspace] if uniform else [
+            [a.round_id for a in answers], [v[1] for v in values], [v[2] for v in values]]
+        columns += [[a.user_id for a in answers], [a.display_name for a in answers], [a.choice for a in answers],
+                    [a.correct for a in answers], [a.points for a in answers],
+                    [(a.answered_at - _EPOCH) // _MICROSECOND for a in answers], [a.typed_text for a in answers]]
+        widest = max(len(v[3]) for v in values)
         if widest:
             # Shorter rows repeat their last value; rows without points after hints are NULL.
-            columns.append([points for *_, after in values
+            columns.append([points for _, _, _, after in values
                             for points in (after + after[-1:] * (widest - len(after)) if after else (None,) * widest)])
             columns.append(widest)
-        sql = _INSERT_ANSWERS_AFTER_HINTS if widest else _INSERT_ANSWERS
+        sql = _INSERT_ANSWERS[uniform, bool(widest)]
         new = await self._write_statement(lambda con: con.fetch(sql, *columns))
         return {(int(r[0]), str(r[1])) for r in new}
 

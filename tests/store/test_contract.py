@@ -139,6 +139,24 @@ async def test_answers_once_per_user_and_round_across_processes(store: Store, ot
     assert sorted(a.user_id for a in await store.answers(record.id)) == sorted(f"u{i}" for i in range(30))
 
 
+async def test_a_batch_mixing_rounds_and_workspaces_stores_each_answer_with_its_own(store: Store) -> None:
+    first = await opened(store)
+    elsewhere = await opened(store, quiz(channel=Channel("test", "w2", "c9")))
+    await store.take_hint(elsewhere.id, "u2", 3)
+    at = NOON + timedelta(microseconds=123_457)
+    for after in ((5,), ()):  # one batch each: with points after hints, and without
+        written = await asyncio.gather(
+            store.record_answer(answer(first.id, f"u1{after}", at), "test", "w1", after),
+            store.record_answer(answer(elsewhere.id, f"u2{after}", at), "test", "w2", after),
+            store.record_answer(answer(elsewhere.id, "u2", at, choice=2), "test", "w2", after),
+            store.record_answer(answer(first.id, f"u1{after}", at), "test", "w1", after))
+        assert written == [True, True, bool(after), False]  # u2 answers in the first batch only
+    assert [(a.user_id, a.points, a.answered_at) for a in await store.answers(first.id)] == [
+        ("u1()", 10, at), ("u1(5,)", 10, at)]
+    assert [(a.user_id, a.points, a.choice) for a in await store.answers(elsewhere.id)] == [
+        ("u2", 5, 2), ("u2()", 10, 0), ("u2(5,)", 10, 0)]
+
+
 async def test_answers_read_back_in_the_order_they_came(store: Store) -> None:
     record = await opened(store)
     for minute, user in enumerate(["b", "a", "c"]):
