@@ -8,7 +8,9 @@ claimed with a lease (``next_attempt_at`` moved past now), so a process killed m
 message taken over when the lease runs out.
 
 Answers from many concurrent presses are written in group commits as in the SQLite store: one
-writer task takes every answer waiting and inserts them with one ``INSERT ... SELECT FROM unnest``.
+writer task takes every answer waiting and inserts them with ``INSERT ... SELECT FROM unnest``
+(a big batch as two such statements on two connections at once), which also reads the hints
+each user took. A press costs no other round trip.
 
 A server that restarts or cannot be reached makes calls raise :class:`StoreUnavailable` (reads are
 tried once more on a fresh connection first); the pool replaces broken connections, so the store
