@@ -317,14 +317,19 @@ class SqliteStore:
             return await self._insert_answers(rows)
 
     async def _hints_in(self, first: dict[AnswerKey, NewAnswer]) -> dict[AnswerKey, int]:
-        """Hints taken on the batch's rounds, read in the writing transaction, by (round, user)."""
-        rounds = sorted({round_id for round_id, _ in first})
+        """Hints taken by the batch's users whose points depend on them, read in the writing transaction."""
+        users: dict[int, list[str]] = {}
+        for (round_id, user_id), (*_, after) in first.items():
+            if after:
+                users.setdefault(round_id, []).append(user_id)
         hints: dict[AnswerKey, int] = {}
-        for start in range(0, len(rounds), ANSWERS_PER_INSERT):
-            chunk = rounds[start:start + ANSWERS_PER_INSERT]
-            rows = await self._db.execute_fetchall(
-                f"SELECT round_id, user_id, level FROM hints WHERE round_id IN ({','.join('?' * len(chunk))})", chunk)
-            hints.update(((int(r[0]), str(r[1])), int(r[2])) for r in rows)
+        for round_id, ids in users.items():
+            for start in range(0, len(ids), ANSWERS_PER_INSERT):
+                chunk = ids[start:start + ANSWERS_PER_INSERT]
+                marks = ",".join("?" * len(chunk))
+                rows = await self._db.execute_fetchall(
+                    f"SELECT user_id, level FROM hints WHERE round_id = ? AND user_id IN ({marks})", [round_id, *chunk])
+                hints.update(((round_id, str(r[0])), int(r[1])) for r in rows)
         return hints
 
     async def _insert_answers(self, rows: dict[tuple[int, str], tuple[object, ...]]) -> set[tuple[int, str]]:
