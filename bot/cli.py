@@ -288,7 +288,7 @@ def _run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     # Before anything starts: a console running beside an adapter that failed would hide the failure.
     config.check_secrets()
-    setup_logging(config.bot.log_level, config.bot.log_format)
+    setup_logging(config.bot.log_level, config.bot.log_format, config.bot.library_debug)
     library = load_library(config.deck_paths, include_builtin=config.builtin_decks)  # a broken deck: no start
     try:
         # SIGINT (Ctrl-C) and SIGTERM stop a running bot gracefully (exit 0); see bot.run.

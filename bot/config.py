@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.log_privacy import LIBRARIES
+
 log = logging.getLogger(__name__)
 ADAPTERS = ("console", "discord", "slack")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -48,6 +50,8 @@ class BotSection:
     timezone: str = "UTC"
     log_level: str = "INFO"
     log_format: str = "text"
+    # Libraries whose own DEBUG lines are kept (bot.log_privacy drops them by default): for troubleshooting one.
+    library_debug: list[str] = field(default_factory=list)
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 0
     start_retry_seconds: float = 60.0
@@ -401,6 +405,8 @@ def _check_values(config: Config) -> list[str]:
     if delivery.max_retry_seconds < delivery.first_retry_seconds:
         problems.append(f"delivery.max_retry_seconds: must be at least delivery.first_retry_seconds "
                         f"({delivery.first_retry_seconds:g}), got {delivery.max_retry_seconds:g}")
+    problems.extend(f"bot.library_debug: unknown library {name!r} (choose from {', '.join(sorted(LIBRARIES))})"
+                    for name in config.bot.library_debug if name not in LIBRARIES)
     if config.bot.log_format not in LOG_FORMATS:
         problems.append(f"bot.log_format: expected \"text\" or \"json\", got {config.bot.log_format!r}")
     for key in SECRET_KEYS:

@@ -7,12 +7,17 @@ the whole body of a request whose signature is wrong, ``response_url`` included 
 whoever holds it answer in that channel for half an hour). A log is read and shipped by more
 people than a database is, so these lines are kept out: StudyBot's own DEBUG lines stay, the
 libraries' are dropped, and bolt's bad-signature line keeps everything but the body.
+
+Someone troubleshooting one library (a gateway that drops, a Web API call that fails) can name it
+in ``[bot] library_debug`` to keep its DEBUG lines, knowing they then carry what people type.
+The bad-signature body stays out even then: its ``response_url`` is a credential, not a detail.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
 
 # Top-level logger names of the libraries whose DEBUG lines carry people's text.
 LIBRARIES = frozenset({"aiosqlite", "slack_sdk", "slack_bolt", "discord", "aiohttp", "websockets"})
@@ -20,11 +25,15 @@ _SIGNATURE_BODY = re.compile(r",? body: .*\)\Z", re.DOTALL)
 
 
 class LibraryDetailFilter(logging.Filter):
-    """Drops the libraries' DEBUG records and the body from slack_bolt's bad-signature record."""
+    """Drops the libraries' DEBUG records (but those of ``keep``) and the body from bolt's bad-signature record."""
+
+    def __init__(self, keep: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.keep = frozenset(keep)
 
     def filter(self, record: logging.LogRecord) -> bool:
         library = record.name.partition(".")[0]
-        if library in LIBRARIES and record.levelno < logging.INFO:
+        if library in LIBRARIES and library not in self.keep and record.levelno < logging.INFO:
             return False
         if library == "slack_bolt" and "Invalid request signature" in str(record.msg):
             # bolt formats the body into the message itself; keep signature and timestamp.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from bot.log_privacy import LibraryDetailFilter
@@ -28,15 +29,16 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-def setup_logging(level: str, log_format: str = "text") -> None:
+def setup_logging(level: str, log_format: str = "text", library_debug: Iterable[str] = ()) -> None:
     """Sends log records to stderr at ``level``, as ``log_format`` ("text" or "json") lines.
 
     Whatever the level, the libraries' own DEBUG lines and request bodies stay out (see
-    :mod:`bot.log_privacy`): they carry what people typed.
+    :mod:`bot.log_privacy`): they carry what people typed. Only the libraries named in
+    ``library_debug`` (``[bot] library_debug``) keep their DEBUG lines.
     """
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT))
-    handler.addFilter(LibraryDetailFilter())
+    handler.addFilter(LibraryDetailFilter(keep=library_debug))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -138,6 +138,9 @@ def test_whole_numbers_are_accepted_where_decimals_are_allowed(tmp_path: Path) -
     ('[bot]\nadapters = ["slack", "slack"]\n', "bot.adapters: name each adapter once"),
     ('[bot]\nlog_level = "verbose"\n',
      "bot.log_level: expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL, got 'verbose'"),
+    ('[bot]\nlibrary_debug = ["discrod"]\n',
+     "bot.library_debug: unknown library 'discrod' (choose from aiohttp, aiosqlite, discord, slack_bolt, "
+     "slack_sdk, websockets)"),
 ])
 def test_value_out_of_range_names_the_key_and_what_is_allowed(tmp_path: Path, text: str, expected: str) -> None:
     assert expected in problem(tmp_path, text)
@@ -148,6 +151,11 @@ def test_bad_timezone_is_named_with_examples_of_good_ones(tmp_path: Path, zone: 
     message = problem(tmp_path, f'[bot]\ntimezone = "{zone}"\n')
     assert f"bot.timezone: {zone!r} is not an IANA time zone" in message
     assert "Europe/Berlin" in message
+
+
+def test_library_debug_names_libraries_whose_debug_lines_are_kept(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, '[bot]\nlog_level = "DEBUG"\nlibrary_debug = ["discord", "aiohttp"]\n'))
+    assert config.bot.library_debug == ["discord", "aiohttp"]
 
 
 def test_log_level_may_be_written_in_any_case(tmp_path: Path) -> None:

@@ -202,6 +202,18 @@ def test_a_debug_run_logs_nothing_people_typed(tmp_path: Path) -> None:
     assert "zanzibar" in run.stdout and "Quetzalcoatl" in run.stdout  # the console itself still shows them
 
 
+def test_a_debug_run_keeps_the_debug_lines_of_a_library_named_in_library_debug(tmp_path: Path) -> None:
+    """The opt-in for troubleshooting a library: its DEBUG lines (here aiosqlite's statements) are kept."""
+    config = tmp_path / "studybot.toml"
+    config.write_text('[bot]\nlog_level = "DEBUG"\nlibrary_debug = ["aiosqlite"]\n', encoding="utf-8")
+    env = dict(os.environ, HOME=str(tmp_path / "home"), XDG_DATA_HOME=str(tmp_path / "xdg"))
+    run = subprocess.run([sys.executable, "-m", "bot", "run", "--config", str(config), "--data-dir",
+                          str(tmp_path / "data")], input="/topics\n", capture_output=True, text=True, cwd=REPO,
+                         env=env, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert re.search(r"DEBUG aiosqlite: (executing|operation)", run.stderr), run.stderr[-2000:]
+
+
 def test_render_drops_bold_but_not_inside_code_and_shows_fields_and_footer() -> None:
     reply = Reply("Use **kwargs** like this:\n```python\nf(**a, **b)\n```", title="T",
                   fields=(Field("Answered", "3"),), footer="topic · deck", ephemeral=True)

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from bot.config import Config
 from bot.core import buttons
 from bot.core.buttons import AnswerPress, EntryPress, ReviewPress, RoundPress
-from bot.core.catalog import ACTION, Catalog
+from bot.core.catalog import ACTION, Args, Catalog
 from bot.core.clock import Clock, SystemClock
 from bot.core.commands import CATALOG, lookup, reviews
 from bot.core.cooldowns import Cooldowns
@@ -397,6 +397,8 @@ class StudyBot:
         full_name = command.name
         if command.subcommands:
             action = event.options.get(ACTION) or command.default_subcommand
+            if not action and command.handler is not None:  # the group named alone: its overview
+                return await command.handler(self, event, Args({}))
             sub = command.subcommand(action)
             if sub is None:
                 uses = [f"`{s.usage(command.name)}`" for s in command.subcommands]

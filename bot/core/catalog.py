@@ -108,7 +108,9 @@ class Command:
     name: str
     description: str
     example: str  # a working invocation without the leading slash, shown in help
-    handler: Handler | None = None  # None for a group: its subcommands have handlers
+    # A group's own handler (optional) answers the group named alone, for anyone: an overview of what it is
+    # about and how to use its subcommands (which have their own handlers and checks).
+    handler: Handler | None = None
     options: tuple[Option, ...] = ()
     aliases: tuple[str, ...] = ()
     subcommands: tuple[Command, ...] = ()

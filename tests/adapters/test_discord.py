@@ -49,6 +49,7 @@ from bot.core.events import Channel, CommandEvent, User
 from bot.core.markup import split_markup
 from bot.core.outbox import DeliveryDeferred, DeliveryRefused
 from bot.core.replies import Button, Field, Reply
+from bot.kb.answer_match import accepted_answers
 from bot.store.base import Learner
 from bot.store.sqlite import SqliteStore
 from tests.clock import FakeClock
@@ -963,6 +964,60 @@ async def test_a_typed_answer_opens_a_modal_and_its_submission_is_judged(start: 
     assert fields["Correct"] == "Ada (+8)" and fields["Accepted answers"] == "`tf.Variable`"  # 10 less a 25% hint
 
 
+def modal_submit(h: Harness, message: dict[str, Any], custom_id: str, text: str, who: dict[str, str]) -> dict[str, Any]:
+    """A MODAL_SUBMIT interaction (type 5) of the typed-answer modal, as the gateway delivers it."""
+    data = interaction("message_component", who)
+    data["type"] = 5
+    data["message"] = message
+    data["data"] = {"custom_id": custom_id, "components": [
+        {"type": 1, "components": [{"type": 4, "custom_id": "answer", "value": text}]}]}
+    return data
+
+
+async def test_a_typed_daily_challenge_is_answered_through_a_modal(start: Start) -> None:
+    h = await start()
+    daily = interaction("daily_set", ADA, permissions=MANAGE_GUILD)
+    daily["data"]["options"][0]["options"] = [option("time", "12:05"), option("timezone", "UTC"),
+                                              option("mode", "typed")]
+    done = await h.dispatch(daily)
+    assert done[-1].text.startswith("Scheduled. Daily challenge here at 12:05 UTC: 1 question, answered by typing.")
+    h.clock.advance(minutes=6)  # the clock starts at 12:00 UTC
+    mark = len(h.recorder.calls)
+    await h.bot.tick()
+    intro, question = [c for c in h.recorder.since(mark) if c.method == "POST"]
+    assert intro.embeds[0]["title"] == "Daily challenge" and question.embeds[0]["title"].startswith("Daily challenge:")
+    [answer_id, hint_id] = question.custom_ids
+    pressed = buttons.parse(answer_id)
+    assert isinstance(pressed, buttons.RoundPress) and pressed.kind == "type"
+    assert buttons.parse(hint_id) == buttons.RoundPress("hint", pressed.round_id)
+    record = h.bot.quiz.open[pressed.round_id]
+    card = h.bot.library.card(record.card_id)
+    assert card is not None and record.typed
+    right = accepted_answers(card)[0]
+    assert question.message_id is not None
+
+    opened = await h.click(h.message(question.message_id), answer_id, GRACE)
+    modal = callback(opened).body
+    assert modal is not None and modal["type"] == 9 and modal["data"]["custom_id"] == buttons.typed_answer_id(
+        pressed.round_id)
+    for who, text in ((GRACE, right), (ADA, "certainly not this")):
+        submitted = await h.dispatch(modal_submit(h, h.message(question.message_id), modal["data"]["custom_id"],
+                                                  text, who))
+        assert callback(submitted).body == {"type": 5, "data": {"flags": 64}}  # private
+        [verdict] = [c for c in submitted if c.path.endswith("/messages/@original")]
+        assert verdict.text == f"Answer “{text}” locked in. Results when the round closes."
+    assert_no_mentions(h.recorder.calls)
+
+    h.clock.advance(hours=12)  # [daily] open_hours
+    mark = len(h.recorder.calls)
+    await h.bot.tick()
+    edit, reveal, results = [c for c in h.recorder.since(mark) if c.method in ("POST", "PATCH")]
+    assert edit.method == "PATCH" and edit.custom_ids == []  # the question closed: no buttons left
+    fields = {f["name"]: f["value"] for f in reveal.embeds[0]["fields"]}
+    assert fields["Correct"] == "Grace (+10)" and f"`{right}`" in fields["Accepted answers"]
+    assert results.embeds[0]["title"] == "Daily challenge results for Monday 02 March" and "Grace" in results.text
+
+
 # Spaced repetition
 
 
@@ -994,6 +1049,61 @@ async def test_review_session_is_private_and_its_buttons_work_after_a_restart(st
     assert any("Review:" in t for t in texts)  # and the next card follows
     [entry] = await again.bot.store.review_log(Learner("discord", GUILD_ID, ADA["id"]))
     assert entry.rating == 3 and entry.source == "review"
+
+
+def labels(call: Call) -> list[str]:
+    return [c["label"] for row in call.data.get("components", []) for c in row["components"]]
+
+
+def private_card(h: Harness, calls: list[Call]) -> Call:
+    """The one message with an embed among ``calls``, which must be shown to the presser only (as Discord
+    holds it: an edit of a deferred response keeps the deferral's ephemeral flag)."""
+    [card] = [c for c in calls if c.embeds]
+    assert card.message_id is not None and h.recorder.messages[card.message_id]["flags"] & 64, card
+    return card
+
+
+async def test_flip_to_flashcard_then_show_answer_then_a_grade_stay_private(start: Start) -> None:
+    h = await start()
+    await h.command("review", [{"name": "add", "type": 1, "options": [option("what", "keras")]}])
+    card = private_card(h, await h.command("review", [{"name": "start", "type": 1, "options": []}]))
+    [flip] = [cid for cid, label in zip(card.custom_ids, labels(card), strict=True) if label == "Flip to flashcard"]
+    assert card.message_id is not None
+    flipped = await h.click(h.message(card.message_id), flip, ADA)
+    assert callback(flipped).body == {"type": 6}
+    front = private_card(h, flipped)
+    assert labels(front) == ["Show answer", "Stop"] and front.embeds[0]["title"].startswith("Review:")
+    assert front.message_id is not None
+    shown = await h.click(h.message(front.message_id), front.custom_ids[0], ADA)
+    back = private_card(h, shown)
+    assert "How well did you know it?" in back.text and "Suggested" not in back.text
+    assert [label.split(" · ")[0] for label in labels(back)] == ["Again", "Hard", "Good", "Easy"]
+    assert back.message_id is not None
+    graded = await h.click(h.message(back.message_id), back.custom_ids[3], ADA)  # Easy
+    rated, following = [c for c in graded if c.text]
+    assert rated.ephemeral and following.ephemeral
+    assert rated.text.startswith("Easy. Next review of this card in")
+    assert labels(following) == ["Show answer", "Stop"]  # the next card is a flashcard too
+    [entry] = await h.bot.store.review_log(Learner("discord", GUILD_ID, ADA["id"]))
+    assert entry.rating == 4 and entry.source == "review"
+    assert not [c for c in h.recorder.calls if c.path.startswith("/channels/")]  # nothing in the channel
+    assert_no_mentions(h.recorder.calls)
+
+
+async def test_review_flashcards_is_private_and_grades_through_discord(start: Start) -> None:
+    h = await start()
+    await h.command("review", [{"name": "add", "type": 1, "options": [option("what", "keras")]}])
+    calls = await h.command("review", [{"name": "flashcards", "type": 1, "options": []}])
+    assert callback(calls).body == {"type": 5, "data": {"flags": 64}}  # private "thinking"
+    card = private_card(h, calls)
+    assert labels(card) == ["Show answer", "Stop"] and card.message_id is not None
+    back = private_card(h, await h.click(h.message(card.message_id), card.custom_ids[0], ADA))
+    assert back.message_id is not None
+    graded = await h.click(h.message(back.message_id), back.custom_ids[1], ADA)  # Hard
+    rated, following = [c for c in graded if c.text]
+    assert rated.ephemeral and following.ephemeral and rated.text.startswith("Hard. Next review of this card in")
+    [entry] = await h.bot.store.review_log(Learner("discord", GUILD_ID, ADA["id"]))
+    assert entry.rating == 2
 
 
 async def test_a_review_reminder_is_sent_as_a_direct_message(start: Start) -> None:

@@ -92,6 +92,10 @@ class FakeSlack:
         # Per method, answers to give before the normal one: (HTTP status, JSON body or plain text, headers).
         self.failures: dict[str, list[tuple[int, dict[str, Any] | str, dict[str, str]]]] = {}
         self.users_ratelimited = False  # users.info answers HTTP 429 with Retry-After, as Slack does
+        # When set, users.info requests are held until it is set (so a test can see how many arrive at once).
+        self.users_info_gate: asyncio.Event | None = None
+        self.users_info_in_flight = 0
+        self.users_info_most_in_flight = 0
         self.sockets: asyncio.Queue[web.WebSocketResponse] = asyncio.Queue()
         self.socket_messages: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._ts = itertools.count(1)
@@ -117,6 +121,13 @@ class FakeSlack:
         if request.can_read_body:
             data.update(await request.json() if request.content_type == "application/json" else await request.post())
         token = request.headers.get("Authorization", "").removeprefix("Bearer ") or str(data.get("token", ""))
+        if method == "users.info" and self.users_info_gate is not None:
+            self.users_info_in_flight += 1
+            self.users_info_most_in_flight = max(self.users_info_most_in_flight, self.users_info_in_flight)
+            try:
+                await self.users_info_gate.wait()
+            finally:
+                self.users_info_in_flight -= 1
         if self.failures.get(method):
             status, body, headers = self.failures[method].pop(0)
             self.calls.append(Call(method, data, token, body if isinstance(body, dict) else {"ok": False}))
@@ -546,6 +557,15 @@ async def test_deck_reload_is_answered_only_to_the_admin_who_asked(rig: Rig, use
     assert rig.slack.of("chat.postMessage") == []  # nothing in the channel
 
 
+async def test_deck_alone_lists_the_decks_privately(rig: Rig) -> None:
+    await rig.command("deck")
+    [reply] = rig.replies()
+    assert reply["response_type"] == "ephemeral" and reply["blocks"][0]["text"]["text"] == "Decks"
+    text = all_text(reply["blocks"])
+    assert "*TensorFlow &amp; Deep Learning Interview Prep* (`tensorflow`): 40 entries, 117 cards" in text
+    assert "`deck reload` (admins)" in text and "not something I can do" not in text
+
+
 def directory(slack: FakeSlack, now: list[float]) -> UserDirectory:
     """A user directory asking the fake's Web API through slack_sdk's client, on a clock the test moves."""
     return UserDirectory(AsyncWebClient(token=BOT_TOKEN, base_url=slack.base_url), clock=lambda: now[0])
@@ -569,6 +589,36 @@ async def test_failed_user_lookup_is_remembered_for_a_while_and_logged_once(fake
         await people.user(TEAM, STRANGER, "nobody")
     assert len(fake_slack.of("users.info")) == 2 and len(lookup_warnings(caplog)) == 2
     assert "user_not_found" in lookup_warnings(caplog)[0] and STRANGER in lookup_warnings(caplog)[0]
+
+
+@pytest.mark.parametrize("status, body", [(503, "Service Unavailable"), (502, "<html>Bad Gateway</html>")])
+async def test_a_lookup_answered_with_an_error_page_is_a_remembered_failure(fake_slack: FakeSlack, status: int,
+                                                                            body: str,
+                                                                            caplog: pytest.LogCaptureFixture) -> None:
+    """A proxy's plain-text or HTML error page is no JSON: the person is named from the payload, as for any
+    failed lookup, and the failure is remembered and logged once (it used to escape as an AttributeError)."""
+    fake_slack.failures["users.info"] = [(status, body, {})]
+    people = directory(fake_slack, [0.0])
+    with caplog.at_level(logging.WARNING):
+        for _ in range(3):
+            assert (await people.user(TEAM, ALICE, "alice")).display_name == "alice"
+    assert len(fake_slack.of("users.info")) == 1
+    [warning] = lookup_warnings(caplog)
+    assert f"HTTP {status}" in warning and ALICE in warning
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_a_lookup_that_breaks_unexpectedly_is_logged_and_the_person_still_served(
+        fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    def broken(user: dict[str, Any]) -> Any:
+        raise KeyError("profile")
+
+    monkeypatch.setattr("bot.adapters.slack.people.profile_of", broken)
+    people = directory(fake_slack, [0.0])
+    with caplog.at_level(logging.WARNING):
+        assert (await people.user(TEAM, ALICE, "alice")).display_name == "alice"
+    [error] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert ALICE in error.getMessage() and error.exc_info is not None and error.exc_info[0] is KeyError
 
 
 async def test_concurrent_lookups_of_one_person_make_one_call(fake_slack: FakeSlack) -> None:
@@ -595,6 +645,69 @@ async def test_rate_limited_lookups_pause_for_everyone_and_are_logged_once(fake_
         fake_slack.users_ratelimited = False
         now[0] += 31
         assert (await people.user(TEAM, ALICE, "alice")).display_name == "Alice"
+
+
+async def test_lookups_waiting_their_turn_when_slack_says_429_are_not_sent(fake_slack: FakeSlack) -> None:
+    """The people queued behind the first few calls are answered from payloads once Slack asks for a pause."""
+    fake_slack.users_ratelimited = True
+    people = directory(fake_slack, [0.0])
+    burst = await asyncio.gather(*(people.user(TEAM, f"U0PRESS{i:03d}", f"p{i}") for i in range(50)))
+    assert [u.display_name for u in burst] == [f"p{i}" for i in range(50)]
+    assert 1 <= len(fake_slack.of("users.info")) <= 10  # the calls already in flight, not one per person
+
+
+async def test_a_person_waits_a_bounded_time_for_their_lookup_which_is_remembered_when_it_lands(
+        fake_slack: FakeSlack) -> None:
+    """A press must not wait long on users.info (a typed round's modal needs its trigger within 3 s): past
+    the wait the payload's name is used, and the lookup, still running, is remembered for next time."""
+    fake_slack.users_info_gate = gate = asyncio.Event()
+    people = UserDirectory(AsyncWebClient(token=BOT_TOKEN, base_url=fake_slack.base_url), clock=lambda: 0.0,
+                           lookup_wait=0.2)
+    first = await asyncio.wait_for(people.user(TEAM, ALICE, "alice"), 5)  # Slack has not answered yet
+    assert first.display_name == "alice"  # the payload's handle
+    gate.set()
+
+    async def remembered() -> None:
+        while (await people.user(TEAM, ALICE, "alice")).display_name != "Alice":
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(remembered(), 10)
+    assert len(fake_slack.of("users.info")) == 1  # the same call, not a second one
+
+
+async def test_two_hundred_different_people_pressing_at_once_keep_few_users_info_calls_in_flight(rig: Rig) -> None:
+    """Each new person costs one ``users.info``; a burst of them must not open 200 calls to Slack at once
+    (it answers a burst with 429s). The fake holds every call until the test lets go, so the calls that
+    arrive meanwhile are the ones the adapter started at the same moment."""
+    pressers = [f"U0PRESS{i:03d}" for i in range(200)]
+    for i, user in enumerate(pressers):
+        rig.slack.users[user] = {"id": user, "team_id": TEAM, "name": f"p{i}", "profile": {"display_name": f"P {i}"}}
+    await rig.command("quiz seconds 60")
+    [question] = rig.slack.of("chat.postMessage")
+    first = buttons_of(question.data["blocks"])[0]["value"]
+    rig.slack.users_info_gate = gate = asyncio.Event()
+    presses = [asyncio.create_task(rig.press(first, user=user, message_ts=question.answer["ts"])) for user in pressers]
+
+    async def calls_waiting(count: int) -> None:
+        while rig.slack.users_info_in_flight < count:
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(calls_waiting(8), 20)
+    await asyncio.sleep(0.5)  # room for any further calls to arrive: without a bound, dozens more do
+    most = rig.slack.users_info_most_in_flight
+    gate.set()
+    await asyncio.wait_for(asyncio.gather(*presses), 60)
+
+    async def every_lookup_landed() -> None:  # those who waited too long went on with their handle meanwhile
+        while len(rig.slack.of("users.info")) < len(pressers) + 1 or rig.slack.users_info_in_flight:
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(every_lookup_landed(), 30)
+    assert 8 <= most <= 10, most
+    assert rig.slack.users_info_most_in_flight <= 10
+    looked_up = sorted(c.data["user"] for c in rig.slack.of("users.info"))
+    assert looked_up == sorted([ALICE, *pressers])  # one call per person (Alice started the quiz)
+    assert sum("locked in" in r["text"] for r in rig.replies()) == 200
 
 
 async def test_daily_challenge_is_posted_through_the_web_api(rig: Rig) -> None:
@@ -631,6 +744,55 @@ async def test_review_session_is_private_and_rates_through_its_buttons(rig: Rig)
     await rig.press(good)  # pressed again: counted once
     assert "already rated" in rig.replies()[-2]["text"]
     assert len(await rig.bot.store.review_log(Learner("slack", TEAM, ALICE))) == 1
+
+
+def labels_of(blocks: list[dict[str, Any]]) -> list[str]:
+    return [b["text"]["text"] for b in buttons_of(blocks)]
+
+
+async def test_flip_to_flashcard_then_show_answer_then_a_grade_stay_private_through_bolt(rig: Rig) -> None:
+    await rig.command("review add keras")
+    await rig.command("review")
+    card = rig.replies()[-1]
+    [flip] = [b["value"] for b in buttons_of(card["blocks"]) if b["text"]["text"] == "Flip to flashcard"]
+    await rig.press(flip)
+    front = rig.replies()[-1]
+    assert front["response_type"] == "ephemeral" and front["replace_original"] is False
+    assert front["blocks"][0]["text"]["text"].startswith("Review:")
+    assert labels_of(front["blocks"]) == ["Show answer", "Stop"]  # the choices are gone: a flashcard
+    assert "Flashcards · just for you" in all_text(front["blocks"])
+    await rig.press(buttons_of(front["blocks"])[0]["value"])
+    back = rig.replies()[-1]
+    assert back["response_type"] == "ephemeral" and "How well did you know it?" in all_text(back["blocks"])
+    assert "Suggested" not in all_text(back["blocks"])  # a flashcard is judged by the person alone
+    assert [label.split(" · ")[0] for label in labels_of(back["blocks"])] == ["Again", "Hard", "Good", "Easy"]
+    good = buttons_of(back["blocks"])[2]["value"]
+    await rig.press(good)
+    rated, following = rig.replies()[-2:]
+    assert rated["response_type"] == following["response_type"] == "ephemeral"
+    assert rated["text"].startswith("Good. Next review of this card in 10 min")
+    assert labels_of(following["blocks"]) == ["Show answer", "Stop"]  # the session goes on as flashcards
+    [entry] = await rig.bot.store.review_log(Learner("slack", TEAM, ALICE))
+    assert entry.rating == 3 and entry.source == "review"
+    await rig.press(good)  # pressed again: counted once
+    assert "already rated" in rig.replies()[-2]["text"]
+    assert len(await rig.bot.store.review_log(Learner("slack", TEAM, ALICE))) == 1
+    assert rig.slack.of("chat.postMessage") == [] and rig.slack.of("chat.postEphemeral") == []  # nothing public
+
+
+async def test_review_flashcards_shows_a_card_without_choices_through_bolt(rig: Rig) -> None:
+    await rig.command("review add keras")
+    await rig.command("review flashcards")
+    card = rig.replies()[-1]
+    assert card["response_type"] == "ephemeral" and labels_of(card["blocks"]) == ["Show answer", "Stop"]
+    await rig.press(buttons_of(card["blocks"])[0]["value"])
+    back = rig.replies()[-1]
+    assert back["response_type"] == "ephemeral" and "How well did you know it?" in all_text(back["blocks"])
+    await rig.press(buttons_of(back["blocks"])[0]["value"])  # Again
+    rated = rig.replies()[-2]
+    assert rated["response_type"] == "ephemeral" and rated["text"].startswith("Again. Next review of this card in")
+    [entry] = await rig.bot.store.review_log(Learner("slack", TEAM, ALICE))
+    assert entry.rating == 1
 
 
 async def test_a_review_reminder_arrives_as_a_direct_message(rig: Rig) -> None:
@@ -944,3 +1106,67 @@ async def test_a_typed_answer_opens_a_modal_through_views_open_and_its_submissio
     await rig.bot.tick()
     reveal = all_text(rig.slack.of("chat.postMessage")[-1].data["blocks"])
     assert "Alice (+10)" in reveal and "tf.Variable" in reveal
+
+
+def opened_view(rig: Rig) -> dict[str, Any]:
+    """The modal the last ``views.open`` call opened."""
+    view = rig.slack.of("views.open")[-1].data["view"]
+    return json.loads(view) if isinstance(view, str) else view
+
+
+async def submit(rig: Rig, view: dict[str, Any], text: str, user: str = ALICE) -> web.Response:
+    """A ``view_submission`` of the typed-answer modal ``view``, as Slack posts it."""
+    body = {"type": "view_submission", "team": {"id": TEAM, "domain": "studybot-test"},
+            "user": {"id": user, "username": user.lower()[2:7], "name": user.lower()[2:7], "team_id": TEAM},
+            "api_app_id": "A0STUDYBOT", "token": "gIkuvaNzQIHg97ATvDxqgjtO", "trigger_id": f"submit.{next(_ids)}",
+            "view": {**view, "id": "V1", "team_id": TEAM, "state": {"values": {
+                "answer": {"answer": {"type": "plain_text_input", "value": text}}}}}}
+    return await rig.send("payload=" + quote_plus(json.dumps(body)), FORM)
+
+
+async def test_typed_hints_are_answered_privately_in_mrkdwn_and_cost_points(rig: Rig,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    card = rig.bot.library.card("tensorflow/constant-vs-variable/q1")
+    monkeypatch.setattr(rig.bot.quiz, "pick_card", lambda topic, exclude=frozenset(), typed=False: card)
+    await rig.command("quiz typed seconds 30")
+    [question] = rig.slack.of("chat.postMessage")
+    answer, hint = [b["value"] for b in buttons_of(question.data["blocks"])]
+    ts = question.answer["ts"]
+    for _ in range(2):
+        assert (await rig.press(hint, message_ts=ts)).status == 200
+    first, second = rig.replies()[-2:]
+    assert first["response_type"] == second["response_type"] == "ephemeral"
+    assert first["replace_original"] is False  # the question stays as it is for everyone
+    assert first["text"] == ("Hint 1 of 3: `t·.········`. A right answer now earns 75% of the points. "
+                             "Press *Hint* again for more.")  # Slack's bold, not Markdown's
+    assert second["text"].startswith("Hint 2 of 3: `tf.") and "earns 50% of the points" in second["text"]
+    await rig.press(answer, message_ts=ts)
+    assert (await submit(rig, opened_view(rig), "tf.Variable")).status == 200
+    await rig.press(hint, message_ts=ts)
+    assert rig.replies()[-1]["text"] == "You already answered this round; a hint would not change it."
+    assert len(rig.slack.of("chat.postMessage")) == 1  # no hint reached the channel
+    rig.clock.advance(seconds=31)
+    await rig.bot.tick()
+    assert "Alice (+5)" in all_text(rig.slack.of("chat.postMessage")[-1].data["blocks"])  # 10 less two 25% hints
+
+
+async def test_fifty_fifty_is_answered_privately_and_halves_the_points(rig: Rig) -> None:
+    await rig.command("quiz seconds 10")
+    [question] = rig.slack.of("chat.postMessage")
+    values = [b["value"] for b in buttons_of(question.data["blocks"])]
+    *choices, fifty = values
+    assert [b["text"]["text"] for b in buttons_of(question.data["blocks"])][-1] == "50/50"
+    pressed = button_ids.parse(choices[0])
+    assert isinstance(pressed, button_ids.AnswerPress)
+    card = rig.bot.library.card(rig.bot.quiz.open[pressed.round_id].card_id)
+    assert card is not None
+    await rig.press(fifty, user=BOB, message_ts=question.answer["ts"])
+    [kept] = rig.replies()[-1:]
+    assert kept["response_type"] == "ephemeral" and kept["replace_original"] is False
+    right = f"*{'ABCDE'[card.correct_index]}. {to_mrkdwn(card.choices[card.correct_index].text)}*"
+    assert kept["text"].startswith("50/50: it is ") and right in kept["text"]
+    assert kept["text"].endswith("A right answer now earns half points.") and "**" not in kept["text"]
+    await rig.press(choices[card.correct_index], user=BOB, message_ts=question.answer["ts"])
+    rig.clock.advance(seconds=11)
+    await rig.bot.tick()
+    assert "Bob Brown (+5)" in all_text(rig.slack.of("chat.postMessage")[-1].data["blocks"])

@@ -14,6 +14,7 @@ from bot.config import Config, CooldownSection, DecksSection
 from bot.core import buttons
 from bot.core.app import StudyBot
 from bot.core.commands.decks import reload_reply
+from bot.core.events import User
 from bot.core.shelf import ReloadOutcome
 from bot.kb.library import Library, load_library
 from bot.store.sqlite import SqliteStore
@@ -161,11 +162,25 @@ async def test_a_missing_deck_folder_is_a_problem_and_the_old_decks_stay(tmp_pat
     assert bot.library.entry("demo/first") is not None
 
 
-async def test_deck_alone_names_the_reload(tmp_path: Path, clock: FakeClock) -> None:
+@pytest.mark.parametrize("who", [ADMIN, user("alice")], ids=["admin", "member"])
+async def test_deck_alone_lists_the_decks_and_how_to_reload_them(tmp_path: Path, clock: FakeClock,
+                                                                   who: User) -> None:
+    write_decks(tmp_path, "first", "second:extra")
+    bot, _ = await bot_over(tmp_path, clock)
+    [reply] = await bot.handle_command(command("deck", who))
+    deck = bot.library.decks[0]
+    assert reply.ephemeral and reply.title == "Decks"
+    assert reply.body.splitlines()[0] == f"**{deck.title}** (`{deck.name}`): 2 entries, 2 cards"
+    assert "`deck reload` (admins): read the deck files again" in reply.body
+    assert "e.g. `deck reload`" in reply.body and "`topics`" in reply.body
+    assert "not something I can do" not in reply.body
+
+
+async def test_deck_with_an_unknown_subcommand_names_the_reload(tmp_path: Path, clock: FakeClock) -> None:
     write_decks(tmp_path, "first")
     bot, _ = await bot_over(tmp_path, clock)
-    [reply] = await bot.handle_command(command("deck", ADMIN))
-    assert reply.body == "`deck` is not something I can do. Use `deck reload`; e.g. `deck reload`."
+    [reply] = await bot.handle_command(command("deck relaod", ADMIN))
+    assert reply.body == "`deck relaod` is not something I can do. Use `deck reload`; e.g. `deck reload`."
 
 
 async def test_scores_of_a_card_whose_id_survives_still_count_after_the_reload(tmp_path: Path,

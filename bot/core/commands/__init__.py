@@ -101,7 +101,8 @@ CATALOG = Catalog((
                         options=(Option("time", "Local time, 24-hour HH:MM, or off", max_length=16),
                                  Option("timezone", "Time zone, e.g. Europe/Berlin", max_length=64,
                                         suggest="timezones"))))),
-    Command("deck", "Admins: reload the decks from their files without a restart", "deck reload", admin=True,
+    Command("deck", "The decks in service; admins reload them from their files without a restart", "deck reload",
+            decks.overview, admin=True, more_examples=(("deck", "the decks in service, with their counts"),),
             subcommands=(
                 Command("reload", "Read the deck files again; when they are broken the old decks stay, with the "
                         "problems listed", "deck reload", decks.reload, admin=True),)),

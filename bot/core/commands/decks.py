@@ -22,6 +22,20 @@ async def reload(bot: StudyBot, event: CommandEvent, args: Args) -> list[Reply]:
     return [reload_reply(await bot.reload_decks())]
 
 
+async def overview(bot: StudyBot, event: CommandEvent, args: Args) -> list[Reply]:
+    """``deck`` typed alone: the decks in service, and how to reload them (anyone may ask; reloading is for admins)."""
+    lines = [f"**{deck.title}** (`{deck.name}`): {plural(len(deck.entries), 'entry')}, "
+             f"{plural(len(deck.cards), 'card')}" for deck in bot.library.decks] or ["No decks are in service."]
+    group = bot.catalog.find("deck")
+    assert group is not None and group.subcommands, "the catalog declares `deck` with its subcommands"
+    for sub in group.subcommands:
+        admins = " (admins)" if sub.admin else ""
+        lines.append(f"`deck {sub.name}`{admins}: {sub.description[:1].lower()}{sub.description[1:]}; "
+                     f"e.g. `{sub.example}`.")
+    lines.append("`topics` lists each deck's topics.")
+    return [Reply("\n".join(lines), title="Decks", ephemeral=True)]
+
+
 def reload_reply(outcome: ReloadOutcome) -> Reply:
     """The admin's private report of one reload."""
     if outcome.busy:
