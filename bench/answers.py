@@ -31,6 +31,7 @@ from bot.config import Config
 from bot.core.app import StudyBot
 from bot.core.events import ButtonEvent
 from bot.kb.library import Library, load_library
+from bot.run import run_event_loop
 from bot.store.sqlite import SqliteStore, upgrade
 from tests.core.fakes import RecordingOutbox, command, press, user
 
@@ -160,7 +161,7 @@ def main() -> None:
     parser.add_argument("--answers", type=int, nargs="+", default=[1_000, 10_000],
                         help="burst sizes (concurrent presses) to measure")
     args = parser.parse_args()
-    asyncio.run(run(args.answers))
+    run_event_loop(run(args.answers))
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ from bench.answers import percentile, through_core
 from bot.config import Config
 from bot.core.app import StudyBot
 from bot.kb.library import load_library
+from bot.run import run_event_loop
 from bot.store.postgres import PostgresStore
 from tests.clock import FakeClock
 from tests.core.fakes import RecordingOutbox, command, press, user
@@ -140,7 +141,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.worker:
         url, round_id, choices, prefix, count, size = args.worker
-        asyncio.run(worker(url, int(round_id), int(choices), prefix, int(count), int(size)))
+        run_event_loop(worker(url, int(round_id), int(choices), prefix, int(count), int(size)))
         return
     server = None
     if args.url is None:
@@ -159,8 +160,8 @@ def run(url: str, count: int, size: int) -> None:
     print(f"{os.cpu_count()} cores; bursts of {size:,} concurrent presses, {count} bursts per process; "
           "PostgreSQL on loopback (fsync off), pool of 4 connections per process\n")
     with tempfile.TemporaryDirectory(prefix="studybot-bench-") as folder:
-        sqlite = asyncio.run(_sqlite(Path(folder), size))
-    round_id, choices = asyncio.run(open_round(url))
+        sqlite = run_event_loop(_sqlite(Path(folder), size))
+    round_id, choices = run_event_loop(open_round(url))
 
     async def one() -> tuple[float, list[float]]:
         bot, store = await _bot(url)
@@ -171,9 +172,9 @@ def run(url: str, count: int, size: int) -> None:
         finally:
             await store.close()
 
-    one_rate, one_latencies = asyncio.run(one())
+    one_rate, one_latencies = run_event_loop(one())
     three_rate, three_latencies = several(url, round_id, choices, count, size)
-    stored = asyncio.run(count_answers(url, round_id))
+    stored = run_event_loop(count_answers(url, round_id))
     expected = 200 + total + WORKERS * (200 + total)
     print(line(f"SQLite, 1 process ({size:,} at once)", sqlite[0], sqlite[1]))
     print(line(f"PostgreSQL, 1 process ({count}x{size:,})", one_rate, one_latencies))

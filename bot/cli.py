@@ -283,7 +283,7 @@ def _kb_gaps(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from bot.core.app import TimerFailure
-    from bot.run import run
+    from bot.run import run, run_event_loop
 
     config = load_config(args.config)
     # Before anything starts: a console running beside an adapter that failed would hide the failure.
@@ -292,7 +292,7 @@ def _run(args: argparse.Namespace) -> int:
     library = load_library(config.deck_paths, include_builtin=config.builtin_decks)  # a broken deck: no start
     try:
         # SIGINT (Ctrl-C) and SIGTERM stop a running bot gracefully (exit 0); see bot.run.
-        asyncio.run(run(config, config.data_dir(args.data_dir), library))
+        run_event_loop(run(config, config.data_dir(args.data_dir), library))
     except KeyboardInterrupt:  # Ctrl-C before the bot was running
         return 130
     except TimerFailure as exc:

@@ -121,20 +121,21 @@ class StudyBot:
             return [Reply(STOPPING, ephemeral=True)]
         command = self.catalog.find(event.name)
         self.metrics.commands.inc(command.name if command is not None else "unknown")
-        return await self._guard(self._command(event), f"command {event.name} {dict(event.options)} from {event.user}",
+        return await self._guard(self._command(event),
+                                 lambda: f"command {event.name} {dict(event.options)} from {event.user}",
                                  on_failure=lambda: self.cooldowns.release(event))
 
     async def handle_button(self, event: ButtonEvent) -> list[Reply]:
         """Answers a button press; never raises."""
         if not self.accepting:
             return [Reply(STOPPING, ephemeral=True)]
-        return await self._guard(self._button(event), f"button {event.button_id} from {event.user}")
+        return await self._guard(self._button(event), lambda: f"button {event.button_id} from {event.user}")
 
     async def handle_text(self, event: TextSubmitEvent) -> list[Reply]:
         """Answers text written in a field the core asked for (a typed answer); never raises."""
         if not self.accepting:
             return [Reply(STOPPING, ephemeral=True)]
-        return await self._guard(self._text(event), f"text for {event.input_id} from {event.user}")
+        return await self._guard(self._text(event), lambda: f"text for {event.input_id} from {event.user}")
 
     async def _text(self, event: TextSubmitEvent) -> list[Reply]:
         round_id = buttons.parse_typed_answer(event.input_id)
@@ -143,16 +144,18 @@ class StudyBot:
         self.metrics.answer_presses.inc()
         return [await self.quiz.submit_typed(event, round_id)]
 
-    async def _guard(self, work: Awaitable[list[Reply]], context: str,
+    async def _guard(self, work: Awaitable[list[Reply]], context: Callable[[], str],
                      on_failure: Callable[[], Awaitable[None]] | None = None) -> list[Reply]:
+        """Runs a handler; a failure is logged with ``context()`` (built only then: it is most of a
+        press's own work) and answered with a private apology."""
         try:
             return await work
         except StoreUnavailable as exc:
             # Expected while a database server restarts: one line, no traceback, and a reply that says so.
-            log.warning("not handled, the database is unavailable: %s (%s)", context, exc)
+            log.warning("not handled, the database is unavailable: %s (%s)", context(), exc)
             reply = UNAVAILABLE
         except Exception:
-            log.exception("handler failed: %s", context)
+            log.exception("handler failed: %s", context())
             reply = APOLOGY
         if on_failure is not None:
             try:

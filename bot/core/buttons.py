@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 VERSION = "v1"
 _ROUND = r"\d+"
@@ -114,8 +115,12 @@ def parse_typed_answer(input_id: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+@lru_cache(maxsize=4096)
 def parse(button_id: str) -> Press | None:
-    """What a pressed id means, for this format and the unversioned one before it; None if not ours."""
+    """What a pressed id means, for this format and the unversioned one before it; None if not ours.
+
+    Cached: a round's hundreds of presses carry a handful of ids, and a press is frozen, so sharing is safe.
+    """
     for kind, pattern in _PATTERNS.items():
         match = pattern.fullmatch(button_id)
         if match is None:

@@ -11,9 +11,12 @@ import uuid
 from datetime import datetime, timedelta
 
 from bot.core.events import CommandEvent
-from bot.store.base import Store
+from bot.store.base import FORGET_COOLDOWNS_EVERY, Store
 
 MAX_COOLDOWNS = 10_000  # remembered uses before the expired ones are dropped
+# A shared store forgets uses at least this old, even when every cooldown is shorter: processes on one
+# database may run with different cooldowns for a while (a config change rolling out), or clocks a little apart.
+KEEP_SHARED_USES = timedelta(hours=1)
 
 Key = tuple[str, str, str, str]
 
@@ -26,12 +29,16 @@ class Cooldowns:
         self.last_use: dict[Key, tuple[datetime, int]] = {}
         self.store = store if store is not None and store.shared else None
         self._instance = uuid.uuid4().hex[:12]  # this process, in the token a shared store keeps per use
+        self._shared_uses = 0
 
     async def check(self, event: CommandEvent, seconds: float, now: datetime) -> str | None:
         """Records this use, or says how long to wait when the last one was under ``seconds`` ago."""
         key = _key(event)
         if self.store is not None:
             wait = await self.store.use_cooldown(key, now, seconds, self._token(event))
+            self._shared_uses += 1
+            if self._shared_uses % FORGET_COOLDOWNS_EVERY == 0:
+                await self.store.forget_cooldowns(now - max(self.longest, KEEP_SHARED_USES))
             return _easy_there(event, wait) if wait > 0 else None
         last = self.last_use.get(key)
         if last is not None and now - last[0] < timedelta(seconds=seconds):

@@ -124,6 +124,11 @@ async def stop(bot: StudyBot, event: CommandEvent) -> list[Reply]:
         current = await unit.game_open_round(game.id)
         if not await unit.end_game(game.id, now, event.user.user_id, "stopped"):
             return [Reply("This quiz has already ended.", ephemeral=True)]
+        if current is None:
+            # The timer may have closed the question we waited on and opened the next one while we
+            # waited: each statement sees what is committed when it starts (PostgreSQL), so look again.
+            # This look holds the new question's row, so no timer moves past it before the end commits.
+            current = await unit.game_open_round(game.id)
         if current is not None and await bot.quiz.close(unit, current, edits):
             closed = current
         await _queue_results(unit, game, await unit.game_rounds(game.id), now, "stopped", event.user.display_name)

@@ -28,6 +28,9 @@ from bot.store.base import AnswerRecord, Outgoing, RoundRecord, Store, StoreUnit
 
 log = logging.getLogger(__name__)
 LETTERS = "ABCDE"
+# What every accepted press hears, by choice: built once, since a burst of presses would build it a thousand times.
+_LOCKED_IN = tuple(Reply(f"Answer {letter} locked in. Results when the round closes.", ephemeral=True)
+                   for letter in LETTERS)
 # Called in the unit that closes a round, with its answers (spaced repetition feeds on them).
 AnswerFeed = Callable[[StoreUnit, RoundRecord, list[AnswerRecord]], Awaitable[None]]
 
@@ -83,8 +86,6 @@ class QuizMaster:
         self.rng = rng
         self.settings = settings
         self.open: dict[int, RoundRecord] = {}
-        # Rounds where someone may hold a hint: only their answers need a read of the hints table.
-        self.hinted: set[int] = set()
         self.feed: AnswerFeed | None = None
         # Open rounds whose question is queued but not yet delivered: they do not close before people
         # could see them (a rate limit or an outage delays the question, not the answering time).
@@ -101,7 +102,6 @@ class QuizMaster:
     async def load(self) -> None:
         """Re-arms every round the database says is open (after a restart)."""
         self.open = {r.id: r for r in await self.store.open_rounds()}
-        self.hinted = set(self.open)  # hints taken before the restart are in the store, not in memory
         self.unposted = {m.round_id for m in await self.store.pending_messages()
                          if m.purpose == "question" and m.round_id in self.open}
         self._asked = {r.id: card for r in self.open.values() if (card := self.library.card(r.card_id))}
@@ -205,10 +205,10 @@ class QuizMaster:
         if record.typed:
             return Reply("This question is answered by typing: press **Answer** and write it.", ephemeral=True)
         correct = choice == card.correct_index
-        points = await self.award(card, record, event.user.user_id) if correct else 0
+        points, after_hints = self.award(card, record) if correct else (0, ())
         answer = AnswerRecord(round_id, event.user.user_id, event.user.display_name, choice, correct, points,
                               self.now())
-        stored = await self.store.record_answer(answer, event.user.platform, event.user.workspace)
+        stored = await self.store.record_answer(answer, event.user.platform, event.user.workspace, after_hints)
         if not stored:
             return Reply("You already answered this round; your first answer counts.", ephemeral=True)
         if record.kind == "practice":
@@ -217,27 +217,27 @@ class QuizMaster:
                     await self.feed(unit, record, [answer])
             self.disarm(round_id)
             return practice_result(card, choice)
-        return Reply(f"Answer {LETTERS[choice]} locked in. Results when the round closes.", ephemeral=True)
+        return _LOCKED_IN[choice]
 
-    async def award(self, card: QuizCard, record: RoundRecord, user_id: str) -> int:
-        """The points a right answer given now is worth: by difficulty, plus the speed bonus, less hints.
+    def award(self, card: QuizCard, record: RoundRecord) -> tuple[int, tuple[int, ...]]:
+        """The points a right answer given now is worth, by difficulty plus the speed bonus; and what
+        it is worth after 1, 2, ... hints (each typed hint costs ``hint_cost`` percent, a 50/50 half).
 
         Computed once, when the answer is taken, and stored with it: later config changes never
-        rewrite what was given.
+        rewrite what was given. Which of them counts is the store's to pick, by the hints it holds
+        when it writes the answer (a hint may have been taken through another process).
         """
         if record.kind == "practice":
-            return 0
+            return 0, ()
         points = float(self.settings.points_for(card.difficulty))
         if self.settings.speed_bonus:
             total = (record.closes_at - record.opened_at).total_seconds()
             left = (record.closes_at - self.now()).total_seconds()
             points += self.settings.speed_bonus * max(0.0, min(1.0, left / total)) if total > 0 else 0
-        taken = await self.store.hints_taken(record.id, user_id) if record.id in self.hinted else 0
-        if taken and record.typed:
-            points *= max(0, 100 - self.settings.hint_cost * taken) / 100
-        elif taken:
-            points /= 2  # a 50/50
-        return round(points)
+        if not record.typed:
+            return round(points), (round(points / 2),)  # a 50/50
+        return round(points), tuple(round(points * max(0, 100 - self.settings.hint_cost * taken) / 100)
+                                    for taken in range(1, HINT_LEVELS + 1))
 
     def ask_typed(self, round_id: int) -> Reply:
         """What pressing a typed round's "Answer" button gets: a text field, or why not."""
@@ -266,11 +266,11 @@ class QuizMaster:
         if not text:
             return Reply("That answer was empty; press **Answer** again and type it.", ephemeral=True)
         correct = judge(card, text).accepted
-        points = await self.award(card, record, event.user.user_id) if correct else 0
+        points, after_hints = self.award(card, record) if correct else (0, ())
         stored = await self.store.record_answer(
             AnswerRecord(round_id, event.user.user_id, event.user.display_name,
                          card.correct_index if correct else -1, correct, points, self.now(), text),
-            event.user.platform, event.user.workspace)
+            event.user.platform, event.user.workspace, after_hints)
         if not stored:
             return Reply("You already answered this round; your first answer counts.", ephemeral=True)
         return Reply(f"Answer “{neutralize(fit(text, 80))}” locked in. Results when the round closes.",
@@ -287,7 +287,6 @@ class QuizMaster:
             return Reply("This game has no hints (it was started with `nohints`).", ephemeral=True)
         if any(a.user_id == event.user.user_id for a in await self.store.answers(round_id)):
             return Reply("You already answered this round; a hint would not change it.", ephemeral=True)
-        self.hinted.add(round_id)
         if not record.typed:
             await self.store.take_hint(round_id, event.user.user_id, 1)
             kept = fifty_fifty(card, f"{round_id}:{event.user.user_id}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -32,9 +33,9 @@ class QuizCard:
     difficulty: str | None = None
     answers: tuple[str, ...] = ()
 
-    @property
+    @cached_property
     def correct_index(self) -> int:
-        """Index of the one correct choice (validation guarantees there is exactly one)."""
+        """Index of the one correct choice (validation guarantees there is exactly one); worked out once."""
         return next(i for i, choice in enumerate(self.choices) if choice.correct)
 
 

@@ -24,6 +24,8 @@ UserAnswer = tuple[str, str, bool, date | None]  # card id, round kind, correct,
 MAX_GAPS = 10_000
 # Deliveries seen are forgotten once older than remembered, checked every this many deliveries.
 FORGET_DELIVERIES_EVERY = 500
+# Command uses kept in a shared store are forgotten once older than every cooldown, checked every this many uses.
+FORGET_COOLDOWNS_EVERY = 500
 
 
 class StoreError(Exception):
@@ -321,8 +323,15 @@ class Store(Protocol):
         it is closed already or would close later anyway."""
         ...
 
-    async def record_answer(self, answer: AnswerRecord, platform: str, workspace: str) -> bool:
-        """Stores an answer; False if this user already answered this round."""
+    async def record_answer(self, answer: AnswerRecord, platform: str, workspace: str,
+                            after_hints: tuple[int, ...] = ()) -> bool:
+        """Stores an answer; False if this user already answered this round.
+
+        ``after_hints``: what the answer is worth if its user took 1, 2, ... hints on the round (the
+        last for more). The store reads the hints taken in the same statement or transaction that
+        writes the answer and stores that instead of ``answer.points``: no read per press, and a hint
+        taken through another process counts.
+        """
         ...
 
     async def game(self, game_id: int) -> Game | None:
@@ -519,6 +528,12 @@ class Store(Protocol):
 
     async def release_cooldown(self, key: tuple[str, str, str, str], token: str) -> None:
         """Forgets the use recorded by ``token`` (not an earlier or later one), so a retry is not refused."""
+        ...
+
+    async def forget_cooldowns(self, before: datetime) -> int:
+        """Deletes every use recorded before ``before`` (the caller passes a time past every cooldown, so
+        they refuse nothing any more); returns how many. Without it the table keeps a row for every
+        member who ever used a command."""
         ...
 
     async def first_delivery(self, key: str, now: datetime, remember_seconds: float) -> bool:

@@ -14,8 +14,10 @@ from bot.store.base import AnswerRecord
 
 T = TypeVar("T")
 
-# An answer waiting to be written: the answer, its platform and workspace, and the caller's future.
-PendingAnswer = tuple[AnswerRecord, str, str, "asyncio.Future[bool]"]
+# An answer to write: the answer, its platform and workspace, and its points after 1, 2, ... hints.
+NewAnswer = tuple[AnswerRecord, str, str, tuple[int, ...]]
+# An answer waiting to be written, and the caller's future.
+PendingAnswer = tuple[AnswerRecord, str, str, tuple[int, ...], "asyncio.Future[bool]"]
 # (round id, user id): one answer per user per round.
 AnswerKey = tuple[int, str]
 
@@ -44,27 +46,55 @@ class BatchWriter(Generic[T]):
 
 
 async def write_answers(batch: list[PendingAnswer],
-                        insert: Callable[[dict[AnswerKey, tuple[AnswerRecord, str, str]]], Awaitable[set[AnswerKey]]]
-                        ) -> None:
+                        insert: Callable[[dict[AnswerKey, NewAnswer]], Awaitable[set[AnswerKey]]],
+                        parts: int = 1) -> None:
     """Inserts a batch of answers with ``insert`` and wakes each caller with whether its answer was new.
 
     ``insert`` gets the first answer of each (round, user) and returns the keys it wrote. A user
     pressing twice within one batch: the first press is the one written and the rest are
     duplicates, decided here rather than by the order the database happens to insert rows in.
     A caller whose future is already done was cancelled and no longer waits.
+
+    ``parts``: the batch is split into up to this many inserts that run at once (a database server
+    with a connection each and cores to spare writes them side by side), and each wakes its own
+    callers as soon as it is written. Every key is in exactly one part.
     """
-    first: dict[AnswerKey, tuple[AnswerRecord, str, str]] = {}
-    for answer, platform, workspace, _ in batch:
-        first.setdefault((answer.round_id, answer.user_id), (answer, platform, workspace))
+    first: dict[AnswerKey, NewAnswer] = {}
+    for answer, platform, workspace, after_hints, _ in batch:
+        first.setdefault((answer.round_id, answer.user_id), (answer, platform, workspace, after_hints))
+    if parts <= 1 or len(first) < 2:
+        await _write_part(first, batch, insert)
+        return
+    size = -(-len(first) // parts)
+    part_of = {key: n // size for n, key in enumerate(first)}
+    chunks: list[dict[AnswerKey, NewAnswer]] = [{} for _ in range(max(part_of.values()) + 1)]
+    callers: list[list[PendingAnswer]] = [[] for _ in chunks]
+    for key, new in first.items():
+        chunks[part_of[key]][key] = new
+    for pending in batch:
+        callers[part_of[(pending[0].round_id, pending[0].user_id)]].append(pending)
+    await asyncio.gather(*(_write_part(chunk, waiting, insert) for chunk, waiting in zip(chunks, callers)))
+
+
+async def _write_part(first: dict[AnswerKey, NewAnswer], batch: list[PendingAnswer],
+                      insert: Callable[[dict[AnswerKey, NewAnswer]], Awaitable[set[AnswerKey]]]) -> None:
+    """Inserts ``first`` and wakes the callers in ``batch`` (every one whose key is in ``first``)."""
     try:
         written = await insert(first)
     except Exception as exc:
-        for *_, future in batch:
-            if not future.done():
-                future.set_exception(exc)
+        for pending in batch:
+            if not pending[4].done():
+                pending[4].set_exception(exc)
         return
-    for answer, *_, future in batch:
+    for answer, _, _, _, future in batch:  # (not *_: it builds a list per press)
         key = (answer.round_id, answer.user_id)
         if not future.done():
             future.set_result(key in written)
         written.discard(key)
+
+
+def points_after_hints(answer: AnswerRecord, after_hints: tuple[int, ...], hints: int) -> int:
+    """The points to store for ``answer`` when its user took ``hints`` hints (see ``Store.record_answer``)."""
+    if hints <= 0 or not after_hints:
+        return answer.points
+    return after_hints[min(hints, len(after_hints)) - 1]

@@ -8,7 +8,9 @@ claimed with a lease (``next_attempt_at`` moved past now), so a process killed m
 message taken over when the lease runs out.
 
 Answers from many concurrent presses are written in group commits as in the SQLite store: one
-writer task takes every answer waiting and inserts them with one ``INSERT ... SELECT FROM unnest``.
+writer task takes every answer waiting and inserts them with ``INSERT ... SELECT FROM unnest``
+(a big batch as two such statements on two connections at once), which also reads the hints
+each user took. A press costs no other round trip.
 
 A server that restarts or cannot be reached makes calls raise :class:`StoreUnavailable` (reads are
 tried once more on a fresh connection first); the pool replaces broken connections, so the store
@@ -21,7 +23,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 import asyncpg
@@ -45,7 +47,7 @@ from bot.store.base import (
     StoreUnavailable,
     UserAnswer,
 )
-from bot.store.batch import AnswerKey, BatchWriter, PendingAnswer, write_answers
+from bot.store.batch import AnswerKey, BatchWriter, NewAnswer, PendingAnswer, write_answers
 from bot.store.migrations import POSTGRES_MIGRATIONS
 
 log = logging.getLogger(__name__)
@@ -76,10 +78,49 @@ _GAME_COLUMNS = ("id, platform, workspace, channel, started_by, started_by_name,
 _PENDING_COLUMNS = ("id, platform, workspace, channel, action, purpose, reply, round_id, created_at, attempts, "
                     "next_attempt_at")
 _PENDING = "delivered_at IS NULL AND given_up_at IS NULL"
-_INSERT_ANSWERS = (
-    "INSERT INTO answers (round_id, platform, workspace, user_id, display_name, choice, correct, points, answered_at, "
-    "typed_text) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], "
-    "$7::bool[], $8::int[], $9::timestamptz[], $10::text[]) ON CONFLICT DO NOTHING RETURNING round_id, user_id")
+# A batch of answers of at least 2 x ANSWERS_PER_PART is written in parts side by side, at most ANSWER_PARTS:
+# two let a 2-core server write while this process waits; more only add statements that contend with
+# other processes' on the same index pages (three processes with 4 parts each ran slower than with 1).
+ANSWERS_PER_PART = 250
+ANSWER_PARTS = 2
+_ANSWER_COLUMNS = ("round_id, platform, workspace, user_id, display_name, choice, correct, points, answered_at, "
+                   "typed_text")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _answer_insert(uniform: bool, after_hints: bool) -> str:
+    """The INSERT of a batch of answers, a column an array (``unnest``); ``ON CONFLICT DO NOTHING`` keeps
+    the first answer per user and round, and the rows written are returned.
+
+    Shaped for asyncpg's encoding, which is most of the client's cost of a big batch: ``uniform``
+    (one round, platform and workspace, the usual batch) sends those three once ($1-$3) rather than
+    once a row; times go as microseconds since the epoch (bigint), cheaper than timestamptz and exact.
+    ``after_hints``: each row's points are picked by the hints its user took, read by this statement
+    (LEFT JOIN hints): $11 holds every answer's points after 1 ... $12 hints, one answer after another
+    (NULL: no change), a flat array because asyncpg checks every element of a nested one.
+    """
+    fields = "user_id, display_name, choice, correct, points, answered_at, typed_text"
+    arrays = "$4::text[], $5::text[], $6::int[], $7::bool[], $8::int[], $9::bigint[], $10::text[]"
+    if uniform:
+        round_id, platform, workspace = "$1::bigint", "$2::text", "$3::text"
+    else:
+        round_id, platform, workspace = "u.round_id", "u.platform", "u.workspace"
+        fields, arrays = f"round_id, platform, workspace, {fields}", f"$1::bigint[], $2::text[], $3::text[], {arrays}"
+    points, hints = "u.points", ""
+    if after_hints:
+        points = ("COALESCE(CASE WHEN h.level > 0 THEN "
+                  "($11::int[])[(u.i::int - 1) * $12::int + LEAST(h.level, $12::int)] END, u.points)")
+        hints = f" LEFT JOIN hints h ON h.round_id = {round_id} AND h.user_id = u.user_id"
+    return (f"INSERT INTO answers ({_ANSWER_COLUMNS}) SELECT {round_id}, {platform}, {workspace}, u.user_id, "
+            f"u.display_name, u.choice, u.correct, {points}, timestamptz 'epoch' + u.answered_at * interval "
+            f"'1 microsecond', u.typed_text FROM unnest({arrays}) WITH ORDINALITY AS u({fields}, i){hints} "
+            "ON CONFLICT DO NOTHING RETURNING round_id, user_id")
+
+
+# By (uniform, after_hints).
+_INSERT_ANSWERS = {(uniform, after): _answer_insert(uniform, after)
+                   for uniform in (False, True) for after in (False, True)}
 # Errors that mean "the server is not there right now", not "this statement is wrong".
 _UNAVAILABLE: tuple[type[BaseException], ...] = (
     OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
@@ -155,11 +196,14 @@ class PostgresStore:
             StoreError: the server refused (authentication, no such database) or the schema is too new.
         """
         try:
+            # Connected up front as many as a batch of answers writes on at once: a burst of presses
+            # would otherwise wait for connections to be made.
             pool = await asyncpg.create_pool(
-                dsn, password=password, min_size=1, max_size=pool_size, command_timeout=statement_timeout + 5,
-                timeout=statement_timeout,
+                dsn, password=password, min_size=min(pool_size, ANSWER_PARTS), max_size=pool_size,
+                command_timeout=statement_timeout + 5, timeout=statement_timeout,
                 server_settings={"statement_timeout": str(int(statement_timeout * 1000)), "timezone": "UTC",
-                                 "application_name": "studybot"})
+                                 "application_name": "studybot"},
+                reset=_keep_session)
         except _UNAVAILABLE as exc:
             raise _unavailable(exc) from None
         except asyncpg.PostgresError as exc:
@@ -212,6 +256,15 @@ class PostgresStore:
         except _UNAVAILABLE as exc:
             raise _unavailable(exc) from None
 
+    async def _write_statement(self, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        """Runs ``work``, one statement, as :meth:`_write` does but without BEGIN and COMMIT: a single
+        statement is its own transaction, and the two extra round trips were most of a small write's time."""
+        try:
+            async with self._pool.acquire() as con:
+                return await work(con)
+        except _UNAVAILABLE as exc:
+            raise _unavailable(exc) from None
+
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[PostgresUnit]:
         try:
@@ -241,28 +294,43 @@ class PostgresStore:
             return await unit.close_round(round_id, at, revealed)
 
     async def extend_round(self, round_id: int, closes_at: datetime) -> bool:
-        status = await self._write(lambda con: con.execute(
+        status = await self._write_statement(lambda con: con.execute(
             "UPDATE rounds SET closes_at = $1 WHERE id = $2 AND closed_at IS NULL AND closes_at < $1",
             closes_at, round_id))
         return _count(status) == 1
 
     # Answers
 
-    async def record_answer(self, answer: AnswerRecord, platform: str, workspace: str) -> bool:
+    async def record_answer(self, answer: AnswerRecord, platform: str, workspace: str,
+                            after_hints: tuple[int, ...] = ()) -> bool:
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._answers.put((answer, platform, workspace, future))
+        self._answers.put((answer, platform, workspace, after_hints, future))
         return await future
 
     async def _write_answers(self, batch: list[PendingAnswer]) -> None:
-        """Writes one batch of waiting answers in one statement (see :func:`write_answers`)."""
-        await write_answers(batch, self._insert_answers)
+        """Writes one batch of waiting answers, in up to ANSWER_PARTS statements at once (see
+        :func:`write_answers`): the server writes them on as many connections while this process
+        waits, and the first part's presses are answered while the others are still being written."""
+        await write_answers(batch, self._insert_answers, min(ANSWER_PARTS, len(batch) // ANSWERS_PER_PART))
 
-    async def _insert_answers(self, first: dict[AnswerKey, tuple[AnswerRecord, str, str]]) -> set[AnswerKey]:
-        rows = [(answer.round_id, platform, workspace, answer.user_id, answer.display_name, answer.choice,
-                 answer.correct, answer.points, answer.answered_at, answer.typed_text)
-                for answer, platform, workspace in first.values()]
-        columns = [list(c) for c in zip(*rows)]
-        new = await self._write(lambda con: con.fetch(_INSERT_ANSWERS, *columns))
+    async def _insert_answers(self, first: dict[AnswerKey, NewAnswer]) -> set[AnswerKey]:
+        values = list(first.values())
+        answers = [v[0] for v in values]
+        head, platform, workspace, _ = values[0]
+        uniform = all(v[0].round_id == head.round_id and v[1] == platform and v[2] == workspace for v in values)
+        columns: list[Any] = [head.round_id, platform, workspace] if uniform else [
+            [a.round_id for a in answers], [v[1] for v in values], [v[2] for v in values]]
+        columns += [[a.user_id for a in answers], [a.display_name for a in answers], [a.choice for a in answers],
+                    [a.correct for a in answers], [a.points for a in answers],
+                    [(a.answered_at - _EPOCH) // _MICROSECOND for a in answers], [a.typed_text for a in answers]]
+        widest = max(len(v[3]) for v in values)
+        if widest:
+            # Shorter rows repeat their last value; rows without points after hints are NULL.
+            columns.append([points for _, _, _, after in values
+                            for points in (after + after[-1:] * (widest - len(after)) if after else (None,) * widest)])
+            columns.append(widest)
+        sql = _INSERT_ANSWERS[uniform, bool(widest)]
+        new = await self._write_statement(lambda con: con.fetch(sql, *columns))
         return {(int(r[0]), str(r[1])) for r in new}
 
     async def answers(self, round_id: int) -> list[AnswerRecord]:
@@ -275,7 +343,7 @@ class PostgresStore:
         return _game(row) if row else None
 
     async def take_hint(self, round_id: int, user_id: str, most: int) -> int:
-        level = await self._write(lambda con: con.fetchval(
+        level = await self._write_statement(lambda con: con.fetchval(
             "INSERT INTO hints AS h (round_id, user_id, level) VALUES ($1,$2,1) ON CONFLICT (round_id, user_id) "
             "DO UPDATE SET level = LEAST(h.level + 1, $3) RETURNING level", round_id, user_id, most))
         return int(level)
@@ -314,7 +382,7 @@ class PostgresStore:
 
     async def save_schedule(self, channel: Channel, local_time: str, timezone: str, questions: int,
                             topic: str | None, at: datetime, typed: bool = False) -> Schedule:
-        await self._write(lambda con: con.execute(
+        await self._write_statement(lambda con: con.execute(
             "INSERT INTO schedules (platform, workspace, channel, local_time, timezone, questions, topic, enabled, "
             "updated_at, typed) VALUES ($1,$2,$3,$4,$5,$6,$7,TRUE,$8,$9) ON CONFLICT (platform, workspace, channel) "
             "DO UPDATE SET local_time = excluded.local_time, timezone = excluded.timezone, "
@@ -332,7 +400,7 @@ class PostgresStore:
         return rows[0] if rows else None
 
     async def disable_schedule(self, channel: Channel) -> bool:
-        status = await self._write(lambda con: con.execute(
+        status = await self._write_statement(lambda con: con.execute(
             "UPDATE schedules SET enabled = FALSE WHERE platform = $1 AND workspace = $2 AND channel = $3 AND enabled",
             channel.platform, channel.workspace, channel.channel_id))
         return _count(status) == 1
@@ -370,7 +438,7 @@ class PostgresStore:
         return None
 
     async def add_review_cards(self, learner: Learner, cards: Sequence[tuple[str, str]], at: datetime) -> int:
-        rows = await self._write(lambda con: con.fetch(
+        rows = await self._write_statement(lambda con: con.fetch(
             f"INSERT INTO review_cards ({_REVIEW_COLUMNS}) SELECT $1, $2, $3, c, s, $4, 0, 0, $4 "
             "FROM unnest($5::text[], $6::text[]) AS t(c, s) ON CONFLICT DO NOTHING RETURNING card_id",
             *_who(learner), at, [c for c, _ in cards], [st for _, st in cards]))
@@ -387,7 +455,7 @@ class PostgresStore:
         return [_review_entry(r) for r in rows]
 
     async def save_reminder(self, learner: Learner, local_time: str, timezone: str, at: datetime) -> Reminder:
-        await self._write(lambda con: con.execute(
+        await self._write_statement(lambda con: con.execute(
             "INSERT INTO review_reminders (platform, workspace, user_id, local_time, timezone, enabled, updated_at) "
             "VALUES ($1,$2,$3,$4,$5,TRUE,$6) ON CONFLICT (platform, workspace, user_id) DO UPDATE SET "
             "local_time = excluded.local_time, timezone = excluded.timezone, enabled = TRUE, "
@@ -401,7 +469,7 @@ class PostgresStore:
         return rows[0] if rows else None
 
     async def disable_reminder(self, learner: Learner) -> bool:
-        status = await self._write(lambda con: con.execute(
+        status = await self._write_statement(lambda con: con.execute(
             f"UPDATE review_reminders SET enabled = FALSE WHERE {_LEARNER} AND enabled", *_who(learner)))
         return _count(status) == 1
 
@@ -426,7 +494,7 @@ class PostgresStore:
         return str(value) if value is not None else None
 
     async def set_workspace_timezone(self, platform: str, workspace: str, timezone: str) -> None:
-        await self._write(lambda con: con.execute(
+        await self._write_statement(lambda con: con.execute(
             "INSERT INTO workspaces (platform, workspace, timezone) VALUES ($1,$2,$3) "
             "ON CONFLICT (platform, workspace) DO UPDATE SET timezone = excluded.timezone",
             platform, workspace, timezone))
@@ -454,7 +522,7 @@ class PostgresStore:
     async def use_cooldown(self, key: tuple[str, str, str, str], now: datetime, seconds: float,
                            token: str) -> float:
         # One statement: the row is taken only if the last use is old enough; otherwise its time is read.
-        row = await self._write(lambda con: con.fetchrow(
+        row = await self._write_statement(lambda con: con.fetchrow(
             "WITH taken AS (INSERT INTO cooldowns AS c (platform, workspace, user_id, command, used_at, token) "
             "VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (platform, workspace, user_id, command) DO UPDATE SET "
             "used_at = excluded.used_at, token = excluded.token WHERE c.used_at <= $5 - make_interval(secs => $7) "
@@ -465,9 +533,14 @@ class PostgresStore:
         return max(seconds - (now - row[1]).total_seconds(), 0.001)
 
     async def release_cooldown(self, key: tuple[str, str, str, str], token: str) -> None:
-        await self._write(lambda con: con.execute(
+        await self._write_statement(lambda con: con.execute(
             "DELETE FROM cooldowns WHERE platform = $1 AND workspace = $2 AND user_id = $3 AND command = $4 "
             "AND token = $5", *key, token))
+
+    async def forget_cooldowns(self, before: datetime) -> int:
+        status = await self._write_statement(lambda con: con.execute(
+            "DELETE FROM cooldowns WHERE used_at < $1", before))
+        return _count(status)
 
     async def first_delivery(self, key: str, now: datetime, remember_seconds: float) -> bool:
         cutoff = now - timedelta(seconds=remember_seconds)
@@ -482,7 +555,7 @@ class PostgresStore:
                 await con.execute("DELETE FROM deliveries_seen WHERE seen_at < $1", cutoff)
             return str(status)
 
-        return _count(await self._write(work)) == 1
+        return _count(await (self._write(work) if forget else self._write_statement(work))) == 1
 
     # The outbox
 
@@ -512,13 +585,13 @@ class PostgresStore:
         return [_pending(r) for r in await self._read(lambda con: con.fetch(sql, *params))]
 
     async def claim_message(self, outbox_id: int, now: datetime, lease_until: datetime, owner: str) -> bool:
-        status = await self._write(lambda con: con.execute(
+        status = await self._write_statement(lambda con: con.execute(
             f"UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1, claimed_by = $4 WHERE id = $2 "
             f"AND {_PENDING} AND next_attempt_at <= $3", lease_until, outbox_id, now, owner))
         return _count(status) == 1
 
     async def prune_outbox(self, before: datetime) -> int:
-        status = await self._write(lambda con: con.execute(
+        status = await self._write_statement(lambda con: con.execute(
             "DELETE FROM outbox WHERE delivered_at < $1 OR given_up_at < $1", before))
         return _count(status)
 
@@ -526,7 +599,7 @@ class PostgresStore:
         """As the protocol says: only for a process that knows every other owner is gone. With several
         processes on one database none can know that, so ``studybot run`` never calls it on PostgreSQL
         (claims of a dead process are taken over when their lease runs out)."""
-        status = await self._write(lambda con: con.execute(
+        status = await self._write_statement(lambda con: con.execute(
             f"UPDATE outbox SET next_attempt_at = $1, claimed_by = NULL WHERE claimed_by IS NOT NULL "
             f"AND claimed_by != $2 AND {_PENDING}", now, owner))
         return _count(status)
@@ -546,7 +619,7 @@ class PostgresStore:
         await self._write(work)
 
     async def record_retry(self, outbox_id: int, next_attempt_at: datetime, error: str) -> None:
-        await self._write(lambda con: con.execute(
+        await self._write_statement(lambda con: con.execute(
             f"UPDATE outbox SET next_attempt_at = $1, last_error = $2, claimed_by = NULL WHERE id = $3 AND {_PENDING}",
             next_attempt_at, error[:500], outbox_id))
 
@@ -677,6 +750,16 @@ class PostgresUnit:
 
     async def game_rounds(self, game_id: int) -> int:
         return int(await self._con.fetchval("SELECT COUNT(*) FROM rounds WHERE game_id = $1", game_id))
+
+
+async def _keep_session(con: asyncpg.Connection) -> None:
+    """What the pool does to a connection it takes back, beyond rolling back an open transaction: nothing.
+
+    asyncpg's default sends ``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`` on every
+    release, one more round trip per statement. This store leaves no session state behind to undo:
+    its only advisory lock is transaction-scoped, it listens to nothing, declares no cursors outside
+    a transaction, and sets no session settings after connecting.
+    """
 
 
 def _count(status: str) -> int:

@@ -45,7 +45,7 @@ from bot.store.base import (
     StoreError,
     UserAnswer,
 )
-from bot.store.batch import AnswerKey, BatchWriter, PendingAnswer, write_answers
+from bot.store.batch import AnswerKey, BatchWriter, NewAnswer, PendingAnswer, points_after_hints, write_answers
 from bot.store.lock import make_data_folder
 from bot.store.migrations import MIGRATIONS
 
@@ -296,22 +296,41 @@ class SqliteStore:
 
     # Answers
 
-    async def record_answer(self, answer: AnswerRecord, platform: str, workspace: str) -> bool:
+    async def record_answer(self, answer: AnswerRecord, platform: str, workspace: str,
+                            after_hints: tuple[int, ...] = ()) -> bool:
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._answers.put((answer, platform, workspace, future))
+        self._answers.put((answer, platform, workspace, after_hints, future))
         return await future
 
     async def _write_answers(self, batch: list[PendingAnswer]) -> None:
         """Writes one batch of waiting answers in one transaction (see :func:`write_answers`)."""
         await write_answers(batch, self._insert_in_transaction)
 
-    async def _insert_in_transaction(self, first: dict[AnswerKey, tuple[AnswerRecord, str, str]]) -> set[AnswerKey]:
-        rows: dict[AnswerKey, tuple[object, ...]] = {
-            key: (answer.round_id, platform, workspace, answer.user_id, answer.display_name, answer.choice,
-                  int(answer.correct), answer.points, _ts(answer.answered_at), answer.typed_text)
-            for key, (answer, platform, workspace) in first.items()}
+    async def _insert_in_transaction(self, first: dict[AnswerKey, NewAnswer]) -> set[AnswerKey]:
         async with self._transaction():
+            hints = await self._hints_in(first) if any(after for *_, after in first.values()) else {}
+            rows: dict[AnswerKey, tuple[object, ...]] = {
+                key: (answer.round_id, platform, workspace, answer.user_id, answer.display_name, answer.choice,
+                      int(answer.correct), points_after_hints(answer, after, hints.get(key, 0)),
+                      _ts(answer.answered_at), answer.typed_text)
+                for key, (answer, platform, workspace, after) in first.items()}
             return await self._insert_answers(rows)
+
+    async def _hints_in(self, first: dict[AnswerKey, NewAnswer]) -> dict[AnswerKey, int]:
+        """Hints taken by the batch's users whose points depend on them, read in the writing transaction."""
+        users: dict[int, list[str]] = {}
+        for (round_id, user_id), (*_, after) in first.items():
+            if after:
+                users.setdefault(round_id, []).append(user_id)
+        hints: dict[AnswerKey, int] = {}
+        for round_id, ids in users.items():
+            for start in range(0, len(ids), ANSWERS_PER_INSERT):
+                chunk = ids[start:start + ANSWERS_PER_INSERT]
+                marks = ",".join("?" * len(chunk))
+                rows = await self._db.execute_fetchall(
+                    f"SELECT user_id, level FROM hints WHERE round_id = ? AND user_id IN ({marks})", [round_id, *chunk])
+                hints.update(((round_id, str(r[0])), int(r[1])) for r in rows)
+        return hints
 
     async def _insert_answers(self, rows: dict[tuple[int, str], tuple[object, ...]]) -> set[tuple[int, str]]:
         """Inserts answer rows in the open transaction; returns the (round, user) keys that were new."""
@@ -621,6 +640,11 @@ class SqliteStore:
         async with self._transaction():
             await self._db.execute("DELETE FROM cooldowns WHERE platform = ? AND workspace = ? AND user_id = ? "
                                    "AND command = ? AND token = ?", (*key, token))
+
+    async def forget_cooldowns(self, before: datetime) -> int:
+        async with self._transaction():
+            cursor = await self._db.execute("DELETE FROM cooldowns WHERE used_at < ?", (_ts(before),))
+        return cursor.rowcount
 
     async def first_delivery(self, key: str, now: datetime, remember_seconds: float) -> bool:
         cutoff = _ts(now - timedelta(seconds=remember_seconds))

@@ -139,6 +139,24 @@ async def test_answers_once_per_user_and_round_across_processes(store: Store, ot
     assert sorted(a.user_id for a in await store.answers(record.id)) == sorted(f"u{i}" for i in range(30))
 
 
+async def test_a_batch_mixing_rounds_and_workspaces_stores_each_answer_with_its_own(store: Store) -> None:
+    first = await opened(store)
+    elsewhere = await opened(store, quiz(channel=Channel("test", "w2", "c9")))
+    await store.take_hint(elsewhere.id, "u2", 3)
+    at = NOON + timedelta(microseconds=123_457)
+    for after in ((5,), ()):  # one batch each: with points after hints, and without
+        written = await asyncio.gather(
+            store.record_answer(answer(first.id, f"u1{after}", at), "test", "w1", after),
+            store.record_answer(answer(elsewhere.id, f"u2{after}", at), "test", "w2", after),
+            store.record_answer(answer(elsewhere.id, "u2", at, choice=2), "test", "w2", after),
+            store.record_answer(answer(first.id, f"u1{after}", at), "test", "w1", after))
+        assert written == [True, True, bool(after), False]  # u2 answers in the first batch only
+    assert [(a.user_id, a.points, a.answered_at) for a in await store.answers(first.id)] == [
+        ("u1()", 10, at), ("u1(5,)", 10, at)]
+    assert [(a.user_id, a.points, a.choice) for a in await store.answers(elsewhere.id)] == [
+        ("u2", 5, 2), ("u2()", 10, 0), ("u2(5,)", 10, 0)]
+
+
 async def test_answers_read_back_in_the_order_they_came(store: Store) -> None:
     record = await opened(store)
     for minute, user in enumerate(["b", "a", "c"]):
@@ -446,6 +464,36 @@ async def test_hints_count_up_to_the_most_per_player_and_round(store: Store, oth
     levels = [await s.take_hint(record.id, "u1", 3) for s in (store, other, store, other)]
     assert levels == [1, 2, 3, 3]
     assert await other.hints_taken(record.id, "u1") == 3 and await store.hints_taken(record.id, "u2") == 0
+
+
+async def test_uses_older_than_asked_are_forgotten_and_later_ones_still_refuse(store: Store, other: Store) -> None:
+    old, recent = ("test", "w1", "u1", "ask"), ("test", "w1", "u2", "ask")
+    assert await store.use_cooldown(old, NOON, 3, "event-1") == 0
+    assert await store.use_cooldown(recent, NOON + timedelta(minutes=10), 3, "event-2") == 0
+    assert await other.forget_cooldowns(NOON + timedelta(minutes=5)) == 1
+    assert await other.forget_cooldowns(NOON + timedelta(minutes=5)) == 0
+    assert await other.use_cooldown(recent, NOON + timedelta(minutes=10, seconds=1), 3, "e3") == pytest.approx(2)
+    assert await other.use_cooldown(old, NOON + timedelta(minutes=10, seconds=1), 3, "event-4") == 0
+    assert await store.forget_cooldowns(NOON + timedelta(minutes=11)) == 2
+
+
+async def test_an_answer_is_worth_what_the_hints_held_when_it_is_written_leave(store: Store, other: Store) -> None:
+    record = await opened(store)
+    for user, hints in (("u1", 2), ("u3", 1), ("u5", 3), ("u6", 1)):
+        for _ in range(hints):
+            await other.take_hint(record.id, user, 3)  # through another process
+    written = await asyncio.gather(  # one batch, rows of different widths
+        store.record_answer(answer(record.id, "u1"), "test", "w1", (7, 5, 2)),
+        store.record_answer(answer(record.id, "u2"), "test", "w1", (7, 5, 2)),
+        store.record_answer(answer(record.id, "u3"), "test", "w1", (4,)),
+        store.record_answer(answer(record.id, "u4", points=0), "test", "w1"),
+        store.record_answer(answer(record.id, "u5"), "test", "w1", (6,)),
+        store.record_answer(answer(record.id, "u6", points=0), "test", "w1"))
+    assert written == [True] * 6
+    points = {a.user_id: a.points for a in await store.answers(record.id)}
+    assert points == {"u1": 5, "u2": 10, "u3": 4, "u4": 0, "u5": 6, "u6": 0}
+    assert await other.record_answer(answer(record.id, "u3"), "test", "w1", (1,)) is False
+    assert {a.user_id: a.points for a in await other.answers(record.id)}["u3"] == 4
 
 
 async def test_a_schedule_keeps_whether_it_is_typed(store: Store) -> None:
