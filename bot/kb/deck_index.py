@@ -21,6 +21,7 @@ import numpy as np
 
 from bot.kb import english
 from bot.kb.english import nearby
+from bot.kb.meaning import meanings
 from bot.kb.model import Deck
 from bot.kb.postings import FIELD_BITS, Postings, posting_keys, tokenize
 from bot.kb.text import DOC_END, STOPWORDS, stem, stem_all, words
@@ -32,6 +33,7 @@ HEAD_FIELDS = ("question", "aliases", "keywords")
 # how many words of English the deck's own counts are blended with.
 PRIOR = 1000.0
 REPAIRS_KEPT = 10_000  # remembered typo repairs per deck; a bound, so a flood of junk cannot grow memory
+VECTORS_KEPT = 20_000  # remembered entry meanings per deck (1 KB each): all of a small deck, a bound on a big one
 # A three-letter word 100 times (e^4.6) rarer than a stopword one edit away is a chat spelling of it ("wat").
 RARER = 4.6
 _DROP = "\x00"  # repair target for misspelled stopwords ("wat"): the word is dropped
@@ -67,6 +69,7 @@ class DeckIndex:
         self._synonyms = {term: words(expansion) for term, expansion in deck.synonyms.items()}
         self._repairs: dict[str, str | None] = {}
         self._phrases: dict[int, tuple[str, ...]] = {}  # entry position -> its head phrases, as met
+        self._vectors: dict[int, np.ndarray] = {}  # entry position -> its meaning, as met
         self._build()
 
     def _expansions(self, vocabulary: list[str]) -> list[tuple[str, ...]]:
@@ -238,6 +241,31 @@ class DeckIndex:
             phrases = self._phrases[at] = tuple(" ".join(words(text)) for text in (entry.question, *entry.aliases))
         return phrases
 
+    def _blend_meaning(self, query: str, candidates: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """``scores`` with each candidate's closeness in meaning to ``query`` blended in, still 0..1.
+
+        Words find the candidates; meaning orders them, so "each customer shows up several times
+        after the join" can rank "why does my join return duplicate rows?" first. Only the
+        candidates are compared, so the cost is a few dot products however large the deck.
+        """
+        weight = self.tuning.meaning_weight
+        model = meanings() if weight > 0 else None
+        if model is None:
+            return scores
+        missing = [int(i) for i in candidates if int(i) not in self._vectors]
+        if missing:
+            if len(self._vectors) + len(missing) > VECTORS_KEPT:
+                self._vectors.clear()
+            self._vectors.update(zip(missing, model.vectors([self._meaning_text(i) for i in missing])))
+        asked = model.vectors([query])[0]
+        closeness = np.array([float(self._vectors[int(i)] @ asked) for i in candidates])
+        return (scores + weight * np.clip(closeness, 0.0, 1.0)) / (1.0 + weight)
+
+    def _meaning_text(self, at: int) -> str:
+        """What an entry is about, for ``bot.kb.meaning``: its question, other names and answer."""
+        entry = self.entries[at]
+        return "\n".join((entry.question, *entry.aliases, " ".join(entry.keywords), entry.answer))
+
     def _about(self, terms: list[QueryTerm]) -> float:
         """Log-likelihood ratio of the query's words under this deck's text against everyday English.
 
@@ -280,6 +308,7 @@ class DeckIndex:
         coverage = matched / total
         relative = scores[top] / scores[top].max()
         final = t.rank_coverage * coverage + (1 - t.rank_coverage) * relative * coverage.max()
+        final = self._blend_meaning(query, top, final)
         order = np.argsort(-final, kind="stable")
         exact = self._asked_verbatim(query, top[order])
         if exact is not None:  # the deck's own question (or alias), typed back: that entry, answered

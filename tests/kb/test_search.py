@@ -26,6 +26,7 @@ FLOORS = {
     "python": (0.78, 0.78, 0.88),
     "sql": (0.79, 0.76, 0.87),
     "linux-shell": (0.82, 0.82, 0.95),
+    "statistics": (0.80, 0.83, 0.92),
 }
 CHAT_DECLINED = 0.95
 
