@@ -57,6 +57,7 @@ class DeckMatches:
     coverage: float      # share of the query's information the best entry explains
     answered: bool
     about: float         # how much likelier the query's words are in this deck's text than in English
+    closeness: float     # cosine between the meanings of the query and the best entry (0 without the model)
 
 
 class DeckIndex:
@@ -241,25 +242,23 @@ class DeckIndex:
             phrases = self._phrases[at] = tuple(" ".join(words(text)) for text in (entry.question, *entry.aliases))
         return phrases
 
-    def _blend_meaning(self, query: str, candidates: np.ndarray, scores: np.ndarray) -> np.ndarray:
-        """``scores`` with each candidate's closeness in meaning to ``query`` blended in, still 0..1.
+    def _closeness(self, query: str, candidates: np.ndarray) -> np.ndarray | None:
+        """How close each candidate is to ``query`` in meaning (cosines), or None without the model.
 
-        Words find the candidates; meaning orders them, so "each customer shows up several times
-        after the join" can rank "why does my join return duplicate rows?" first. Only the
+        Words find the candidates; meaning helps order them, so "each customer shows up several
+        times after the join" can rank "why does my join return duplicate rows?" first. Only the
         candidates are compared, so the cost is a few dot products however large the deck.
         """
-        weight = self.tuning.meaning_weight
-        model = meanings() if weight > 0 else None
+        model = meanings() if self.tuning.meaning_weight > 0 else None
         if model is None:
-            return scores
+            return None
         missing = [int(i) for i in candidates if int(i) not in self._vectors]
         if missing:
             if len(self._vectors) + len(missing) > VECTORS_KEPT:
                 self._vectors.clear()
             self._vectors.update(zip(missing, model.vectors([self._meaning_text(i) for i in missing])))
         asked = model.vectors([query])[0]
-        closeness = np.array([float(self._vectors[int(i)] @ asked) for i in candidates])
-        return (scores + weight * np.clip(closeness, 0.0, 1.0)) / (1.0 + weight)
+        return np.array([float(self._vectors[int(i)] @ asked) for i in candidates])
 
     def _meaning_text(self, at: int) -> str:
         """What an entry is about, for ``bot.kb.meaning``: its question, other names and answer."""
@@ -308,7 +307,9 @@ class DeckIndex:
         coverage = matched / total
         relative = scores[top] / scores[top].max()
         final = t.rank_coverage * coverage + (1 - t.rank_coverage) * relative * coverage.max()
-        final = self._blend_meaning(query, top, final)
+        closeness = self._closeness(query, top)
+        if closeness is not None:  # still 0..1: the score people see keeps its meaning
+            final = (final + t.meaning_weight * np.clip(closeness, 0.0, 1.0)) / (1.0 + t.meaning_weight)
         order = np.argsort(-final, kind="stable")
         exact = self._asked_verbatim(query, top[order])
         if exact is not None:  # the deck's own question (or alias), typed back: that entry, answered
@@ -321,5 +322,5 @@ class DeckIndex:
         answered = exact is not None or bool(matched[best] >= t.min_evidence
                                              and (explained >= t.min_coverage or matched[best] >= t.long_evidence))
         return DeckMatches(top[order], np.round(final[order], 4), float(coverage[best]), answered,
-                           self._about(terms))
+                           self._about(terms), float(closeness[best]) if closeness is not None else 0.0)
 

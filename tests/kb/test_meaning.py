@@ -59,3 +59,15 @@ def test_meaning_reorders_a_paraphrase_that_words_alone_miss() -> None:
     with_meaning = SearchIndex([sql]).rank(query)
     assert words_only[0].entry.id != "join-duplicate-rows"
     assert with_meaning[0].entry.id == "join-duplicate-rows"
+
+
+def test_a_question_goes_to_the_deck_that_means_it_not_the_one_with_more_of_its_words() -> None:
+    decks = {d.deck.name: d.deck for d in dev_decks(with_chat=False)}
+    both = [decks["python"], decks["tensorflow"]]
+    query = ("after I split models.py and services.py the app won't start: 'cannot import name User from "
+             "partially initialized module'. both files need stuff from each other. how do I untangle this?")
+    by_words = SearchIndex(both, Tuning(route_meaning=0.0)).search(query)
+    assert by_words.best is not None and by_words.best.entry.deck == "tensorflow"
+    routed = SearchIndex(both).search(query)
+    assert routed.answered and routed.best is not None
+    assert (routed.best.entry.deck, routed.best.entry.id) == ("python", "circular-import")
