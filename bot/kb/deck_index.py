@@ -257,8 +257,7 @@ class DeckIndex:
             if len(self._vectors) + len(missing) > VECTORS_KEPT:
                 self._vectors.clear()
             self._vectors.update(zip(missing, model.vectors([self._meaning_text(i) for i in missing])))
-        asked = model.vectors([query])[0]
-        return np.array([float(self._vectors[int(i)] @ asked) for i in candidates])
+        return np.stack([self._vectors[int(i)] for i in candidates]) @ model.vector(query)
 
     def _meaning_text(self, at: int) -> str:
         """What an entry is about, for ``bot.kb.meaning``: its question, other names and answer."""

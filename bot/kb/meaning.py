@@ -46,22 +46,22 @@ class Meanings:
         """Reads the tokenizer and the embedding table from a WordLlama package folder."""
         return cls(Tokenizer.from_file(str(root / TOKENIZER)), _read_table(root / WEIGHTS))
 
+    def vector(self, text: str) -> np.ndarray:
+        """The unit vector of one text (zeros if it has no tokens): ~25-50 µs, once per query."""
+        ids = self._tokenizer.encode(text, add_special_tokens=False).ids
+        total = self._table[ids].sum(axis=0) if ids else np.zeros(self._table.shape[1], dtype=np.float32)
+        norm = float(np.sqrt(total @ total))  # the mean's direction is the sum's: no need to divide
+        return total / norm if norm > 0 else total
+
     def vectors(self, texts: list[str]) -> np.ndarray:
-        """One unit vector per text (zeros for a text with no tokens), as float32 rows."""
-        out = np.zeros((len(texts), self._table.shape[1]), dtype=np.float32)
-        for row, encoding in enumerate(self._tokenizer.encode_batch(texts, add_special_tokens=False)):
-            ids = [i for i in encoding.ids if i < len(self._table)]
-            if ids:
-                mean = self._table[ids].astype(np.float32).mean(axis=0)
-                norm = float(np.linalg.norm(mean))
-                if norm > 0:
-                    out[row] = mean / norm
-        return out
+        """One unit vector per text, as float32 rows."""
+        return np.array([self.vector(text) for text in texts], dtype=np.float32).reshape(len(texts), -1)
 
 
 def _read_table(path: Path) -> np.ndarray:
-    """The one tensor of a safetensors file, memory-mapped: rows are read when a text uses them.
+    """The one tensor of a safetensors file, as float32 (32 MB; ~25 ms to read).
 
+    The file holds float16, but gathering float16 rows costs twice as much per query as float32.
     The format is an 8-byte header length, a JSON header naming each tensor's type, shape and
     byte range, then the raw data.
     """
@@ -70,7 +70,8 @@ def _read_table(path: Path) -> np.ndarray:
         header = json.loads(file.read(header_size))
     name, spec = next((k, v) for k, v in header.items() if k != "__metadata__")
     start = 8 + header_size + spec["data_offsets"][0]
-    return np.memmap(path, dtype=_NUMPY_TYPES[spec["dtype"]], mode="r", offset=start, shape=tuple(spec["shape"]))
+    stored = np.memmap(path, dtype=_NUMPY_TYPES[spec["dtype"]], mode="r", offset=start, shape=tuple(spec["shape"]))
+    return np.asarray(stored, dtype=np.float32)
 
 
 @lru_cache(maxsize=1)
