@@ -68,4 +68,5 @@ class Tuning:
         "min_coverage": (0.4, 0.5, 0.6),
         "long_evidence": (20.0, 25.0, 35.0),
         "body_credit": (0.5, 0.7, 0.85),
+        "meaning_weight": (0.3, 0.5, 0.7),
     }
