@@ -27,8 +27,12 @@ from bot.kb.postings import FIELD_BITS, Postings, posting_keys, tokenize
 from bot.kb.text import DOC_END, STOPWORDS, stem, stem_all, words
 from bot.kb.tuning import Tuning
 
-FIELD_WEIGHTS = {"question": 3.0, "aliases": 2.0, "keywords": 2.0, "topic": 1.0, "answer": 1.0, "quiz": 1.0}
-HEAD_FIELDS = ("question", "aliases", "keywords")
+# "name" is the entry's id read as words ("join-duplicate-rows"): the author's own short name for
+# it, a keyword every entry has (measured on the five dev decks: top-1 +0.5 to +2.4 points on four,
+# none on SQL; decision +0.3 to +2.3; chat declined unchanged).
+FIELD_WEIGHTS = {"question": 3.0, "aliases": 2.0, "keywords": 2.0, "name": 2.0, "topic": 1.0, "answer": 1.0,
+                 "quiz": 1.0}
+HEAD_FIELDS = ("question", "aliases", "keywords", "name")
 # Dirichlet prior for the deck's word distribution (the usual 1,000-2,000 of Zhai & Lafferty):
 # how many words of English the deck's own counts are blended with.
 PRIOR = 1000.0
@@ -87,6 +91,7 @@ class DeckIndex:
             "question": [e.question for e in self.entries],
             "aliases": ["\n".join(e.aliases) for e in self.entries],
             "keywords": ["\n".join(e.keywords) for e in self.entries],
+            "name": [e.id.replace("-", " ") for e in self.entries],
             "topic": [deck.topics.get(e.topic, e.topic) for e in self.entries],
             "answer": [e.answer for e in self.entries],
             "quiz": ["\n".join(text for card in e.quiz for text in (card.prompt, card.explanation,

@@ -14,7 +14,7 @@ from bot.kb.text import DOC_END, field_words
 
 K1 = 1.2  # the usual BM25 constants (Robertson & Zaragoza): term-frequency saturation ...
 B = 0.75  # ... and length normalization
-FIELD_BITS = 3  # room for the five fields in an index key
+FIELD_BITS = 3  # room for up to eight fields in an index key (deck_index.FIELD_WEIGHTS has seven)
 CHUNK = 8192  # documents tokenized at a time while indexing
 
 

@@ -23,10 +23,10 @@ def library() -> Library:
 # regressions: (decision, top-1, top-3) per deck, alone.
 FLOORS = {
     "tensorflow": (0.95, 0.945, 0.98),
-    "python": (0.79, 0.83, 0.90),
+    "python": (0.80, 0.84, 0.90),
     "sql": (0.79, 0.77, 0.89),
-    "linux-shell": (0.82, 0.835, 0.96),
-    "statistics": (0.81, 0.84, 0.93),
+    "linux-shell": (0.84, 0.855, 0.96),
+    "statistics": (0.83, 0.86, 0.94),
 }
 CHAT_DECLINED = 0.95
 
@@ -243,3 +243,14 @@ def test_english_counts_are_found_by_bisecting_the_sorted_list() -> None:
     for word in ("the", "says", "time", "aardvark", "zzz", "tensor", "a"):
         assert english.count(word) == counts.get(word, 0), word
     assert english.is_common("says") and not english.is_common("tensros")
+
+
+def test_an_entrys_id_counts_as_its_short_name() -> None:
+    # Neither question nor answer says "flaky", but the author named the entry for it.
+    entries = (Entry(id="flaky-tests", deck="d", topic="t", question="Why does CI fail only sometimes?",
+                     answer="Tests that depend on timing or order pass and fail at random; isolate them."),
+               Entry(id="slow-tests", deck="d", topic="t", question="How do I speed up the test suite?",
+                     answer="Run tests in parallel and share expensive setup."))
+    index = SearchIndex([Deck(name="d", title="d", description="", topics={"t": "T"}, entries=entries)])
+    result = index.search("flaky tests")
+    assert result.answered and result.best and result.best.entry.id == "flaky-tests"
