@@ -150,23 +150,24 @@ class DeckIndex:
         i = 0
         while i < len(raw):
             word, i = self._next_word(raw, i)
-            parts = [p for p in self._synonyms.get(word, (word,)) if p not in STOPWORDS]
             if word in STOPWORDS and word not in self._synonyms:
                 continue
+            certainty = 1.0
+            if word not in self._synonyms and stem(word) not in self.term_ids:
+                repaired = self._repair(word)
+                if repaired == _DROP:
+                    continue
+                if repaired is not None:  # a synonym too: "mdoe" -> "mde" -> "minimum detectable effect"
+                    word, certainty = repaired, self.tuning.repair_certainty
+            parts = [p for p in self._synonyms.get(word, (word,)) if p not in STOPWORDS]
             share = 1.0 / max(len(parts), 1)  # "pr" -> "pull request": each part half of "pr"
             for part in parts:
-                term, certainty, said = stem(part), 1.0, part
-                if term not in self.term_ids:
-                    repaired = self._repair(part)
-                    if repaired == _DROP:
-                        continue
-                    if repaired is not None:
-                        said, term, certainty = repaired, stem(repaired), self.tuning.repair_certainty
-                weight = english.information(word if len(parts) > 1 else said) * share
+                term = stem(part)
+                weight = english.information(word if len(parts) > 1 else part) * share
                 # A word neither the deck nor English knows is a term the deck lacks ("metaclass",
                 # full weight: a near miss) or a slip on an everyday word ("tiem": weigh it as that).
                 if term not in self.term_ids and weight >= english.max_information():
-                    weight = english.information(english.likely_word(said)) * share
+                    weight = english.information(english.likely_word(part)) * share
                 if term not in found or found[term].information < weight:
                     found[term] = QueryTerm(term, weight, certainty)
         return list(found.values())
@@ -199,29 +200,37 @@ class DeckIndex:
         """
         if len(word) < 3 or not word.isalpha():
             return None
-        if self._misspelt_stopword(word):
+        guess = None if english.is_common(word) else self._closest_deck_word(word)
+        stopword = self._misspelt_stopword(word)
+        # "tets" is one edit from "gets" and from the deck's "test": the deck word is the likelier
+        # meaning in a question to this deck. Three letters are too few to tell ("wat" is "what").
+        if stopword is not None and (guess is None or len(word) <= 3 or guess[0] > stopword):
             return _DROP
-        if english.is_common(word):
-            return None
+        return guess[1] if guess else None
+
+    def _closest_deck_word(self, word: str) -> tuple[int, str] | None:
+        """The deck word closest to ``word`` and its distance; for three letters only an unambiguous one."""
         found = nearby(word, self._by_length, self._word_frequency)
         if not found:
             return None
         if len(word) == 3 and len(found) > 1 and found[1][0] == found[0][0]:
             return None  # "tpo": top? tpu? too short to choose
-        return found[0][2]
+        return found[0][0], found[0][2]
 
     @staticmethod
-    def _misspelt_stopword(word: str) -> bool:
-        """Chat spellings of question words ("wat", "whta", "differnce"): far rarer than the word meant.
+    def _misspelt_stopword(word: str) -> int | None:
+        """How far a chat spelling of a question word ("wat", "whta", "differnce") is from it, or None.
 
-        "says" is one edit from "say" but nearly as common, so it is a word of its own.
+        Such spellings are far rarer than the word meant; "says" is one edit from "say" but nearly
+        as common, so it is a word of its own.
         """
         found = nearby(word, english.stopwords_by_length(), {})
         if not found:
-            return False
+            return None
         if english.is_common(word):  # "hash" is not "has"; but "wat" is "what"
-            return len(word) <= 3 and english.information(word) - english.information(found[0][2]) > RARER
-        return True
+            rarer = len(word) <= 3 and english.information(word) - english.information(found[0][2]) > RARER
+            return found[0][0] if rarer else None
+        return found[0][0]
 
     # ------------------------------------------------------------------ ranking and deciding
 

@@ -189,6 +189,18 @@ def test_misspelt_deck_words_are_repaired_and_three_letters_only_when_unambiguou
     assert deck.query_terms("wat is") == []                      # a chat spelling of "what" carries nothing
 
 
+def test_a_deck_word_beats_an_equally_close_stopword_and_swapped_letters_come_first() -> None:
+    deck = _deck_index(_index("How do I write a test?", "What is the mode?", "What is the MDE?"))
+    assert [t.term for t in deck.query_terms("tets")] == ["test"]  # not "gets", dropped
+    assert [t.term for t in deck.query_terms("mdoe")] == ["mode"]  # not "mde": letters swapped
+    assert deck.query_terms("wat") == []                          # three letters: "what"
+
+
+def test_a_repaired_synonym_is_expanded() -> None:
+    deck = _deck_index(_index("How big is the MDE?", synonyms={"mde": "minimum detectable effect"}))
+    assert {t.term for t in deck.query_terms("mdes")} == {"minimum", "detect", "effect"}
+
+
 def test_words_are_joined_only_when_the_joined_form_is_meant() -> None:
     deck = _deck_index(_index("Why run away from dropout?", "What does init do?"))
     assert "dropout" in [t.term for t in deck.query_terms("drop out")]
