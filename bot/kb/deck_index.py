@@ -15,6 +15,7 @@ best entry explains: a share of the question, or enough of it for a long one.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,6 +42,24 @@ VECTORS_KEPT = 20_000  # remembered entry meanings per deck (1 KB each): all of 
 # A three-letter word 100 times (e^4.6) rarer than a stopword one edit away is a chat spelling of it ("wat").
 RARER = 4.6
 _DROP = "\x00"  # repair target for misspelled stopwords ("wat"): the word is dropped
+
+
+_CODE = re.compile(r"`([^`]+)`|\b([A-Z]{2,})\b")
+_CHAT = frozenset("ok okay hi hey hello thanks thank please pls".split())  # "Is it OK to ...?" is not code
+
+
+def code_words(deck: Deck) -> frozenset[str]:
+    """Stopwords the deck writes as code in its questions, aliases or keywords: terms of its field there.
+
+    "What's the difference between WHERE and HAVING?", "`is` or `==`?": in these decks "having"
+    and "is" name things people look up, so they are not dropped from this deck's index and queries.
+    """
+    found: set[str] = set()
+    for entry in deck.entries:
+        for text in (entry.question, *entry.aliases, *entry.keywords):
+            for match in _CODE.finditer(text):
+                found.update(w for w in words(match.group(1) or match.group(2)) if len(w) > 1)
+    return frozenset(found & STOPWORDS - _CHAT)
 
 
 @dataclass(frozen=True)
@@ -72,6 +91,9 @@ class DeckIndex:
         self.tuning = tuning
         self.entries = deck.entries
         self._synonyms = {term: words(expansion) for term, expansion in deck.synonyms.items()}
+        code = code_words(deck)
+        self._stopwords = STOPWORDS - code
+        self._code_terms = frozenset(stem(word) for word in code)  # English function words all the same
         self._repairs: dict[str, str | None] = {}
         self._phrases: dict[int, tuple[str, ...]] = {}  # entry position -> its head phrases, as met
         self._vectors: dict[int, np.ndarray] = {}  # entry position -> its meaning, as met
@@ -79,7 +101,8 @@ class DeckIndex:
 
     def _expansions(self, vocabulary: list[str]) -> list[tuple[str, ...]]:
         """The index terms each deck word stands for: synonyms expanded, stopwords dropped, stemmed."""
-        parts = [() if word == DOC_END else tuple(p for p in self._synonyms.get(word, (word,)) if p not in STOPWORDS)
+        stopwords = self._stopwords
+        parts = [() if word == DOC_END else tuple(p for p in self._synonyms.get(word, (word,)) if p not in stopwords)
                  for word in vocabulary]
         distinct = list(dict.fromkeys(p for word_parts in parts for p in word_parts))
         stems = dict(zip(distinct, stem_all(distinct)))
@@ -150,7 +173,7 @@ class DeckIndex:
         i = 0
         while i < len(raw):
             word, i = self._next_word(raw, i)
-            if word in STOPWORDS and word not in self._synonyms:
+            if word in self._stopwords and word not in self._synonyms:
                 continue
             certainty = 1.0
             if word not in self._synonyms and stem(word) not in self.term_ids:
@@ -159,7 +182,7 @@ class DeckIndex:
                     continue
                 if repaired is not None:  # a synonym too: "mdoe" -> "mde" -> "minimum detectable effect"
                     word, certainty = repaired, self.tuning.repair_certainty
-            parts = [p for p in self._synonyms.get(word, (word,)) if p not in STOPWORDS]
+            parts = [p for p in self._synonyms.get(word, (word,)) if p not in self._stopwords]
             share = 1.0 / max(len(parts), 1)  # "pr" -> "pull request": each part half of "pr"
             for part in parts:
                 term = stem(part)
@@ -178,7 +201,7 @@ class DeckIndex:
         "drop out" -> "dropout", "tensor flow" -> "tensorflow"; but "a way" stays two words (a
         stopword starts it) and so does "batch size" (the deck knows "batch" on its own).
         """
-        if i + 1 < len(raw) and raw[i] not in STOPWORDS:
+        if i + 1 < len(raw) and raw[i] not in self._stopwords:
             joined = raw[i] + raw[i + 1]
             if stem(joined) in self.term_ids and stem(raw[i]) not in self.term_ids:
                 return joined, i + 2
@@ -287,6 +310,8 @@ class DeckIndex:
         """
         total = 0.0
         for q in terms:
+            if q.term in self._code_terms:  # "where", "is": in every deck's questions, whatever it writes as code
+                continue
             english_p = math.exp(-q.information)
             count = self._term_count[self.term_ids[q.term]] if q.term in self.term_ids else 0.0
             total += math.log((count + PRIOR * english_p) / english_p) - self._log_size

@@ -266,3 +266,14 @@ def test_an_entrys_id_counts_as_its_short_name() -> None:
     index = SearchIndex([Deck(name="d", title="d", description="", topics={"t": "T"}, entries=entries)])
     result = index.search("flaky tests")
     assert result.answered and result.best and result.best.entry.id == "flaky-tests"
+
+
+def test_stopwords_the_deck_writes_as_code_are_its_terms() -> None:
+    index = _index("What's the difference between WHERE and HAVING?", "When is `is` right instead of `==`?",
+                   "Is it OK to store JSON in a column?", "How do I group rows?")
+    deck = _deck_index(index)
+    assert {t.term for t in deck.query_terms("having")} == {stem("having")}
+    assert [m.entry.id for m in index.rank("HAVING")][:1] == ["e0"]
+    assert [m.entry.id for m in index.rank("difference between is and ==")][:1] == ["e1"]
+    assert deck.query_terms("ok") == []  # "OK" in capitals is chat, not code
+    assert _deck_index(_index("How do I group rows?")).query_terms("having") == []  # elsewhere a stopword
