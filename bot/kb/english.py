@@ -126,11 +126,16 @@ def max_information() -> float:
 
 
 def nearby(word: str, by_length: dict[int, list[str]], frequency: dict[str, int]) -> list[tuple[int, int, str]]:
-    """Words of ``by_length`` within 1 edit (2 for words of 8+ letters), closest and most used first."""
+    """Words of ``by_length`` within 1 edit (2 for words of 8+ letters), closest and most used first.
+
+    Among equally close words, one with the same letters comes first: swapped letters are the
+    commonest slip, so "mdoe" is "mode" before it is "mde".
+    """
     max_distance = 1 if len(word) <= 7 else 2
     found: list[tuple[int, int, str]] = []
     for length in range(len(word) - max_distance, len(word) + max_distance + 1):
         for candidate, distance, _ in process.extract(word, by_length.get(length, ()), scorer=OSA.distance,
                                                       score_cutoff=max_distance, limit=25):
             found.append((int(distance), -frequency.get(candidate, 0), candidate))
-    return sorted(found)
+    letters = sorted(word)
+    return sorted(found, key=lambda f: (f[0], sorted(f[2]) != letters, f[1], f[2]))

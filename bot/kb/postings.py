@@ -15,7 +15,7 @@ from bot.kb.tokens import Tokens
 
 K1 = 1.2  # the usual BM25 constants (Robertson & Zaragoza): term-frequency saturation ...
 B = 0.75  # ... and length normalization
-FIELD_BITS = 3  # room for the six fields in an index key
+FIELD_BITS = 3  # room for up to eight fields in an index key (deck_index.FIELD_WEIGHTS has seven)
 BLOCK = 1 << 20  # posting keys grouped at a time
 DENSE_CELLS = 1 << 20  # up to this many terms x documents, a deck's postings are also kept as a matrix
 

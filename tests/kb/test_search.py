@@ -22,10 +22,11 @@ def library() -> Library:
 # Floors a little under what each dev deck measures (README, "How the lookup works"), so they catch
 # regressions: (decision, top-1, top-3) per deck, alone.
 FLOORS = {
-    "tensorflow": (0.94, 0.94, 0.98),
-    "python": (0.78, 0.78, 0.88),
-    "sql": (0.79, 0.76, 0.87),
-    "linux-shell": (0.82, 0.82, 0.95),
+    "tensorflow": (0.955, 0.955, 0.98),
+    "python": (0.81, 0.845, 0.905),
+    "sql": (0.795, 0.79, 0.91),
+    "linux-shell": (0.84, 0.855, 0.96),
+    "statistics": (0.84, 0.87, 0.95),
 }
 CHAT_DECLINED = 0.95
 
@@ -188,6 +189,18 @@ def test_misspelt_deck_words_are_repaired_and_three_letters_only_when_unambiguou
     assert deck.query_terms("wat is") == []                      # a chat spelling of "what" carries nothing
 
 
+def test_a_deck_word_beats_an_equally_close_stopword_and_swapped_letters_come_first() -> None:
+    deck = _deck_index(_index("How do I write a test?", "What is the mode?", "What is the MDE?"))
+    assert [t.term for t in deck.query_terms("tets")] == ["test"]  # not "gets", dropped
+    assert [t.term for t in deck.query_terms("mdoe")] == ["mode"]  # not "mde": letters swapped
+    assert deck.query_terms("wat") == []                          # three letters: "what"
+
+
+def test_a_repaired_synonym_is_expanded() -> None:
+    deck = _deck_index(_index("How big is the MDE?", synonyms={"mde": "minimum detectable effect"}))
+    assert {t.term for t in deck.query_terms("mdes")} == {"minimum", "detect", "effect"}
+
+
 def test_words_are_joined_only_when_the_joined_form_is_meant() -> None:
     deck = _deck_index(_index("Why run away from dropout?", "What does init do?"))
     assert "dropout" in [t.term for t in deck.query_terms("drop out")]
@@ -242,3 +255,25 @@ def test_english_counts_are_found_by_bisecting_the_sorted_list() -> None:
     for word in ("the", "says", "time", "aardvark", "zzz", "tensor", "a"):
         assert english.count(word) == counts.get(word, 0), word
     assert english.is_common("says") and not english.is_common("tensros")
+
+
+def test_an_entrys_id_counts_as_its_short_name() -> None:
+    # Neither question nor answer says "flaky", but the author named the entry for it.
+    entries = (Entry(id="flaky-tests", deck="d", topic="t", question="Why does CI fail only sometimes?",
+                     answer="Tests that depend on timing or order pass and fail at random; isolate them."),
+               Entry(id="slow-tests", deck="d", topic="t", question="How do I speed up the test suite?",
+                     answer="Run tests in parallel and share expensive setup."))
+    index = SearchIndex([Deck(name="d", title="d", description="", topics={"t": "T"}, entries=entries)])
+    result = index.search("flaky tests")
+    assert result.answered and result.best and result.best.entry.id == "flaky-tests"
+
+
+def test_stopwords_the_deck_writes_as_code_are_its_terms() -> None:
+    index = _index("What's the difference between WHERE and HAVING?", "When is `is` right instead of `==`?",
+                   "Is it OK to store JSON in a column?", "How do I group rows?")
+    deck = _deck_index(index)
+    assert {t.term for t in deck.query_terms("having")} == {stem("having")}
+    assert [m.entry.id for m in index.rank("HAVING")][:1] == ["e0"]
+    assert [m.entry.id for m in index.rank("difference between is and ==")][:1] == ["e1"]
+    assert deck.query_terms("ok") == []  # "OK" in capitals is chat, not code
+    assert _deck_index(_index("How do I group rows?")).query_terms("having") == []  # elsewhere a stopword

@@ -1,0 +1,73 @@
+"""Meaning for lookup: the bundled WordLlama model loads offline, and lookup survives without it."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+
+from bot.kb import meaning
+from bot.kb.search import SearchIndex, Tuning
+from tests.kb.devset_eval import dev_decks
+
+
+def test_the_bundled_model_reads_offline_and_puts_paraphrases_closer() -> None:
+    model = meaning.meanings()
+    assert model is not None
+    asked, right, wrong = model.vectors([
+        "each customer shows up several times once I bring in their orders",
+        "Why does my join return duplicate rows?",
+        "How should I paginate query results?",
+    ])
+    assert np.linalg.norm(asked) == pytest.approx(1.0, abs=1e-5)
+    assert asked @ right > asked @ wrong
+
+
+def test_a_text_without_tokens_has_a_zero_vector() -> None:
+    model = meaning.meanings()
+    assert model is not None
+    assert not model.vectors([""]).any()
+
+
+def test_without_the_model_lookup_warns_once_and_ranks_by_words(monkeypatch: pytest.MonkeyPatch,
+                                                               caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr(meaning.importlib.util, "find_spec", lambda name: None)
+    meaning.meanings.cache_clear()
+    try:
+        with caplog.at_level(logging.WARNING, logger="bot.kb.meaning"):
+            assert meaning.meanings() is None
+            assert meaning.meanings() is None
+        assert [r.getMessage() for r in caplog.records] == [
+            "lookup ranks by words only: WordLlama's bundled model was not found "
+            "(pip install 'wordllama>=0.4,<0.5')"]
+        sql = next(d.deck for d in dev_decks(with_chat=False) if d.deck.name == "sql")
+        query = "each customer shows up several times once I bring in their orders"
+        without_model = SearchIndex([sql]).rank(query)
+        meaning.meanings.cache_clear()
+        monkeypatch.undo()
+        words_only = SearchIndex([sql], Tuning(meaning_weight=0.0)).rank(query)
+        assert [m.entry.id for m in without_model] == [m.entry.id for m in words_only]
+    finally:
+        meaning.meanings.cache_clear()
+
+
+def test_meaning_reorders_a_paraphrase_that_words_alone_miss() -> None:
+    sql = next(d.deck for d in dev_decks(with_chat=False) if d.deck.name == "sql")
+    query = "each customer shows up several times once I bring in their orders"
+    words_only = SearchIndex([sql], Tuning(meaning_weight=0.0)).rank(query)
+    with_meaning = SearchIndex([sql]).rank(query)
+    assert words_only[0].entry.id != "join-duplicate-rows"
+    assert with_meaning[0].entry.id == "join-duplicate-rows"
+
+
+def test_a_question_goes_to_the_deck_that_means_it_not_the_one_with_more_of_its_words() -> None:
+    decks = {d.deck.name: d.deck for d in dev_decks(with_chat=False)}
+    both = [decks["python"], decks["tensorflow"]]
+    query = ("after I split models.py and services.py the app won't start: 'cannot import name User from "
+             "partially initialized module'. both files need stuff from each other. how do I untangle this?")
+    by_words = SearchIndex(both, Tuning(route_meaning=0.0)).search(query)
+    assert by_words.best is not None and by_words.best.entry.deck == "tensorflow"
+    routed = SearchIndex(both).search(query)
+    assert routed.answered and routed.best is not None
+    assert (routed.best.entry.deck, routed.best.entry.id) == ("python", "circular-import")
