@@ -45,22 +45,23 @@ RARER = 4.6
 _DROP = "\x00"  # repair target for misspelled stopwords ("wat"): the word is dropped
 
 
-_CODE = re.compile(r"`([^`]+)`|\b([A-Z]{2,})\b")
+_CAPITALS = bytes(c if 65 <= c <= 90 else 32 for c in range(256))  # keeps A-Z, blanks the rest
+_TICKED = re.compile(r"`([^`\n]+)`")
 _CHAT = frozenset("ok okay hi hey hello thanks thank please pls".split())  # "Is it OK to ...?" is not code
 
 
-def code_words(deck: Deck) -> frozenset[str]:
-    """Stopwords the deck writes as code in its questions, aliases or keywords: terms of its field there.
+def code_words(texts: list[str]) -> frozenset[str]:
+    """Stopwords written as code in ``texts`` (a deck's questions, aliases, keywords): its terms there.
 
     "What's the difference between WHERE and HAVING?", "`is` or `==`?": in these decks "having"
     and "is" name things people look up, so they are not dropped from this deck's index and queries.
+    Runs of capitals are found with one byte translation of all the texts, and backticks with one
+    search: a regex over each text was 1.5 s of a 100,000-entry build.
     """
-    found: set[str] = set()
-    for entry in deck.entries:
-        for text in (entry.question, *entry.aliases, *entry.keywords):
-            for match in _CODE.finditer(text):
-                found.update(w for w in words(match.group(1) or match.group(2)) if len(w) > 1)
-    return frozenset(found & STOPWORDS - _CHAT)
+    joined = "\n".join(texts)
+    capitals = {run.decode().lower() for run in joined.encode().translate(_CAPITALS).split()}
+    ticked = {word for span in _TICKED.findall(joined) for word in words(span)} if "`" in joined else set()
+    return frozenset(word for word in (capitals | ticked) & STOPWORDS - _CHAT if len(word) > 1)
 
 
 @dataclass(frozen=True)
@@ -104,9 +105,6 @@ class DeckIndex:
         self.tuning = tuning
         self.entries = deck.entries
         self._synonyms = {term: words(expansion) for term, expansion in deck.synonyms.items()}
-        code = code_words(deck)
-        self._stopwords = STOPWORDS - code
-        self._code_terms = frozenset(stem(word) for word in code)  # English function words all the same
         self._repairs: dict[str, str | None] = {}
         self._phrases: dict[int, tuple[str, ...]] = {}  # entry position -> its head phrases, as met
         self._vectors: dict[int, np.ndarray] = {}  # entry position -> its meaning, as met
@@ -132,6 +130,9 @@ class DeckIndex:
             "answer": [e.answer for e in self.entries],
             "quiz": [_quiz_text(e) for e in self.entries],
         }
+        code = code_words(field_texts["question"] + field_texts["aliases"] + field_texts["keywords"])
+        self._stopwords = STOPWORDS - code
+        self._code_terms = frozenset(stem(word) for word in code)  # English function words all the same
         weights_now = dict(FIELD_WEIGHTS, quiz=self.tuning.quiz_weight)
         n = self.n = len(self.entries)
         vocabulary, chunks = tokenize(list(field_texts.values()))
@@ -162,13 +163,15 @@ class DeckIndex:
         self.head = Postings(grouped.terms[grouped.head_rows], grouped.docs[grouped.head_rows], grouped.head_tf,
                              n, n_terms)
 
-        # Typo repair compares unknown query words with deck words of similar length.
+        # Typo repair compares unknown query words with deck words of similar length, letters only:
+        # a slip is not a number or an id ("e1234"), and a big deck has as many of those as entries.
         # How many entries use a word's term breaks ties between equally close candidates.
         frequency = self.full.df[table[0]] if slots else np.zeros(len(vocabulary), dtype=np.int64)
         self._word_frequency = {w: int(frequency[i]) for i, w in enumerate(vocabulary) if expansions[i]}
         self._by_length: dict[int, list[str]] = {}
         for word in self._word_frequency:
-            self._by_length.setdefault(len(word), []).append(word)
+            if word.isalpha():
+                self._by_length.setdefault(len(word), []).append(word)
 
     # ------------------------------------------------------------------ reading the query
 

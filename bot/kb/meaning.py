@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 TOKENIZER = Path("tokenizers") / "l2_supercat_tokenizer_config.json"
 WEIGHTS = Path("weights") / "l2_supercat_256.safetensors"
 _NUMPY_TYPES = {"F16": np.float16, "F32": np.float32}
+WORDS_KEPT = 200_000  # words whose tokens are remembered (~30 MB at most): a bound, not a working set
 
 
 class Meanings:
@@ -40,6 +41,7 @@ class Meanings:
     def __init__(self, tokenizer: Tokenizer, table: np.ndarray) -> None:
         self._tokenizer = tokenizer
         self._table = table
+        self._words: dict[str, list[int]] = {}
 
     @classmethod
     def from_folder(cls, root: Path) -> Meanings:
@@ -47,11 +49,29 @@ class Meanings:
         return cls(Tokenizer.from_file(str(root / TOKENIZER)), _read_table(root / WEIGHTS))
 
     def vector(self, text: str) -> np.ndarray:
-        """The unit vector of one text (zeros if it has no tokens): ~25-50 µs, once per query."""
-        ids = self._tokenizer.encode(text, add_special_tokens=False).ids
+        """The unit vector of one text (zeros if it has no tokens)."""
+        ids = self._token_ids(text)
         total = self._table[ids].sum(axis=0) if ids else np.zeros(self._table.shape[1], dtype=np.float32)
         norm = float(np.sqrt(total @ total))  # the mean's direction is the sum's: no need to divide
         return total / norm if norm > 0 else total
+
+    def _token_ids(self, text: str) -> list[int]:
+        """The text's tokens, a word at a time through a cache of each word's tokens.
+
+        The model's tokenizer never joins across a space, so a text's tokens are its words'
+        tokens in turn (line breaks count as spaces here). Entries are read when they first become
+        candidates, and on a large deck that is most of a query's time: a 700-character entry
+        costs ~350 µs to tokenize whole, ~70 µs from cached words.
+        """
+        ids: list[int] = []
+        for word in text.split():
+            cached = self._words.get(word)
+            if cached is None:
+                if len(self._words) >= WORDS_KEPT:
+                    self._words.clear()
+                cached = self._words[word] = self._tokenizer.encode(word, add_special_tokens=False).ids
+            ids += cached
+        return ids
 
     def vectors(self, texts: list[str]) -> np.ndarray:
         """One unit vector per text, as float32 rows."""
