@@ -107,7 +107,8 @@ class DeckIndex:
         self._synonyms = {term: words(expansion) for term, expansion in deck.synonyms.items()}
         self._repairs: dict[str, str | None] = {}
         self._phrases: dict[int, tuple[str, ...]] = {}  # entry position -> its head phrases, as met
-        self._vectors: dict[int, np.ndarray] = {}  # entry position -> its meaning, as met
+        self._rows: dict[int, int] = {}  # entry position -> its row in _meanings, as met
+        self._meanings = np.empty((0, 0), dtype=np.float32)  # entries' meanings, allocated on first use
         self._build()
 
     def _expansions(self, vocabulary: list[str]) -> list[tuple[str, ...]]:
@@ -298,12 +299,18 @@ class DeckIndex:
         model = meanings() if self.tuning.meaning_weight > 0 else None
         if model is None:
             return None
-        missing = [int(i) for i in candidates if int(i) not in self._vectors]
+        positions = candidates.tolist()
+        missing = [i for i in positions if i not in self._rows]
         if missing:
-            if len(self._vectors) + len(missing) > VECTORS_KEPT:
-                self._vectors.clear()
-            self._vectors.update(zip(missing, model.vectors([self._meaning_text(i) for i in missing])))
-        return np.stack([self._vectors[int(i)] for i in candidates]) @ model.vector(query)
+            vectors = model.vectors([self._meaning_text(i) for i in missing])
+            if not self._meanings.size:
+                self._meanings = np.empty((min(self.n, VECTORS_KEPT), vectors.shape[1]), dtype=np.float32)
+            if len(self._rows) + len(missing) > len(self._meanings):
+                self._rows.clear()  # a bound on a big deck: start over rather than track what is least used
+            start = len(self._rows)
+            self._meanings[start:start + len(missing)] = vectors
+            self._rows.update(zip(missing, range(start, start + len(missing))))
+        return self._meanings[[self._rows[i] for i in positions]] @ model.vector(query)
 
     def _meaning_text(self, at: int) -> str:
         """What an entry is about, for ``bot.kb.meaning``: its question, other names and answer."""
