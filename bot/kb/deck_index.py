@@ -8,8 +8,9 @@ How a query is read: words the deck knows are looked up; a word it does not know
 to a close deck word only when it is not an English word (``says`` stays ``says``); deck
 synonyms expand acronyms, each part carrying a share of the word. Every word carries the
 information it has in everyday English (``bot.kb.english``), so "time" says little and
-"tensor" much, on any deck. Whether to answer is decided on how much of that information the
-best entry explains: a share of the question, or enough of it for a long one.
+"tensor" much, on any deck. Words find the candidates; their closeness in meaning to the
+question (``bot.kb.meaning``) is blended into the order. Whether to answer is decided on how much
+of the question's information the best entry explains: a share of it, or enough for a long one.
 """
 
 from __future__ import annotations
