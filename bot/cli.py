@@ -1,30 +1,27 @@
 """The ``studybot`` command.
 
-Commands that only read decks (``ask``, ``kb``) import neither the chat libraries nor the
-database driver, so a one-shot ``studybot ask`` starts in a fraction of a second.
+Each command imports what it needs when it runs: ``--version`` needs nothing, commands that only
+read decks (``ask``, ``kb``) import neither asyncio, the store, the chat libraries nor the
+database driver. A one-shot ``studybot ask`` still pays for numpy, the deck and the meaning model.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from bot import __version__
 from bot.config import ConfigError, load_config
-from bot.kb.library import Library, load_library
-from bot.kb.loader import DeckError, builtin_decks_root, deck_folders, load_decks
-from bot.kb.search import SearchResult
-from bot.logs import setup_logging
-from bot.startup import StartupError
-from bot.store.base import StoreError
-from bot.store.lock import DataFolderBusy, DataFolderError
 from bot.typed_text import decode_line, undecodable
+
+if TYPE_CHECKING:
+    from bot.kb.library import Library
+    from bot.kb.search import SearchResult
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -36,31 +33,46 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.handler(args))
-    except DeckError as exc:
-        print(f"The decks have {len(exc.problems)} problem(s):", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
-        return 1
-    except ConfigError as exc:
-        print(f"Configuration error: {exc}", file=sys.stderr)
-        return 2
-    except DataFolderBusy as exc:
-        print(f"Not started: {exc}", file=sys.stderr)
-        return 1
-    except DataFolderError as exc:
-        print(f"Data folder error: {exc}", file=sys.stderr)
-        return 1
-    except StoreError as exc:
-        print(f"Database error: {exc}", file=sys.stderr)
-        return 1
-    except StartupError as exc:
-        print(f"Start-up error: {exc}", file=sys.stderr)
-        return 1
     except BrokenPipeError:
         # The reader went away (`studybot kb list | head`): nothing more to say, and no traceback.
         # Python's documented remedy: point stdout at devnull so the exit flush cannot fail again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except Exception as exc:
+        status = _report(exc)
+        if status is None:
+            raise
+        return status
+
+
+def _report(exc: Exception) -> int | None:
+    """Prints a failure the person can act on and returns the exit status; None for a bug.
+
+    The error types are imported here, not at the top: a command that raised one has loaded its
+    module already, and the others never pay for importing them.
+    """
+    from bot.kb.loader import DeckError
+    from bot.startup import StartupError
+    from bot.store.base import StoreError
+    from bot.store.lock import DataFolderBusy, DataFolderError
+
+    if isinstance(exc, DeckError):
+        print(f"The decks have {len(exc.problems)} problem(s):", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    failures: tuple[tuple[type[Exception], str, int], ...] = (
+        (ConfigError, "Configuration error", 2),
+        (DataFolderBusy, "Not started", 1),
+        (DataFolderError, "Data folder error", 1),
+        (StoreError, "Database error", 1),
+        (StartupError, "Start-up error", 1),
+    )
+    for kind, label, status in failures:
+        if isinstance(exc, kind):
+            print(f"{label}: {exc}", file=sys.stderr)
+            return status
+    return None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -141,6 +153,8 @@ def _positive(text: str) -> int:
 
 
 def _library(args: argparse.Namespace) -> Library:
+    from bot.kb.library import load_library
+
     config = load_config(args.config)
     return load_library(config.deck_paths, include_builtin=config.builtin_decks)
 
@@ -246,6 +260,8 @@ def _kb_show(args: argparse.Namespace) -> int:
 
 
 def _kb_validate(args: argparse.Namespace) -> int:
+    from bot.kb.loader import builtin_decks_root, deck_folders, load_decks
+
     if args.paths:
         folders = deck_folders(args.paths)
     else:
@@ -270,6 +286,8 @@ def _kb_import(args: argparse.Namespace) -> int:
 
 
 def _kb_gaps(args: argparse.Namespace) -> int:
+    import asyncio
+
     from bot.run import show_gaps
 
     config = load_config(args.config)
@@ -283,6 +301,8 @@ def _kb_gaps(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from bot.core.app import TimerFailure
+    from bot.kb.library import load_library
+    from bot.logs import setup_logging
     from bot.run import run, run_event_loop
 
     config = load_config(args.config)
@@ -302,7 +322,10 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
+    import asyncio
+
     from bot.run import upgrade_database
+    from bot.store.lock import DataFolderBusy
 
     config = load_config(args.config)
     try:
@@ -317,6 +340,8 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
 
 def _db_copy(args: argparse.Namespace) -> int:
+    import asyncio
+
     from bot.database import open_location
     from bot.store.copy import copy_database
 
@@ -343,6 +368,8 @@ def _db_copy(args: argparse.Namespace) -> int:
 
 
 def _review_export(args: argparse.Namespace) -> int:
+    import asyncio
+
     from bot.core.review_export import write_csv
     from bot.run import review_log
 
@@ -363,6 +390,8 @@ def _review_export(args: argparse.Namespace) -> int:
 
 
 def _discord_sync(args: argparse.Namespace) -> int:
+    import asyncio
+
     from bot.adapters.discord import sync_commands
 
     config = load_config(args.config)

@@ -194,3 +194,14 @@ def test_review_export_writes_a_persons_log_as_csv_and_names_a_missing_workspace
     refused = subprocess.run([sys.executable, "-m", "bot", "review", "export", "--user", "U1", "--platform", "slack",
                               "--data-dir", str(tmp_path)], capture_output=True, text=True, timeout=60)
     assert refused.returncode == 2 and "--workspace" in refused.stderr
+
+
+def test_the_command_line_imports_what_a_command_needs_only_when_it_runs() -> None:
+    # `studybot --version` took 0.4 s when every module was imported up front; `ask` needs no asyncio.
+    check = ("import sys; import bot.cli; "
+             "heavy = sorted(m for m in ('numpy', 'asyncio', 'bot.kb.library', 'bot.store.base') if m in sys.modules); "
+             "print(','.join(heavy))")
+    loaded = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == ""
+    version = studybot("--version")
+    assert version.returncode == 0 and version.stdout.startswith("studybot ")
