@@ -42,6 +42,7 @@ class Meanings:
         self._tokenizer = tokenizer
         self._table = table
         self._words: dict[str, list[int]] = {}
+        self._last: tuple[str, np.ndarray] | None = None  # the last question and its vector
 
     @classmethod
     def from_folder(cls, root: Path) -> Meanings:
@@ -49,10 +50,23 @@ class Meanings:
         return cls(Tokenizer.from_file(str(root / TOKENIZER)), _read_table(root / WEIGHTS))
 
     def vector(self, text: str) -> np.ndarray:
-        """The unit vector of one text (zeros if it has no tokens)."""
-        ids = self._token_ids(text)
+        """The unit vector of a question, remembered for the next call with the same text.
+
+        With several decks loaded, each deck asks for the same question's vector in turn.
+        """
+        if self._last is None or self._last[0] != text:
+            self._last = (text, self._unit(self._token_ids(text)))
+        return self._last[1]
+
+    def vectors(self, texts: list[str]) -> np.ndarray:
+        """One unit vector per text (zeros for a text with no tokens), as float32 rows."""
+        return np.array([self._unit(self._token_ids(text)) for text in texts], dtype=np.float32).reshape(
+            len(texts), -1)
+
+    def _unit(self, ids: list[int]) -> np.ndarray:
+        """The direction of the tokens' mean (that of their sum: no need to divide)."""
         total = self._table[ids].sum(axis=0) if ids else np.zeros(self._table.shape[1], dtype=np.float32)
-        norm = float(np.sqrt(total @ total))  # the mean's direction is the sum's: no need to divide
+        norm = float(np.sqrt(total @ total))
         return total / norm if norm > 0 else total
 
     def _token_ids(self, text: str) -> list[int]:
@@ -73,10 +87,6 @@ class Meanings:
             ids += cached
         return ids
 
-    def vectors(self, texts: list[str]) -> np.ndarray:
-        """One unit vector per text, as float32 rows."""
-        return np.array([self.vector(text) for text in texts], dtype=np.float32).reshape(len(texts), -1)
-
 
 def _read_table(path: Path) -> np.ndarray:
     """The one tensor of a safetensors file, as float32 (32 MB; ~25 ms to read).
@@ -88,7 +98,7 @@ def _read_table(path: Path) -> np.ndarray:
     with path.open("rb") as file:
         header_size = int.from_bytes(file.read(8), "little")
         header = json.loads(file.read(header_size))
-    name, spec = next((k, v) for k, v in header.items() if k != "__metadata__")
+    spec = next(v for k, v in header.items() if k != "__metadata__")
     start = 8 + header_size + spec["data_offsets"][0]
     stored = np.memmap(path, dtype=_NUMPY_TYPES[spec["dtype"]], mode="r", offset=start, shape=tuple(spec["shape"]))
     return np.asarray(stored, dtype=np.float32)
