@@ -234,11 +234,13 @@ class DeckIndex:
         """
         if len(word) < 3 or not word.isalpha():
             return None
-        guess = None if english.is_common(word) else self._closest_deck_word(word)
         stopword = self._misspelt_stopword(word)
+        if stopword is not None and len(word) <= 3:
+            return _DROP  # three letters are too few to weigh against a deck word: "wat" is "what"
+        guess = None if english.is_common(word) else self._closest_deck_word(word)
         # "tets" is one edit from "gets" and from the deck's "test": the deck word is the likelier
-        # meaning in a question to this deck. Three letters are too few to tell ("wat" is "what").
-        if stopword is not None and (guess is None or len(word) <= 3 or guess[0] > stopword):
+        # meaning in a question to this deck.
+        if stopword is not None and (guess is None or guess[0] > stopword):
             return _DROP
         return guess[1] if guess else None
 
