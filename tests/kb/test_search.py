@@ -27,6 +27,8 @@ FLOORS = {
     "sql": (0.79, 0.79, 0.91),
     "linux-shell": (0.84, 0.855, 0.96),
     "statistics": (0.84, 0.87, 0.95),
+    "git": (0.86, 0.825, 0.925),
+    "http-web": (0.875, 0.88, 0.94),
 }
 CHAT_DECLINED = 0.95
 
@@ -88,9 +90,11 @@ def test_a_second_deck_does_not_change_how_the_first_decides(dev: list[DevDeck])
         mixed = together.search(query)
         if mixed.best is not None and mixed.best.entry.deck == "tensorflow":
             assert mixed == alone.search(query), query
-        else:
+        elif case["id"] is not None or case["kind"] == "chat":
+            # A TensorFlow question or chat answered from another deck is wrong; an off-topic one
+            # ("git rebase vs merge") answered by the deck it is about is right.
             taken += mixed.answered
-    assert taken / len(tensorflow.cases) <= 0.03  # answered from another deck (four decks loaded)
+    assert taken / len(tensorflow.cases) <= 0.01  # wrong deck, with every dev deck loaded
 
 
 @pytest.mark.parametrize(("query", "expected"), [
@@ -277,3 +281,10 @@ def test_stopwords_the_deck_writes_as_code_are_its_terms() -> None:
     assert [m.entry.id for m in index.rank("difference between is and ==")][:1] == ["e1"]
     assert deck.query_terms("ok") == []  # "OK" in capitals is chat, not code
     assert _deck_index(_index("How do I group rows?")).query_terms("having") == []  # elsewhere a stopword
+
+
+def test_two_slips_keep_the_first_letter() -> None:
+    # "metaclass" is two edits from "dataclass", but a term the deck lacks, not a typo of it.
+    deck = _deck_index(_index("When should I use a dataclass?", "What is a percentile?"))
+    assert [t.term for t in deck.query_terms("metaclass")] == ["metaclass"]
+    assert [t.term for t in deck.query_terms("prcentlie")] == [stem("percentile")]  # two slips, first letter kept
