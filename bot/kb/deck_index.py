@@ -26,7 +26,7 @@ from bot.kb.english import nearby
 from bot.kb.meaning import meanings
 from bot.kb.model import Deck, Entry
 from bot.kb.postings import Postings, group_postings, posting_keys
-from bot.kb.text import STOPWORDS, stem, stem_all, words
+from bot.kb.text import STOPWORDS, fold, stem, stem_all, words
 from bot.kb.tokens import DOC_END, tokenize
 from bot.kb.tuning import Tuning
 
@@ -48,6 +48,7 @@ _DROP = "\x00"  # repair target for misspelled stopwords ("wat"): the word is dr
 
 _CAPITALS = bytes(c if 65 <= c <= 90 else 32 for c in range(256))  # keeps A-Z, blanks the rest
 _TICKED = re.compile(r"`([^`\n]+)`")
+_FLAG = re.compile(r"(?<![\w-])-([a-z0-9])(?![\w-])")
 _CHAT = frozenset("ok okay hi hey hello thanks thank please pls".split())  # "Is it OK to ...?" is not code
 
 
@@ -179,7 +180,10 @@ class DeckIndex:
 
     def query_terms(self, query: str) -> list[QueryTerm]:
         """The query's distinct content stems after word joining, synonym expansion and typo repair."""
-        raw = [w for w in words(query) if len(w) > 1]  # a lone letter ("B", "a") is not a topic
+        # A lone letter ("B", "a") is not a topic, unless written as a command's flag ("checkout -b",
+        # "kill -9") and the deck uses it: then it is much of what the question is about.
+        flags = {f for f in _FLAG.findall(fold(query)) if f in self.term_ids} if "-" in query else set()
+        raw = [w for w in words(query) if len(w) > 1 or w in flags]
         found: dict[str, QueryTerm] = {}
         i = 0
         while i < len(raw):

@@ -288,3 +288,16 @@ def test_two_slips_keep_the_first_letter() -> None:
     deck = _deck_index(_index("When should I use a dataclass?", "What is a percentile?"))
     assert [t.term for t in deck.query_terms("metaclass")] == ["metaclass"]
     assert [t.term for t in deck.query_terms("prcentlie")] == [stem("percentile")]  # two slips, first letter kept
+
+
+def test_a_one_letter_flag_the_deck_uses_is_part_of_the_question() -> None:
+    entries = (Entry(id="switch-branch", deck="d", topic="t", question="How do I switch branches?",
+                     answer="git checkout main moves you to main."),
+               Entry(id="create-branch", deck="d", topic="t", question="How do I start a new branch?",
+                     answer="git checkout -b name creates it and moves you to it."))
+    index = SearchIndex([Deck(name="d", title="d", description="", topics={"t": "T"}, entries=entries)])
+    deck = _deck_index(index)
+    assert "b" in [t.term for t in deck.query_terms("git checkout -b")]
+    assert [m.entry.id for m in index.rank("git checkout -b")][:1] == ["create-branch"]
+    assert "b" not in [t.term for t in deck.query_terms("plan b for git checkout")]  # a lone letter, not a flag
+    assert "x" not in [t.term for t in deck.query_terms("git checkout -x")]  # a flag the deck never uses
