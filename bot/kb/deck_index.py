@@ -191,17 +191,23 @@ class DeckIndex:
             if word in self._stopwords and word not in self._synonyms:
                 continue
             certainty = 1.0
+            split: tuple[str, ...] = ()
             if word not in self._synonyms and stem(word) not in self.term_ids:
                 repaired = self._repair(word)
                 if repaired == _DROP:
                     continue
                 if repaired is not None:  # a synonym too: "mdoe" -> "mde" -> "minimum detectable effect"
                     word, certainty = repaired, self.tuning.repair_certainty
-            parts = [p for p in self._synonyms.get(word, (word,)) if p not in self._stopwords]
-            share = 1.0 / max(len(parts), 1)  # "pr" -> "pull request": each part half of "pr"
+                else:
+                    split = self._split(word)
+            if split:  # "logfile" -> "log file": each part weighs what it does typed apart
+                parts, share = list(split), 1.0
+            else:
+                parts = [p for p in self._synonyms.get(word, (word,)) if p not in self._stopwords]
+                share = 1.0 / max(len(parts), 1)  # "pr" -> "pull request": each part half of "pr"
             for part in parts:
                 term = stem(part)
-                weight = english.information(word if len(parts) > 1 else part) * share
+                weight = english.information(word if len(parts) > 1 and not split else part) * share
                 # A word neither the deck nor English knows is a term the deck lacks ("metaclass",
                 # full weight: a near miss) or a slip on an everyday word ("tiem": weigh it as that).
                 if term not in self.term_ids and weight >= english.max_information():
@@ -209,6 +215,20 @@ class DeckIndex:
                 if term not in found or found[term].information < weight:
                     found[term] = QueryTerm(term, weight, certainty)
         return list(found.values())
+
+    def _split(self, word: str) -> tuple[str, ...]:
+        """Two deck words that ``word`` is written together, or nothing: "logfile" is "log file".
+
+        Only for a word neither the deck nor English knows and that no slip explains, and only
+        when both parts are words of the deck of three letters or more: "rebase" ("re") and
+        "dnssec" (a deck of the web has no "sec") stay terms the deck lacks. Of several ways to
+        cut it, the most even.
+        """
+        if len(word) < 6 or not word.isalpha() or english.is_common(word):
+            return ()
+        cuts = [(word[:at], word[at:]) for at in range(3, len(word) - 2)]
+        known = [cut for cut in cuts if cut[0] in self._word_frequency and cut[1] in self._word_frequency]
+        return max(known, key=lambda cut: min(len(cut[0]), len(cut[1])), default=())
 
     def _next_word(self, raw: list[str], i: int) -> tuple[str, int]:
         """The word at ``i``, or it joined with the next one when the deck means the joined form.

@@ -301,3 +301,10 @@ def test_a_one_letter_flag_the_deck_uses_is_part_of_the_question() -> None:
     assert [m.entry.id for m in index.rank("git checkout -b")][:1] == ["create-branch"]
     assert "b" not in [t.term for t in deck.query_terms("plan b for git checkout")]  # a lone letter, not a flag
     assert "x" not in [t.term for t in deck.query_terms("git checkout -x")]  # a flag the deck never uses
+
+
+def test_two_deck_words_written_together_are_read_apart() -> None:
+    deck = _deck_index(_index("How do I follow a log file?", "How do I rebuild the base image?"))
+    assert {t.term for t in deck.query_terms("logfile")} == {stem("log"), stem("file")}
+    assert [t.term for t in deck.query_terms("rebase")] == ["rebas"]  # "re" is no deck word: a term it lacks
+    assert [t.term for t in deck.query_terms("logrotate")] == [stem("logrotate")]  # the deck never says "rotate"
