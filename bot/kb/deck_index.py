@@ -26,6 +26,7 @@ from bot.kb.english import nearby
 from bot.kb.meaning import meanings
 from bot.kb.model import Deck, Entry
 from bot.kb.postings import Postings, group_postings, posting_keys
+from bot.kb.symbols import Symbols, symbol_tokens
 from bot.kb.text import STOPWORDS, fold, stem, stem_all, words
 from bot.kb.tokens import DOC_END, tokenize
 from bot.kb.tuning import Tuning
@@ -111,6 +112,7 @@ class DeckIndex:
         self._phrases: dict[int, tuple[str, ...]] = {}  # entry position -> its head phrases, as met
         self._rows: dict[int, int] = {}  # entry position -> its row in _meanings, as met
         self._meanings = np.empty((0, 0), dtype=np.float32)  # entries' meanings, allocated on first use
+        self._symbols: Symbols | None = None  # built when a question of symbols alone is first asked
         self._build()
 
     def _expansions(self, vocabulary: list[str]) -> list[tuple[str, ...]]:
@@ -360,12 +362,33 @@ class DeckIndex:
             total += math.log((count + PRIOR * english_p) / english_p) - self._log_size
         return total
 
+    def _match_symbols(self, query: str) -> DeckMatches | None:
+        """The entries naming the symbols of a question that has no words ("2>&1", "$?"), if any.
+
+        One entry naming it in its question, aliases or keywords (or, failing that, in its
+        answer's code) is the answer, as an alias typed back would be; several are suggestions.
+        """
+        tokens = symbol_tokens(query)
+        if not tokens:
+            return None
+        if self._symbols is None:
+            self._symbols = Symbols(self.entries)
+        head, code = self._symbols.entries_naming(tokens)
+        found = head or code
+        if not found:
+            return None
+        ranked = np.array(head + code, dtype=np.int64)
+        scores = np.array([1.0] * len(head) + [1.0 - self.tuning.body_credit / 2] * len(code)) / len(found)
+        closeness = self._closeness(query, ranked)
+        return DeckMatches(ranked, np.round(scores, 4), 1.0, len(found) == 1, 0.0,
+                           float(closeness[0]) if closeness is not None else 0.0)
+
     def match(self, query: str, candidates: int = 10) -> DeckMatches | None:
         """The best entries for ``query`` and whether the best one answers it; None if nothing matches."""
         terms = self.query_terms(query)
         known = [t for t in terms if t.term in self.term_ids]
         if not known or self.n == 0:
-            return None
+            return self._match_symbols(query) if not terms and self.n else None
         t = self.tuning
         ids = [self.term_ids[q.term] for q in known]
         weights = [q.certainty * (q.information / english.max_information() if t.query_weighting else 1.0)

@@ -10,6 +10,7 @@ from bot.kb.english import max_information
 from bot.kb.library import Library, load_library
 from bot.kb.model import Choice, Deck, Entry, QuizCard
 from bot.kb.search import SearchIndex, Tuning
+from bot.kb.symbols import symbol_tokens
 from bot.kb.text import stem
 from tests.kb.devset_eval import DeckScore, DevDeck, chat_cases, dev_decks, evaluate, load_devset, lodo
 
@@ -308,3 +309,25 @@ def test_two_deck_words_written_together_are_read_apart() -> None:
     assert {t.term for t in deck.query_terms("logfile")} == {stem("log"), stem("file")}
     assert [t.term for t in deck.query_terms("rebase")] == ["rebas"]  # "re" is no deck word: a term it lacks
     assert [t.term for t in deck.query_terms("logrotate")] == [stem("logrotate")]  # the deck never says "rotate"
+
+
+def test_a_question_of_symbols_alone_finds_the_entry_that_names_them() -> None:
+    entries = (Entry(id="exit-codes", deck="d", topic="t", question="How do I check whether a command worked?",
+                     answer="Test it directly.", aliases=("what is $?",)),
+               Entry(id="redirect", deck="d", topic="t", question="How do I send errors to a file too?",
+                     answer="Add `2>&1` after the file."),
+               Entry(id="pipes", deck="d", topic="t", question="What does | do?", answer="It pipes: `a | b`."))
+    index = SearchIndex([Deck(name="d", title="d", description="", topics={"t": "T"}, entries=entries)])
+    for query, expected in (("$?", "exit-codes"), ("2>&1", "redirect"), ("`2>&1`", "redirect")):
+        result = index.search(query)
+        assert result.answered and result.best and result.best.entry.id == expected, query
+    assert index.search("|").best is not None and index.search("|").best.entry.id == "pipes"  # in its question
+    assert not index.search("=>").matches  # no entry names it
+    assert not index.search("???").answered
+
+
+def test_symbol_tokens_drop_wrapping_but_keep_the_symbol() -> None:
+    assert symbol_tokens("what is $?") == {"$?", "$"}  # the question mark may end the sentence
+    assert symbol_tokens("use `//` here, or (a.b)") == {"//", "a.b"}
+    assert symbol_tokens("plain words only") == set()
+    assert symbol_tokens("does 2>&1? work") == {"2>&1?", "2>&1"}
