@@ -41,6 +41,7 @@ HEAD_FIELDS = ("question", "aliases", "keywords", "name")
 # how many words of English the deck's own counts are blended with.
 PRIOR = 1000.0
 REPAIRS_KEPT = 10_000  # remembered typo repairs per deck; a bound, so a flood of junk cannot grow memory
+PAIRS_KEPT = 5_000  # entries whose word pairs are remembered (~10 KB each): all of a small deck
 VECTORS_KEPT = 20_000  # remembered entry meanings per deck (1 KB each): all of a small deck, a bound on a big one
 # A three-letter word 100 times (e^4.6) rarer than a stopword one edit away is a chat spelling of it ("wat").
 RARER = 4.6
@@ -112,6 +113,7 @@ class DeckIndex:
         self._phrases: dict[int, tuple[str, ...]] = {}  # entry position -> its head phrases, as met
         self._rows: dict[int, int] = {}  # entry position -> its row in _meanings, as met
         self._meanings = np.empty((0, 0), dtype=np.float32)  # entries' meanings, allocated on first use
+        self._pairs: dict[int, frozenset[tuple[str, str]]] = {}
         self._symbols: Symbols | None = None  # built when a question of symbols alone is first asked
         self._build()
 
@@ -362,6 +364,34 @@ class DeckIndex:
             total += math.log((count + PRIOR * english_p) / english_p) - self._log_size
         return total
 
+    def _phrase_share(self, terms: list[QueryTerm], candidates: np.ndarray) -> np.ndarray:
+        """Per candidate, the share of the query's neighbouring word pairs it writes side by side.
+
+        "NOT EXISTS", "cross site scripting", "distinct on": entries that hold both words
+        somewhere are many, the one that says the phrase is the one about it. Pairs are of
+        content words in the query's order, so "regression to the mean" is the pair (regression,
+        mean) wherever the deck keeps "mean" as a word. Only the candidates are read.
+        """
+        stems = [q.term for q in terms]
+        pairs = set(zip(stems, stems[1:]))
+        return np.array([len(pairs & self._entry_pairs(int(at))) for at in candidates]) / len(pairs)
+
+    def _entry_pairs(self, at: int) -> frozenset[tuple[str, str]]:
+        """The neighbouring content-word pairs of an entry's text, worked out once when first needed."""
+        pairs = self._pairs.get(at)
+        if pairs is None:
+            entry = self.entries[at]
+            text = "\n".join((entry.question, *entry.aliases, *entry.keywords, entry.id.replace("-", " "),
+                              entry.answer, _quiz_text(entry)))
+            found: set[tuple[str, str]] = set()
+            for line in text.split("\n"):
+                stems = [stem(w) for w in words(line) if w not in self._stopwords]
+                found.update(zip(stems, stems[1:]))
+            if len(self._pairs) >= PAIRS_KEPT:
+                self._pairs.clear()
+            pairs = self._pairs[at] = frozenset(found)
+        return pairs
+
     def _match_symbols(self, query: str) -> DeckMatches | None:
         """The entries naming the symbols of a question that has no words ("2>&1", "$?"), if any.
 
@@ -414,6 +444,8 @@ class DeckIndex:
         closeness = self._closeness(query, top)
         if closeness is not None:  # still 0..1: the score people see keeps its meaning
             final = (final + t.meaning_weight * np.clip(closeness, 0.0, 1.0)) / (1.0 + t.meaning_weight)
+        if t.phrase_weight > 0 and len(terms) > 1:  # toward 1 (still 0..1) by the share of word pairs in the entry
+            final = final + t.phrase_weight * self._phrase_share(terms, top) * (1.0 - final)
         order = np.argsort(-final, kind="stable")
         exact = self._asked_verbatim(query, top[order])
         if exact is not None:  # the deck's own question (or alias), typed back: that entry, answered

@@ -331,3 +331,14 @@ def test_symbol_tokens_drop_wrapping_but_keep_the_symbol() -> None:
     assert symbol_tokens("use `//` here, or (a.b)") == {"//", "a.b"}
     assert symbol_tokens("plain words only") == set()
     assert symbol_tokens("does 2>&1? work") == {"2>&1?", "2>&1"}
+
+
+def test_an_entry_that_writes_the_words_side_by_side_ranks_first() -> None:
+    entries = (Entry(id="csrf", deck="d", topic="t", question="What is request forgery?",
+                     answer="Scripting is not needed: another site sends a cross-origin request as the user."),
+               Entry(id="xss", deck="d", topic="t", question="How do I stop injected code?",
+                     answer="Cross site scripting runs an attacker's code in the page as the user."))
+    deck = Deck(name="d", title="d", description="", topics={"t": "T"}, entries=entries)
+    assert [m.entry.id for m in SearchIndex([deck]).rank("cross site scripting")][:1] == ["xss"]
+    plain = SearchIndex([deck], Tuning(phrase_weight=0.0))
+    assert [m.entry.id for m in plain.rank("cross site scripting")][:1] == ["csrf"]  # what the pairs change
