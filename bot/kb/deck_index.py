@@ -204,8 +204,8 @@ class DeckIndex:
                     word, certainty = repaired, self.tuning.repair_certainty
                 else:
                     split = self._split(word)
-            if split:  # "logfile" -> "log file": each part weighs what it does typed apart
-                parts, share = list(split), 1.0
+            if split:  # "logfile" -> "log file": each part weighs what it does typed apart; a reading, as a repair is
+                parts, share, certainty = list(split), 1.0, self.tuning.repair_certainty
             else:
                 parts = [p for p in self._synonyms.get(word, (word,)) if p not in self._stopwords]
                 share = 1.0 / max(len(parts), 1)  # "pr" -> "pull request": each part half of "pr"
