@@ -11,6 +11,11 @@ information it has in everyday English (``bot.kb.english``), so "time" says litt
 "tensor" much, on any deck. Words find the candidates; their closeness in meaning to the
 question (``bot.kb.meaning``) is blended into the order. Whether to answer is decided on how much
 of the question's information the best entry explains: a share of it, or enough for a long one.
+
+Technical questions are read as people type them: a one-letter flag the deck uses ("-b") is a
+word, two deck words run together ("logfile") are both, a question of symbols alone ("2>&1")
+is looked up among the symbols entries name (``bot.kb.symbols``), and an entry that writes the
+question's neighbouring words side by side ("NOT EXISTS") ranks above one that merely holds them.
 """
 
 from __future__ import annotations
@@ -113,7 +118,7 @@ class DeckIndex:
         self._phrases: dict[int, tuple[str, ...]] = {}  # entry position -> its head phrases, as met
         self._rows: dict[int, int] = {}  # entry position -> its row in _meanings, as met
         self._meanings = np.empty((0, 0), dtype=np.float32)  # entries' meanings, allocated on first use
-        self._pairs: dict[int, frozenset[tuple[str, str]]] = {}
+        self._pairs: dict[int, frozenset[tuple[str, str]]] = {}  # entry position -> its word pairs, as met
         self._symbols: Symbols | None = None  # built when a question of symbols alone is first asked
         self._build()
 

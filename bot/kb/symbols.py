@@ -24,7 +24,7 @@ _SENTENCE_END = ".!?:"
 
 
 def symbol_tokens(text: str) -> set[str]:
-    """The tokens of ``text`` that hold a symbol, folded; "what is $?" gives {"$?"}.
+    """The tokens of ``text`` that hold a symbol, folded; "what is $?" gives {"$?", "$"}.
 
     A token ending in sentence punctuation ("2>&1?") is also taken without it, since a
     question mark may end the sentence or be the symbol ("$?").
