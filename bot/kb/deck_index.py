@@ -46,7 +46,10 @@ HEAD_FIELDS = ("question", "aliases", "keywords", "name")
 # how many words of English the deck's own counts are blended with.
 PRIOR = 1000.0
 REPAIRS_KEPT = 10_000  # remembered typo repairs per deck; a bound, so a flood of junk cannot grow memory
-PAIRS_KEPT = 5_000  # entries whose word pairs are remembered (~10 KB each): all of a small deck
+# The best few candidates are read for word pairs: reading an entry's text costs ~0.1 ms, and
+# on the dev decks 5 rank as 10 do (3 lost a top-3 answer on Python).
+PHRASE_CANDIDATES = 5
+PAIRS_KEPT = 5_000  # entries whose word pairs are remembered (~5 KB each): all of a small deck
 VECTORS_KEPT = 20_000  # remembered entry meanings per deck (1 KB each): all of a small deck, a bound on a big one
 # A three-letter word 100 times (e^4.6) rarer than a stopword one edit away is a chat spelling of it ("wat").
 RARER = 4.6
@@ -55,6 +58,8 @@ _DROP = "\x00"  # repair target for misspelled stopwords ("wat"): the word is dr
 
 _CAPITALS = bytes(c if 65 <= c <= 90 else 32 for c in range(256))  # keeps A-Z, blanks the rest
 _TICKED = re.compile(r"`([^`\n]+)`")
+_WORD_OR_LINE = re.compile(r"[a-z0-9]+|\n")  # ``words`` and the line breaks between them
+_LINE = -2  # the term of a line break, for word pairs: none
 _FLAG = re.compile(r"(?<![\w-])-([a-z0-9])(?![\w-])")
 _CHAT = frozenset("ok okay hi hey hello thanks thank please pls".split())  # "Is it OK to ...?" is not code
 
@@ -118,7 +123,7 @@ class DeckIndex:
         self._phrases: dict[int, tuple[str, ...]] = {}  # entry position -> its head phrases, as met
         self._rows: dict[int, int] = {}  # entry position -> its row in _meanings, as met
         self._meanings = np.empty((0, 0), dtype=np.float32)  # entries' meanings, allocated on first use
-        self._pairs: dict[int, frozenset[tuple[str, str]]] = {}  # entry position -> its word pairs, as met
+        self._pairs: dict[int, frozenset[int]] = {}  # entry position -> its word pairs, as met
         self._symbols: Symbols | None = None  # built when a question of symbols alone is first asked
         self._build()
 
@@ -180,6 +185,11 @@ class DeckIndex:
         # How many entries use a word's term breaks ties between equally close candidates.
         frequency = self.full.df[table[0]] if slots else np.zeros(len(vocabulary), dtype=np.int64)
         self._word_frequency = {w: int(frequency[i]) for i, w in enumerate(vocabulary) if expansions[i]}
+        # For word pairs: each content word's own term, its stem (a synonym's, "repo", may be a term
+        # through another word, "repos"; else -1); stopwords are absent.
+        self._word_terms = {w: self.term_ids[parts[0]] if w not in self._synonyms else self.term_ids.get(stem(w), -1)
+                            for w, parts in zip(vocabulary, expansions) if parts}
+        self._word_terms["\n"] = _LINE
         self._by_length: dict[int, list[str]] = {}
         for word in self._word_frequency:
             if word.isalpha():
@@ -379,19 +389,24 @@ class DeckIndex:
         """
         stems = [q.term for q in terms]
         pairs = set(zip(stems, stems[1:]))
-        return np.array([len(pairs & self._entry_pairs(int(at))) for at in candidates]) / len(pairs)
+        width, term_id = len(self.term_ids) + 2, self.term_ids
+        known = {(term_id[a] + 2) * width + term_id[b] + 2 for a, b in pairs if a in term_id and b in term_id}
+        return np.array([len(known & self._entry_pairs(int(at))) for at in candidates]) / len(pairs)
 
-    def _entry_pairs(self, at: int) -> frozenset[tuple[str, str]]:
-        """The neighbouring content-word pairs of an entry's text, worked out once when first needed."""
+    def _entry_pairs(self, at: int) -> frozenset[int]:
+        """The neighbouring content-word pairs of an entry's text, worked out once when first needed.
+
+        Pairs are within a line, of the words the index reads (a stopword between two words
+        leaves them neighbours), each as one number: (first term + 2) * (terms + 2) + second + 2.
+        """
         pairs = self._pairs.get(at)
         if pairs is None:
             entry = self.entries[at]
             text = "\n".join((entry.question, *entry.aliases, *entry.keywords, entry.id.replace("-", " "),
                               entry.answer, _quiz_text(entry)))
-            found: set[tuple[str, str]] = set()
-            for line in text.split("\n"):
-                stems = [stem(w) for w in words(line) if w not in self._stopwords]
-                found.update(zip(stems, stems[1:]))
+            term_of, width = self._word_terms.get, len(self.term_ids) + 2
+            ids = [i + 2 for i in map(term_of, _WORD_OR_LINE.findall(fold(text))) if i is not None]
+            found = {a * width + b for a, b in zip(ids, ids[1:]) if a and b}  # a line break is 0
             if len(self._pairs) >= PAIRS_KEPT:
                 self._pairs.clear()
             pairs = self._pairs[at] = frozenset(found)
@@ -449,8 +464,11 @@ class DeckIndex:
         closeness = self._closeness(query, top)
         if closeness is not None:  # still 0..1: the score people see keeps its meaning
             final = (final + t.meaning_weight * np.clip(closeness, 0.0, 1.0)) / (1.0 + t.meaning_weight)
-        if t.phrase_weight > 0 and len(terms) > 1:  # toward 1 (still 0..1) by the share of word pairs in the entry
-            final = final + t.phrase_weight * self._phrase_share(terms, top) * (1.0 - final)
+        if t.phrase_weight > 0 and len(terms) > 1:  # toward 1 (still 0..1) by the share of pairs the entry has
+            near = np.argsort(-final, kind="stable")[:PHRASE_CANDIDATES]
+            share = np.zeros(len(top))
+            share[near] = self._phrase_share(terms, top[near])
+            final = final + t.phrase_weight * share * (1.0 - final)
         order = np.argsort(-final, kind="stable")
         exact = self._asked_verbatim(query, top[order])
         if exact is not None:  # the deck's own question (or alias), typed back: that entry, answered
