@@ -21,7 +21,9 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
+from bisect import bisect_left
 from functools import lru_cache
+from itertools import accumulate
 from pathlib import Path
 
 import numpy as np
@@ -77,15 +79,32 @@ class Meanings:
         candidates, and on a large deck that is most of a query's time: a 700-character entry
         costs ~350 µs to tokenize whole, ~70 µs from cached words.
         """
+        said = text.split()
+        new = [word for word in dict.fromkeys(said) if word not in self._words]
+        if new:
+            if len(self._words) + len(new) > WORDS_KEPT:
+                self._words.clear()
+            self._words.update(self._encode_words(new))
         ids: list[int] = []
-        for word in text.split():
-            cached = self._words.get(word)
-            if cached is None:
-                if len(self._words) >= WORDS_KEPT:
-                    self._words.clear()
-                cached = self._words[word] = self._tokenizer.encode(word, add_special_tokens=False).ids
-            ids += cached
+        for word in said:
+            ids += self._words[word]
         return ids
+
+    def _encode_words(self, words: list[str]) -> dict[str, list[int]]:
+        """Each word's tokens, from one call of the tokenizer on them all (~half the time of one call each).
+
+        A token belongs to the word whose span ends at or after the token does: a word's first
+        token starts with the space before it ("▁w" of " wörld").
+        """
+        if len(words) == 1:
+            return {words[0]: self._tokenizer.encode(words[0], add_special_tokens=False).ids}
+        ends = list(accumulate(len(word) + 1 for word in words))
+        ends = [end - 1 for end in ends]  # where each word ends in the words joined by spaces
+        found: dict[str, list[int]] = {word: [] for word in words}
+        encoding = self._tokenizer.encode(" ".join(words), add_special_tokens=False)
+        for token, (_, end) in zip(encoding.ids, encoding.offsets):
+            found[words[bisect_left(ends, end)]].append(token)
+        return found
 
 
 def _read_table(path: Path) -> np.ndarray:
