@@ -260,7 +260,8 @@ def _kb_show(args: argparse.Namespace) -> int:
 
 
 def _kb_validate(args: argparse.Namespace) -> int:
-    from bot.kb.loader import builtin_decks_root, deck_folders, load_decks
+    from bot.kb.folders import builtin_decks_root, deck_folders
+    from bot.kb.loader import load_decks
 
     if args.paths:
         folders = deck_folders(args.paths)

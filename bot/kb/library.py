@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
 
-from bot.kb.loader import builtin_decks_root, deck_folders, load_decks
+from bot.kb.folders import builtin_decks_root, deck_folders
+from bot.kb.loader import load_decks
 from bot.kb.model import Deck, Entry, QuizCard
 from bot.kb.search import SearchIndex, SearchResult
 
