@@ -65,6 +65,7 @@ class DecksSection:
 
     builtin: bool = True
     paths: list[str] = field(default_factory=list)
+    cache: bool = True  # built indexes kept in Config.cache_dir (bot.kb.index_cache)
 
 
 @dataclass(frozen=True)
@@ -223,6 +224,13 @@ class Config:
         if self.bot.data_dir:
             return self.base_dir / self.bot.data_dir
         xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+        return Path(xdg) / "studybot"
+
+    def cache_dir(self) -> Path | None:
+        """Where built deck indexes are kept ([decks] cache): the user cache folder, or None when off."""
+        if not self.decks.cache:
+            return None
+        xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
         return Path(xdg) / "studybot"
 
     def required_secrets(self) -> list[tuple[str, str]]:
