@@ -11,9 +11,9 @@ vector is the mean of its token vectors, which is how the model was trained to b
 the wheel's two data files are used, through ``tokenizers`` and ``numpy``: importing the
 ``wordllama`` package itself would reconfigure the process's logging.
 
-The model is read on first use (~0.15 s), so commands that never search never pay for it. If its
-files are missing (a different WordLlama layout), lookup logs one warning and ranks by words
-alone, as it did before.
+The model is read on first use (its tokenizer ~0.08 s), so commands that never search never
+pay for it. If its files are missing (a different WordLlama layout), lookup logs one warning
+and ranks by words alone, as it did before.
 """
 
 from __future__ import annotations
@@ -65,7 +65,8 @@ class Meanings:
 
     def _unit(self, ids: list[int]) -> np.ndarray:
         """The direction of the tokens' mean (that of their sum: no need to divide)."""
-        total = self._table[ids].sum(axis=0) if ids else np.zeros(self._table.shape[1], dtype=np.float32)
+        rows = self._table[ids].astype(np.float32)  # the same float32 values a converted table would hold
+        total = rows.sum(axis=0) if ids else np.zeros(self._table.shape[1], dtype=np.float32)
         norm = float(np.sqrt(total @ total))
         return total / norm if norm > 0 else total
 
@@ -89,19 +90,18 @@ class Meanings:
 
 
 def _read_table(path: Path) -> np.ndarray:
-    """The one tensor of a safetensors file, as float32 (32 MB; ~25 ms to read).
+    """The one tensor of a safetensors file, mapped from disk as stored (16 MB of float16).
 
-    The file holds float16, but gathering float16 rows costs twice as much per query as float32.
-    The format is an 8-byte header length, a JSON header naming each tensor's type, shape and
-    byte range, then the raw data.
+    Mapped, not read: a query gathers a few dozen rows, and converting the whole table to
+    float32 first cost ~25 ms of every one-shot ``studybot ask``. The format is an 8-byte header
+    length, a JSON header naming each tensor's type, shape and byte range, then the raw data.
     """
     with path.open("rb") as file:
         header_size = int.from_bytes(file.read(8), "little")
         header = json.loads(file.read(header_size))
     spec = next(v for k, v in header.items() if k != "__metadata__")
     start = 8 + header_size + spec["data_offsets"][0]
-    stored = np.memmap(path, dtype=_NUMPY_TYPES[spec["dtype"]], mode="r", offset=start, shape=tuple(spec["shape"]))
-    return np.asarray(stored, dtype=np.float32)
+    return np.memmap(path, dtype=_NUMPY_TYPES[spec["dtype"]], mode="r", offset=start, shape=tuple(spec["shape"]))
 
 
 @lru_cache(maxsize=1)
