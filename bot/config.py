@@ -11,11 +11,9 @@ import logging
 import math
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, get_type_hints
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.log_privacy import LIBRARIES
 
@@ -280,6 +278,8 @@ def load_config(path: Path | None) -> Config:
     """
     if path is None:
         return Config()
+    import tomllib  # here, not above: a one-shot `studybot ask` without a file never parses TOML
+
     try:
         raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
@@ -379,6 +379,8 @@ def _describe(expected: Any) -> str:
 
 
 def _check_values(config: Config) -> list[str]:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # here: only a config file's zone is checked
+
     problems = [f"bot.adapters: unknown adapter {a!r} (choose from {', '.join(ADAPTERS)})"
                 for a in config.bot.adapters if a not in ADAPTERS]
     if not config.bot.adapters:

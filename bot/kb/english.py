@@ -16,9 +16,6 @@ import re
 from functools import lru_cache
 from importlib import resources
 
-from rapidfuzz import process
-from rapidfuzz.distance import OSA
-
 from bot.kb.text import STOPWORDS
 
 # Words seen less than this often are treated as unseen: the list puts ~100,000 rare or odd
@@ -138,6 +135,9 @@ def nearby(word: str, by_length: dict[int, list[str]], frequency: dict[str, int]
     Among equally close words, one with the same letters comes first: swapped letters are the
     commonest slip, so "mdoe" is "mode" before it is "mde".
     """
+    from rapidfuzz import process  # here: most questions have no word to repair, and the import is ~15 ms
+    from rapidfuzz.distance import OSA
+
     max_distance = 1 if len(word) <= 7 else 2
     found: list[tuple[int, int, str]] = []
     for length in range(len(word) - max_distance, len(word) + max_distance + 1):

@@ -19,7 +19,6 @@ import logging
 import os
 import pickle
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -85,6 +84,8 @@ def _read(path: Path, kind: type[T]) -> T | None:
 
 def _write(path: Path, value: object) -> None:
     """Writes atomically (a reader sees the old file or the new one, never half of one)."""
+    import tempfile  # only when writing: reading is what a one-shot ask does
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile("wb", dir=path.parent, prefix=".writing-", delete=False) as file:
