@@ -110,6 +110,7 @@ class DeckIndex:
         self._phrases: dict[int, tuple[str, ...]] = {}  # entry position -> its head phrases, as met
         self._rows: dict[int, int] = {}  # entry position -> its row in _meanings, as met
         self._meanings = np.empty((0, 0), dtype=np.float32)  # entries' meanings, allocated on first use
+        self._model = meanings() if tuning.meaning_weight > 0 else None  # kept with the index when it is pickled
         self._build()
 
     def _expansions(self, vocabulary: list[str]) -> list[tuple[str, ...]]:
@@ -299,7 +300,7 @@ class DeckIndex:
         times after the join" can rank "why does my join return duplicate rows?" first. Only the
         candidates are compared, so the cost is a few dot products however large the deck.
         """
-        model = meanings() if self.tuning.meaning_weight > 0 else None
+        model = self._model
         if model is None:
             return None
         positions = candidates.tolist()

@@ -4,7 +4,7 @@ Why: a one-shot ``studybot ask`` spent most of its time parsing the YAML decks a
 them, though they had not changed since the last run. A built library (its decks and their
 index) is pickled into a cache folder under a key that hashes everything the result depends
 on: the bytes of every file in each deck folder, the lookup code's own source, and the Python,
-numpy and stemmer that built it. So an edited deck or an upgraded bot never reads an old index,
+numpy, stemmer and WordLlama model files that built it. So an edited deck or an upgraded bot never reads an old index,
 and a file that cannot be read (truncated, or from another version) counts as absent and is
 written again. Building is what it was before: the cache only skips it.
 
@@ -26,6 +26,8 @@ from typing import TypeVar
 import numpy
 import snowballstemmer
 
+from bot.kb.meaning import model_files
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -42,8 +44,10 @@ def fingerprint(folders: Sequence[Path]) -> str:
     would go unseen), ~1 ms per MB of deck.
     """
     digest = hashlib.blake2b(digest_size=20)
-    stemmers = (snowballstemmer, sys.modules.get("Stemmer"))  # snowballstemmer runs PyStemmer's C where installed
-    for part in (sys.version, numpy.__version__, _installed(numpy), *map(_installed, stemmers)):
+    # snowballstemmer runs PyStemmer's C where installed; the model's tables are kept with the index
+    libraries = [numpy, snowballstemmer, sys.modules.get("Stemmer")]
+    files = [Path(module.__file__) for module in libraries if module is not None and module.__file__]
+    for part in (sys.version, numpy.__version__, *map(_installed, [*files, *(model_files() or ())])):
         _add(digest, part.encode())
     for source in sorted(_CODE.glob("*.py")):
         _add(digest, source.name.encode(), source.read_bytes())
@@ -116,14 +120,13 @@ def _used(path: Path) -> float:
         return 0.0
 
 
-def _installed(module: object) -> str:
-    """Where a library's code is and when it was written: an upgrade changes it."""
-    location = Path(getattr(module, "__file__", "") or "")
+def _installed(path: Path) -> str:
+    """Where a library's file is and when it was written: an upgrade changes it."""
     try:
-        stat = location.stat()
+        stat = path.stat()
     except OSError:
-        return str(location)
-    return f"{location}:{stat.st_size}:{stat.st_mtime_ns}"
+        return str(path)
+    return f"{path}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
 def _add(digest: hashlib.blake2b, *parts: bytes) -> None:
