@@ -221,15 +221,19 @@ class Config:
             return override
         if self.bot.data_dir:
             return self.base_dir / self.bot.data_dir
-        xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-        return Path(xdg) / "studybot"
+        return _user_folder("XDG_DATA_HOME", ".local", "share")
 
     def cache_dir(self) -> Path | None:
-        """Where built deck indexes are kept ([decks] cache): the user cache folder, or None when off."""
+        """Where built deck indexes are kept ([decks] cache): the user cache folder; None when off or
+        when there is no home folder to find it in (a container user without one)."""
         if not self.decks.cache:
             return None
-        xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-        return Path(xdg) / "studybot"
+        try:
+            return _user_folder("XDG_CACHE_HOME", ".cache")
+        except RuntimeError:
+            log.warning("deck indexes are not kept: there is no home folder; set XDG_CACHE_HOME to a folder "
+                        "for them, or [decks] cache = false")
+            return None
 
     def required_secrets(self) -> list[tuple[str, str]]:
         """(config key, environment variable) for every secret the enabled adapters need."""
@@ -268,6 +272,11 @@ class Config:
             raise ConfigError(f"{key}: the environment variable {env_name} is not set (it must hold "
                               f"{SECRET_KEYS.get(key, 'the secret')}; the config only names the variable)")
         return value
+
+
+def _user_folder(variable: str, *under_home: str) -> Path:
+    """``$variable``/studybot, else the XDG default under the home folder (RuntimeError without one)."""
+    return Path(os.environ.get(variable) or Path.home().joinpath(*under_home)) / "studybot"
 
 
 def load_config(path: Path | None) -> Config:

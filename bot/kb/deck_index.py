@@ -118,6 +118,11 @@ class DeckIndex:
         if self._model is not None and self.n <= MEANINGS_AT_BUILD:
             self._remember_meanings(list(range(self.n)))
 
+    @property
+    def missing_model(self) -> bool:
+        """Whether meaning was to rank (``Tuning.meaning_weight``) but its model could not be read."""
+        return self._model is None and self.tuning.meaning_weight > 0
+
     def _expansions(self, vocabulary: list[str]) -> list[tuple[str, ...]]:
         """The index terms each deck word stands for: synonyms expanded, stopwords dropped, stemmed."""
         stopwords = self._stopwords

@@ -91,8 +91,9 @@ def load_library(extra_paths: Sequence[Path] = (), include_builtin: bool = True,
     folders = deck_folders(roots)
     if cache is None:
         return _built(folders, index=False)
+    # A library built while the meaning model could not be read is not kept: the next run tries again.
     return index_cache.remembered(cache, index_cache.fingerprint(folders), lambda: _built(folders, index=True),
-                                  Library)
+                                  Library, keep=lambda library: not library.index.missing_model)
 
 
 def _built(folders: list[Path], index: bool) -> Library:

@@ -48,14 +48,15 @@ class Meanings:
         self._words: dict[str, list[int]] = {}
         self._last: tuple[str, np.ndarray] | None = None  # the last question and its vector
 
-    def __getstate__(self) -> dict[str, object]:
+    def __getstate__(self) -> tuple[WordPieces, Path]:
         """Kept with a deck index: the tokenizer's tables and where the embeddings are, not 16 MB of them."""
-        return {"pieces": self._pieces, "weights": self._weights}
+        return self._pieces, self._weights
 
-    def __setstate__(self, state: dict[str, object]) -> None:
-        pieces, weights = state["pieces"], state["weights"]
-        assert isinstance(pieces, WordPieces) and isinstance(weights, Path)
-        self.__init__(pieces, weights)  # type: ignore[misc]
+    def __setstate__(self, state: tuple[WordPieces, Path]) -> None:
+        self._pieces, self._weights = state
+        self._table = _read_table(self._weights)  # mapped again: a missing file fails the read, which rebuilds
+        self._words = {}
+        self._last = None
 
     def vector(self, text: str) -> np.ndarray:
         """The unit vector of a question, remembered for the next call with the same text.
@@ -131,7 +132,7 @@ def meanings() -> Meanings | None:
         return None
     try:
         return Meanings(WordPieces.from_tokenizer_file(files[0]), files[1])
-    except (OSError, ValueError, KeyError, TypeError) as error:  # a file of another layout, or damaged
+    except Exception as error:  # noqa: BLE001 - a damaged or foreign file can fail in any way; words still rank
         log.warning("lookup ranks by words only: WordLlama's model in %s cannot be read (%s)",
                     files[0].parent.parent, error)
         return None

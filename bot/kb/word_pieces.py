@@ -35,18 +35,20 @@ class WordPieces:
         self._specials = specials      # "<s>" -> 1: matched in the raw text before anything else
         longest_first = sorted(specials, key=len, reverse=True)
         self._special = re.compile("(" + "|".join(map(re.escape, longest_first)) + ")") if specials else None
+        self._special_starts = frozenset(token[0] for token in specials)
 
     @classmethod
     def from_tokenizer_file(cls, path: Path) -> WordPieces:
-        """Reads a ``tokenizers`` JSON file holding a BPE model with byte fallback.
+        """Reads a ``tokenizers`` JSON file holding the kind of tokenizer this encoder reproduces.
 
         Raises:
-            ValueError: the file is not such a model (another WordLlama tokenizer would need a look).
+            ValueError: the file holds another kind (a new WordLlama tokenizer would need a look).
         """
         data = json.loads(path.read_text(encoding="utf-8"))
         model = data["model"]
-        if model.get("type") != "BPE" or not model.get("byte_fallback") or len(model["vocab"]) > _MASK:
-            raise ValueError(f"{path} does not hold a byte-fallback BPE model of under 65,536 tokens")
+        problem = _unlike_llama(data)
+        if problem:
+            raise ValueError(f"{path}: {problem}, unlike the Llama-2 tokenizer bot/kb/word_pieces.py reproduces")
         vocab: dict[str, int] = model["vocab"]
         characters = {token: i for token, i in vocab.items() if len(token) == 1}
         byte_ids = [vocab[f"<0x{value:02X}>"] for value in range(256)]
@@ -54,12 +56,12 @@ class WordPieces:
         for rank, merge in enumerate(model["merges"]):
             left, right = merge.split(" ") if isinstance(merge, str) else merge
             merges[vocab[left] << _BITS | vocab[right]] = rank << _BITS | vocab[left + right]
-        specials = {added["content"]: added["id"] for added in data.get("added_tokens", []) if added.get("special")}
+        specials = {added["content"]: added["id"] for added in data.get("added_tokens", [])}
         return cls(characters, byte_ids, merges, specials)
 
     def encode(self, word: str) -> list[int]:
         """The token ids of ``word`` (one word: the tokenizer never merges across a space)."""
-        if self._special is None or "<" not in word:
+        if self._special is None or self._special_starts.isdisjoint(word):
             return self._merged(word)
         ids: list[int] = []
         for i, part in enumerate(self._special.split(word)):  # odd parts are the special tokens
@@ -88,3 +90,22 @@ class WordPieces:
                 break
             ids[at:at + 2] = [best & _MASK]
         return ids
+
+
+def _unlike_llama(data: dict) -> str | None:
+    """How a tokenizer file differs from what ``WordPieces`` reproduces, or None."""
+    model = data.get("model") or {}
+    prepend_and_replace = [{"type": "Prepend", "prepend": WORD_START},
+                           {"type": "Replace", "pattern": {"String": " "}, "content": WORD_START}]
+    if model.get("type") != "BPE" or not model.get("byte_fallback"):
+        return "the model is not a BPE with byte fallback"
+    if model.get("dropout") or model.get("ignore_merges") or model.get("continuing_subword_prefix") \
+            or model.get("end_of_word_suffix"):
+        return "the BPE model has dropout, ignore_merges, a subword prefix or a word suffix"
+    if len(model["vocab"]) > _MASK or len(model["merges"]) > _MASK:
+        return "the vocabulary or the merges are too many to pack into 16 bits"
+    if (data.get("normalizer") or {}).get("normalizers") != prepend_and_replace or data.get("pre_tokenizer"):
+        return "the text is normalized or pre-tokenized differently"
+    if any(not added.get("special") or added.get("normalized") for added in data.get("added_tokens", [])):
+        return "it has added tokens that are not special"
+    return None

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -120,12 +122,74 @@ def test_a_cache_that_cannot_be_written_only_costs_time(tmp_path: Path, builds: 
     assert library.entry("fold-widget") is not None
     assert f"the index cannot be kept in {blocked / 'studybot'}" in caplog.text
     assert "set [decks] cache = false" in caplog.text
-    assert not list(tmp_path.glob("**/.writing-*"))
+
+
+def test_a_file_that_cannot_be_put_in_place_leaves_nothing_behind(tmp_path: Path,
+                                                                    caplog: pytest.LogCaptureFixture) -> None:
+    deck = write_deck(tmp_path / "deck")
+    cache = tmp_path / "cache"
+    (cache / f"library-{index_cache.fingerprint([deck])}.pickle").mkdir(parents=True)  # a folder in its place
+    with caplog.at_level(logging.WARNING):
+        library = load_library([deck], include_builtin=False, cache=cache)
+    assert library.entry("fold-widget") is not None
+    assert "IsADirectoryError" in caplog.text and "the index cannot be kept" in caplog.text
+    assert [p.name for p in cache.iterdir()] == [f"library-{index_cache.fingerprint([deck])}.pickle"]
+
+
+def test_a_read_only_cache_is_still_read(tmp_path: Path, builds: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    deck = write_deck(tmp_path / "deck")
+    load_library([deck], include_builtin=False, cache=tmp_path / "cache")
+
+    def read_only(*args: object) -> None:
+        raise PermissionError(30, "Read-only file system")
+
+    monkeypatch.setattr(index_cache.os, "utime", read_only)
+    assert load_library([deck], include_builtin=False, cache=tmp_path / "cache").entry("fold-widget") is not None
+    assert builds == [1]
+
+
+def test_a_file_of_another_kind_or_writable_by_others_is_not_read(tmp_path: Path, builds: list[int],
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    deck = write_deck(tmp_path / "deck")
+    cache = tmp_path / "cache"
+    kept = cache / f"library-{index_cache.fingerprint([deck])}.pickle"
+    cache.mkdir()
+    kept.write_bytes(pickle.dumps({"not": "a library"}))
+    with caplog.at_level(logging.WARNING):
+        load_library([deck], include_builtin=False, cache=cache)
+    assert f"the deck index kept in {kept} holds a dict; indexing the decks again" in caplog.text
+    kept.chmod(0o666)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        load_library([deck], include_builtin=False, cache=cache)
+    assert f"the deck index kept in {kept} is not read: another user can write it or owns it" in caplog.text
+    assert builds == [1, 1]
+    assert kept.stat().st_mode & 0o077 == 0  # written again, for this user alone
+    assert load_library([deck], include_builtin=False, cache=cache).entry("fold-widget") is not None
+    assert builds == [1, 1]
+
+
+def test_a_library_built_without_its_model_is_not_kept(tmp_path: Path, builds: list[int]) -> None:
+    import bot.kb.deck_index
+
+    deck = write_deck(tmp_path / "deck")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(bot.kb.deck_index, "meanings", lambda: None)  # as when its file failed to read once
+        assert load_library([deck], include_builtin=False, cache=tmp_path / "cache").index.missing_model
+    assert not list((tmp_path / "cache").glob("library-*"))
+    again = load_library([deck], include_builtin=False, cache=tmp_path / "cache")
+    assert not again.index.missing_model and list((tmp_path / "cache").glob("library-*"))
+    assert builds == [1, 1]
 
 
 def test_only_the_most_recently_used_libraries_are_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(index_cache, "KEPT", 2)
     cache = tmp_path / "cache"
+    cache.mkdir()
+    killed, writing = cache / ".writing-killed", cache / ".writing-now"  # left by a writer killed midway, and live
+    killed.write_bytes(b"half")
+    writing.write_bytes(b"half")
+    os.utime(killed, (time.time() - 7200, time.time() - 7200))
     for verb in ("fold", "bend", "spin"):
         load_library([write_deck(tmp_path / verb, entry_id=f"{verb}-widget", verb=verb)], include_builtin=False,
                      cache=cache)
@@ -133,6 +197,7 @@ def test_only_the_most_recently_used_libraries_are_kept(tmp_path: Path, monkeypa
     assert len(kept) == 2
     assert {index_cache.fingerprint([tmp_path / v]) for v in ("bend", "spin")} == \
            {p.name.removeprefix("library-").removesuffix(".pickle") for p in kept}
+    assert not killed.exists() and writing.exists()
 
 
 def test_the_key_changes_with_the_lookup_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -148,12 +213,18 @@ def test_the_key_changes_with_the_lookup_code(tmp_path: Path, monkeypatch: pytes
 
 
 def test_the_configured_folder_is_the_user_cache_and_can_be_turned_off(tmp_path: Path,
-                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+                                                                         monkeypatch: pytest.MonkeyPatch,
+                                                                         caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert Config().cache_dir() == tmp_path / "xdg" / "studybot"
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert Config().cache_dir() == tmp_path / "home" / ".cache" / "studybot"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Path, "home", classmethod(lambda cls: (_ for _ in ()).throw(RuntimeError("no home"))))
+        with caplog.at_level(logging.WARNING):
+            assert Config().cache_dir() is None  # a container user without a home: not kept, and said so
+    assert "there is no home folder; set XDG_CACHE_HOME" in caplog.text
     off = Config(decks=DecksSection(cache=False))
     assert off.cache_dir() is None
     assert configured_library(off).entry("eager-execution") is not None

@@ -51,5 +51,16 @@ def test_the_tables_survive_a_pickle(both: tuple[Tokenizer, WordPieces]) -> None
 def test_a_tokenizer_of_another_kind_is_refused_by_name(tmp_path: Path) -> None:
     path = tmp_path / "tokenizer.json"
     path.write_text(json.dumps({"model": {"type": "WordPiece", "vocab": {"a": 0}}}))
-    with pytest.raises(ValueError, match="does not hold a byte-fallback BPE model"):
+    with pytest.raises(ValueError, match="the model is not a BPE with byte fallback, unlike the Llama-2"):
+        WordPieces.from_tokenizer_file(path)
+
+
+def test_a_tokenizer_that_reads_text_differently_is_refused(tmp_path: Path) -> None:
+    files = model_files()
+    assert files is not None
+    data = json.loads(files[0].read_text(encoding="utf-8"))
+    data["pre_tokenizer"] = {"type": "Whitespace"}
+    path = tmp_path / "tokenizer.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="the text is normalized or pre-tokenized differently"):
         WordPieces.from_tokenizer_file(path)
