@@ -71,11 +71,3 @@ def test_a_question_goes_to_the_deck_that_means_it_not_the_one_with_more_of_its_
     routed = SearchIndex(both).search(query)
     assert routed.answered and routed.best is not None
     assert (routed.best.entry.deck, routed.best.entry.id) == ("python", "circular-import")
-
-
-def test_words_tokenized_together_get_the_tokens_each_gets_alone() -> None:
-    model = meaning.meanings()
-    assert model is not None
-    words = ["hello", "wörld", "tf.keras", "2>&1", "don't", "`is`", "Ｔｅｎｓｏｒ", "😅", "x", "$?"]
-    alone = {word: model._tokenizer.encode(word, add_special_tokens=False).ids for word in words}
-    assert model._encode_words(words) == alone
