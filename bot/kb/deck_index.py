@@ -132,6 +132,9 @@ class DeckIndex:
         self._build()
         if self._model is not None and self.n <= MEANINGS_AT_BUILD:
             self._remember_meanings(list(range(self.n)))
+        if tuning.phrase_weight > 0 and self.n <= MEANINGS_AT_BUILD:  # word pairs too (~0.1 ms an entry)
+            for at in range(self.n):
+                self._entry_pairs(at)
 
     @property
     def missing_model(self) -> bool:
