@@ -89,7 +89,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
 
-def _answer_insert(uniform: bool, after_hints: bool, skip_taken: bool) -> str:
+def _answer_insert(uniform: bool, after_hints: bool, skip_taken: bool, typed: bool) -> str:
     """The INSERT of a batch of answers, a column an array (``unnest``).
 
     Shaped for the server's time per row, which is most of what a burst of presses costs it:
@@ -109,9 +109,11 @@ def _answer_insert(uniform: bool, after_hints: bool, skip_taken: bool) -> str:
     ``after_hints``: each row's points are picked by the hints its user took, read by this statement
     (LEFT JOIN hints): $11 holds every answer's points after 1 ... $12 hints, one answer after another
     (NULL: no change), a flat array because asyncpg checks every element of a nested one.
+    ``typed``: some answers were typed, and $10 holds each one's text; otherwise $10 is one NULL.
     """
-    fields = "user_id, display_name, choice, correct, points, answered_at, typed_text"
-    arrays = "$4::text[], $5::text[], $6::int[], $7::bool[], $8::int[], $9::bigint[], $10::text[]"
+    fields = "user_id, display_name, choice, correct, points, answered_at" + (", typed_text" if typed else "")
+    arrays = "$4::text[], $5::text[], $6::int[], $7::bool[], $8::int[], $9::bigint[]" + (
+        ", $10::text[]" if typed else "")
     if uniform:
         platform, workspace = "$2::text", "$3::text"
         rows = (f"(SELECT id FROM rounds WHERE id = $1::bigint FOR KEY SHARE) r CROSS JOIN unnest({arrays}) "
@@ -128,13 +130,14 @@ def _answer_insert(uniform: bool, after_hints: bool, skip_taken: bool) -> str:
         hints = " LEFT JOIN hints h ON h.round_id = r.id AND h.user_id = u.user_id"
     return (f"INSERT INTO answers ({_ANSWER_COLUMNS}) SELECT r.id, {platform}, {workspace}, u.user_id, "
             f"u.display_name, u.choice, u.correct, {points}, timestamptz 'epoch' + u.answered_at * interval "
-            f"'1 microsecond', u.typed_text FROM {rows}{hints}"
+            f"'1 microsecond', {'u.typed_text' if typed else '$10::text'} FROM {rows}{hints}"
             + (" ON CONFLICT DO NOTHING RETURNING round_id, user_id" if skip_taken else ""))
 
 
-# By (uniform, after_hints, skip_taken).
-_INSERT_ANSWERS = {(uniform, after, skip): _answer_insert(uniform, after, skip)
-                   for uniform in (False, True) for after in (False, True) for skip in (False, True)}
+# By (uniform, after_hints, skip_taken, typed).
+_INSERT_ANSWERS = {(uniform, after, skip, typed): _answer_insert(uniform, after, skip, typed)
+                   for uniform in (False, True) for after in (False, True) for skip in (False, True)
+                   for typed in (False, True)}
 # Rounds whose answers this process wrote, kept to tell a repeated press without asking the server
 # (most recent last); past this many, the oldest round's are forgotten (a repeat then costs a retry).
 WRITTEN_ROUNDS_KEPT = 64
@@ -349,9 +352,11 @@ class PostgresStore:
         uniform = all(v[0].round_id == head.round_id and v[1] == platform and v[2] == workspace for v in values)
         columns: list[Any] = [head.round_id, platform, workspace] if uniform else [
             [a.round_id for a in answers], [v[1] for v in values], [v[2] for v in values]]
+        texts = [a.typed_text for a in answers]
+        typed = texts.count(None) < len(texts)
         columns += [[a.user_id for a in answers], [a.display_name for a in answers], [a.choice for a in answers],
                     [a.correct for a in answers], [a.points for a in answers],
-                    [(a.answered_at - _EPOCH) // _MICROSECOND for a in answers], [a.typed_text for a in answers]]
+                    [(a.answered_at - _EPOCH) // _MICROSECOND for a in answers], texts if typed else None]
         widest = max(len(v[3]) for v in values)
         if widest:
             # Shorter rows repeat their last value; rows without points after hints are NULL.
@@ -361,14 +366,14 @@ class PostgresStore:
         keys = [key for key, _ in fresh]
         missing: set[int] = set()
         try:
-            sql = _INSERT_ANSWERS[uniform, bool(widest), False]
+            sql = _INSERT_ANSWERS[uniform, bool(widest), False, typed]
             status = await self._write_statement(lambda con: con.execute(sql, *columns))
             written = set(keys)
             if _count(status) < len(keys):  # a plain INSERT leaves out only answers to missing rounds
                 missing = await self._missing_rounds({key[0] for key in keys})
                 written = {key for key in keys if key[0] not in missing}
         except asyncpg.UniqueViolationError:
-            sql = _INSERT_ANSWERS[uniform, bool(widest), True]
+            sql = _INSERT_ANSWERS[uniform, bool(widest), True, typed]
             rows = await self._write_statement(lambda con: con.fetch(sql, *columns))
             written = {(int(r[0]), str(r[1])) for r in rows}
             if len(written) < len(keys):  # already there, or their round is missing
@@ -382,13 +387,13 @@ class PostgresStore:
 
     def _remember(self, written: set[AnswerKey]) -> None:
         """Notes answers this process wrote, so a repeat of one is told without a statement."""
+        by_round: dict[int, list[str]] = {}
         for round_id, user_id in written:
-            users = self._written.get(round_id)
-            if users is None:
-                if len(self._written) >= WRITTEN_ROUNDS_KEPT:
-                    del self._written[next(iter(self._written))]
-                users = self._written[round_id] = set()
-            users.add(user_id)
+            by_round.setdefault(round_id, []).append(user_id)
+        for round_id, users in by_round.items():
+            if round_id not in self._written and len(self._written) >= WRITTEN_ROUNDS_KEPT:
+                del self._written[next(iter(self._written))]
+            self._written.setdefault(round_id, set()).update(users)
 
     async def _missing_rounds(self, round_ids: set[int]) -> set[int]:
         found = await self._read(lambda con: con.fetch("SELECT id FROM rounds WHERE id = ANY($1::bigint[])",
