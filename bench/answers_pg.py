@@ -134,6 +134,14 @@ def line(label: str, rate: float, latencies: list[float]) -> str:
             f"{percentile(latencies, 99):6.1f} ms")
 
 
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages, or "unknown" where the system does not say."""
+    try:
+        return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
 def cpu_line(python: float, server: float | None, answers: int) -> str:
     """Python's CPU per answer while pressing, and the server's (all its processes: anything else it did
     meanwhile, such as autovacuum, counts too; not measured on a server given with --url)."""
@@ -173,7 +181,8 @@ def main() -> None:
 def run(url: str, count: int, size: int, server: PostgresServer | None = None) -> None:
     total = count * size
     print(f"{os.cpu_count()} cores; bursts of {size:,} concurrent presses, {count} bursts per process; "
-          "PostgreSQL on loopback (fsync off), pool of 4 connections per process\n")
+          "PostgreSQL on loopback (fsync off), pool of 4 connections per process; load average "
+          f"{load_average()} at the start\n")
     with tempfile.TemporaryDirectory(prefix="studybot-bench-") as folder:
         sqlite = run_event_loop(_sqlite(Path(folder), size))
     round_id, choices = run_event_loop(open_round(url))
@@ -185,7 +194,8 @@ def run(url: str, count: int, size: int, server: PostgresServer | None = None) -
             before = server.cpu_seconds() if server else None
             start, end, latencies, cpu = await bursts(bot, round_id, choices, "one-", count, size)
             after = server.cpu_seconds() if server else None
-            return total / (end - start), latencies, cpu, after - before if before is not None and after is not None else None
+            used = after - before if before is not None and after is not None else None
+            return total / (end - start), latencies, cpu, used
         finally:
             await store.close()
 
@@ -200,6 +210,7 @@ def run(url: str, count: int, size: int, server: PostgresServer | None = None) -
           f"{expected:,} ({'all' if stored == expected else 'MISMATCH'})")
     print(f"  CPU per answer, 1 process: {cpu_line(one_cpu, one_server, total)};  "
           f"{WORKERS} processes: {cpu_line(three_cpu, three_server, WORKERS * total)}")
+    print(f"  load average at the end: {load_average()} (other work on the machine takes CPU from every figure)")
     print("\ntargets: >= 5,000 answers/s with 1 process, >= 1.5x that with 3, p99 < 50 ms per press at 1,000 at once")
 
 
