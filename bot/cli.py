@@ -153,10 +153,9 @@ def _positive(text: str) -> int:
 
 
 def _library(args: argparse.Namespace) -> Library:
-    from bot.kb.library import load_library
+    from bot.kb.library import configured_library
 
-    config = load_config(args.config)
-    return load_library(config.deck_paths, include_builtin=config.builtin_decks)
+    return configured_library(load_config(args.config))
 
 
 def _ask(args: argparse.Namespace) -> int:
@@ -260,7 +259,8 @@ def _kb_show(args: argparse.Namespace) -> int:
 
 
 def _kb_validate(args: argparse.Namespace) -> int:
-    from bot.kb.loader import builtin_decks_root, deck_folders, load_decks
+    from bot.kb.folders import builtin_decks_root, deck_folders
+    from bot.kb.loader import load_decks
 
     if args.paths:
         folders = deck_folders(args.paths)
@@ -301,7 +301,7 @@ def _kb_gaps(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from bot.core.app import TimerFailure
-    from bot.kb.library import load_library
+    from bot.kb.library import configured_library
     from bot.logs import setup_logging
     from bot.run import run, run_event_loop
 
@@ -309,7 +309,7 @@ def _run(args: argparse.Namespace) -> int:
     # Before anything starts: a console running beside an adapter that failed would hide the failure.
     config.check_secrets()
     setup_logging(config.bot.log_level, config.bot.log_format, config.bot.library_debug)
-    library = load_library(config.deck_paths, include_builtin=config.builtin_decks)  # a broken deck: no start
+    library = configured_library(config)  # a broken deck: no start
     try:
         # SIGINT (Ctrl-C) and SIGTERM stop a running bot gracefully (exit 0); see bot.run.
         run_event_loop(run(config, config.data_dir(args.data_dir), library))

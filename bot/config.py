@@ -11,11 +11,9 @@ import logging
 import math
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, get_type_hints
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.log_privacy import LIBRARIES
 
@@ -65,6 +63,7 @@ class DecksSection:
 
     builtin: bool = True
     paths: list[str] = field(default_factory=list)
+    cache: bool = True  # built indexes kept in Config.cache_dir (bot.kb.index_cache)
 
 
 @dataclass(frozen=True)
@@ -222,8 +221,19 @@ class Config:
             return override
         if self.bot.data_dir:
             return self.base_dir / self.bot.data_dir
-        xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-        return Path(xdg) / "studybot"
+        return _user_folder("XDG_DATA_HOME", ".local", "share")
+
+    def cache_dir(self) -> Path | None:
+        """Where built deck indexes are kept ([decks] cache): the user cache folder; None when off or
+        when there is no home folder to find it in (a container user without one)."""
+        if not self.decks.cache:
+            return None
+        try:
+            return _user_folder("XDG_CACHE_HOME", ".cache")
+        except RuntimeError:
+            log.warning("deck indexes are not kept: there is no home folder; set XDG_CACHE_HOME to a folder "
+                        "for them, or [decks] cache = false")
+            return None
 
     def required_secrets(self) -> list[tuple[str, str]]:
         """(config key, environment variable) for every secret the enabled adapters need."""
@@ -264,6 +274,11 @@ class Config:
         return value
 
 
+def _user_folder(variable: str, *under_home: str) -> Path:
+    """``$variable``/studybot, else the XDG default under the home folder (RuntimeError without one)."""
+    return Path(os.environ.get(variable) or Path.home().joinpath(*under_home)) / "studybot"
+
+
 def load_config(path: Path | None) -> Config:
     """Reads and validates ``path``; with no path, the embedded default.
 
@@ -272,6 +287,8 @@ def load_config(path: Path | None) -> Config:
     """
     if path is None:
         return Config()
+    import tomllib  # here, not above: a one-shot `studybot ask` without a file never parses TOML
+
     try:
         raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
@@ -371,6 +388,8 @@ def _describe(expected: Any) -> str:
 
 
 def _check_values(config: Config) -> list[str]:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # here: only a config file's zone is checked
+
     problems = [f"bot.adapters: unknown adapter {a!r} (choose from {', '.join(ADAPTERS)})"
                 for a in config.bot.adapters if a not in ADAPTERS]
     if not config.bot.adapters:

@@ -19,6 +19,15 @@ START = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 NO_COOLDOWNS = Config(cooldowns=CooldownSection(ask_seconds=0, quiz_seconds=0))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _cache_in_a_temporary_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Built deck indexes ([decks] cache) go to a folder of the run's own, never the user's ~/.cache;
+    processes the tests start inherit it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+        yield
+
+
 @pytest.fixture(autouse=True)
 async def _close_stores() -> AsyncIterator[None]:
     yield

@@ -110,16 +110,16 @@ def test_studybot_run_loads_the_decks_once(tmp_path: Path, monkeypatch: pytest.M
     from bot.cli import main
 
     loads: list[int] = []
-    real_load_decks = bot.kb.library.load_decks
+    real_load_library = bot.kb.library.load_library
 
-    def counting_load_decks(*args: Any, **kwargs: Any) -> Any:
+    def counting_load_library(*args: Any, **kwargs: Any) -> Any:
         loads.append(1)
-        return real_load_decks(*args, **kwargs)
+        return real_load_library(*args, **kwargs)
 
     async def serve_nothing(bot: object, config: object) -> None:
         return None
 
-    monkeypatch.setattr(bot.kb.library, "load_decks", counting_load_decks)
+    monkeypatch.setattr(bot.kb.library, "load_library", counting_load_library)
     monkeypatch.setattr(bot.run, "_serve", serve_nothing)
     assert main(["run", "--data-dir", str(tmp_path)]) == 0
     assert len(loads) == 1

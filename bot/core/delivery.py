@@ -291,7 +291,10 @@ class Deliverer:
             return await self._give_up(message, f"still failing after {self.settings.give_up_hours:g} hours "
                                                 f"({attempts} attempts), last with {reason}", None)
         delay = self.backoff(attempts) if retry_after is None else min(max(retry_after, 0.0), MAX_RETRY_AFTER)
-        await self.store.record_retry(message.id, now + timedelta(seconds=delay), reason)
+        if not await self.store.record_retry(message.id, now + timedelta(seconds=delay), reason, self.owner):
+            log.info("posting %s %s to %s failed (%s) after another process took it over; its attempt stands",
+                     message.purpose, message.id, message.channel, reason)
+            return Outcome(message, "deferred", reason)
         if self.metrics is not None:
             self.metrics.posts_retried.inc(message.channel.platform)
         log.info("posting %s %s to %s deferred (%s); attempt %d again in %.1f s", message.purpose, message.id,

@@ -41,6 +41,9 @@ HEAD_FIELDS = ("question", "aliases", "keywords", "name")
 PRIOR = 1000.0
 REPAIRS_KEPT = 10_000  # remembered typo repairs per deck; a bound, so a flood of junk cannot grow memory
 VECTORS_KEPT = 20_000  # remembered entry meanings per deck (1 KB each): all of a small deck, a bound on a big one
+# Decks up to this size have every entry's meaning worked out when built (~0.3 ms an entry), so
+# no question pays for it, and a kept index (bot.kb.index_cache) holds them; larger ones as met.
+MEANINGS_AT_BUILD = 1_000
 # A three-letter word 100 times (e^4.6) rarer than a stopword one edit away is a chat spelling of it ("wat").
 RARER = 4.6
 _DROP = "\x00"  # repair target for misspelled stopwords ("wat"): the word is dropped
@@ -110,7 +113,15 @@ class DeckIndex:
         self._phrases: dict[int, tuple[str, ...]] = {}  # entry position -> its head phrases, as met
         self._rows: dict[int, int] = {}  # entry position -> its row in _meanings, as met
         self._meanings = np.empty((0, 0), dtype=np.float32)  # entries' meanings, allocated on first use
+        self._model = meanings() if tuning.meaning_weight > 0 else None  # kept with the index when it is pickled
         self._build()
+        if self._model is not None and self.n <= MEANINGS_AT_BUILD:
+            self._remember_meanings(list(range(self.n)))
+
+    @property
+    def missing_model(self) -> bool:
+        """Whether meaning was to rank (``Tuning.meaning_weight``) but its model could not be read."""
+        return self._model is None and self.tuning.meaning_weight > 0
 
     def _expansions(self, vocabulary: list[str]) -> list[tuple[str, ...]]:
         """The index terms each deck word stands for: synonyms expanded, stopwords dropped, stemmed."""
@@ -299,21 +310,26 @@ class DeckIndex:
         times after the join" can rank "why does my join return duplicate rows?" first. Only the
         candidates are compared, so the cost is a few dot products however large the deck.
         """
-        model = meanings() if self.tuning.meaning_weight > 0 else None
-        if model is None:
+        if self._model is None:
             return None
         positions = candidates.tolist()
+        self._remember_meanings(positions)
+        return self._meanings[[self._rows[i] for i in positions]] @ self._model.vector(query)
+
+    def _remember_meanings(self, positions: list[int]) -> None:
+        """Works out the meanings of the entries at ``positions`` that are not yet remembered."""
+        assert self._model is not None
         missing = [i for i in positions if i not in self._rows]
-        if missing:
-            vectors = model.vectors([self._meaning_text(i) for i in missing])
-            if not self._meanings.size:
-                self._meanings = np.empty((min(self.n, VECTORS_KEPT), vectors.shape[1]), dtype=np.float32)
-            if len(self._rows) + len(missing) > len(self._meanings):
-                self._rows.clear()  # a bound on a big deck: start over rather than track what is least used
-            start = len(self._rows)
-            self._meanings[start:start + len(missing)] = vectors
-            self._rows.update(zip(missing, range(start, start + len(missing))))
-        return self._meanings[[self._rows[i] for i in positions]] @ model.vector(query)
+        if not missing:
+            return
+        vectors = self._model.vectors([self._meaning_text(i) for i in missing])
+        if not self._meanings.size:
+            self._meanings = np.empty((min(self.n, VECTORS_KEPT), vectors.shape[1]), dtype=np.float32)
+        if len(self._rows) + len(missing) > len(self._meanings):
+            self._rows.clear()  # a bound on a big deck: start over rather than track what is least used
+        start = len(self._rows)
+        self._meanings[start:start + len(missing)] = vectors
+        self._rows.update(zip(missing, range(start, start + len(missing))))
 
     def _meaning_text(self, at: int) -> str:
         """What an entry is about, for ``bot.kb.meaning``: its question, other names and answer."""

@@ -6,7 +6,9 @@ from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
 
-from bot.kb.loader import builtin_decks_root, deck_folders, load_decks
+from bot.config import Config
+from bot.kb import index_cache
+from bot.kb.folders import builtin_decks_root, deck_folders
 from bot.kb.model import Deck, Entry, QuizCard
 from bot.kb.search import SearchIndex, SearchResult
 
@@ -70,11 +72,35 @@ class Library:
         return deck.topics.get(entry.topic, entry.topic) if deck else entry.topic
 
 
-def load_library(extra_paths: Sequence[Path] = (), include_builtin: bool = True) -> Library:
+def configured_library(config: Config) -> Library:
+    """The decks ``config`` names ([decks]), kept built in its cache folder unless that is off."""
+    return load_library(config.deck_paths, include_builtin=config.builtin_decks, cache=config.cache_dir())
+
+
+def load_library(extra_paths: Sequence[Path] = (), include_builtin: bool = True,
+                 cache: Path | None = None) -> Library:
     """Loads the built-in decks plus any deck folders (or folders of decks) in ``extra_paths``.
+
+    With a ``cache`` folder, a library already built from the same deck files by the same code
+    is read from there, index and all (``bot.kb.index_cache``); else it is built and kept there.
 
     Raises:
         DeckError: listing every problem in every deck.
     """
     roots = ([builtin_decks_root()] if include_builtin else []) + list(extra_paths)
-    return Library(load_decks(deck_folders(roots)))
+    folders = deck_folders(roots)
+    if cache is None:
+        return _built(folders, index=False)
+    # A library built while the meaning model could not be read is not kept: the next run tries again.
+    return index_cache.remembered(cache, index_cache.fingerprint(folders), lambda: _built(folders, index=True),
+                                  Library, keep=lambda library: not library.index.missing_model)
+
+
+def _built(folders: list[Path], index: bool) -> Library:
+    """The decks read and checked; indexed now when the library is to be kept with its index."""
+    from bot.kb.loader import load_decks  # the YAML parser, only when there is YAML to read
+
+    library = Library(load_decks(folders))
+    if index:
+        library.index  # noqa: B018 - builds the cached property, so it is kept with the library
+    return library

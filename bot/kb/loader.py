@@ -14,10 +14,10 @@ from typing import Any
 import yaml
 
 from bot.kb.answer_match import answer_problems
+from bot.kb.folders import DECK_FILE
 from bot.kb.markdown import join_soft_breaks
 from bot.kb.model import Choice, Deck, Entry, QuizCard
 
-DECK_FILE = "deck.yaml"
 # Chat buttons carry "practice:<deck>/<entry>", and Discord allows 100 characters per button id.
 MAX_ID = 40
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -448,30 +448,3 @@ def _read_choices(checker: _FileChecker, node: _Node | None, field: str, line: i
         checker.problem(node.line, f"{field}.choices",
                         f"has {correct_count} correct choices; mark exactly one with 'correct: true'")
     return tuple(choices)
-
-
-def builtin_decks_root() -> Path:
-    """Where the shipped decks live.
-
-    A wheel carries them inside the package (``bot/knowledge``, see pyproject.toml); a source
-    checkout or editable install reads the repository's top-level ``knowledge/`` folder.
-    """
-    packaged = Path(__file__).resolve().parent.parent / "knowledge"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parent.parent.parent / "knowledge"
-
-
-def deck_folders(paths: list[Path]) -> list[Path]:
-    """Deck folders named by ``paths``: a deck folder itself, or a folder of deck folders.
-
-    A path that is neither (missing, empty, a folder of something else) is kept as it is, so
-    loading reports it by name instead of silently serving no deck from it.
-    """
-    folders: list[Path] = []
-    for path in map(Path, paths):
-        if (path / DECK_FILE).is_file() or not path.is_dir():
-            folders.append(path)
-        else:
-            folders.extend(sorted(p.parent for p in path.glob(f"*/{DECK_FILE}")) or [path])
-    return folders

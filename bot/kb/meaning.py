@@ -8,10 +8,12 @@ of them the question *means*, and ranking blends the two.
 Why this model: WordLlama (MIT, ``pip install wordllama``) ships its 256-dimension token
 embeddings (16 MB) and tokenizer inside the wheel, so it loads offline and needs no torch. A text's
 vector is the mean of its token vectors, which is how the model was trained to be read. Only
-the wheel's two data files are used, through ``tokenizers`` and ``numpy``: importing the
-``wordllama`` package itself would reconfigure the process's logging.
+the wheel's two data files are used: the tokenizer's tables through ``bot.kb.word_pieces``, the
+embeddings mapped with ``numpy``. Importing the ``wordllama`` package itself would reconfigure
+the process's logging.
 
-The model is read on first use (~0.15 s), so commands that never search never pay for it. If its
+The model is read when a deck index is built, and kept with it (``bot.kb.index_cache``): the
+pickle holds the tokenizer's tables, and the embeddings are mapped from the wheel again. If the
 files are missing (a different WordLlama layout), lookup logs one warning and ranks by words
 alone, as it did before.
 """
@@ -25,7 +27,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from tokenizers import Tokenizer
+
+from bot.kb.word_pieces import WordPieces
 
 log = logging.getLogger(__name__)
 
@@ -38,16 +41,22 @@ WORDS_KEPT = 200_000  # words whose tokens are remembered (~30 MB at most): a bo
 class Meanings:
     """Unit vectors for texts: the cosine of two says how close in meaning they are."""
 
-    def __init__(self, tokenizer: Tokenizer, table: np.ndarray) -> None:
-        self._tokenizer = tokenizer
-        self._table = table
+    def __init__(self, pieces: WordPieces, weights: Path) -> None:
+        self._pieces = pieces
+        self._weights = weights
+        self._table = _read_table(weights)
         self._words: dict[str, list[int]] = {}
         self._last: tuple[str, np.ndarray] | None = None  # the last question and its vector
 
-    @classmethod
-    def from_folder(cls, root: Path) -> Meanings:
-        """Reads the tokenizer and the embedding table from a WordLlama package folder."""
-        return cls(Tokenizer.from_file(str(root / TOKENIZER)), _read_table(root / WEIGHTS))
+    def __getstate__(self) -> tuple[WordPieces, Path]:
+        """Kept with a deck index: the tokenizer's tables and where the embeddings are, not 16 MB of them."""
+        return self._pieces, self._weights
+
+    def __setstate__(self, state: tuple[WordPieces, Path]) -> None:
+        self._pieces, self._weights = state
+        self._table = _read_table(self._weights)  # mapped again: a missing file fails the read, which rebuilds
+        self._words = {}
+        self._last = None
 
     def vector(self, text: str) -> np.ndarray:
         """The unit vector of a question, remembered for the next call with the same text.
@@ -65,7 +74,8 @@ class Meanings:
 
     def _unit(self, ids: list[int]) -> np.ndarray:
         """The direction of the tokens' mean (that of their sum: no need to divide)."""
-        total = self._table[ids].sum(axis=0) if ids else np.zeros(self._table.shape[1], dtype=np.float32)
+        rows = self._table[ids].astype(np.float32)  # the same float32 values a converted table would hold
+        total = rows.sum(axis=0) if ids else np.zeros(self._table.shape[1], dtype=np.float32)
         norm = float(np.sqrt(total @ total))
         return total / norm if norm > 0 else total
 
@@ -83,39 +93,46 @@ class Meanings:
             if cached is None:
                 if len(self._words) >= WORDS_KEPT:
                     self._words.clear()
-                cached = self._words[word] = self._tokenizer.encode(word, add_special_tokens=False).ids
+                cached = self._words[word] = self._pieces.encode(word)
             ids += cached
         return ids
 
 
 def _read_table(path: Path) -> np.ndarray:
-    """The one tensor of a safetensors file, as float32 (32 MB; ~25 ms to read).
+    """The one tensor of a safetensors file, mapped from disk as stored (16 MB of float16).
 
-    The file holds float16, but gathering float16 rows costs twice as much per query as float32.
-    The format is an 8-byte header length, a JSON header naming each tensor's type, shape and
-    byte range, then the raw data.
+    Mapped, not read: a query gathers a few dozen rows, and converting the whole table to
+    float32 first cost ~25 ms of every one-shot ``studybot ask``. The format is an 8-byte header
+    length, a JSON header naming each tensor's type, shape and byte range, then the raw data.
     """
     with path.open("rb") as file:
         header_size = int.from_bytes(file.read(8), "little")
         header = json.loads(file.read(header_size))
     spec = next(v for k, v in header.items() if k != "__metadata__")
     start = 8 + header_size + spec["data_offsets"][0]
-    stored = np.memmap(path, dtype=_NUMPY_TYPES[spec["dtype"]], mode="r", offset=start, shape=tuple(spec["shape"]))
-    return np.asarray(stored, dtype=np.float32)
+    return np.memmap(path, dtype=_NUMPY_TYPES[spec["dtype"]], mode="r", offset=start, shape=tuple(spec["shape"]))
+
+
+def model_files() -> tuple[Path, Path] | None:
+    """The tokenizer and the embeddings in the installed WordLlama wheel, if both are there."""
+    spec = importlib.util.find_spec("wordllama")  # finds the folder without running its __init__
+    for folder in map(Path, list(spec.submodule_search_locations or []) if spec else []):
+        if (folder / TOKENIZER).is_file() and (folder / WEIGHTS).is_file():
+            return folder / TOKENIZER, folder / WEIGHTS
+    return None
 
 
 @lru_cache(maxsize=1)
 def meanings() -> Meanings | None:
     """The bundled model, read once; None (with one warning) when the wheel's files are not there."""
-    spec = importlib.util.find_spec("wordllama")  # finds the folder without running its __init__
-    folders = list(spec.submodule_search_locations or []) if spec else []
-    for folder in map(Path, folders):
-        if (folder / TOKENIZER).is_file() and (folder / WEIGHTS).is_file():
-            try:
-                return Meanings.from_folder(folder)
-            except Exception as error:  # noqa: BLE001 - tokenizers raises plain Exception on a bad file
-                log.warning("lookup ranks by words only: WordLlama's model in %s cannot be read (%s)", folder, error)
-                return None
-    log.warning("lookup ranks by words only: WordLlama's bundled model was not found "
-                "(pip install 'wordllama>=0.4,<0.5')")
-    return None
+    files = model_files()
+    if files is None:
+        log.warning("lookup ranks by words only: WordLlama's bundled model was not found "
+                    "(pip install 'wordllama>=0.4,<0.5')")
+        return None
+    try:
+        return Meanings(WordPieces.from_tokenizer_file(files[0]), files[1])
+    except Exception as error:  # noqa: BLE001 - a damaged or foreign file can fail in any way; words still rank
+        log.warning("lookup ranks by words only: WordLlama's model in %s cannot be read (%s)",
+                    files[0].parent.parent, error)
+        return None

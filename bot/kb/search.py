@@ -65,6 +65,11 @@ class SearchIndex:
                 gc.enable()
         self._by_name = {index.deck.name: index for index in self._decks}
 
+    @property
+    def missing_model(self) -> bool:
+        """Whether meaning was to rank but its model could not be read (the decks rank by words alone)."""
+        return any(index.missing_model for index in self._decks)
+
     def _route(self, query: str, deck: str | None) -> tuple[DeckIndex, DeckMatches] | None:
         """The deck ``query`` is about: whose text makes its words likeliest, against everyday English.
 

@@ -441,8 +441,10 @@ class Store(Protocol):
         a reveal marks its round revealed), in one transaction."""
         ...
 
-    async def record_retry(self, outbox_id: int, next_attempt_at: datetime, error: str) -> None:
-        """Schedules another attempt of a pending message."""
+    async def record_retry(self, outbox_id: int, next_attempt_at: datetime, error: str, owner: str) -> bool:
+        """Schedules another attempt of a pending message that ``owner`` holds the claim of. False if
+        another process took the claim over meanwhile (this one's lease ran out): its attempt stands,
+        and a late retry must not make the message due again under it."""
         ...
 
     async def record_given_up(self, outbox_id: int, at: datetime, reason: str) -> bool:

@@ -689,10 +689,11 @@ class PostgresStore:
 
         await self._write(work)
 
-    async def record_retry(self, outbox_id: int, next_attempt_at: datetime, error: str) -> None:
-        await self._write_statement(lambda con: con.execute(
-            f"UPDATE outbox SET next_attempt_at = $1, last_error = $2, claimed_by = NULL WHERE id = $3 AND {_PENDING}",
-            next_attempt_at, error[:500], outbox_id))
+    async def record_retry(self, outbox_id: int, next_attempt_at: datetime, error: str, owner: str) -> bool:
+        status = await self._write_statement(lambda con: con.execute(
+            f"UPDATE outbox SET next_attempt_at = $1, last_error = $2, claimed_by = NULL WHERE id = $3 AND {_PENDING} "
+            f"AND claimed_by = $4", next_attempt_at, error[:500], outbox_id, owner))
+        return _count(status) == 1
 
     async def record_given_up(self, outbox_id: int, at: datetime, reason: str) -> bool:
         async def work(con: asyncpg.Connection) -> bool:

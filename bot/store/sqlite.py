@@ -717,11 +717,12 @@ class SqliteStore:
             if cursor.rowcount == 1:
                 await self._settle_round(outbox_id, at, platform_id)
 
-    async def record_retry(self, outbox_id: int, next_attempt_at: datetime, error: str) -> None:
+    async def record_retry(self, outbox_id: int, next_attempt_at: datetime, error: str, owner: str) -> bool:
         async with self._transaction():
-            await self._db.execute(
-                f"UPDATE outbox SET next_attempt_at = ?, last_error = ?, claimed_by = NULL WHERE id = ? AND {_PENDING}",
-                (_ts(next_attempt_at), error[:500], outbox_id))
+            cursor = await self._db.execute(
+                f"UPDATE outbox SET next_attempt_at = ?, last_error = ?, claimed_by = NULL WHERE id = ? AND {_PENDING} "
+                f"AND claimed_by = ?", (_ts(next_attempt_at), error[:500], outbox_id, owner))
+        return cursor.rowcount == 1
 
     async def record_given_up(self, outbox_id: int, at: datetime, reason: str) -> bool:
         async with self._transaction():

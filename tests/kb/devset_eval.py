@@ -33,7 +33,8 @@ from pathlib import Path
 import yaml
 from rapidfuzz import fuzz, process
 
-from bot.kb.loader import builtin_decks_root, deck_folders, load_decks
+from bot.kb.folders import builtin_decks_root, deck_folders
+from bot.kb.loader import load_decks
 from bot.kb.model import Deck
 from bot.kb.search import SearchIndex, Tuning
 from bot.kb.text import STOPWORDS, stem, words

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.kb.folders import builtin_decks_root
 from bot.kb.library import load_library
-from bot.kb.loader import DeckError, Problem, builtin_decks_root, load_deck
+from bot.kb.loader import DeckError, Problem, load_deck
 
 DECK_YAML = """\
 name: demo

@@ -18,7 +18,8 @@ from pathlib import Path
 import yaml
 
 from bot.kb.answer_match import Verdict, accepted_answers, judge
-from bot.kb.loader import builtin_decks_root, load_deck
+from bot.kb.folders import builtin_decks_root
+from bot.kb.loader import load_deck
 from bot.kb.model import QuizCard
 
 HERE = Path(__file__).parent

@@ -340,6 +340,20 @@ async def test_a_claim_is_a_lease_taken_by_one_process_and_taken_over_after_it(s
     assert await store.pending_messages() == []
 
 
+async def test_a_late_retry_does_not_undo_a_claim_taken_over(store: Store, other: Store) -> None:
+    async with store.unit() as unit:
+        [message] = await unit.enqueue([Outgoing(CHANNEL, "post", "daily-intro", "{}")], NOON)
+    lease = NOON + timedelta(seconds=30)
+    assert await store.claim_message(message, NOON, lease, "a")
+    assert await other.claim_message(message, lease, lease + timedelta(seconds=30), "b")  # a's lease ran out
+    # a's attempt fails late: the message stays with b, not due again before b's lease ends.
+    assert await store.record_retry(message, lease + timedelta(seconds=1), "HTTP 503", "a") is False
+    assert await store.due_messages(lease + timedelta(seconds=29), ["test"]) == []
+    assert await other.record_retry(message, lease + timedelta(seconds=5), "HTTP 503", "b") is True
+    [again] = await store.due_messages(lease + timedelta(seconds=5), ["test"])
+    assert again.id == message and again.attempts == 2
+
+
 async def test_claims_of_other_owners_are_released_by_a_sole_owner(store: Store) -> None:
     async with store.unit() as unit:
         first, second = await unit.enqueue([Outgoing(CHANNEL, "post", "daily-intro", "{}"),
@@ -365,7 +379,8 @@ async def test_a_retry_moves_the_message_and_keeps_its_place(store: Store) -> No
     async with store.unit() as unit:
         first, second = await unit.enqueue([Outgoing(CHANNEL, "post", "daily-intro", "{}"),
                                             Outgoing(CHANNEL, "post", "daily-results", "{}")], NOON)
-    await store.record_retry(first, NOON + timedelta(seconds=10), "429 rate limited")
+    assert await store.claim_message(first, NOON, NOON + timedelta(seconds=60), "me")
+    assert await store.record_retry(first, NOON + timedelta(seconds=10), "429 rate limited", "me")
     assert await store.due_messages(NOON, ["test"]) == []  # the second waits behind the first
     assert await store.next_due(["test"]) == NOON + timedelta(seconds=10)
     assert [m.id for m in await store.due_messages(NOON + timedelta(seconds=10), ["test"])] == [first]

@@ -339,7 +339,8 @@ async def test_the_outbox_offers_each_channel_its_oldest_pending_message_only(st
     assert [m.id for m in await store.due_messages(NOON, ["test"], CHANNEL)] == [edit]
     assert await store.record_given_up(edit, NOON, "message deleted")
     assert not await store.record_given_up(edit, NOON, "message deleted")  # once
-    await store.record_retry(reveal, NOON + timedelta(seconds=5), "HTTP 503")
+    assert await store.claim_message(reveal, NOON, NOON + timedelta(seconds=60), "process-2")
+    assert await store.record_retry(reveal, NOON + timedelta(seconds=5), "HTTP 503", "process-2")
     assert await store.due_messages(NOON, ["test"], CHANNEL) == []
     assert await store.next_due(["test"]) == NOON  # the other channel's message is still due
     assert (await store.get_round(record.id)).revealed_at is None  # type: ignore[union-attr]

@@ -12,9 +12,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from bot.kb.folders import DECK_FILE
 from bot.kb.importing.deck_yaml import deck_yaml
 from bot.kb.importing.notes import ImportRefused
-from bot.kb.loader import DECK_FILE, DeckError, load_deck
+from bot.kb.loader import DeckError, load_deck
 from bot.kb.model import Deck
 
 ENTRIES_FILE = "entries.yaml"

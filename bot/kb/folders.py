@@ -1,0 +1,38 @@
+"""Where decks are found: the shipped ones, and the deck folders a configured path names.
+
+Kept apart from the loader (which parses YAML) so that finding a cached index for those
+folders (``bot.kb.index_cache``) imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+DECK_FILE = "deck.yaml"
+
+
+def builtin_decks_root() -> Path:
+    """Where the shipped decks live.
+
+    A wheel carries them inside the package (``bot/knowledge``, see pyproject.toml); a source
+    checkout or editable install reads the repository's top-level ``knowledge/`` folder.
+    """
+    packaged = Path(__file__).resolve().parent.parent / "knowledge"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent.parent / "knowledge"
+
+
+def deck_folders(paths: list[Path]) -> list[Path]:
+    """Deck folders named by ``paths``: a deck folder itself, or a folder of deck folders.
+
+    A path that is neither (missing, empty, a folder of something else) is kept as it is, so
+    loading reports it by name instead of silently serving no deck from it.
+    """
+    folders: list[Path] = []
+    for path in map(Path, paths):
+        if (path / DECK_FILE).is_file() or not path.is_dir():
+            folders.append(path)
+        else:
+            folders.extend(sorted(p.parent for p in path.glob(f"*/{DECK_FILE}")) or [path])
+    return folders
