@@ -39,6 +39,7 @@ from bot.run import run_event_loop
 from bot.store.postgres import PostgresStore
 from tests.clock import FakeClock
 from tests.core.fakes import RecordingOutbox, command, press, user
+from tests.postgres_server import PostgresServer, start_server
 
 START = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 WORKERS = 3
@@ -66,8 +67,9 @@ async def open_round(url: str) -> tuple[int, int]:
 
 
 async def bursts(bot: StudyBot, round_id: int, choices: int, prefix: str, count: int, size: int
-                 ) -> tuple[float, float, list[float]]:
-    """``count`` bursts of ``size`` concurrent presses; (start, end, per-press milliseconds)."""
+                 ) -> tuple[float, float, list[float], float]:
+    """``count`` bursts of ``size`` concurrent presses; (start, end, per-press milliseconds, this process's
+    CPU seconds)."""
     latencies: list[float] = []
 
     async def timed(i: int) -> None:
@@ -78,10 +80,11 @@ async def bursts(bot: StudyBot, round_id: int, choices: int, prefix: str, count:
         if "locked in" not in reply.body:
             raise SystemExit(f"a press was not accepted: {reply.body!r}")
 
+    cpu = time.process_time()
     start = time.time()
     for b in range(count):
         await asyncio.gather(*(timed(b * size + i) for i in range(size)))
-    return start, time.time(), latencies
+    return start, time.time(), latencies, time.process_time() - cpu
 
 
 async def worker(url: str, round_id: int, choices: int, prefix: str, count: int, size: int) -> None:
@@ -91,37 +94,59 @@ async def worker(url: str, round_id: int, choices: int, prefix: str, count: int,
         await bursts(bot, round_id, choices, f"warm-{prefix}", 1, 200)
         print("ready", flush=True)
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
-        start, end, latencies = await bursts(bot, round_id, choices, prefix, count, size)
-        print(json.dumps({"start": start, "end": end, "latencies": latencies}), flush=True)
+        start, end, latencies, cpu = await bursts(bot, round_id, choices, prefix, count, size)
+        print(json.dumps({"start": start, "end": end, "latencies": latencies, "cpu": cpu}), flush=True)
     finally:
         await store.close()
 
 
-def several(url: str, round_id: int, choices: int, count: int, size: int) -> tuple[float, list[float]]:
-    """Three processes pressing at once; (answers per second over all, per-press milliseconds)."""
+def several(url: str, round_id: int, choices: int, count: int, size: int, server: PostgresServer | None = None
+            ) -> tuple[float, list[float], float, float | None]:
+    """Three processes pressing at once; (answers per second over all, per-press milliseconds, the
+    processes' CPU seconds while pressing, the server's from "go" to the last result)."""
     procs = [subprocess.Popen([sys.executable, "-m", "bench.answers_pg", "--worker", url, str(round_id),
                                str(choices), f"p{i}-", str(count), str(size)],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for i in range(WORKERS)]
     try:
         for p in procs:
             assert p.stdout is not None and p.stdout.readline().strip() == "ready"
+        server_before = server.cpu_seconds() if server else None
         for p in procs:
             assert p.stdin is not None
             p.stdin.write("go\n")
             p.stdin.flush()
-        results = [json.loads(p.communicate(timeout=600)[0].strip().splitlines()[-1]) for p in procs]
+        results = [json.loads(p.stdout.readline()) for p in procs if p.stdout is not None]
+        server_after = server.cpu_seconds() if server else None
+        for p in procs:
+            p.communicate(timeout=600)
     finally:
         for p in procs:
             if p.poll() is None:
                 p.kill()
     seconds = max(r["end"] for r in results) - min(r["start"] for r in results)
     latencies = [ms for r in results for ms in r["latencies"]]
-    return len(latencies) / seconds, latencies
+    server_cpu = server_after - server_before if server_before is not None and server_after is not None else None
+    return len(latencies) / seconds, latencies, sum(r["cpu"] for r in results), server_cpu
 
 
 def line(label: str, rate: float, latencies: list[float]) -> str:
     return (f"  {label:<34} {rate:9,.0f} answers/s   per press p50 / p99 {statistics.median(latencies):6.1f} / "
             f"{percentile(latencies, 99):6.1f} ms")
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages, or "unknown" where the system does not say."""
+    try:
+        return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
+def cpu_line(python: float, server: float | None, answers: int) -> str:
+    """Python's CPU per answer while pressing, and the server's (all its processes: anything else it did
+    meanwhile, such as autovacuum, counts too; not measured on a server given with --url)."""
+    server_text = f"server {server * 1e6 / answers:.0f} µs" if server is not None else "server not measured"
+    return f"Python {python * 1e6 / answers:.0f} µs + {server_text}"
 
 
 async def count_answers(url: str, round_id: int) -> int:
@@ -145,35 +170,37 @@ def main() -> None:
         return
     server = None
     if args.url is None:
-        from tests.postgres_server import start_server
-
         server = start_server()
     try:
-        run(args.url or (server.fresh_database() if server else ""), args.bursts, args.size)
+        run(args.url or (server.fresh_database() if server else ""), args.bursts, args.size, server)
     finally:
         if server is not None:
             server.remove()
 
 
-def run(url: str, count: int, size: int) -> None:
+def run(url: str, count: int, size: int, server: PostgresServer | None = None) -> None:
     total = count * size
     print(f"{os.cpu_count()} cores; bursts of {size:,} concurrent presses, {count} bursts per process; "
-          "PostgreSQL on loopback (fsync off), pool of 4 connections per process\n")
+          "PostgreSQL on loopback (fsync off), pool of 4 connections per process; load average "
+          f"{load_average()} at the start\n")
     with tempfile.TemporaryDirectory(prefix="studybot-bench-") as folder:
         sqlite = run_event_loop(_sqlite(Path(folder), size))
     round_id, choices = run_event_loop(open_round(url))
 
-    async def one() -> tuple[float, list[float]]:
+    async def one() -> tuple[float, list[float], float, float | None]:
         bot, store = await _bot(url)
         try:
             await bursts(bot, round_id, choices, "warm-one-", 1, 200)
-            start, end, latencies = await bursts(bot, round_id, choices, "one-", count, size)
-            return total / (end - start), latencies
+            before = server.cpu_seconds() if server else None
+            start, end, latencies, cpu = await bursts(bot, round_id, choices, "one-", count, size)
+            after = server.cpu_seconds() if server else None
+            used = after - before if before is not None and after is not None else None
+            return total / (end - start), latencies, cpu, used
         finally:
             await store.close()
 
-    one_rate, one_latencies = run_event_loop(one())
-    three_rate, three_latencies = several(url, round_id, choices, count, size)
+    one_rate, one_latencies, one_cpu, one_server = run_event_loop(one())
+    three_rate, three_latencies, three_cpu, three_server = several(url, round_id, choices, count, size, server)
     stored = run_event_loop(count_answers(url, round_id))
     expected = 200 + total + WORKERS * (200 + total)
     print(line(f"SQLite, 1 process ({size:,} at once)", sqlite[0], sqlite[1]))
@@ -181,6 +208,9 @@ def run(url: str, count: int, size: int) -> None:
     print(line(f"PostgreSQL, {WORKERS} processes ({count}x{size:,} each)", three_rate, three_latencies))
     print(f"\n  {WORKERS} processes / 1 process: {three_rate / one_rate:.2f}x;  answers stored {stored:,} of "
           f"{expected:,} ({'all' if stored == expected else 'MISMATCH'})")
+    print(f"  CPU per answer, 1 process: {cpu_line(one_cpu, one_server, total)};  "
+          f"{WORKERS} processes: {cpu_line(three_cpu, three_server, WORKERS * total)}")
+    print(f"  load average at the end: {load_average()} (other work on the machine takes CPU from every figure)")
     print("\ntargets: >= 5,000 answers/s with 1 process, >= 1.5x that with 3, p99 < 50 ms per press at 1,000 at once")
 
 

@@ -102,6 +102,29 @@ class PostgresServer:
         self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
 
+    def cpu_seconds(self) -> float | None:
+        """CPU time the server's processes used so far (those still running and those that exited);
+        None where /proc cannot tell (not Linux). For benchmarks, which print what the server cost."""
+        try:
+            postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
+            ticks = os.sysconf("SC_CLK_TCK")
+            total = 0
+            for entry in os.listdir("/proc"):
+                if not entry.isdigit():
+                    continue
+                try:
+                    stat = Path(f"/proc/{entry}/stat").read_text()
+                except OSError:
+                    continue  # exited meanwhile: counted in the postmaster's children's time
+                fields = stat[stat.rindex(")") + 2:].split()
+                if int(entry) == postmaster:  # its own time and its exited children's
+                    total += sum(int(f) for f in fields[11:15])
+                elif int(fields[1]) == postmaster:
+                    total += int(fields[11]) + int(fields[12])
+            return total / ticks
+        except (OSError, ValueError, IndexError):
+            return None
+
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
 

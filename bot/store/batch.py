@@ -22,6 +22,17 @@ PendingAnswer = tuple[AnswerRecord, str, str, tuple[int, ...], "asyncio.Future[b
 AnswerKey = tuple[int, str]
 
 
+class AnswersRefused(Exception):
+    """Raised by an ``insert`` (see :func:`write_answers`) that wrote some answers and refused others:
+    the callers of ``refused`` get ``error``, the rest their outcome by ``written``."""
+
+    def __init__(self, written: set[AnswerKey], refused: set[AnswerKey], error: Exception) -> None:
+        super().__init__(str(error))
+        self.written = written
+        self.refused = refused
+        self.error = error
+
+
 class BatchWriter(Generic[T]):
     """Queues items and writes them with ``write_batch``, a batch (everything waiting) at a time."""
 
@@ -50,7 +61,8 @@ async def write_answers(batch: list[PendingAnswer],
                         parts: int = 1) -> None:
     """Inserts a batch of answers with ``insert`` and wakes each caller with whether its answer was new.
 
-    ``insert`` gets the first answer of each (round, user) and returns the keys it wrote. A user
+    ``insert`` gets the first answer of each (round, user) and returns the keys it wrote; it raises
+    to fail every caller, or :class:`AnswersRefused` to fail only some (their round is gone). A user
     pressing twice within one batch: the first press is the one written and the rest are
     duplicates, decided here rather than by the order the database happens to insert rows in.
     A caller whose future is already done was cancelled and no longer waits.
@@ -81,6 +93,11 @@ async def _write_part(first: dict[AnswerKey, NewAnswer], batch: list[PendingAnsw
     """Inserts ``first`` and wakes the callers in ``batch`` (every one whose key is in ``first``)."""
     try:
         written = await insert(first)
+    except AnswersRefused as partly:
+        written = partly.written
+        for pending in batch:
+            if (pending[0].round_id, pending[0].user_id) in partly.refused and not pending[4].done():
+                pending[4].set_exception(partly.error)
     except Exception as exc:
         for pending in batch:
             if not pending[4].done():

@@ -47,7 +47,7 @@ from bot.store.base import (
     StoreUnavailable,
     UserAnswer,
 )
-from bot.store.batch import AnswerKey, BatchWriter, NewAnswer, PendingAnswer, write_answers
+from bot.store.batch import AnswerKey, AnswersRefused, BatchWriter, NewAnswer, PendingAnswer, write_answers
 from bot.store.migrations import POSTGRES_MIGRATIONS
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,11 @@ _PENDING = "delivered_at IS NULL AND given_up_at IS NULL"
 # A batch of answers of at least 2 x ANSWERS_PER_PART is written in parts side by side, at most ANSWER_PARTS:
 # two let a 2-core server write while this process waits; more only add statements that contend with
 # other processes' on the same index pages (three processes with 4 parts each ran slower than with 1).
-ANSWERS_PER_PART = 250
+# Parts pay only for big batches: at ~13 us of server time a row, 1,000 answers in one statement beat two
+# statements of 500 (bench.answers_pg: p99 42-45 ms against 41-61 ms, and three processes faster, the two
+# parts contending for the same index pages), while 4,000 at once were answered sooner in two (p99 128-140
+# against 179-181 ms). Between those sizes the threshold is a judgement, not a measurement.
+ANSWERS_PER_PART = 1_000
 ANSWER_PARTS = 2
 _ANSWER_COLUMNS = ("round_id, platform, workspace, user_id, display_name, choice, correct, points, answered_at, "
                    "typed_text")
@@ -89,38 +93,58 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
 
-def _answer_insert(uniform: bool, after_hints: bool) -> str:
-    """The INSERT of a batch of answers, a column an array (``unnest``); ``ON CONFLICT DO NOTHING`` keeps
-    the first answer per user and round, and the rows written are returned.
+def _answer_insert(uniform: bool, after_hints: bool, skip_taken: bool, typed: bool) -> str:
+    """The INSERT of a batch of answers, a column an array (``unnest``).
 
-    Shaped for asyncpg's encoding, which is most of the client's cost of a big batch: ``uniform``
-    (one round, platform and workspace, the usual batch) sends those three once ($1-$3) rather than
-    once a row; times go as microseconds since the epoch (bigint), cheaper than timestamptz and exact.
+    Shaped for the server's time per row, which is most of what a burst of presses costs it:
+
+    * The round is read once per statement, ``FOR KEY SHARE`` as a foreign key would lock it, and
+      rows of a round that does not exist are not written (the caller names them). A foreign key
+      ran its check once per row, a third of the server's time per answer (answers have none on
+      PostgreSQL since migration 8).
+    * ``skip_taken``: ``ON CONFLICT DO NOTHING`` keeps the first answer per user and round, and the
+      rows written are returned. It costs an index probe and one more WAL record per row, so the
+      store first tries without (a plain INSERT, which fails as a whole if any answer is already
+      there) and uses this one only then.
+
+    And for asyncpg's encoding, most of the client's cost of a big batch: ``uniform`` (one round,
+    platform and workspace, the usual batch) sends those three once ($1-$3) rather than once a row;
+    times go as microseconds since the epoch (bigint), cheaper than timestamptz and exact.
     ``after_hints``: each row's points are picked by the hints its user took, read by this statement
     (LEFT JOIN hints): $11 holds every answer's points after 1 ... $12 hints, one answer after another
     (NULL: no change), a flat array because asyncpg checks every element of a nested one.
+    ``typed``: some answers were typed, and $10 holds each one's text; otherwise $10 is one NULL.
     """
-    fields = "user_id, display_name, choice, correct, points, answered_at, typed_text"
-    arrays = "$4::text[], $5::text[], $6::int[], $7::bool[], $8::int[], $9::bigint[], $10::text[]"
+    fields = "user_id, display_name, choice, correct, points, answered_at" + (", typed_text" if typed else "")
+    arrays = "$4::text[], $5::text[], $6::int[], $7::bool[], $8::int[], $9::bigint[]" + (
+        ", $10::text[]" if typed else "")
     if uniform:
-        round_id, platform, workspace = "$1::bigint", "$2::text", "$3::text"
+        platform, workspace = "$2::text", "$3::text"
+        rows = (f"(SELECT id FROM rounds WHERE id = $1::bigint FOR KEY SHARE) r CROSS JOIN unnest({arrays}) "
+                f"WITH ORDINALITY AS u({fields}, i)")
     else:
-        round_id, platform, workspace = "u.round_id", "u.platform", "u.workspace"
-        fields, arrays = f"round_id, platform, workspace, {fields}", f"$1::bigint[], $2::text[], $3::text[], {arrays}"
+        platform, workspace = "u.platform", "u.workspace"
+        rows = (f"unnest($1::bigint[], $2::text[], $3::text[], {arrays}) WITH ORDINALITY AS "
+                f"u(round_id, platform, workspace, {fields}, i) JOIN (SELECT id FROM rounds WHERE id = "
+                "ANY($1::bigint[]) FOR KEY SHARE) r ON r.id = u.round_id")
     points, hints = "u.points", ""
     if after_hints:
         points = ("COALESCE(CASE WHEN h.level > 0 THEN "
                   "($11::int[])[(u.i::int - 1) * $12::int + LEAST(h.level, $12::int)] END, u.points)")
-        hints = f" LEFT JOIN hints h ON h.round_id = {round_id} AND h.user_id = u.user_id"
-    return (f"INSERT INTO answers ({_ANSWER_COLUMNS}) SELECT {round_id}, {platform}, {workspace}, u.user_id, "
+        hints = " LEFT JOIN hints h ON h.round_id = r.id AND h.user_id = u.user_id"
+    return (f"INSERT INTO answers ({_ANSWER_COLUMNS}) SELECT r.id, {platform}, {workspace}, u.user_id, "
             f"u.display_name, u.choice, u.correct, {points}, timestamptz 'epoch' + u.answered_at * interval "
-            f"'1 microsecond', u.typed_text FROM unnest({arrays}) WITH ORDINALITY AS u({fields}, i){hints} "
-            "ON CONFLICT DO NOTHING RETURNING round_id, user_id")
+            f"'1 microsecond', {'u.typed_text' if typed else '$10::text'} FROM {rows}{hints}"
+            + (" ON CONFLICT DO NOTHING RETURNING round_id, user_id" if skip_taken else ""))
 
 
-# By (uniform, after_hints).
-_INSERT_ANSWERS = {(uniform, after): _answer_insert(uniform, after)
-                   for uniform in (False, True) for after in (False, True)}
+# By (uniform, after_hints, skip_taken, typed).
+_INSERT_ANSWERS = {(uniform, after, skip, typed): _answer_insert(uniform, after, skip, typed)
+                   for uniform in (False, True) for after in (False, True) for skip in (False, True)
+                   for typed in (False, True)}
+# Rounds whose answers this process wrote, kept to tell a repeated press without asking the server
+# (most recent last); past this many, the oldest round's are forgotten (a repeat then costs a retry).
+WRITTEN_ROUNDS_KEPT = 64
 # Errors that mean "the server is not there right now", not "this statement is wrong".
 _UNAVAILABLE: tuple[type[BaseException], ...] = (
     OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
@@ -185,6 +209,7 @@ class PostgresStore:
         self._answers: BatchWriter[PendingAnswer] = BatchWriter(self._write_answers)
         self._gaps: BatchWriter[tuple[str, str, datetime]] = BatchWriter(self._write_gaps)
         self._deliveries_seen = 0
+        self._written: dict[int, set[str]] = {}  # round id -> users whose answer this process wrote
 
     @classmethod
     async def open(cls, dsn: str, password: str | None = None, pool_size: int = 10,
@@ -314,24 +339,70 @@ class PostgresStore:
         await write_answers(batch, self._insert_answers, min(ANSWER_PARTS, len(batch) // ANSWERS_PER_PART))
 
     async def _insert_answers(self, first: dict[AnswerKey, NewAnswer]) -> set[AnswerKey]:
-        values = list(first.values())
+        """Writes the answers of ``first`` that are new; returns the keys written.
+
+        A press this process already wrote is a repeat without a statement. The rest go in one plain
+        INSERT; if one of them is already there (written by another process), the INSERT fails as a
+        whole and is repeated with ``ON CONFLICT DO NOTHING``. Answers to a round that does not exist
+        are refused (:class:`AnswersRefused`), as a foreign key would refuse them.
+        """
+        fresh = [(key, new) for key, new in first.items()
+                 if (users := self._written.get(key[0])) is None or key[1] not in users]
+        if not fresh:
+            return set()
+        values = [new for _, new in fresh]
         answers = [v[0] for v in values]
         head, platform, workspace, _ = values[0]
         uniform = all(v[0].round_id == head.round_id and v[1] == platform and v[2] == workspace for v in values)
         columns: list[Any] = [head.round_id, platform, workspace] if uniform else [
             [a.round_id for a in answers], [v[1] for v in values], [v[2] for v in values]]
+        texts = [a.typed_text for a in answers]
+        typed = texts.count(None) < len(texts)
         columns += [[a.user_id for a in answers], [a.display_name for a in answers], [a.choice for a in answers],
                     [a.correct for a in answers], [a.points for a in answers],
-                    [(a.answered_at - _EPOCH) // _MICROSECOND for a in answers], [a.typed_text for a in answers]]
+                    [(a.answered_at - _EPOCH) // _MICROSECOND for a in answers], texts if typed else None]
         widest = max(len(v[3]) for v in values)
         if widest:
             # Shorter rows repeat their last value; rows without points after hints are NULL.
             columns.append([points for _, _, _, after in values
                             for points in (after + after[-1:] * (widest - len(after)) if after else (None,) * widest)])
             columns.append(widest)
-        sql = _INSERT_ANSWERS[uniform, bool(widest)]
-        new = await self._write_statement(lambda con: con.fetch(sql, *columns))
-        return {(int(r[0]), str(r[1])) for r in new}
+        keys = [key for key, _ in fresh]
+        missing: set[int] = set()
+        try:
+            sql = _INSERT_ANSWERS[uniform, bool(widest), False, typed]
+            status = await self._write_statement(lambda con: con.execute(sql, *columns))
+            written = set(keys)
+            if _count(status) < len(keys):  # a plain INSERT leaves out only answers to missing rounds
+                missing = await self._missing_rounds({key[0] for key in keys})
+                written = {key for key in keys if key[0] not in missing}
+        except asyncpg.UniqueViolationError:
+            sql = _INSERT_ANSWERS[uniform, bool(widest), True, typed]
+            rows = await self._write_statement(lambda con: con.fetch(sql, *columns))
+            written = {(int(r[0]), str(r[1])) for r in rows}
+            if len(written) < len(keys):  # already there, or their round is missing
+                missing = await self._missing_rounds({key[0] for key in keys if key not in written})
+        self._remember(written)
+        if missing:
+            raise AnswersRefused(written, {key for key in keys if key[0] in missing}, StoreError(
+                f"an answer names round {', '.join(map(str, sorted(missing)))}, which is not in the database; "
+                "answers are only taken for rounds the store opened"))
+        return written
+
+    def _remember(self, written: set[AnswerKey]) -> None:
+        """Notes answers this process wrote, so a repeat of one is told without a statement."""
+        by_round: dict[int, list[str]] = {}
+        for round_id, user_id in written:
+            by_round.setdefault(round_id, []).append(user_id)
+        for round_id, users in by_round.items():
+            if round_id not in self._written and len(self._written) >= WRITTEN_ROUNDS_KEPT:
+                del self._written[next(iter(self._written))]
+            self._written.setdefault(round_id, set()).update(users)
+
+    async def _missing_rounds(self, round_ids: set[int]) -> set[int]:
+        found = await self._read(lambda con: con.fetch("SELECT id FROM rounds WHERE id = ANY($1::bigint[])",
+                                                       sorted(round_ids)))
+        return round_ids - {int(r[0]) for r in found}
 
     async def answers(self, round_id: int) -> list[AnswerRecord]:
         return await self._read(lambda con: _answers(con, round_id))

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.store.base import AnswerRecord
-from bot.store.batch import AnswerKey, NewAnswer, PendingAnswer, points_after_hints, write_answers
+from bot.store.batch import AnswerKey, AnswersRefused, NewAnswer, PendingAnswer, points_after_hints, write_answers
 
 NOON = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -63,3 +63,16 @@ def test_points_after_hints_take_the_hints_held_and_the_last_for_more() -> None:
     answer = AnswerRecord(1, "u1", "U1", 0, True, 10, NOON)
     assert [points_after_hints(answer, (7, 5, 2), hints) for hints in range(5)] == [10, 7, 5, 2, 2]
     assert points_after_hints(answer, (), 2) == 10 and points_after_hints(answer, (5,), 3) == 5
+
+
+async def test_answers_an_insert_refuses_fail_alone_and_the_rest_are_told_what_was_written() -> None:
+    batch = [pending("u0"), pending("u1", round_id=2), pending("u2"), pending("u1", round_id=2)]
+
+    async def insert(first: dict[AnswerKey, NewAnswer]) -> set[AnswerKey]:
+        raise AnswersRefused({(1, "u0")}, {(2, "u1")}, LookupError("no round 2"))
+
+    await write_answers(batch, insert)
+    assert [batch[0][4].result(), batch[2][4].result()] == [True, False]
+    for refused in (batch[1], batch[3]):
+        with pytest.raises(LookupError, match="no round 2"):
+            refused[4].result()

@@ -189,6 +189,39 @@ async def test_a_statement_past_the_timeout_is_cancelled_as_unavailable(postgres
         await store.close()
 
 
+async def test_answers_to_a_round_not_in_the_database_fail_alone(postgres_url: str) -> None:
+    store = await PostgresStore.open(postgres_url, pool_size=2)
+    try:
+        record = await store.open_round(RoundRecord(0, CHANNEL, "quiz", "d/a/1", NOON, NOON))
+        assert record is not None
+        presses = [store.record_answer(AnswerRecord(round_id, user, user.upper(), 0, True, 10, NOON), "test", "w1")
+                   for round_id, user in ((record.id, "u1"), (999_999, "u2"), (record.id, "u3"))]
+        outcomes = await asyncio.gather(*presses, return_exceptions=True)  # one batch
+        assert outcomes[0] is True and outcomes[2] is True
+        assert isinstance(outcomes[1], StoreError) and "round 999999" in str(outcomes[1])
+        assert [a.user_id for a in await store.answers(record.id)] == ["u1", "u3"]
+        assert await store.record_answer(AnswerRecord(record.id, "u1", "U1", 1, False, 0, NOON), "test", "w1") is False
+    finally:
+        await store.close()
+
+
+async def test_a_batch_holding_an_answer_another_process_wrote_stores_the_rest_once(postgres_url: str) -> None:
+    first, second = [await PostgresStore.open(postgres_url, pool_size=2) for _ in range(2)]
+    try:
+        record = await first.open_round(RoundRecord(0, CHANNEL, "quiz", "d/a/1", NOON, NOON))
+        assert record is not None
+        assert await second.record_answer(AnswerRecord(record.id, "u5", "U5", 2, False, 0, NOON), "test", "w1")
+        stored = await asyncio.gather(*(first.record_answer(AnswerRecord(record.id, f"u{i}", "U", 0, True, 10, NOON),
+                                                            "test", "w1") for i in range(10)))
+        assert stored == [i != 5 for i in range(10)]
+        answers = await first.answers(record.id)
+        assert sorted(a.user_id for a in answers) == [f"u{i}" for i in range(10)]
+        assert [a.choice for a in answers if a.user_id == "u5"] == [2]  # the first answer stays
+    finally:
+        await first.close()
+        await second.close()
+
+
 # The compose deployment
 
 
