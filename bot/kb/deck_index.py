@@ -11,6 +11,11 @@ information it has in everyday English (``bot.kb.english``), so "time" says litt
 "tensor" much, on any deck. Words find the candidates; their closeness in meaning to the
 question (``bot.kb.meaning``) is blended into the order. Whether to answer is decided on how much
 of the question's information the best entry explains: a share of it, or enough for a long one.
+
+Technical questions are read as people type them: a one-letter flag the deck uses ("-b") is a
+word, two deck words run together ("logfile") are both, a question of symbols alone ("2>&1")
+is looked up among the symbols entries name (``bot.kb.symbols``), and an entry that writes the
+question's neighbouring words side by side ("NOT EXISTS") ranks above one that merely holds them.
 """
 
 from __future__ import annotations
@@ -26,7 +31,8 @@ from bot.kb.english import nearby
 from bot.kb.meaning import meanings
 from bot.kb.model import Deck, Entry
 from bot.kb.postings import Postings, group_postings, posting_keys
-from bot.kb.text import STOPWORDS, stem, stem_all, words
+from bot.kb.symbols import Symbols, symbol_tokens
+from bot.kb.text import STOPWORDS, fold, stem, stem_all, words
 from bot.kb.tokens import DOC_END, tokenize
 from bot.kb.tuning import Tuning
 
@@ -40,6 +46,10 @@ HEAD_FIELDS = ("question", "aliases", "keywords", "name")
 # how many words of English the deck's own counts are blended with.
 PRIOR = 1000.0
 REPAIRS_KEPT = 10_000  # remembered typo repairs per deck; a bound, so a flood of junk cannot grow memory
+# The best few candidates are read for word pairs: reading an entry's text costs ~0.1 ms, and
+# on the dev decks 5 rank as 10 do (3 lost a top-3 answer on Python).
+PHRASE_CANDIDATES = 5
+PAIRS_KEPT = 5_000  # entries whose word pairs are remembered (~5 KB each): all of a small deck
 VECTORS_KEPT = 20_000  # remembered entry meanings per deck (1 KB each): all of a small deck, a bound on a big one
 # Decks up to this size have every entry's meaning worked out when built (~0.3 ms an entry), so
 # no question pays for it, and a kept index (bot.kb.index_cache) holds them; larger ones as met.
@@ -51,6 +61,9 @@ _DROP = "\x00"  # repair target for misspelled stopwords ("wat"): the word is dr
 
 _CAPITALS = bytes(c if 65 <= c <= 90 else 32 for c in range(256))  # keeps A-Z, blanks the rest
 _TICKED = re.compile(r"`([^`\n]+)`")
+_WORD_OR_LINE = re.compile(r"[a-z0-9]+|\n")  # ``words`` and the line breaks between them
+_LINE = -2  # the term of a line break, for word pairs: none
+_FLAG = re.compile(r"(?<![\w-])-([a-z0-9])(?![\w-])")
 _CHAT = frozenset("ok okay hi hey hello thanks thank please pls".split())  # "Is it OK to ...?" is not code
 
 
@@ -113,10 +126,15 @@ class DeckIndex:
         self._phrases: dict[int, tuple[str, ...]] = {}  # entry position -> its head phrases, as met
         self._rows: dict[int, int] = {}  # entry position -> its row in _meanings, as met
         self._meanings = np.empty((0, 0), dtype=np.float32)  # entries' meanings, allocated on first use
+        self._pairs: dict[int, frozenset[int]] = {}  # entry position -> its word pairs, as met
+        self._symbols: Symbols | None = None  # built when a question of symbols alone is first asked
         self._model = meanings() if tuning.meaning_weight > 0 else None  # kept with the index when it is pickled
         self._build()
         if self._model is not None and self.n <= MEANINGS_AT_BUILD:
             self._remember_meanings(list(range(self.n)))
+        if tuning.phrase_weight > 0 and self.n <= MEANINGS_AT_BUILD:  # word pairs too (~0.1 ms an entry)
+            for at in range(self.n):
+                self._entry_pairs(at)
 
     @property
     def missing_model(self) -> bool:
@@ -181,6 +199,11 @@ class DeckIndex:
         # How many entries use a word's term breaks ties between equally close candidates.
         frequency = self.full.df[table[0]] if slots else np.zeros(len(vocabulary), dtype=np.int64)
         self._word_frequency = {w: int(frequency[i]) for i, w in enumerate(vocabulary) if expansions[i]}
+        # For word pairs: each content word's own term, its stem (a synonym's, "repo", may be a term
+        # through another word, "repos"; else -1); stopwords are absent.
+        self._word_terms = {w: self.term_ids[parts[0]] if w not in self._synonyms else self.term_ids.get(stem(w), -1)
+                            for w, parts in zip(vocabulary, expansions) if parts}
+        self._word_terms["\n"] = _LINE
         self._by_length: dict[int, list[str]] = {}
         for word in self._word_frequency:
             if word.isalpha():
@@ -190,7 +213,10 @@ class DeckIndex:
 
     def query_terms(self, query: str) -> list[QueryTerm]:
         """The query's distinct content stems after word joining, synonym expansion and typo repair."""
-        raw = [w for w in words(query) if len(w) > 1]  # a lone letter ("B", "a") is not a topic
+        # A lone letter ("B", "a") is not a topic, unless written as a command's flag ("checkout -b",
+        # "kill -9") and the deck uses it: then it is much of what the question is about.
+        flags = {f for f in _FLAG.findall(fold(query)) if f in self.term_ids} if "-" in query else set()
+        raw = [w for w in words(query) if len(w) > 1 or w in flags]
         found: dict[str, QueryTerm] = {}
         i = 0
         while i < len(raw):
@@ -198,17 +224,23 @@ class DeckIndex:
             if word in self._stopwords and word not in self._synonyms:
                 continue
             certainty = 1.0
+            split: tuple[str, ...] = ()
             if word not in self._synonyms and stem(word) not in self.term_ids:
                 repaired = self._repair(word)
                 if repaired == _DROP:
                     continue
                 if repaired is not None:  # a synonym too: "mdoe" -> "mde" -> "minimum detectable effect"
                     word, certainty = repaired, self.tuning.repair_certainty
-            parts = [p for p in self._synonyms.get(word, (word,)) if p not in self._stopwords]
-            share = 1.0 / max(len(parts), 1)  # "pr" -> "pull request": each part half of "pr"
+                else:
+                    split = self._split(word)
+            if split:  # "logfile" -> "log file": each part weighs what it does typed apart; a reading, as a repair is
+                parts, share, certainty = list(split), 1.0, self.tuning.repair_certainty
+            else:
+                parts = [p for p in self._synonyms.get(word, (word,)) if p not in self._stopwords]
+                share = 1.0 / max(len(parts), 1)  # "pr" -> "pull request": each part half of "pr"
             for part in parts:
                 term = stem(part)
-                weight = english.information(word if len(parts) > 1 else part) * share
+                weight = english.information(word if len(parts) > 1 and not split else part) * share
                 # A word neither the deck nor English knows is a term the deck lacks ("metaclass",
                 # full weight: a near miss) or a slip on an everyday word ("tiem": weigh it as that).
                 if term not in self.term_ids and weight >= english.max_information():
@@ -216,6 +248,20 @@ class DeckIndex:
                 if term not in found or found[term].information < weight:
                     found[term] = QueryTerm(term, weight, certainty)
         return list(found.values())
+
+    def _split(self, word: str) -> tuple[str, ...]:
+        """Two deck words that ``word`` is written together, or nothing: "logfile" is "log file".
+
+        Only for a word neither the deck nor English knows and that no slip explains, and only
+        when both parts are words of the deck of three letters or more: "rebase" ("re") and
+        "dnssec" (a deck of the web has no "sec") stay terms the deck lacks. Of several ways to
+        cut it, the most even.
+        """
+        if len(word) < 6 or not word.isalpha() or english.is_common(word):
+            return ()
+        cuts = [(word[:at], word[at:]) for at in range(3, len(word) - 2)]
+        known = [cut for cut in cuts if cut[0] in self._word_frequency and cut[1] in self._word_frequency]
+        return max(known, key=lambda cut: min(len(cut[0]), len(cut[1])), default=())
 
     def _next_word(self, raw: list[str], i: int) -> tuple[str, int]:
         """The word at ``i``, or it joined with the next one when the deck means the joined form.
@@ -352,12 +398,66 @@ class DeckIndex:
             total += math.log((count + PRIOR * english_p) / english_p) - self._log_size
         return total
 
+    def _phrase_share(self, terms: list[QueryTerm], candidates: np.ndarray) -> np.ndarray:
+        """Per candidate, the share of the query's neighbouring word pairs it writes side by side.
+
+        "NOT EXISTS", "cross site scripting", "distinct on": entries that hold both words
+        somewhere are many, the one that says the phrase is the one about it. Pairs are of
+        content words in the query's order, so "regression to the mean" is the pair (regression,
+        mean) wherever the deck keeps "mean" as a word. Only the candidates are read.
+        """
+        stems = [q.term for q in terms]
+        pairs = set(zip(stems, stems[1:]))
+        width, term_id = len(self.term_ids) + 2, self.term_ids
+        known = {(term_id[a] + 2) * width + term_id[b] + 2 for a, b in pairs if a in term_id and b in term_id}
+        return np.array([len(known & self._entry_pairs(int(at))) for at in candidates]) / len(pairs)
+
+    def _entry_pairs(self, at: int) -> frozenset[int]:
+        """The neighbouring content-word pairs of an entry's text, worked out once when first needed.
+
+        Pairs are within a line, of the words the index reads (a stopword between two words
+        leaves them neighbours), each as one number: (first term + 2) * (terms + 2) + second + 2.
+        """
+        pairs = self._pairs.get(at)
+        if pairs is None:
+            entry = self.entries[at]
+            text = "\n".join((entry.question, *entry.aliases, *entry.keywords, entry.id.replace("-", " "),
+                              entry.answer, _quiz_text(entry)))
+            term_of, width = self._word_terms.get, len(self.term_ids) + 2
+            ids = [i + 2 for i in map(term_of, _WORD_OR_LINE.findall(fold(text))) if i is not None]
+            found = {a * width + b for a, b in zip(ids, ids[1:]) if a and b}  # a line break is 0
+            if len(self._pairs) >= PAIRS_KEPT:
+                self._pairs.clear()
+            pairs = self._pairs[at] = frozenset(found)
+        return pairs
+
+    def _match_symbols(self, query: str) -> DeckMatches | None:
+        """The entries naming the symbols of a question that has no words ("2>&1", "$?"), if any.
+
+        One entry naming it in its question, aliases or keywords (or, failing that, in its
+        answer's code) is the answer, as an alias typed back would be; several are suggestions.
+        """
+        tokens = symbol_tokens(query)
+        if not tokens:
+            return None
+        if self._symbols is None:
+            self._symbols = Symbols(self.entries)
+        head, code = self._symbols.entries_naming(tokens)
+        found = head or code
+        if not found:
+            return None
+        ranked = np.array(head + code, dtype=np.int64)
+        scores = np.array([1.0] * len(head) + [1.0 - self.tuning.body_credit / 2] * len(code)) / len(found)
+        closeness = self._closeness(query, ranked)
+        return DeckMatches(ranked, np.round(scores, 4), 1.0, len(found) == 1, 0.0,
+                           float(closeness[0]) if closeness is not None else 0.0)
+
     def match(self, query: str, candidates: int = 10) -> DeckMatches | None:
         """The best entries for ``query`` and whether the best one answers it; None if nothing matches."""
         terms = self.query_terms(query)
         known = [t for t in terms if t.term in self.term_ids]
         if not known or self.n == 0:
-            return None
+            return self._match_symbols(query) if not terms and self.n else None
         t = self.tuning
         ids = [self.term_ids[q.term] for q in known]
         weights = [q.certainty * (q.information / english.max_information() if t.query_weighting else 1.0)
@@ -383,6 +483,11 @@ class DeckIndex:
         closeness = self._closeness(query, top)
         if closeness is not None:  # still 0..1: the score people see keeps its meaning
             final = (final + t.meaning_weight * np.clip(closeness, 0.0, 1.0)) / (1.0 + t.meaning_weight)
+        if t.phrase_weight > 0 and len(terms) > 1:  # toward 1 (still 0..1) by the share of pairs the entry has
+            near = np.argsort(-final, kind="stable")[:PHRASE_CANDIDATES]
+            share = np.zeros(len(top))
+            share[near] = self._phrase_share(terms, top[near])
+            final = final + t.phrase_weight * share * (1.0 - final)
         order = np.argsort(-final, kind="stable")
         exact = self._asked_verbatim(query, top[order])
         if exact is not None:  # the deck's own question (or alias), typed back: that entry, answered

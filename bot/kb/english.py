@@ -133,7 +133,9 @@ def nearby(word: str, by_length: dict[int, list[str]], frequency: dict[str, int]
     """Words of ``by_length`` within 1 edit (2 for words of 8+ letters), closest and most used first.
 
     Among equally close words, one with the same letters comes first: swapped letters are the
-    commonest slip, so "mdoe" is "mode" before it is "mde".
+    commonest slip, so "mdoe" is "mode" before it is "mde". Two slips must leave the first letter
+    as it is (people rarely get a word's first letter wrong), so "metaclass" is not "dataclass":
+    on the seven dev decks no query needed a two-edit repair that changes it, and one was wrong.
     """
     from rapidfuzz import process  # here: most questions have no word to repair, and the import is ~15 ms
     from rapidfuzz.distance import OSA
@@ -143,6 +145,7 @@ def nearby(word: str, by_length: dict[int, list[str]], frequency: dict[str, int]
     for length in range(len(word) - max_distance, len(word) + max_distance + 1):
         for candidate, distance, _ in process.extract(word, by_length.get(length, ()), scorer=OSA.distance,
                                                       score_cutoff=max_distance, limit=25):
-            found.append((int(distance), -frequency.get(candidate, 0), candidate))
+            if distance < 2 or candidate[:1] == word[:1]:
+                found.append((int(distance), -frequency.get(candidate, 0), candidate))
     letters = sorted(word)
     return sorted(found, key=lambda f: (f[0], sorted(f[2]) != letters, f[1], f[2]))

@@ -10,6 +10,7 @@ from bot.kb.english import max_information
 from bot.kb.library import Library, load_library
 from bot.kb.model import Choice, Deck, Entry, QuizCard
 from bot.kb.search import SearchIndex, Tuning
+from bot.kb.symbols import symbol_tokens
 from bot.kb.text import stem
 from tests.kb.devset_eval import DeckScore, DevDeck, chat_cases, dev_decks, evaluate, load_devset, lodo
 
@@ -22,11 +23,13 @@ def library() -> Library:
 # Floors a little under what each dev deck measures (README, "How the lookup works"), so they catch
 # regressions: (decision, top-1, top-3) per deck, alone.
 FLOORS = {
-    "tensorflow": (0.955, 0.955, 0.98),
-    "python": (0.81, 0.845, 0.905),
-    "sql": (0.79, 0.79, 0.91),
-    "linux-shell": (0.84, 0.855, 0.96),
-    "statistics": (0.84, 0.87, 0.95),
+    "tensorflow": (0.965, 0.965, 0.985),
+    "git": (0.87, 0.84, 0.93),
+    "http-web": (0.875, 0.88, 0.94),
+    "linux-shell": (0.86, 0.88, 0.98),
+    "python": (0.825, 0.86, 0.925),
+    "sql": (0.815, 0.83, 0.92),
+    "statistics": (0.845, 0.875, 0.95),
 }
 CHAT_DECLINED = 0.95
 
@@ -88,9 +91,11 @@ def test_a_second_deck_does_not_change_how_the_first_decides(dev: list[DevDeck])
         mixed = together.search(query)
         if mixed.best is not None and mixed.best.entry.deck == "tensorflow":
             assert mixed == alone.search(query), query
-        else:
+        elif case["id"] is not None or case["kind"] == "chat":
+            # A TensorFlow question or chat answered from another deck is wrong; an off-topic one
+            # ("git rebase vs merge") answered by the deck it is about is right.
             taken += mixed.answered
-    assert taken / len(tensorflow.cases) <= 0.03  # answered from another deck (four decks loaded)
+    assert taken / len(tensorflow.cases) <= 0.01  # wrong deck, with every dev deck loaded
 
 
 @pytest.mark.parametrize(("query", "expected"), [
@@ -280,3 +285,63 @@ def test_stopwords_the_deck_writes_as_code_are_its_terms() -> None:
     assert [m.entry.id for m in index.rank("difference between is and ==")][:1] == ["e1"]
     assert deck.query_terms("ok") == []  # "OK" in capitals is chat, not code
     assert _deck_index(_index("How do I group rows?")).query_terms("having") == []  # elsewhere a stopword
+
+
+def test_two_slips_keep_the_first_letter() -> None:
+    # "metaclass" is two edits from "dataclass", but a term the deck lacks, not a typo of it.
+    deck = _deck_index(_index("When should I use a dataclass?", "What is a percentile?"))
+    assert [t.term for t in deck.query_terms("metaclass")] == ["metaclass"]
+    assert [t.term for t in deck.query_terms("prcentlie")] == [stem("percentile")]  # two slips, first letter kept
+
+
+def test_a_one_letter_flag_the_deck_uses_is_part_of_the_question() -> None:
+    entries = (Entry(id="switch-branch", deck="d", topic="t", question="How do I switch branches?",
+                     answer="git checkout main moves you to main."),
+               Entry(id="create-branch", deck="d", topic="t", question="How do I start a new branch?",
+                     answer="git checkout -b name creates it and moves you to it."))
+    index = SearchIndex([Deck(name="d", title="d", description="", topics={"t": "T"}, entries=entries)])
+    deck = _deck_index(index)
+    assert "b" in [t.term for t in deck.query_terms("git checkout -b")]
+    assert [m.entry.id for m in index.rank("git checkout -b")][:1] == ["create-branch"]
+    assert "b" not in [t.term for t in deck.query_terms("plan b for git checkout")]  # a lone letter, not a flag
+    assert "x" not in [t.term for t in deck.query_terms("git checkout -x")]  # a flag the deck never uses
+
+
+def test_two_deck_words_written_together_are_read_apart() -> None:
+    deck = _deck_index(_index("How do I follow a log file?", "How do I rebuild the base image?"))
+    assert {t.term for t in deck.query_terms("logfile")} == {stem("log"), stem("file")}
+    assert [t.term for t in deck.query_terms("rebase")] == ["rebas"]  # "re" is no deck word: a term it lacks
+    assert [t.term for t in deck.query_terms("logrotate")] == [stem("logrotate")]  # the deck never says "rotate"
+
+
+def test_a_question_of_symbols_alone_finds_the_entry_that_names_them() -> None:
+    entries = (Entry(id="exit-codes", deck="d", topic="t", question="How do I check whether a command worked?",
+                     answer="Test it directly.", aliases=("what is $?",)),
+               Entry(id="redirect", deck="d", topic="t", question="How do I send errors to a file too?",
+                     answer="Add `2>&1` after the file."),
+               Entry(id="pipes", deck="d", topic="t", question="What does | do?", answer="It pipes: `a | b`."))
+    index = SearchIndex([Deck(name="d", title="d", description="", topics={"t": "T"}, entries=entries)])
+    for query, expected in (("$?", "exit-codes"), ("2>&1", "redirect"), ("`2>&1`", "redirect")):
+        result = index.search(query)
+        assert result.answered and result.best and result.best.entry.id == expected, query
+    assert index.search("|").best is not None and index.search("|").best.entry.id == "pipes"  # in its question
+    assert not index.search("=>").matches  # no entry names it
+    assert not index.search("???").answered
+
+
+def test_symbol_tokens_drop_wrapping_but_keep_the_symbol() -> None:
+    assert symbol_tokens("what is $?") == {"$?", "$"}  # the question mark may end the sentence
+    assert symbol_tokens("use `//` here, or (a.b)") == {"//", "a.b"}
+    assert symbol_tokens("plain words only") == set()
+    assert symbol_tokens("does 2>&1? work") == {"2>&1?", "2>&1"}
+
+
+def test_an_entry_that_writes_the_words_side_by_side_ranks_first() -> None:
+    entries = (Entry(id="csrf", deck="d", topic="t", question="What is request forgery?",
+                     answer="Scripting is not needed: another site sends a cross-origin request as the user."),
+               Entry(id="xss", deck="d", topic="t", question="How do I stop injected code?",
+                     answer="Cross site scripting runs an attacker's code in the page as the user."))
+    deck = Deck(name="d", title="d", description="", topics={"t": "T"}, entries=entries)
+    assert [m.entry.id for m in SearchIndex([deck]).rank("cross site scripting")][:1] == ["xss"]
+    plain = SearchIndex([deck], Tuning(phrase_weight=0.0))
+    assert [m.entry.id for m in plain.rank("cross site scripting")][:1] == ["csrf"]  # what the pairs change
