@@ -36,6 +36,10 @@ TOKENIZER = Path("tokenizers") / "l2_supercat_tokenizer_config.json"
 WEIGHTS = Path("weights") / "l2_supercat_256.safetensors"
 _NUMPY_TYPES = {"F16": np.float16, "F32": np.float32}
 WORDS_KEPT = 200_000  # words whose tokens are remembered (~30 MB at most): a bound, not a working set
+# The table is read from its float16 file as rows are needed (a one-shot ask needs a few dozen);
+# a process that has worked out this many vectors converts it to float32 whole (~25 ms, 32 MB),
+# which gathers rows ~2.5x faster (20 against 50 µs for a question of 60 tokens).
+CONVERT_AFTER = 100
 
 
 class Meanings:
@@ -45,6 +49,7 @@ class Meanings:
         self._pieces = pieces
         self._weights = weights
         self._table = _read_table(weights)
+        self._vectors = 0  # vectors worked out: past CONVERT_AFTER the table is converted
         self._words: dict[str, list[int]] = {}
         self._last: tuple[str, np.ndarray] | None = None  # the last question and its vector
 
@@ -55,6 +60,7 @@ class Meanings:
     def __setstate__(self, state: tuple[WordPieces, Path]) -> None:
         self._pieces, self._weights = state
         self._table = _read_table(self._weights)  # mapped again: a missing file fails the read, which rebuilds
+        self._vectors = 0
         self._words = {}
         self._last = None
 
@@ -74,7 +80,10 @@ class Meanings:
 
     def _unit(self, ids: list[int]) -> np.ndarray:
         """The direction of the tokens' mean (that of their sum: no need to divide)."""
-        rows = self._table[ids].astype(np.float32)  # the same float32 values a converted table would hold
+        self._vectors += 1
+        if self._vectors == CONVERT_AFTER:
+            self._table = np.asarray(self._table, dtype=np.float32)
+        rows = self._table[ids].astype(np.float32, copy=False)  # the float32 values, converted or not
         total = rows.sum(axis=0) if ids else np.zeros(self._table.shape[1], dtype=np.float32)
         norm = float(np.sqrt(total @ total))
         return total / norm if norm > 0 else total

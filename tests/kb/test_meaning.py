@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import pickle
 
 import numpy as np
 import pytest
@@ -71,3 +72,17 @@ def test_a_question_goes_to_the_deck_that_means_it_not_the_one_with_more_of_its_
     routed = SearchIndex(both).search(query)
     assert routed.answered and routed.best is not None
     assert (routed.best.entry.deck, routed.best.entry.id) == ("python", "circular-import")
+
+
+def test_vectors_are_the_same_before_and_after_the_table_is_converted(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = meaning.meanings()
+    assert model is not None
+    texts = ["Why does my join return duplicate rows?", "eager execution in TensorFlow 2.x", "naïve café 🙂"]
+    fresh = pickle.loads(pickle.dumps(model))  # a table read from its float16 file, as a kept index has it
+    before = fresh.vectors(texts)
+    assert isinstance(fresh._table, np.memmap)
+    monkeypatch.setattr(meaning, "CONVERT_AFTER", fresh._vectors + 1)
+    fresh.vectors(["one more"])
+    assert not isinstance(fresh._table, np.memmap) and fresh._table.dtype == np.float32
+    fresh._words.clear()
+    assert np.array_equal(fresh.vectors(texts), before)
