@@ -49,6 +49,7 @@ REPAIRS_KEPT = 10_000  # remembered typo repairs per deck; a bound, so a flood o
 # The best few candidates are read for word pairs: reading an entry's text costs ~0.1 ms, and
 # on the dev decks 5 rank as 10 do (3 lost a top-3 answer on Python).
 PHRASE_CANDIDATES = 5
+MAX_SPLIT = 40  # longer "words" are pasted junk, not two words run together (each cut is tried)
 PAIRS_KEPT = 5_000  # entries whose word pairs are remembered (~5 KB each): all of a small deck
 VECTORS_KEPT = 20_000  # remembered entry meanings per deck (1 KB each): all of a small deck, a bound on a big one
 # Decks up to this size have every entry's meaning worked out when built (~0.3 ms an entry), so
@@ -128,6 +129,7 @@ class DeckIndex:
         self._meanings = np.empty((0, 0), dtype=np.float32)  # entries' meanings, allocated on first use
         self._pairs: dict[int, frozenset[int]] = {}  # entry position -> its word pairs, as met
         self._symbols: Symbols | None = None  # built when a question of symbols alone is first asked
+        self._deck_flags: frozenset[str] | None = None  # found when a question first has a flag
         self._model = meanings() if tuning.meaning_weight > 0 else None  # kept with the index when it is pickled
         self._build()
         if self._model is not None and self.n <= MEANINGS_AT_BUILD:
@@ -215,8 +217,8 @@ class DeckIndex:
         """The query's distinct content stems after word joining, synonym expansion and typo repair."""
         # A lone letter ("B", "a") is not a topic, unless written as a command's flag ("checkout -b",
         # "kill -9") and the deck uses it: then it is much of what the question is about.
-        flags = {f for f in _FLAG.findall(fold(query)) if f in self.term_ids} if "-" in query else set()
-        raw = [w for w in words(query) if len(w) > 1 or w in flags]
+        flags = set(_FLAG.findall(fold(query))) & self._flags() if "-" in query else set()
+        raw = [w for w in words(query) if len(w) > 1 or w in flags]  # (a lone "b" elsewhere counts too)
         found: dict[str, QueryTerm] = {}
         i = 0
         while i < len(raw):
@@ -249,6 +251,15 @@ class DeckIndex:
                     found[term] = QueryTerm(term, weight, certainty)
         return list(found.values())
 
+    def _flags(self) -> frozenset[str]:
+        """The one-letter flags the deck writes as flags ("-b" in "git checkout -b"), found once, when a
+        question first has one: "b" for A/B tests in a statistics deck is no flag."""
+        if self._deck_flags is None:
+            texts = ("\n".join((e.question, *e.aliases, *e.keywords, e.answer)) for e in self.entries)
+            self._deck_flags = frozenset(flag for text in texts for flag in _FLAG.findall(fold(text))
+                                         if flag in self.term_ids)
+        return self._deck_flags
+
     def _split(self, word: str) -> tuple[str, ...]:
         """Two deck words that ``word`` is written together, or nothing: "logfile" is "log file".
 
@@ -257,7 +268,7 @@ class DeckIndex:
         "dnssec" (a deck of the web has no "sec") stay terms the deck lacks. Of several ways to
         cut it, the most even.
         """
-        if len(word) < 6 or not word.isalpha() or english.is_common(word):
+        if not 6 <= len(word) <= MAX_SPLIT or not word.isalpha() or english.is_common(word):
             return ()
         cuts = [(word[:at], word[at:]) for at in range(3, len(word) - 2)]
         known = [cut for cut in cuts if cut[0] in self._word_frequency and cut[1] in self._word_frequency]
@@ -365,14 +376,15 @@ class DeckIndex:
     def _remember_meanings(self, positions: list[int]) -> None:
         """Works out the meanings of the entries at ``positions`` that are not yet remembered."""
         assert self._model is not None
-        missing = [i for i in positions if i not in self._rows]
+        missing = [i for i in dict.fromkeys(positions) if i not in self._rows]
         if not missing:
             return
+        if len(self._rows) + len(missing) > min(self.n, VECTORS_KEPT):
+            self._rows.clear()  # a bound on a big deck: start over rather than track what is least used
+            missing = list(dict.fromkeys(positions))  # all of them now, the ones remembered a moment ago too
         vectors = self._model.vectors([self._meaning_text(i) for i in missing])
         if not self._meanings.size:
             self._meanings = np.empty((min(self.n, VECTORS_KEPT), vectors.shape[1]), dtype=np.float32)
-        if len(self._rows) + len(missing) > len(self._meanings):
-            self._rows.clear()  # a bound on a big deck: start over rather than track what is least used
         start = len(self._rows)
         self._meanings[start:start + len(missing)] = vectors
         self._rows.update(zip(missing, range(start, start + len(missing))))
@@ -431,7 +443,7 @@ class DeckIndex:
             pairs = self._pairs[at] = frozenset(found)
         return pairs
 
-    def _match_symbols(self, query: str) -> DeckMatches | None:
+    def _match_symbols(self, query: str, candidates: int) -> DeckMatches | None:
         """The entries naming the symbols of a question that has no words ("2>&1", "$?"), if any.
 
         One entry naming it in its question, aliases or keywords (or, failing that, in its
@@ -446,8 +458,9 @@ class DeckIndex:
         found = head or code
         if not found:
             return None
-        ranked = np.array(head + code, dtype=np.int64)
-        scores = np.array([1.0] * len(head) + [1.0 - self.tuning.body_credit / 2] * len(code)) / len(found)
+        ranked = np.array((head + code)[:candidates], dtype=np.int64)
+        scores = (np.array([1.0] * len(head) + [1.0 - self.tuning.body_credit / 2] * len(code)) / len(found))[
+            :candidates]
         closeness = self._closeness(query, ranked)
         return DeckMatches(ranked, np.round(scores, 4), 1.0, len(found) == 1, 0.0,
                            float(closeness[0]) if closeness is not None else 0.0)
@@ -457,7 +470,7 @@ class DeckIndex:
         terms = self.query_terms(query)
         known = [t for t in terms if t.term in self.term_ids]
         if not known or self.n == 0:
-            return self._match_symbols(query) if not terms and self.n else None
+            return self._match_symbols(query, candidates) if not terms and self.n else None
         t = self.tuning
         ids = [self.term_ids[q.term] for q in known]
         weights = [q.certainty * (q.information / english.max_information() if t.query_weighting else 1.0)

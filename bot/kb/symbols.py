@@ -21,23 +21,34 @@ from bot.kb.text import fold
 _TICKED = re.compile(r"`([^`\n]+)`")
 _WRAPPING = "`'\"()[]{},"
 _SENTENCE_END = ".!?:"
+_WORDLIKE = re.compile(r"[\w'\u2019]")  # letters, digits, "_" and apostrophes ("what's") make words
+_PUNCTUATION = ".!?:;,-"  # at a token's ends these end or join sentences (or start flags): no symbol
 
 
 def symbol_tokens(text: str) -> set[str]:
     """The tokens of ``text`` that hold a symbol, folded; "what is $?" gives {"$?", "$"}.
 
     A token ending in sentence punctuation ("2>&1?") is also taken without it, since a
-    question mark may end the sentence or be the symbol ("$?").
+    question mark may end the sentence or be the symbol ("$?"). A word with its sentence's
+    punctuation ("that?", "what's") is no symbol, nor is punctuation alone ("?", "-"): chat
+    such as "how do I do that?" must not find an entry by them.
     """
     found: set[str] = set()
     for raw in fold(text).split():
         token = raw.strip(_WRAPPING)
-        if token and not token.replace("_", "").isalnum():
-            found.add(token)
-            bare = token.rstrip(_SENTENCE_END)
-            if bare and bare != token and not bare.replace("_", "").isalnum():
-                found.add(bare)
+        bare = token.rstrip(_SENTENCE_END)
+        if not _is_symbol(bare):
+            continue
+        found.add(token)
+        if bare != token:
+            found.add(bare)
     return found
+
+
+def _is_symbol(token: str) -> bool:
+    """Whether ``token``, without sentence punctuation or dashes at its ends, holds a character
+    that is not part of a word: "a.b", "2>&1", "$", but not "that?", "what's", "-" or "--force"."""
+    return bool(_WORDLIKE.sub("", token.strip(_PUNCTUATION)))
 
 
 class Symbols:

@@ -334,6 +334,17 @@ def test_symbol_tokens_drop_wrapping_but_keep_the_symbol() -> None:
     assert symbol_tokens("use `//` here, or (a.b)") == {"//", "a.b"}
     assert symbol_tokens("plain words only") == set()
     assert symbol_tokens("does 2>&1? work") == {"2>&1?", "2>&1"}
+    # Chat: a word with its sentence's punctuation, or punctuation alone, is no symbol.
+    assert symbol_tokens("how do I do that? why? what's it - ok?? ...") == set()
+
+
+def test_chat_of_common_words_and_punctuation_finds_no_entry_by_its_punctuation() -> None:
+    entries = (Entry(id="undo", deck="d", topic="t", question="Made a commit by mistake: can I undo that?",
+                     answer="Yes: `git revert` it. Why? History stays.", aliases=("what is it? a revert",)),
+               Entry(id="flags", deck="d", topic="t", question="What does -b do?", answer="It makes a branch."))
+    index = SearchIndex([Deck(name="d", title="d", description="", topics={"t": "T"}, entries=entries)])
+    for chat in ("how do I do that?", "why?", "what is it?", "-", "?", "what's that?"):
+        assert not index.search(chat).answered, chat
 
 
 def test_an_entry_that_writes_the_words_side_by_side_ranks_first() -> None:
@@ -345,3 +356,32 @@ def test_an_entry_that_writes_the_words_side_by_side_ranks_first() -> None:
     assert [m.entry.id for m in SearchIndex([deck]).rank("cross site scripting")][:1] == ["xss"]
     plain = SearchIndex([deck], Tuning(phrase_weight=0.0))
     assert [m.entry.id for m in plain.rank("cross site scripting")][:1] == ["csrf"]  # what the pairs change
+
+
+def test_a_letter_is_a_flag_only_where_the_deck_writes_it_as_one() -> None:
+    stats = _index("How do I read an A/B test?", "What is a p-value?")
+    assert not stats.search("-b").answered  # "b" of A/B is no flag
+    assert "b" not in [t.term for t in _deck_index(stats).query_terms("git checkout -b")]
+    git = _index("How do I make a branch with checkout -b?", "How do I undo a commit?")
+    assert "b" in [t.term for t in _deck_index(git).query_terms("git checkout -b")]
+
+
+def test_a_deck_larger_than_its_meanings_cache_ranks_as_with_room_for_all(monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.kb.deck_index as deck_index
+
+    questions = [f"How do I fix a {w} error in the build?" for w in
+                 "import syntax type name value key index attribute memory timeout disk lock socket os".split()]
+    # The first fills the cache with ten; the next need some of those and some new ones.
+    queries = ["fix a build error", "os socket lock disk timeout memory", "import syntax type os", "value error"]
+    roomy = [[m.entry.id for m in _index(*questions).rank(q, top=10)] for q in queries]
+    monkeypatch.setattr(deck_index, "MEANINGS_AT_BUILD", 0)
+    monkeypatch.setattr(deck_index, "VECTORS_KEPT", 11)  # room for one question's 10 candidates, not two
+    tight = _index(*questions)
+    assert [[m.entry.id for m in tight.rank(q, top=10)] for q in queries] == roomy
+
+
+def test_a_pasted_run_of_letters_is_not_cut_into_deck_words() -> None:
+    long_words = "pneumonoultramicroscopicsilicovolcanoconiosis", "hippopotomonstrosesquippedaliophobia"
+    deck = _deck_index(_index("How do I read a log file?", f"Is {long_words[0]} like {long_words[1]}?"))
+    assert deck._split("logfile") == ("log", "file")
+    assert deck._split("".join(long_words)) == ()  # 81 letters: pasted, and every cut would be tried
