@@ -342,12 +342,15 @@ class PostgresStore:
         """Writes the answers of ``first`` that are new; returns the keys written.
 
         A press this process already wrote is a repeat without a statement. The rest go in one plain
-        INSERT; if one of them is already there (written by another process), the INSERT fails as a
-        whole and is repeated with ``ON CONFLICT DO NOTHING``. Answers to a round that does not exist
+        INSERT, in key order; if one of them is already there (written by another process), the
+        INSERT fails as a whole and is repeated with ``ON CONFLICT DO NOTHING`` (as it is after a
+        deadlock, which key order should prevent). Answers to a round that does not exist
         are refused (:class:`AnswersRefused`), as a foreign key would refuse them.
         """
-        fresh = [(key, new) for key, new in first.items()
-                 if (users := self._written.get(key[0])) is None or key[1] not in users]
+        # In key order: two processes writing the same people then wait for each other's rows in one
+        # order, where opposite orders deadlocked (and failed every press of the statement that lost).
+        fresh = sorted((key, new) for key, new in first.items()
+                       if (users := self._written.get(key[0])) is None or key[1] not in users)
         if not fresh:
             return set()
         values = [new for _, new in fresh]
@@ -376,7 +379,7 @@ class PostgresStore:
             if _count(status) < len(keys):  # a plain INSERT leaves out only answers to missing rounds
                 missing = await self._missing_rounds({key[0] for key in keys})
                 written = {key for key in keys if key[0] not in missing}
-        except asyncpg.UniqueViolationError:
+        except (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError):  # the second: should key order not hold
             sql = _INSERT_ANSWERS[uniform, bool(widest), True, typed]
             rows = await self._write_statement(lambda con: con.fetch(sql, *columns))
             written = {(int(r[0]), str(r[1])) for r in rows}

@@ -8,6 +8,7 @@ import contextlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -217,6 +218,31 @@ async def test_a_batch_holding_an_answer_another_process_wrote_stores_the_rest_o
         answers = await first.answers(record.id)
         assert sorted(a.user_id for a in answers) == [f"u{i}" for i in range(10)]
         assert [a.choice for a in answers if a.user_id == "u5"] == [2]  # the first answer stays
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_two_processes_writing_the_same_people_at_once_store_each_once(postgres_url: str) -> None:
+    """Two batches holding the same people in opposite orders: each waits for the other's rows, which
+    deadlocked the two statements, failing every press of the losing batch though all were stored."""
+    first, second = [await PostgresStore.open(postgres_url, pool_size=2) for _ in range(2)]
+    try:
+        people = [f"u{i:04d}" for i in range(2_000)]
+        for attempt in range(3):  # a round each, in channels of their own
+            round_record = await first.open_round(
+                RoundRecord(0, Channel("test", "w1", f"c{attempt}"), "quiz", "d/a/1", NOON, NOON))
+            assert round_record is not None
+
+            def presses(store: PostgresStore, order: list[str], rid: int = round_record.id) -> list[Any]:
+                return [store.record_answer(AnswerRecord(rid, u, "U", 0, True, 10, NOON), "test", "w1") for u in order]
+
+            outcomes = await asyncio.gather(*presses(first, people), *presses(second, people[::-1]),
+                                            return_exceptions=True)
+            assert not [o for o in outcomes if isinstance(o, BaseException)], attempt
+            firsts = outcomes[:len(people)], outcomes[len(people):][::-1]
+            assert all(a != b for a, b in zip(*firsts, strict=True))  # each person's answer is new for one
+            assert len(await first.answers(round_record.id)) == len(people)
     finally:
         await first.close()
         await second.close()
