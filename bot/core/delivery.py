@@ -309,7 +309,7 @@ class Deliverer:
         return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
 
     async def _give_up(self, message: PendingMessage, reason: str, advice: str | None) -> Outcome:
-        if await self.store.record_given_up(message.id, self.clock.now(), reason):
+        if await self.store.record_given_up(message.id, self.clock.now(), reason, self.owner):
             log.warning("gave up posting %s %s to %s: %s", message.purpose, message.id, message.channel, reason)
             if self.metrics is not None:
                 self.metrics.posts_given_up.inc(message.channel.platform)
@@ -319,6 +319,6 @@ class Deliverer:
 
     async def _drop(self, message: PendingMessage, reason: str) -> Outcome:
         # Expected, not alarming (a question that could not be posted): INFO, once.
-        if await self.store.record_given_up(message.id, self.clock.now(), reason):
+        if await self.store.record_given_up(message.id, self.clock.now(), reason, self.owner):
             log.info("dropped %s %s for %s: %s", message.purpose, message.id, message.channel, reason)
         return Outcome(message, "dropped", reason)

@@ -447,9 +447,10 @@ class Store(Protocol):
         and a late retry must not make the message due again under it."""
         ...
 
-    async def record_given_up(self, outbox_id: int, at: datetime, reason: str) -> bool:
-        """Gives up on a message for good (a reveal still marks its round revealed); False if it was
-        no longer pending (so the caller logs it once)."""
+    async def record_given_up(self, outbox_id: int, at: datetime, reason: str, owner: str) -> bool:
+        """Gives up on a message for good (a reveal still marks its round revealed), as ``owner``, the
+        process holding its claim; False if it was no longer pending, or another process took the claim
+        over meanwhile and decides now (so the caller logs it once)."""
         ...
 
     # Spaced repetition

@@ -698,11 +698,11 @@ class PostgresStore:
             f"AND claimed_by = $4", next_attempt_at, error[:500], outbox_id, owner))
         return _count(status) == 1
 
-    async def record_given_up(self, outbox_id: int, at: datetime, reason: str) -> bool:
+    async def record_given_up(self, outbox_id: int, at: datetime, reason: str, owner: str) -> bool:
         async def work(con: asyncpg.Connection) -> bool:
             row = await con.fetchrow(f"UPDATE outbox SET given_up_at = $1, given_up_reason = $2, claimed_by = NULL "
-                                     f"WHERE id = $3 AND "
-                                     f"{_PENDING} RETURNING purpose, round_id", at, reason[:500], outbox_id)
+                                     f"WHERE id = $3 AND {_PENDING} AND claimed_by = $4 RETURNING purpose, round_id",
+                                     at, reason[:500], outbox_id, owner)
             if row is None:
                 return False
             await _settle_round(con, row[0], row[1], at, None)

@@ -724,12 +724,12 @@ class SqliteStore:
                 f"AND claimed_by = ?", (_ts(next_attempt_at), error[:500], outbox_id, owner))
         return cursor.rowcount == 1
 
-    async def record_given_up(self, outbox_id: int, at: datetime, reason: str) -> bool:
+    async def record_given_up(self, outbox_id: int, at: datetime, reason: str, owner: str) -> bool:
         async with self._transaction():
             cursor = await self._db.execute(
                 f"UPDATE outbox SET given_up_at = ?, given_up_reason = ?, claimed_by = NULL WHERE id = ? "
-                f"AND {_PENDING}",
-                (_ts(at), reason[:500], outbox_id))
+                f"AND {_PENDING} AND claimed_by = ?",
+                (_ts(at), reason[:500], outbox_id, owner))
             if cursor.rowcount == 1:
                 await self._settle_round(outbox_id, at, None)
         return cursor.rowcount == 1

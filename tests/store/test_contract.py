@@ -199,8 +199,9 @@ async def test_a_reveal_given_up_still_lets_the_points_count(store: Store) -> No
     async with store.unit() as unit:
         await unit.close_round(record.id, NOON, revealed=False)
         [reveal] = await unit.enqueue([Outgoing(CHANNEL, "post", "reveal", "{}", record.id)], NOON)
-    assert await store.record_given_up(reveal, NOON, "channel gone") is True
-    assert await store.record_given_up(reveal, NOON, "again") is False
+    assert await store.claim_message(reveal, NOON, NOON + timedelta(seconds=30), "me")
+    assert await store.record_given_up(reveal, NOON, "channel gone", "me") is True
+    assert await store.record_given_up(reveal, NOON, "again", "me") is False
     assert [r.points for r in await store.scores("test", "w1", None, None, None)] == [10]
 
 
@@ -340,14 +341,16 @@ async def test_a_claim_is_a_lease_taken_by_one_process_and_taken_over_after_it(s
     assert await store.pending_messages() == []
 
 
-async def test_a_late_retry_does_not_undo_a_claim_taken_over(store: Store, other: Store) -> None:
+async def test_a_late_retry_or_give_up_does_not_undo_a_claim_taken_over(store: Store, other: Store) -> None:
     async with store.unit() as unit:
         [message] = await unit.enqueue([Outgoing(CHANNEL, "post", "daily-intro", "{}")], NOON)
     lease = NOON + timedelta(seconds=30)
     assert await store.claim_message(message, NOON, lease, "a")
     assert await other.claim_message(message, lease, lease + timedelta(seconds=30), "b")  # a's lease ran out
-    # a's attempt fails late: the message stays with b, not due again before b's lease ends.
+    # a's attempt fails late: the message stays with b, not due again before b's lease ends, and a
+    # late give-up of a's does not settle it under b either.
     assert await store.record_retry(message, lease + timedelta(seconds=1), "HTTP 503", "a") is False
+    assert await store.record_given_up(message, lease + timedelta(seconds=1), "failed 5 times", "a") is False
     assert await store.due_messages(lease + timedelta(seconds=29), ["test"]) == []
     assert await other.record_retry(message, lease + timedelta(seconds=5), "HTTP 503", "b") is True
     [again] = await store.due_messages(lease + timedelta(seconds=5), ["test"])

@@ -337,8 +337,9 @@ async def test_the_outbox_offers_each_channel_its_oldest_pending_message_only(st
     await store.record_delivered(q, NOON, "m1")
     assert await store.round_message_id(record.id) == "m1"
     assert [m.id for m in await store.due_messages(NOON, ["test"], CHANNEL)] == [edit]
-    assert await store.record_given_up(edit, NOON, "message deleted")
-    assert not await store.record_given_up(edit, NOON, "message deleted")  # once
+    assert await store.claim_message(edit, NOON, NOON + timedelta(seconds=60), "process-2")
+    assert await store.record_given_up(edit, NOON, "message deleted", "process-2")
+    assert not await store.record_given_up(edit, NOON, "message deleted", "process-2")  # once
     assert await store.claim_message(reveal, NOON, NOON + timedelta(seconds=60), "process-2")
     assert await store.record_retry(reveal, NOON + timedelta(seconds=5), "HTTP 503", "process-2")
     assert await store.due_messages(NOON, ["test"], CHANNEL) == []
@@ -387,7 +388,8 @@ async def test_settled_outbox_messages_are_forgotten_after_a_while(store: Sqlite
                                                     Outgoing(CHANNEL, "post", "reveal", "{}", record.id),
                                                     Outgoing(CHANNEL, "post", "daily-intro", "{}")], NOON)
     await store.record_delivered(old, NOON, "m1")
-    await store.record_given_up(refused, NOON + timedelta(days=1), "gone")
+    assert await store.claim_message(refused, NOON, NOON + timedelta(seconds=60), "me")
+    assert await store.record_given_up(refused, NOON + timedelta(days=1), "gone", "me")
     assert await store.prune_outbox(NOON + timedelta(hours=1)) == 1
     assert await store.round_message_id(record.id) == "m1"  # the round keeps where its question is
     assert await store.prune_outbox(NOON + timedelta(days=2)) == 1
