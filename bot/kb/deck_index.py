@@ -49,6 +49,7 @@ REPAIRS_KEPT = 10_000  # remembered typo repairs per deck; a bound, so a flood o
 # The best few candidates are read for word pairs: reading an entry's text costs ~0.1 ms, and
 # on the dev decks 5 rank as 10 do (3 lost a top-3 answer on Python).
 PHRASE_CANDIDATES = 5
+FLAG_ENTRIES_READ = 500  # entries read to tell whether a letter is a flag of the deck (~30 µs each)
 MAX_SPLIT = 40  # longer "words" are pasted junk, not two words run together (each cut is tried)
 PAIRS_KEPT = 5_000  # entries whose word pairs are remembered (~5 KB each): all of a small deck
 VECTORS_KEPT = 20_000  # remembered entry meanings per deck (1 KB each): all of a small deck, a bound on a big one
@@ -129,7 +130,7 @@ class DeckIndex:
         self._meanings = np.empty((0, 0), dtype=np.float32)  # entries' meanings, allocated on first use
         self._pairs: dict[int, frozenset[int]] = {}  # entry position -> its word pairs, as met
         self._symbols: Symbols | None = None  # built when a question of symbols alone is first asked
-        self._deck_flags: frozenset[str] | None = None  # found when a question first has a flag
+        self._flag_letters: dict[str, bool] = {}  # letter -> whether the deck writes it as a flag, as met
         self._model = meanings() if tuning.meaning_weight > 0 else None  # kept with the index when it is pickled
         self._build()
         if self._model is not None and self.n <= MEANINGS_AT_BUILD:
@@ -217,7 +218,7 @@ class DeckIndex:
         """The query's distinct content stems after word joining, synonym expansion and typo repair."""
         # A lone letter ("B", "a") is not a topic, unless written as a command's flag ("checkout -b",
         # "kill -9") and the deck uses it: then it is much of what the question is about.
-        flags = set(_FLAG.findall(fold(query))) & self._flags() if "-" in query else set()
+        flags = {f for f in _FLAG.findall(fold(query)) if self._is_flag(f)} if "-" in query else set()
         raw = [w for w in words(query) if len(w) > 1 or w in flags]  # (a lone "b" elsewhere counts too)
         found: dict[str, QueryTerm] = {}
         i = 0
@@ -251,14 +252,22 @@ class DeckIndex:
                     found[term] = QueryTerm(term, weight, certainty)
         return list(found.values())
 
-    def _flags(self) -> frozenset[str]:
-        """The one-letter flags the deck writes as flags ("-b" in "git checkout -b"), found once, when a
-        question first has one: "b" for A/B tests in a statistics deck is no flag."""
-        if self._deck_flags is None:
-            texts = ("\n".join((e.question, *e.aliases, *e.keywords, e.answer)) for e in self.entries)
-            self._deck_flags = frozenset(flag for text in texts for flag in _FLAG.findall(fold(text))
-                                         if flag in self.term_ids)
-        return self._deck_flags
+    def _is_flag(self, letter: str) -> bool:
+        """Whether the deck writes ``-letter`` as a command's flag ("-b" in "git checkout -b"): "b" for
+        A/B tests in a statistics deck is no flag. Only entries holding the letter are read, once, and at
+        most ``FLAG_ENTRIES_READ`` of them: on a large deck a flag written only further on goes unseen."""
+        known = self._flag_letters.get(letter)
+        if known is None:
+            term = self.term_ids.get(letter)
+            docs = () if term is None else self.full.docs[
+                self.full.ptr[term]:min(self.full.ptr[term + 1], self.full.ptr[term] + FLAG_ENTRIES_READ)]
+            known = self._flag_letters[letter] = any(letter in _FLAG.findall(fold(self._flag_text(int(at))))
+                                                     for at in docs)
+        return known
+
+    def _flag_text(self, at: int) -> str:
+        entry = self.entries[at]
+        return "\n".join((entry.question, *entry.aliases, *entry.keywords, entry.answer))
 
     def _split(self, word: str) -> tuple[str, ...]:
         """Two deck words that ``word`` is written together, or nothing: "logfile" is "log file".
