@@ -263,6 +263,13 @@ def test_english_counts_are_found_by_bisecting_the_sorted_list() -> None:
     for word in sample + absent:
         assert english.count(word) == counts.get(word, 0), word
     assert english.is_common("says") and not english.is_common("tensros")
+    # Both ways of finding a line, the text bisected as it is and the lines it is split into, agree.
+    as_text, as_lines = english._WordList(data), english._WordList(data)
+    as_text._lookups, as_lines._lookups = -10**9, english.SPLIT_AFTER
+    for word in sample + absent:
+        key = b'"' + word.encode("ascii", "replace") + b'"'
+        assert as_text.line_of(key) == as_lines.line_of(key), word
+    assert as_text._lines is None and as_lines._lines is not None
 
 
 def test_an_entrys_id_counts_as_its_short_name() -> None:
