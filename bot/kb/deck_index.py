@@ -32,7 +32,7 @@ from bot.kb.meaning import meanings
 from bot.kb.model import Deck, Entry
 from bot.kb.postings import Postings, group_postings, posting_keys
 from bot.kb.symbols import Symbols, symbol_tokens
-from bot.kb.text import STOPWORDS, fold, stem, stem_all, words
+from bot.kb.text import CODE_SPAN, STOPWORDS, fold, stem, stem_all, words
 from bot.kb.tokens import DOC_END, tokenize
 from bot.kb.tuning import Tuning
 
@@ -62,7 +62,6 @@ _DROP = "\x00"  # repair target for misspelled stopwords ("wat"): the word is dr
 
 
 _CAPITALS = bytes(c if 65 <= c <= 90 else 32 for c in range(256))  # keeps A-Z, blanks the rest
-_TICKED = re.compile(r"`([^`\n]+)`")
 _WORD_OR_LINE = re.compile(r"[a-z0-9]+|\n")  # ``words`` and the line breaks between them
 _LINE = -2  # the term of a line break, for word pairs: none
 _FLAG = re.compile(r"(?<![\w-])-([a-z0-9])(?![\w-])")
@@ -79,7 +78,7 @@ def code_words(texts: list[str]) -> frozenset[str]:
     """
     joined = "\n".join(texts)
     capitals = {run.decode().lower() for run in joined.encode().translate(_CAPITALS).split()}
-    ticked = {word for span in _TICKED.findall(joined) for word in words(span)} if "`" in joined else set()
+    ticked = {word for span in CODE_SPAN.findall(joined) for word in words(span)} if "`" in joined else set()
     return frozenset(word for word in (capitals | ticked) & STOPWORDS - _CHAT if len(word) > 1)
 
 

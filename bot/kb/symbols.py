@@ -16,9 +16,8 @@ import re
 from collections.abc import Sequence
 
 from bot.kb.model import Entry
-from bot.kb.text import fold
+from bot.kb.text import CODE_SPAN, fold
 
-_TICKED = re.compile(r"`([^`\n]+)`")
 _WRAPPING = "`'\"()[]{},"
 _SENTENCE_END = ".!?:"
 _WORDLIKE = re.compile(r"[\w'\u2019]")  # letters, digits, "_" and apostrophes ("what's") make words
@@ -62,7 +61,7 @@ class Symbols:
             for token in symbol_tokens(head):
                 self.in_head.setdefault(token, []).append(at)
             if "`" in entry.answer:
-                for token in symbol_tokens("\n".join(_TICKED.findall(entry.answer))):
+                for token in symbol_tokens("\n".join(CODE_SPAN.findall(entry.answer))):
                     self.in_code.setdefault(token, []).append(at)
 
     def entries_naming(self, tokens: set[str]) -> tuple[list[int], list[int]]:

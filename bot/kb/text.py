@@ -9,6 +9,7 @@ from functools import lru_cache
 import snowballstemmer
 
 _TOKEN = re.compile(r"[a-z0-9]+")
+CODE_SPAN = re.compile(r"`([^`\n]+)`")  # text in backticks, as decks write code: its inside
 # Combining marks left by NFKD decomposition ("café" -> "cafe" + U+0301): the usual blocks.
 _COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 _STEMMER = snowballstemmer.stemmer("english")
