@@ -260,13 +260,10 @@ class DeckIndex:
             term = self.term_ids.get(letter)
             docs = () if term is None else self.full.docs[
                 self.full.ptr[term]:min(self.full.ptr[term + 1], self.full.ptr[term] + FLAG_ENTRIES_READ)]
-            known = self._flag_letters[letter] = any(letter in _FLAG.findall(fold(self._flag_text(int(at))))
+            # The text an entry's meaning is read from: its question, other names and answer.
+            known = self._flag_letters[letter] = any(letter in _FLAG.findall(fold(self._meaning_text(int(at))))
                                                      for at in docs)
         return known
-
-    def _flag_text(self, at: int) -> str:
-        entry = self.entries[at]
-        return "\n".join((entry.question, *entry.aliases, *entry.keywords, entry.answer))
 
     def _split(self, word: str) -> tuple[str, ...]:
         """Two deck words that ``word`` is written together, or nothing: "logfile" is "log file".
