@@ -46,23 +46,20 @@ class Meanings:
     """Unit vectors for texts: the cosine of two says how close in meaning they are."""
 
     def __init__(self, pieces: WordPieces, weights: Path) -> None:
-        self._pieces = pieces
-        self._weights = weights
-        self._table = _read_table(weights)
-        self._vectors = 0  # vectors worked out: past CONVERT_AFTER the table is converted
-        self._words: dict[str, list[int]] = {}
-        self._last: tuple[str, np.ndarray] | None = None  # the last question and its vector
+        self.__setstate__((pieces, weights))
 
     def __getstate__(self) -> tuple[WordPieces, Path]:
         """Kept with a deck index: the tokenizer's tables and where the embeddings are, not 16 MB of them."""
         return self._pieces, self._weights
 
     def __setstate__(self, state: tuple[WordPieces, Path]) -> None:
+        """Made, or read back with a deck index: the embeddings are mapped from their file again (a
+        missing file fails the read, which rebuilds the index), and nothing is remembered yet."""
         self._pieces, self._weights = state
-        self._table = _read_table(self._weights)  # mapped again: a missing file fails the read, which rebuilds
-        self._vectors = 0
-        self._words = {}
-        self._last = None
+        self._table = _read_table(self._weights)
+        self._vectors = 0  # vectors worked out: past CONVERT_AFTER the table is converted
+        self._words: dict[str, list[int]] = {}
+        self._last: tuple[str, np.ndarray] | None = None  # the last question and its vector
 
     def vector(self, text: str) -> np.ndarray:
         """The unit vector of a question, remembered for the next call with the same text.
