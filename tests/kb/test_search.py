@@ -170,8 +170,17 @@ def test_accents_and_control_characters_in_deck_text() -> None:
 
 
 def _index(*questions: str, synonyms: dict[str, str] | None = None) -> SearchIndex:
-    entries = tuple(Entry(id=f"e{i}", deck="d", topic="t", question=q, answer="An answer.")
-                    for i, q in enumerate(questions))
+    return _index_of(*(_entry(f"e{i}", q, "An answer.")
+                       for i, q in enumerate(questions)), synonyms=synonyms)
+
+
+def _entry(entry_id: str, question: str, answer: str, aliases: tuple[str, ...] = ()) -> Entry:
+    """An entry of deck "d", topic "t"."""
+    return Entry(id=entry_id, deck="d", topic="t", question=question, answer=answer, aliases=aliases)
+
+
+def _index_of(*entries: Entry, synonyms: dict[str, str] | None = None) -> SearchIndex:
+    """One deck "d" of these entries (topic "t"), indexed."""
     return SearchIndex([Deck(name="d", title="d", description="", topics={"t": "T"}, entries=entries,
                              synonyms=synonyms or {})])
 
@@ -239,10 +248,10 @@ def test_an_entrys_own_question_typed_back_is_always_answered() -> None:
 
 
 def test_an_alias_typed_back_is_answered_by_its_entry() -> None:
-    entries = (Entry(id="a", deck="d", topic="t", question="What is the team's second step?", answer="Review.",
+    entries = (_entry("a", question="What is the team's second step?", answer="Review.",
                      aliases=("the next thing",)),
-               Entry(id="b", deck="d", topic="t", question="What is the next thing to do?", answer="Ship."))
-    index = SearchIndex([Deck(name="d", title="d", description="", topics={"t": "T"}, entries=entries)])
+               _entry("b", question="What is the next thing to do?", answer="Ship."))
+    index = _index_of(*entries)
     result = index.search("The next thing")
     assert result.answered and result.best and result.best.entry.id == "a"
 
@@ -274,11 +283,11 @@ def test_english_counts_are_found_by_bisecting_the_sorted_list() -> None:
 
 def test_an_entrys_id_counts_as_its_short_name() -> None:
     # Neither question nor answer says "flaky", but the author named the entry for it.
-    entries = (Entry(id="flaky-tests", deck="d", topic="t", question="Why does CI fail only sometimes?",
+    entries = (_entry("flaky-tests", question="Why does CI fail only sometimes?",
                      answer="Tests that depend on timing or order pass and fail at random; isolate them."),
-               Entry(id="slow-tests", deck="d", topic="t", question="How do I speed up the test suite?",
+               _entry("slow-tests", question="How do I speed up the test suite?",
                      answer="Run tests in parallel and share expensive setup."))
-    index = SearchIndex([Deck(name="d", title="d", description="", topics={"t": "T"}, entries=entries)])
+    index = _index_of(*entries)
     result = index.search("flaky tests")
     assert result.answered and result.best and result.best.entry.id == "flaky-tests"
 
@@ -302,11 +311,11 @@ def test_two_slips_keep_the_first_letter() -> None:
 
 
 def test_a_one_letter_flag_the_deck_uses_is_part_of_the_question() -> None:
-    entries = (Entry(id="switch-branch", deck="d", topic="t", question="How do I switch branches?",
+    entries = (_entry("switch-branch", question="How do I switch branches?",
                      answer="git checkout main moves you to main."),
-               Entry(id="create-branch", deck="d", topic="t", question="How do I start a new branch?",
+               _entry("create-branch", question="How do I start a new branch?",
                      answer="git checkout -b name creates it and moves you to it."))
-    index = SearchIndex([Deck(name="d", title="d", description="", topics={"t": "T"}, entries=entries)])
+    index = _index_of(*entries)
     deck = _deck_index(index)
     assert "b" in [t.term for t in deck.query_terms("git checkout -b")]
     assert [m.entry.id for m in index.rank("git checkout -b")][:1] == ["create-branch"]
@@ -322,12 +331,12 @@ def test_two_deck_words_written_together_are_read_apart() -> None:
 
 
 def test_a_question_of_symbols_alone_finds_the_entry_that_names_them() -> None:
-    entries = (Entry(id="exit-codes", deck="d", topic="t", question="How do I check whether a command worked?",
+    entries = (_entry("exit-codes", question="How do I check whether a command worked?",
                      answer="Test it directly.", aliases=("what is $?",)),
-               Entry(id="redirect", deck="d", topic="t", question="How do I send errors to a file too?",
+               _entry("redirect", question="How do I send errors to a file too?",
                      answer="Add `2>&1` after the file."),
-               Entry(id="pipes", deck="d", topic="t", question="What does | do?", answer="It pipes: `a | b`."))
-    index = SearchIndex([Deck(name="d", title="d", description="", topics={"t": "T"}, entries=entries)])
+               _entry("pipes", question="What does | do?", answer="It pipes: `a | b`."))
+    index = _index_of(*entries)
     for query, expected in (("$?", "exit-codes"), ("2>&1", "redirect"), ("`2>&1`", "redirect")):
         result = index.search(query)
         assert result.answered and result.best and result.best.entry.id == expected, query
@@ -346,18 +355,18 @@ def test_symbol_tokens_drop_wrapping_but_keep_the_symbol() -> None:
 
 
 def test_chat_of_common_words_and_punctuation_finds_no_entry_by_its_punctuation() -> None:
-    entries = (Entry(id="undo", deck="d", topic="t", question="Made a commit by mistake: can I undo that?",
+    entries = (_entry("undo", question="Made a commit by mistake: can I undo that?",
                      answer="Yes: `git revert` it. Why? History stays.", aliases=("what is it? a revert",)),
-               Entry(id="flags", deck="d", topic="t", question="What does -b do?", answer="It makes a branch."))
-    index = SearchIndex([Deck(name="d", title="d", description="", topics={"t": "T"}, entries=entries)])
+               _entry("flags", question="What does -b do?", answer="It makes a branch."))
+    index = _index_of(*entries)
     for chat in ("how do I do that?", "why?", "what is it?", "-", "?", "what's that?"):
         assert not index.search(chat).answered, chat
 
 
 def test_an_entry_that_writes_the_words_side_by_side_ranks_first() -> None:
-    entries = (Entry(id="csrf", deck="d", topic="t", question="What is request forgery?",
+    entries = (_entry("csrf", question="What is request forgery?",
                      answer="Scripting is not needed: another site sends a cross-origin request as the user."),
-               Entry(id="xss", deck="d", topic="t", question="How do I stop injected code?",
+               _entry("xss", question="How do I stop injected code?",
                      answer="Cross site scripting runs an attacker's code in the page as the user."))
     deck = Deck(name="d", title="d", description="", topics={"t": "T"}, entries=entries)
     assert [m.entry.id for m in SearchIndex([deck]).rank("cross site scripting")][:1] == ["xss"]
