@@ -259,14 +259,14 @@ def _kb_show(args: argparse.Namespace) -> int:
 
 
 def _kb_validate(args: argparse.Namespace) -> int:
-    from bot.kb.folders import builtin_decks_root, deck_folders
+    from bot.kb.folders import deck_folders, served_deck_folders
     from bot.kb.loader import load_decks
 
     if args.paths:
         folders = deck_folders(args.paths)
     else:
         config = load_config(args.config)
-        folders = deck_folders(([builtin_decks_root()] if config.builtin_decks else []) + config.deck_paths)
+        folders = served_deck_folders(config.deck_paths, config.builtin_decks)
     decks = load_decks(folders)  # raises DeckError, reported by main()
     for deck in decks:
         print(f"ok  {deck.name}: {len(deck.entries)} entries, {len(deck.cards)} quiz cards")

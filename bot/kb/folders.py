@@ -6,6 +6,7 @@ folders (``bot.kb.index_cache``) imports nothing heavy.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 DECK_FILE = "deck.yaml"
@@ -36,3 +37,8 @@ def deck_folders(paths: list[Path]) -> list[Path]:
         else:
             folders.extend(sorted(p.parent for p in path.glob(f"*/{DECK_FILE}")) or [path])
     return folders
+
+
+def served_deck_folders(paths: Sequence[Path], include_builtin: bool) -> list[Path]:
+    """The deck folders a bot serves: the shipped decks' (when included), then those ``paths`` name."""
+    return deck_folders(([builtin_decks_root()] if include_builtin else []) + list(paths))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bot.config import Config
 from bot.kb import index_cache
-from bot.kb.folders import builtin_decks_root, deck_folders
+from bot.kb.folders import served_deck_folders
 from bot.kb.model import Deck, Entry, QuizCard
 from bot.kb.search import SearchIndex, SearchResult
 
@@ -87,8 +87,7 @@ def load_library(extra_paths: Sequence[Path] = (), include_builtin: bool = True,
     Raises:
         DeckError: listing every problem in every deck.
     """
-    roots = ([builtin_decks_root()] if include_builtin else []) + list(extra_paths)
-    folders = deck_folders(roots)
+    folders = served_deck_folders(extra_paths, include_builtin)
     if cache is None:
         return _built(folders, index=False)
     # A library built while the meaning model could not be read is not kept: the next run tries again.
