@@ -4,18 +4,19 @@ Why: a deck knows only its own words, so by itself it cannot tell "says" (a corr
 it happens not to use) from "tensros" (a typo of one it does), nor "time" (said all day long)
 from "tensor" (a term of art). English word counts can: a word people write every day carries
 little information about what a question is about, and a word that is in the English list is
-not a typo. The counts are pyspellchecker's English frequency list (MIT), which ships inside
-that package; it is read on first use only, so commands that never search never pay for it.
+not a typo. The counts are pyspellchecker's English frequency list (MIT, see
+``english_words.NOTICE``), of which ``english_words.txt`` keeps what the lookup can tell apart
+(``tests/kb/english_words.py`` writes it); it is read on first use only, so commands that never
+search never pay for it.
 """
 
 from __future__ import annotations
 
 import bisect
-import gzip
 import math
 import re
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 
 from bot.kb.text import STOPWORDS
 
@@ -26,29 +27,30 @@ _FLOOR = 50
 # measured from it, so the list's total never needs summing.
 _THE_INFORMATION = 3.0
 SPLIT_AFTER = 200  # words looked up in the list's text before it is split into lines (see _WordList)
-_COMMON_COUNT = re.compile(rb'": (\d{5,})')  # a word's count, when it is 10,000 or more
+WORDS = Path(__file__).with_name("english_words.txt")  # "word count" lines, sorted by "word "
+_COMMON_COUNT = re.compile(rb" (\d{5,})\n")  # a word's count, when it is 10,000 or more
 
 
 @lru_cache(maxsize=1)
 def _data() -> bytes:
-    """The list as its JSON text: one ``"word": count,`` a line, in alphabetical order; read on first use."""
-    return gzip.decompress((resources.files("spellchecker") / "resources" / "en.json.gz").read_bytes())
+    """The list's text, read on first use (0.75 MB, under a millisecond)."""
+    return WORDS.read_bytes()
 
 
 @lru_cache(maxsize=65_536)
 def count(word: str) -> int:
-    """How often ``word`` occurs in the list's English text (0 if never)."""
-    key = b'"' + word.encode("ascii", "replace") + b'"'
+    """How often ``word`` occurs in the list's English text (0 if never, or at most ``_FLOOR`` times)."""
+    key = word.encode("ascii", "replace") + b" "
     line = _word_list().line_of(key)
-    return int(line[len(key) + 1:].strip(b" ,")) if line.startswith(key + b":") else 0
+    return int(line[len(key):]) if line.startswith(key) else 0
 
 
 class _WordList:
-    """The list's ``"word": count,`` lines, in the sorted order they are written in, bisected.
+    """The list's ``word count`` lines, in the sorted order they are written in, bisected.
 
     A one-shot ``studybot ask`` looks up a dozen words, so the text is bisected as it is: a probe
-    at any byte reads the line that starts after it (~13 µs a word; parsing the JSON cost ~150 ms,
-    splitting it into lines ~16 ms). A process that looks up more (a bot, whose questions bring
+    at any byte reads the line that starts there or after (~13 µs a word; splitting the text into
+    lines costs a few milliseconds). A process that looks up more (a bot, whose questions bring
     new words all day) splits it once and bisects the lines (~2 µs a word).
     """
 
@@ -61,27 +63,26 @@ class _WordList:
         """The first line that sorts at or after ``key`` (``b"~"`` past the last)."""
         self._lookups += 1
         if self._lines is None and self._lookups > SPLIT_AFTER:
-            data = self._data
-            self._lines = data[data.index(b'\n"') + 1:data.rindex(b'\n}')].split(b"\n")
+            self._lines = self._data.splitlines()
         if self._lines is not None:
             at = bisect.bisect_left(self._lines, key)
             return self._lines[at] if at < len(self._lines) else b"~"
         low, high = 0, len(self._data)
-        while low < high:  # the first byte whose next line sorts at or after the key
+        while low < high:  # the first byte whose line (the one starting there or after) sorts at or after the key
             middle = (low + high) // 2
-            if self._line_after(middle) < key:
+            if self._line_from(middle) < key:
                 low = middle + 1
             else:
                 high = middle
-        return self._line_after(low)
+        return self._line_from(low)
 
-    def _line_after(self, at: int) -> bytes:
-        """The line starting after byte ``at`` (``b"~"``, after every word, past the last one)."""
-        start = self._data.find(b'\n"', at)
-        if start < 0:
+    def _line_from(self, at: int) -> bytes:
+        """The line starting at byte ``at`` or after it (``b"~"``, after every word, past the last one)."""
+        start = 0 if at == 0 else self._data.find(b"\n", at - 1) + 1
+        if start == 0 and at > 0 or start >= len(self._data):
             return b"~"
-        end = self._data.find(b"\n", start + 1)
-        return self._data[start + 1:end if end >= 0 else len(self._data)]
+        end = self._data.find(b"\n", start)
+        return self._data[start:end if end >= 0 else len(self._data)]
 
 
 @lru_cache(maxsize=1)
@@ -114,7 +115,7 @@ def _common_by_length() -> tuple[dict[int, list[str]], dict[str, int]]:
     data = _data()
     # Found by their five or more digits: one regex pass in C instead of a Python step per line.
     for match in _COMMON_COUNT.finditer(data):
-        spelt = data[data.rfind(b'\n"', 0, match.start()) + 2:match.start()]
+        spelt = data[data.rfind(b"\n", 0, match.start()) + 1:match.start()]
         if spelt.isalpha() and int(match[1]) >= 10_000:
             common[spelt.decode()] = int(match[1])
     by_length: dict[int, list[str]] = {}

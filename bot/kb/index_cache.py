@@ -31,6 +31,7 @@ from typing import TypeVar
 import numpy
 import snowballstemmer
 
+from bot.kb.english import WORDS
 from bot.kb.meaning import model_files
 
 log = logging.getLogger(__name__)
@@ -147,6 +148,7 @@ def _library_files() -> list[Path]:
 
     snowballstemmer runs PyStemmer's C where installed; the model's tables are kept with the index.
     The deck parser and its checks are found without importing them: a kept index is read without.
+    The English word list ships with the lookup code, but as data it is not among its sources.
     """
     files = [Path(module.__file__) for module in (numpy, snowballstemmer, sys.modules.get("Stemmer"))
              if module is not None and module.__file__]
@@ -154,7 +156,7 @@ def _library_files() -> list[Path]:
         spec = importlib.util.find_spec(name)
         if spec is not None and spec.origin:
             files.append(Path(spec.origin))
-    return files + list(model_files() or ())
+    return [*files, *(model_files() or ()), WORDS]
 
 
 def _installed(path: Path) -> str:
