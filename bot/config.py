@@ -106,17 +106,13 @@ class DailySection:
     check_seconds: int = 30
 
 
-def _fsrs_defaults() -> list[float]:
-    from fsrs.scheduler import DEFAULT_PARAMETERS  # the package's own defaults, whatever its version
-
-    return list(DEFAULT_PARAMETERS)
-
-
 @dataclass(frozen=True)
 class ReviewSection:
     """[review]: spaced repetition (the fsrs package's scheduler parameters, and daily limits per person)."""
 
-    parameters: list[float] = field(default_factory=_fsrs_defaults)
+    # Empty: the fsrs package's own defaults, whatever its version (read where a scheduler is made,
+    # so a command that never schedules never imports fsrs).
+    parameters: list[float] = field(default_factory=list)
     desired_retention: float = 0.9
     learning_steps_minutes: list[float] = field(default_factory=lambda: [1.0, 10.0])
     relearning_steps_minutes: list[float] = field(default_factory=lambda: [10.0])
@@ -461,12 +457,14 @@ def _review_problems(review: ReviewSection) -> list[str]:
         if any(not 0 < m <= _DAY // 60 for m in steps):
             problems.append(f"review.{key}: each step must be more than 0 and at most 1440 minutes (a day), "
                             f"got {steps}")
-    from fsrs import Scheduler
+    if review.parameters:  # checked by the package itself, which is imported only then
+        from fsrs import Scheduler
 
-    try:
-        Scheduler(parameters=review.parameters)
-    except ValueError as exc:
-        problems.append(f"review.parameters: {' '.join(str(exc).split())} (remove the key for the fsrs defaults)")
+        try:
+            Scheduler(parameters=review.parameters)
+        except ValueError as exc:
+            problems.append(f"review.parameters: {' '.join(str(exc).split())} "
+                            "(remove the key for the fsrs defaults)")
     return problems
 def _check_store(store: StoreSection) -> list[str]:
     if not store.url:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from fsrs import Card, Rating, Scheduler
+from fsrs.scheduler import DEFAULT_PARAMETERS
 
 from bot.core.buttons import review_id
 from bot.core.replies import LABEL_LIMIT, Button, Reply, fit
@@ -34,7 +35,8 @@ RATINGS = {1: "Again", 2: "Hard", 3: "Good", 4: "Easy"}
 
 def scheduler_for(config: ReviewSection) -> Scheduler:
     """The package's scheduler with ``[review]``'s parameters (its own defaults unless changed)."""
-    return Scheduler(parameters=tuple(config.parameters), desired_retention=config.desired_retention,
+    return Scheduler(parameters=tuple(config.parameters or DEFAULT_PARAMETERS),
+                     desired_retention=config.desired_retention,
                      learning_steps=tuple(timedelta(minutes=m) for m in config.learning_steps_minutes),
                      relearning_steps=tuple(timedelta(minutes=m) for m in config.relearning_steps_minutes),
                      maximum_interval=config.maximum_interval_days, enable_fuzzing=config.enable_fuzzing)
