@@ -1,5 +1,5 @@
 """Allows ``python -m bot``."""
 
-from bot.cli import main
+from bot.cli import program
 
-raise SystemExit(main())
+program()

@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from bot import __version__
 from bot.config import ConfigError, load_config
@@ -22,6 +22,34 @@ from bot.typed_text import decode_line, undecodable
 if TYPE_CHECKING:
     from bot.kb.library import Library
     from bot.kb.search import SearchResult
+
+
+# Commands that hold nothing to close when they return (no database, no threads, only stdout and
+# stderr written): the process may end without Python's teardown (see ``program``).
+ONE_SHOT = frozenset({"ask"})
+
+
+def program() -> NoReturn:
+    """What the ``studybot`` command and ``python -m bot`` run: ``main``, then the exit.
+
+    After a one-shot command the process ends at once (``os._exit``, once stdout and stderr are
+    flushed): Python's teardown frees the deck index object by object and unloads every module,
+    30-50 ms of a ~250 ms ``studybot ask``, more than the lookup itself. Other commands exit
+    the ordinary way, so their threads and ``atexit`` work finish.
+    """
+    status = main()
+    if sys.argv[1:2] and sys.argv[1] in ONE_SHOT:
+        _exit_now(status)
+    raise SystemExit(status)
+
+
+def _exit_now(status: int) -> NoReturn:
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:  # the reader went away: what it missed is its own choice
+        status = status or 1
+    os._exit(status)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
