@@ -10,6 +10,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 DECK_FILE = "deck.yaml"
+# A deck's own query set, beside its entries: questions and the entry each should find, which
+# `python -m tests.kb.devset_eval FOLDER` scores the lookup on. Never read as entries.
+QUERIES_FILE = "queries.yaml"
 
 
 def builtin_decks_root() -> Path:

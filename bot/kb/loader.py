@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from bot.kb.answer_match import answer_problems
-from bot.kb.folders import DECK_FILE
+from bot.kb.folders import DECK_FILE, QUERIES_FILE
 from bot.kb.markdown import join_soft_breaks
 from bot.kb.model import Choice, Deck, Entry, QuizCard
 
@@ -240,7 +240,7 @@ def _read_deck(folder: Path, problems: list[Problem]) -> Deck | None:
     if meta is None:
         return None
     name, title, description, topics, synonyms = meta
-    entry_files = sorted(p for p in folder.glob("*.yaml") if p.name != DECK_FILE)
+    entry_files = sorted(p for p in folder.glob("*.yaml") if p.name not in (DECK_FILE, QUERIES_FILE))
     if not entry_files:
         problems.append(Problem(str(folder), None, "entries", "no entry files (*.yaml) in the deck folder"))
     entries: list[Entry] = []

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
-import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -33,7 +32,7 @@ from pathlib import Path
 import yaml
 from rapidfuzz import fuzz, process
 
-from bot.kb.folders import builtin_decks_root, deck_folders
+from bot.kb.folders import QUERIES_FILE, builtin_decks_root, deck_folders
 from bot.kb.loader import load_decks
 from bot.kb.model import Deck
 from bot.kb.search import SearchIndex, Tuning
@@ -43,7 +42,7 @@ HERE = Path(__file__).parent
 DEVSET = HERE / "devset.yaml"  # the built-in TensorFlow deck's queries
 CHAT = HERE / "chat.yaml"
 DEV_DECKS = HERE / "decks"
-QUERIES = "queries.yaml"
+QUERIES = QUERIES_FILE
 KIND_ORDER = ["paraphrase", "typo", "keywords", "term", "long", "offtopic", "nearmiss", "chat"]
 
 Case = dict[str, str | None]
@@ -127,24 +126,6 @@ def chat_cases() -> list[Case]:
     return read_cases(CHAT) if CHAT.is_file() else []
 
 
-def load_dev_decks(folders: Sequence[Path]) -> list[Deck]:
-    """Deck folders that hold their ``queries.yaml`` beside the entries.
-
-    The loader reads every ``*.yaml`` but ``deck.yaml`` as entries, so the deck is read from a
-    temporary folder of links to everything else.
-    """
-    with tempfile.TemporaryDirectory() as tmp:
-        copies = []
-        for n, folder in enumerate(folders):
-            copy = Path(tmp) / str(n)
-            copy.mkdir()
-            for path in Path(folder).glob("*.yaml"):
-                if path.name != QUERIES:
-                    (copy / path.name).symlink_to(path.resolve())
-            copies.append(copy)
-        return load_decks(copies)
-
-
 def builtin_decks() -> list[Deck]:
     return load_decks(deck_folders([builtin_decks_root()]))
 
@@ -154,11 +135,11 @@ def dev_decks(folders: Sequence[Path] = (), with_chat: bool = True) -> list[DevD
     chat = chat_cases() if with_chat else []
     if folders:
         return [DevDeck(deck, tuple(read_cases(folder / QUERIES) + chat))
-                for folder, deck in zip(folders, load_dev_decks(folders))]
+                for folder, deck in zip(folders, load_decks(folders))]
     out = [DevDeck(deck, tuple(load_devset() + chat)) for deck in builtin_decks() if deck.name == "tensorflow"]
     folders = sorted(p.parent for p in DEV_DECKS.glob(f"*/{QUERIES}")) if DEV_DECKS.is_dir() else []
     out += [DevDeck(deck, tuple(read_cases(folder / QUERIES) + chat))
-            for folder, deck in zip(folders, load_dev_decks(folders))]
+            for folder, deck in zip(folders, load_decks(folders))]
     return out
 
 
