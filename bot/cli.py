@@ -329,7 +329,7 @@ def _kb_gaps(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from bot.core.app import TimerFailure
-    from bot.kb.library import configured_library
+    from bot.kb.library import served_library
     from bot.logs import setup_logging
     from bot.run import run, run_event_loop
 
@@ -337,7 +337,7 @@ def _run(args: argparse.Namespace) -> int:
     # Before anything starts: a console running beside an adapter that failed would hide the failure.
     config.check_secrets()
     setup_logging(config.bot.log_level, config.bot.log_format, config.bot.library_debug)
-    library = configured_library(config)  # a broken deck: no start
+    library = served_library(config)  # a broken deck: no start
     try:
         # SIGINT (Ctrl-C) and SIGTERM stop a running bot gracefully (exit 0); see bot.run.
         run_event_loop(run(config, config.data_dir(args.data_dir), library))

@@ -34,7 +34,7 @@ from bot.core.reviews import Reviewer
 from bot.core.rounds import QuizMaster
 from bot.core.shelf import ReloadOutcome, Shelf
 from bot.core.standings import board_lines, ranked
-from bot.kb.library import Library, configured_library
+from bot.kb.library import Library, served_library
 from bot.kb.model import QuizCard
 from bot.store.base import Outgoing, PendingMessage, RoundRecord, Schedule, Store, StoreUnavailable, StoreUnit
 
@@ -60,7 +60,7 @@ class StudyBot:
     def __init__(self, library: Library, store: Store, config: Config, clock: Clock | None = None,
                  rng: random.Random | None = None) -> None:
         # The one reference to the library: every reader goes through it, so a reload swaps it whole.
-        self.shelf = Shelf(library, lambda: configured_library(config))
+        self.shelf = Shelf(library, lambda: served_library(config))
         self.store = store
         self.config = config
         self.clock = clock or SystemClock()

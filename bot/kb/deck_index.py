@@ -138,6 +138,11 @@ class DeckIndex:
             for at in range(self.n):
                 self._entry_pairs(at)
 
+    def prepare(self) -> None:
+        """Does now, once, what would otherwise fall on the first questions of a running bot."""
+        if self._model is not None:
+            self._model.prepare()
+
     @property
     def missing_model(self) -> bool:
         """Whether meaning was to rank (``Tuning.meaning_weight``) but its model could not be read."""

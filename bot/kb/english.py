@@ -62,8 +62,8 @@ class _WordList:
     def line_of(self, key: bytes) -> bytes:
         """The first line that sorts at or after ``key`` (``b"~"`` past the last)."""
         self._lookups += 1
-        if self._lines is None and self._lookups > SPLIT_AFTER:
-            self._lines = self._data.splitlines()
+        if self._lookups > SPLIT_AFTER:
+            self.split()
         if self._lines is not None:
             at = bisect.bisect_left(self._lines, key)
             return self._lines[at] if at < len(self._lines) else b"~"
@@ -76,6 +76,11 @@ class _WordList:
                 high = middle
         return self._line_from(low)
 
+    def split(self) -> None:
+        """Splits the text into lines, once: bisecting them is ~6x faster than bisecting the text."""
+        if self._lines is None:
+            self._lines = self._data.splitlines()
+
     def _line_from(self, at: int) -> bytes:
         """The line starting at byte ``at`` or after it (``b"~"``, after every word, past the last one)."""
         start = 0 if at == 0 else self._data.find(b"\n", at - 1) + 1
@@ -83,6 +88,15 @@ class _WordList:
             return b"~"
         end = self._data.find(b"\n", start)
         return self._data[start:end if end >= 0 else len(self._data)]
+
+
+def prepare() -> None:
+    """Does now what a process answering many questions would otherwise do on its first ones:
+    splits the list into lines, groups everyday words by length, imports the typo matcher."""
+    _word_list().split()
+    _common_by_length()
+    stopwords_by_length()
+    from rapidfuzz import process  # noqa: F401 - imported for nearby(), which imports it on first use
 
 
 @lru_cache(maxsize=1)

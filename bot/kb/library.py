@@ -72,6 +72,13 @@ class Library:
         return deck.topics.get(entry.topic, entry.topic) if deck else entry.topic
 
 
+def served_library(config: Config) -> Library:
+    """The library a running bot serves: configured, indexed and prepared for many questions."""
+    library = configured_library(config)
+    library.index.prepare()
+    return library
+
+
 def configured_library(config: Config) -> Library:
     """The decks ``config`` names ([decks]), kept built in its cache folder unless that is off."""
     return load_library(config.deck_paths, include_builtin=config.builtin_decks, cache=config.cache_dir())

@@ -61,6 +61,12 @@ class Meanings:
         self._words: dict[str, list[int]] = {}
         self._last: tuple[str, np.ndarray] | None = None  # the last question and its vector
 
+    def prepare(self) -> None:
+        """Converts the table and builds the encoder's dict now, so no question of a bot pays for them."""
+        self._vectors = max(self._vectors, CONVERT_AFTER)  # past the point where _unit converts
+        self._table = np.asarray(self._table, dtype=np.float32)
+        self._pieces.prepare()
+
     def vector(self, text: str) -> np.ndarray:
         """The unit vector of a question, remembered for the next call with the same text.
 

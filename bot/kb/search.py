@@ -17,6 +17,7 @@ import gc
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.kb import english
 from bot.kb.deck_index import DeckIndex, DeckMatches
 from bot.kb.model import Deck, Entry
 from bot.kb.tuning import Tuning
@@ -64,6 +65,14 @@ class SearchIndex:
             if gc_was_enabled:
                 gc.enable()
         self._by_name = {index.deck.name: index for index in self._decks}
+
+    def prepare(self) -> None:
+        """Readies everything that is otherwise prepared on first use, for a process that will answer
+        many questions (``studybot run``): its first questions would each pay tens of milliseconds.
+        A one-shot ``ask`` skips this, as it needs only what its one question uses."""
+        english.prepare()
+        for index in self._decks:
+            index.prepare()
 
     @property
     def missing_model(self) -> bool:

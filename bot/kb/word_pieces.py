@@ -103,13 +103,19 @@ class WordPieces:
             ids[at:at + 2] = [best & _MASK]
         return ids
 
+    def prepare(self) -> None:
+        """Builds the merges dict now: a process about to encode many words (a bot) pays once, at start."""
+        if self._merges is None:
+            self._merges = dict(zip(self._pairs, self._ranks))
+
     def _merge_lookup(self) -> Callable[[int], int | None]:
         """How a pair's merge is found: bisecting the arrays for the first words, then a dict."""
         if self._merges is None:
             self._encoded += 1
             if self._encoded <= _DICT_AFTER:
                 return self._bisected
-            self._merges = dict(zip(self._pairs, self._ranks))
+            self.prepare()
+        assert self._merges is not None
         return self._merges.get
 
     def _bisected(self, pair: int) -> int | None:

@@ -10,12 +10,13 @@ import sys
 import time
 from pathlib import Path
 
+import numpy
 import pytest
 import yaml
 
 import bot.kb.library
 from bot.config import Config, DecksSection
-from bot.kb import index_cache
+from bot.kb import english, index_cache
 from bot.kb.library import Library, configured_library, load_library
 from tests.kb.devset_eval import DEVSET
 
@@ -79,6 +80,20 @@ def test_a_library_read_back_answers_every_dev_query_as_a_fresh_one(tmp_path: Pa
     assert len(queries) > 200
     for query in queries:
         assert ranked(cached, query) == ranked(fresh, query), query
+
+
+def test_a_library_prepared_for_serving_answers_as_one_that_prepares_as_it_goes(tmp_path: Path) -> None:
+    """``studybot run`` prepares its library before the first question; ``ask`` does not: same answers."""
+    load_library(cache=tmp_path)
+    served, one_shot = load_library(cache=tmp_path), load_library(cache=tmp_path)  # each read back, unprepared
+    model = served.index._decks[0]._model
+    assert model is not None and model._table.dtype == numpy.float16 and model._pieces._merges is None
+    served.index.prepare()
+    assert model._table.dtype == numpy.float32 and model._pieces._merges is not None
+    assert english._word_list()._lines is not None
+    queries = [case["q"] for case in yaml.safe_load(DEVSET.read_text())][:60]  # before one_shot converts its table
+    for query in queries:
+        assert ranked(one_shot, query) == ranked(served, query), query
 
 
 def test_an_edited_deck_is_read_again_even_at_the_same_size_and_time(tmp_path: Path, builds: list[int]) -> None:
