@@ -226,13 +226,7 @@ def test_shipped_deck_has_typed_answers_on_at_least_forty_cards() -> None:
 
 def test_a_decks_query_set_beside_its_entries_is_not_read_as_entries(tmp_path: Path) -> None:
     """The README asks authors to keep ``queries.yaml`` in the deck folder; the bot must still load it."""
-    deck = tmp_path / "mine"
-    deck.mkdir()
-    (deck / "deck.yaml").write_text("name: mine\ntitle: Mine\ndescription: d\ntopics:\n  t: T\n")
-    (deck / "entries.yaml").write_text(
-        "entries:\n  - id: a\n    topic: t\n    question: What is a?\n    answer: A is a.\n"
-        "    quiz:\n      - id: q1\n        prompt: What is a?\n        choices:\n"
-        "          - {text: A, correct: true}\n          - {text: B}\n        explanation: A is a.\n")
-    (deck / "queries.yaml").write_text('- {q: "what is a", id: a, kind: paraphrase}\n')
+    deck = write_deck(tmp_path, GOOD_ENTRY)
+    (deck / "queries.yaml").write_text('- {q: "what comes first", id: first, kind: paraphrase}\n')
     [loaded] = load_decks([deck])
-    assert [e.id for e in loaded.entries] == ["a"]
+    assert [e.id for e in loaded.entries] == ["first", "second"]
