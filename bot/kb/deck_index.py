@@ -344,12 +344,15 @@ class DeckIndex:
     # ------------------------------------------------------------------ ranking and deciding
 
     def _asked_verbatim(self, query: str, candidates: np.ndarray) -> int | None:
-        """Which candidate (by position) has ``query`` as its question or an alias, word for word.
+        """Which candidate (by position) has ``query`` as its question, an alias or a keyword, word for word.
 
-        The author wrote that question for that entry, so it is answered even when its words are
-        too common to pass the answer rule on their own ("What is the first thing?" in a small
-        deck). Only the candidates are compared: such an entry holds every query word in its
-        head, so it ranks among them, and the check stays a few microseconds on any deck.
+        The author wrote that text for that entry, so it is answered even when its words are too
+        common to pass the answer rule on their own ("What is the first thing?" in a small deck).
+        A keyword counts as an alias does: "functional API", "Eager execution" typed bare are the
+        terms the author listed for that entry (TensorFlow +0.3 decision / +0.5 top-1, Linux shell
+        +0.3 / +0.5, no other dev deck moved). Only the candidates are compared: such an entry
+        holds every query word in its head, so it ranks among them, and the check stays a few
+        microseconds on any deck.
         """
         said = " ".join(words(query))
         for position, entry_at in enumerate(candidates):
@@ -358,11 +361,12 @@ class DeckIndex:
         return None
 
     def _head_phrases(self, at: int) -> tuple[str, ...]:
-        """An entry's question and aliases as words joined by spaces, worked out once when first needed."""
+        """An entry's question, aliases and keywords as words joined by spaces, worked out once when first needed."""
         phrases = self._phrases.get(at)
         if phrases is None:
             entry = self.entries[at]
-            phrases = self._phrases[at] = tuple(" ".join(words(text)) for text in (entry.question, *entry.aliases))
+            phrases = self._phrases[at] = tuple(" ".join(words(text))
+                                                for text in (entry.question, *entry.aliases, *entry.keywords))
         return phrases
 
     def _closeness(self, query: str, candidates: np.ndarray) -> np.ndarray | None:
@@ -508,7 +512,7 @@ class DeckIndex:
             final = final + t.phrase_weight * share * (1.0 - final)
         order = np.argsort(-final, kind="stable")
         exact = self._asked_verbatim(query, top[order])
-        if exact is not None:  # the deck's own question (or alias), typed back: that entry, answered
+        if exact is not None:  # the deck's own question (alias, keyword), typed back: that entry, answered
             order = np.concatenate(([order[exact]], np.delete(order, exact)))
         best = order[0]
         # Share of what the deck knows of the question that the best entry explains, less the share
