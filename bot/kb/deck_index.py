@@ -56,6 +56,9 @@ VECTORS_KEPT = 20_000  # remembered entry meanings per deck (1 KB each): all of 
 # Decks up to this size have every entry's meaning worked out when built (~0.3 ms an entry), so
 # no question pays for it, and a kept index (bot.kb.index_cache) holds them; larger ones as met.
 MEANINGS_AT_BUILD = 1_000
+# Entries (evenly spaced) whose questions measure how close in meaning a deck's texts are to one
+# another (``DeckIndex.background``): all of a small deck; a sample of a large one (~0.6 ms each).
+BACKGROUND_SAMPLE = 200
 # A three-letter word 100 times (e^4.6) rarer than a stopword one edit away is a chat spelling of it ("wat").
 RARER = 4.6
 _DROP = "\x00"  # repair target for misspelled stopwords ("wat"): the word is dropped
@@ -101,6 +104,7 @@ class DeckMatches:
     answered: bool
     about: float         # how much likelier the query's words are in this deck's text than in English
     closeness: float     # cosine between the meanings of the query and the best entry (0 without the model)
+    background: float    # the deck's usual closeness between a question and an entry it is not about
 
 
 def _quiz_text(entry: Entry) -> str:
@@ -134,6 +138,7 @@ class DeckIndex:
         self._build()
         if self._model is not None and self.n <= MEANINGS_AT_BUILD:
             self._remember_meanings(list(range(self.n)))
+        self.background = self._background_closeness()
         if tuning.phrase_weight > 0 and self.n <= MEANINGS_AT_BUILD:  # word pairs too (~0.1 ms an entry)
             for at in range(self.n):
                 self._entry_pairs(at)
@@ -398,6 +403,24 @@ class DeckIndex:
         self._meanings[start:start + len(missing)] = vectors
         self._rows.update(zip(missing, range(start, start + len(missing))))
 
+    def _background_closeness(self) -> float:
+        """How close in meaning the deck's questions are to its other entries, on average (0 without the model).
+
+        Routing between decks counts an entry's closeness above this, not as it is: a deck of long,
+        many-named entries is close in meaning to any question of its field (the TensorFlow deck's
+        background is 0.35, the dev decks' 0.13-0.26), and took JavaScript and statistics
+        questions on that alone. Read from the deck's own text when it is built, so the same on
+        any deck; on a large deck from ``BACKGROUND_SAMPLE`` entries (a mean, so a sample is enough).
+        """
+        if self._model is None or self.n < 2:
+            return 0.0
+        sample = sorted(set(np.linspace(0, self.n - 1, min(self.n, BACKGROUND_SAMPLE)).astype(int).tolist()))
+        self._remember_meanings(sample)
+        questions = self._model.vectors([self.entries[i].question for i in sample])
+        cosines = questions @ self._meanings[[self._rows[i] for i in sample]].T
+        k = len(sample)
+        return float((cosines.sum() - np.trace(cosines)) / (k * (k - 1)))  # each entry's own question left out
+
     def _meaning_text(self, at: int) -> str:
         """What an entry is about, for ``bot.kb.meaning``: its question, other names and answer."""
         entry = self.entries[at]
@@ -472,7 +495,7 @@ class DeckIndex:
             :candidates]
         closeness = self._closeness(query, ranked)
         return DeckMatches(ranked, np.round(scores, 4), 1.0, len(found) == 1, 0.0,
-                           float(closeness[0]) if closeness is not None else 0.0)
+                           float(closeness[0]) if closeness is not None else 0.0, self.background)
 
     def match(self, query: str, candidates: int = 10) -> DeckMatches | None:
         """The best entries for ``query`` and whether the best one answers it; None if nothing matches."""
@@ -522,5 +545,6 @@ class DeckIndex:
         answered = exact is not None or bool(matched[best] >= t.min_evidence
                                              and (explained >= t.min_coverage or matched[best] >= t.long_evidence))
         return DeckMatches(top[order], np.round(final[order], 4), float(coverage[best]), answered,
-                           self._about(terms), float(closeness[best]) if closeness is not None else 0.0)
+                           self._about(terms), float(closeness[best]) if closeness is not None else 0.0,
+                           self.background)
 
