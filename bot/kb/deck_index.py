@@ -105,6 +105,7 @@ class DeckMatches:
     about: float         # how much likelier the query's words are in this deck's text than in English
     closeness: float     # cosine between the meanings of the query and the best entry (0 without the model)
     background: float    # the deck's usual closeness between a question and an entry it is not about
+    verbatim: bool = False  # the query is the best entry's question, an alias or a keyword, word for word
 
 
 def _quiz_text(entry: Entry) -> str:
@@ -546,5 +547,5 @@ class DeckIndex:
                                              and (explained >= t.min_coverage or matched[best] >= t.long_evidence))
         return DeckMatches(top[order], np.round(final[order], 4), float(coverage[best]), answered,
                            self._about(terms), float(closeness[best]) if closeness is not None else 0.0,
-                           self.background)
+                           self.background, exact is not None)
 
