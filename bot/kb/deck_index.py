@@ -324,13 +324,25 @@ class DeckIndex:
         return guess[1] if guess else None
 
     def _closest_deck_word(self, word: str) -> tuple[int, str] | None:
-        """The deck word closest to ``word`` and its distance; for three letters only an unambiguous one."""
+        """The deck word closest to ``word`` and its distance.
+
+        For three letters, only an unambiguous one, and not an everyday word the deck never asks
+        about (in no question, alias, keyword or id): three letters are little evidence, and chat
+        ("brb") one slip from a name in an answer's example (SQL's "bob") was answered.
+        """
         found = nearby(word, self._by_length, self._word_frequency)
         if not found:
             return None
         if len(word) == 3 and len(found) > 1 and found[1][0] == found[0][0]:
             return None  # "tpo": top? tpu? too short to choose
+        if len(word) == 3 and english.is_common(found[0][2]) and not self._in_head(found[0][2]):
+            return None  # "brb" is not the "bob" of an example in an answer; "tga" is still "tag"
         return found[0][0], found[0][2]
+
+    def _in_head(self, word: str) -> bool:
+        """Whether an entry's question, aliases, keywords or id hold the deck word ``word``."""
+        terms = self._expansions([word])[0]
+        return any(self.head.df[self.term_ids[t]] > 0 for t in terms if t in self.term_ids)
 
     @staticmethod
     def _misspelt_stopword(word: str) -> int | None:
