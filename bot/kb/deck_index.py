@@ -428,9 +428,11 @@ class DeckIndex:
         if self._model is None or self.n < 2:
             return 0.0
         sample = sorted(set(np.linspace(0, self.n - 1, min(self.n, BACKGROUND_SAMPLE)).astype(int).tolist()))
-        self._remember_meanings(sample)
-        questions = self._model.vectors([self.entries[i].question for i in sample])
-        cosines = questions @ self._meanings[[self._rows[i] for i in sample]].T
+        if all(i in self._rows for i in sample):  # a small deck's, worked out at build
+            entries = self._meanings[[self._rows[i] for i in sample]]
+        else:  # a large deck's sample, not kept: the room is for the entries questions meet
+            entries = self._model.vectors([self._meaning_text(i) for i in sample])
+        cosines = self._model.vectors([self.entries[i].question for i in sample]) @ entries.T
         k = len(sample)
         return float((cosines.sum() - np.trace(cosines)) / (k * (k - 1)))  # each entry's own question left out
 
