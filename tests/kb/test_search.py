@@ -100,6 +100,19 @@ def test_a_second_deck_does_not_change_how_the_first_decides(dev: list[DevDeck])
     assert taken / len(tensorflow.cases) <= 0.01  # wrong deck, with every dev deck loaded
 
 
+def test_beside_the_built_in_deck_a_dev_deck_keeps_its_questions(dev: list[DevDeck]) -> None:
+    """The targets for a deck loaded beside the built-in one: at most 1% of its queries answered
+    from the wrong deck, and decision within 2 points of the deck alone."""
+    tensorflow = next(d for d in dev if d.deck.name == "tensorflow")
+    for d in dev:
+        if d is tensorflow:
+            continue
+        alone = evaluate(SearchIndex([d.deck]), d.cases, d.deck.name, rank=False)
+        beside = evaluate(SearchIndex([tensorflow.deck, d.deck]), d.cases, d.deck.name, rank=False)
+        assert beside.overall.wrong_deck_rate <= 0.01, f"{d.deck.name}: {_summary(beside)}"
+        assert beside.overall.decision >= alone.overall.decision - 0.02, f"{d.deck.name}: {_summary(beside)}"
+
+
 @pytest.mark.parametrize(("query", "expected"), [
     ("wat is eagr execution", "eager-execution"),
     ("GAN", "gans"),
