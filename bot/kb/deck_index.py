@@ -104,7 +104,6 @@ class DeckMatches:
     answered: bool
     about: float         # how much likelier the query's words are in this deck's text than in English
     closeness: float     # cosine between the meanings of the query and the best entry (0 without the model)
-    background: float    # the deck's usual closeness between a question and an entry it is not about
     verbatim: bool = False  # the query is the best entry's question, an alias or a keyword, word for word
 
 
@@ -139,7 +138,7 @@ class DeckIndex:
         self._build()
         if self._model is not None and self.n <= MEANINGS_AT_BUILD:
             self._remember_meanings(list(range(self.n)))
-        self.background = self._background_closeness()
+        self.background = self._background_closeness()  # for routing between decks (``SearchIndex``)
         if tuning.phrase_weight > 0 and self.n <= MEANINGS_AT_BUILD:  # word pairs too (~0.1 ms an entry)
             for at in range(self.n):
                 self._entry_pairs(at)
@@ -510,7 +509,7 @@ class DeckIndex:
             :candidates]
         closeness = self._closeness(query, ranked)
         return DeckMatches(ranked, np.round(scores, 4), 1.0, len(found) == 1, 0.0,
-                           float(closeness[0]) if closeness is not None else 0.0, self.background)
+                           float(closeness[0]) if closeness is not None else 0.0)
 
     def match(self, query: str, candidates: int = 10) -> DeckMatches | None:
         """The best entries for ``query`` and whether the best one answers it; None if nothing matches."""
@@ -561,5 +560,5 @@ class DeckIndex:
                                              and (explained >= t.min_coverage or matched[best] >= t.long_evidence))
         return DeckMatches(top[order], np.round(final[order], 4), float(coverage[best]), answered,
                            self._about(terms), float(closeness[best]) if closeness is not None else 0.0,
-                           self.background, exact is not None)
+                           exact is not None)
 

@@ -91,7 +91,7 @@ class SearchIndex:
             return None
         weight = self.tuning.route_meaning
         return max(found, key=lambda pair: (pair[1].verbatim,
-                                            pair[1].about + weight * (pair[1].closeness - pair[1].background)))
+                                            pair[1].about + weight * (pair[1].closeness - pair[0].background)))
 
     def search(self, query: str, top: int = 3, deck: str | None = None) -> SearchResult:
         """Ranks entries for ``query``; ``deck`` restricts the search to one deck by name."""

@@ -23,14 +23,14 @@ def library() -> Library:
 # Floors a little under what each dev deck measures (README, "How the lookup works"), so they catch
 # regressions: (decision, top-1, top-3) per deck, alone.
 FLOORS = {
-    "tensorflow": (0.965, 0.965, 0.985),
+    "tensorflow": (0.965, 0.97, 0.985),
     "docker": (0.87, 0.86, 0.95),
     "git": (0.87, 0.84, 0.93),
     "http-web": (0.875, 0.88, 0.94),
     "javascript": (0.83, 0.86, 0.92),
-    "linux-shell": (0.86, 0.88, 0.98),
+    "linux-shell": (0.865, 0.885, 0.98),
     "python": (0.825, 0.86, 0.925),
-    "sql": (0.815, 0.83, 0.92),
+    "sql": (0.825, 0.83, 0.92),
     "statistics": (0.845, 0.875, 0.95),
 }
 CHAT_DECLINED = 0.95
