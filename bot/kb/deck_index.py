@@ -56,6 +56,9 @@ VECTORS_KEPT = 20_000  # remembered entry meanings per deck (1 KB each): all of 
 # Decks up to this size have every entry's meaning worked out when built (~0.3 ms an entry), so
 # no question pays for it, and a kept index (bot.kb.index_cache) holds them; larger ones as met.
 MEANINGS_AT_BUILD = 1_000
+# Entries (evenly spaced) whose questions measure how close in meaning a deck's texts are to one
+# another (``DeckIndex.background``): all of a small deck; a sample of a large one (~0.6 ms each).
+BACKGROUND_SAMPLE = 200
 # A three-letter word 100 times (e^4.6) rarer than a stopword one edit away is a chat spelling of it ("wat").
 RARER = 4.6
 _DROP = "\x00"  # repair target for misspelled stopwords ("wat"): the word is dropped
@@ -101,6 +104,7 @@ class DeckMatches:
     answered: bool
     about: float         # how much likelier the query's words are in this deck's text than in English
     closeness: float     # cosine between the meanings of the query and the best entry (0 without the model)
+    verbatim: bool = False  # the query is the best entry's question, an alias or a keyword, word for word
 
 
 def _quiz_text(entry: Entry) -> str:
@@ -134,6 +138,7 @@ class DeckIndex:
         self._build()
         if self._model is not None and self.n <= MEANINGS_AT_BUILD:
             self._remember_meanings(list(range(self.n)))
+        self.background = self._background_closeness()  # for routing between decks (``SearchIndex``)
         if tuning.phrase_weight > 0 and self.n <= MEANINGS_AT_BUILD:  # word pairs too (~0.1 ms an entry)
             for at in range(self.n):
                 self._entry_pairs(at)
@@ -323,13 +328,25 @@ class DeckIndex:
         return guess[1] if guess else None
 
     def _closest_deck_word(self, word: str) -> tuple[int, str] | None:
-        """The deck word closest to ``word`` and its distance; for three letters only an unambiguous one."""
+        """The deck word closest to ``word`` and its distance.
+
+        For three letters, only an unambiguous one, and not an everyday word the deck never asks
+        about (in no question, alias, keyword or id): three letters are little evidence, and chat
+        ("brb") one slip from a name in an answer's example (SQL's "bob") was answered.
+        """
         found = nearby(word, self._by_length, self._word_frequency)
         if not found:
             return None
         if len(word) == 3 and len(found) > 1 and found[1][0] == found[0][0]:
             return None  # "tpo": top? tpu? too short to choose
+        if len(word) == 3 and english.is_common(found[0][2]) and not self._in_head(found[0][2]):
+            return None  # "brb" is not the "bob" of an example in an answer; "tga" is still "tag"
         return found[0][0], found[0][2]
+
+    def _in_head(self, word: str) -> bool:
+        """Whether an entry's question, aliases, keywords or id hold the deck word ``word``."""
+        terms = self._expansions([word])[0]
+        return any(self.head.df[self.term_ids[t]] > 0 for t in terms if t in self.term_ids)
 
     @staticmethod
     def _misspelt_stopword(word: str) -> int | None:
@@ -349,12 +366,15 @@ class DeckIndex:
     # ------------------------------------------------------------------ ranking and deciding
 
     def _asked_verbatim(self, query: str, candidates: np.ndarray) -> int | None:
-        """Which candidate (by position) has ``query`` as its question or an alias, word for word.
+        """Which candidate (by position) has ``query`` as its question, an alias or a keyword, word for word.
 
-        The author wrote that question for that entry, so it is answered even when its words are
-        too common to pass the answer rule on their own ("What is the first thing?" in a small
-        deck). Only the candidates are compared: such an entry holds every query word in its
-        head, so it ranks among them, and the check stays a few microseconds on any deck.
+        The author wrote that text for that entry, so it is answered even when its words are too
+        common to pass the answer rule on their own ("What is the first thing?" in a small deck).
+        A keyword counts as an alias does: "functional API", "Eager execution" typed bare are the
+        terms the author listed for that entry (TensorFlow +0.3 decision / +0.5 top-1, Linux shell
+        +0.3 / +0.5, no other dev deck moved). Only the candidates are compared: such an entry
+        holds every query word in its head, so it ranks among them, and the check stays a few
+        microseconds on any deck.
         """
         said = " ".join(words(query))
         for position, entry_at in enumerate(candidates):
@@ -363,11 +383,12 @@ class DeckIndex:
         return None
 
     def _head_phrases(self, at: int) -> tuple[str, ...]:
-        """An entry's question and aliases as words joined by spaces, worked out once when first needed."""
+        """An entry's question, aliases and keywords as words joined by spaces, worked out once when first needed."""
         phrases = self._phrases.get(at)
         if phrases is None:
             entry = self.entries[at]
-            phrases = self._phrases[at] = tuple(" ".join(words(text)) for text in (entry.question, *entry.aliases))
+            phrases = self._phrases[at] = tuple(" ".join(words(text))
+                                                for text in (entry.question, *entry.aliases, *entry.keywords))
         return phrases
 
     def _closeness(self, query: str, candidates: np.ndarray) -> np.ndarray | None:
@@ -398,6 +419,26 @@ class DeckIndex:
         start = len(self._rows)
         self._meanings[start:start + len(missing)] = vectors
         self._rows.update(zip(missing, range(start, start + len(missing))))
+
+    def _background_closeness(self) -> float:
+        """How close in meaning the deck's questions are to its other entries, on average (0 without the model).
+
+        Routing between decks counts an entry's closeness above this, not as it is: a deck of long,
+        many-named entries is close in meaning to any question of its field (the TensorFlow deck's
+        background is 0.35, the dev decks' 0.13-0.26), and took JavaScript and statistics
+        questions on that alone. Read from the deck's own text when it is built, so the same on
+        any deck; on a large deck from ``BACKGROUND_SAMPLE`` entries (a mean, so a sample is enough).
+        """
+        if self._model is None or self.n < 2:
+            return 0.0
+        sample = sorted(set(np.linspace(0, self.n - 1, min(self.n, BACKGROUND_SAMPLE)).astype(int).tolist()))
+        if all(i in self._rows for i in sample):  # a small deck's, worked out at build
+            entries = self._meanings[[self._rows[i] for i in sample]]
+        else:  # a large deck's sample, not kept: the room is for the entries questions meet
+            entries = self._model.vectors([self._meaning_text(i) for i in sample])
+        cosines = self._model.vectors([self.entries[i].question for i in sample]) @ entries.T
+        k = len(sample)
+        return float((cosines.sum() - np.trace(cosines)) / (k * (k - 1)))  # each entry's own question left out
 
     def _meaning_text(self, at: int) -> str:
         """What an entry is about, for ``bot.kb.meaning``: its question, other names and answer."""
@@ -513,7 +554,7 @@ class DeckIndex:
             final = final + t.phrase_weight * share * (1.0 - final)
         order = np.argsort(-final, kind="stable")
         exact = self._asked_verbatim(query, top[order])
-        if exact is not None:  # the deck's own question (or alias), typed back: that entry, answered
+        if exact is not None:  # the deck's own question (alias, keyword), typed back: that entry, answered
             order = np.concatenate(([order[exact]], np.delete(order, exact)))
         best = order[0]
         # Share of what the deck knows of the question that the best entry explains, less the share
@@ -523,5 +564,6 @@ class DeckIndex:
         answered = exact is not None or bool(matched[best] >= t.min_evidence
                                              and (explained >= t.min_coverage or matched[best] >= t.long_evidence))
         return DeckMatches(top[order], np.round(final[order], 4), float(coverage[best]), answered,
-                           self._about(terms), float(closeness[best]) if closeness is not None else 0.0)
+                           self._about(terms), float(closeness[best]) if closeness is not None else 0.0,
+                           exact is not None)
 

@@ -85,7 +85,11 @@ class SearchIndex:
         Only that deck then decides whether to answer, so a second deck can take a question only
         by being more about it, and never changes how the first deck decides its own questions.
         How close the deck's best entry is in meaning (``Tuning.route_meaning``) counts too, so a
-        paraphrase goes to the deck that means it even where another deck uses more of its words.
+        paraphrase goes to the deck that means it even where another deck uses more of its words;
+        above the deck's background (``DeckIndex.background``: how close its own questions are to
+        entries they are not about), so a deck of long entries does not win on length alone. A deck
+        with an entry whose question, alias or keyword the query is, word for word, takes it first:
+        its author wrote those words for that entry ("functional API" went to a JavaScript entry).
         Measured with the four dev decks loaded together and left out: routing by the explained
         share (wrong deck up to 8.2% on Python), preferring decks that would answer (4.5%), or
         "about" plus ten times the share (mixed: 2.2% TensorFlow, 3.1% Python against 2.8, 2.4).
@@ -95,7 +99,8 @@ class SearchIndex:
         if not found:
             return None
         weight = self.tuning.route_meaning
-        return max(found, key=lambda pair: pair[1].about + weight * pair[1].closeness)
+        return max(found, key=lambda pair: (pair[1].verbatim,
+                                            pair[1].about + weight * (pair[1].closeness - pair[0].background)))
 
     def search(self, query: str, top: int = 3, deck: str | None = None) -> SearchResult:
         """Ranks entries for ``query``; ``deck`` restricts the search to one deck by name."""

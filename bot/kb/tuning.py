@@ -58,17 +58,20 @@ class Tuning:
     # five dev decks' top-1: 0.3 +1.5, 0.5 +2.3, 0.7 +2.1 points on average; 0 turns it off.
     meaning_weight: float = 0.5
     # Routing between decks adds this many nats (the unit of ``about``) per unit of the best
-    # entry's closeness in meaning. Measured with each dev deck beside the built-in one: 0, 10,
-    # 20, 50, 100 gave Python top-1 79.3, 81.7, 83.5, 84.1, 84.1 and statistics 79.9, 80.4,
-    # 81.5, 83.2, 82.1 (84.1 and 85.3 alone); answers from the wrong deck fell from 1.4% to 0.7%
-    # (Python) and 2.8% to 2.2% (statistics, mostly questions the TensorFlow deck does answer).
-    route_meaning: float = 50.0
+    # entry's closeness in meaning above its deck's background. Measured with each of the eight
+    # dev decks beside the built-in one: 50, 75, 100, 150 gave mean decision 85.4, 85.5, 85.6,
+    # 85.6 and statistics 1.4, 1.4, 0.8, 0.8% from the wrong deck (every other deck 0.3% or
+    # less); 200 takes TensorFlow questions with every deck loaded. With all nine decks loaded,
+    # 100 is 0.3 points of mean decision under 50. Not in ``GRID`` (decks alone do not route):
+    # ``--lodo --with-builtin`` chooses it among ``ROUTE_GRID`` beside the built-in deck.
+    route_meaning: float = 100.0
     # Candidates that write neighbouring query words side by side ("NOT EXISTS", "cross site
     # scripting") move this share of the way towards a score of 1, in proportion to the pairs
     # they hold. Measured on the seven dev decks (decision / top-1 points, alone): 0.2 gains
     # 0 to +1.0 / 0 to +1.8 on every deck and loses on none; 0.1 and 0.4 gain less on average.
     phrase_weight: float = 0.2
 
+    ROUTE_GRID: ClassVar[dict[str, tuple[float, ...]]] = {"route_meaning": (50.0, 100.0, 150.0)}
     GRID: ClassVar[dict[str, tuple[float, ...]]] = {
         "min_coverage": (0.4, 0.5, 0.6),
         "long_evidence": (20.0, 25.0, 35.0),

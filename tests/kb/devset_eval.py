@@ -8,7 +8,8 @@ on the everyday chat set ``tests/kb/chat.yaml`` (all null), because a deck must 
     python -m tests.kb.devset_eval                        # the built-in deck and every deck in tests/kb/decks
     python -m tests.kb.devset_eval path/to/deck ...       # those decks, each on its own
     python -m tests.kb.devset_eval path/to/deck --with-builtin   # ... with the built-in decks loaded beside
-    python -m tests.kb.devset_eval --lodo                 # constants chosen on two decks, scored on the third
+    python -m tests.kb.devset_eval --lodo                 # constants chosen on the other decks, scored on the one out
+    python -m tests.kb.devset_eval tests/kb/decks/* --lodo --with-builtin  # ... and routing's, beside the built-in
     python -m tests.kb.devset_eval --ablate aliases       # the same decks with every alias removed
     python -m tests.kb.devset_eval --misses               # every wrong decision, for reading
     python -m tests.kb.devset_eval path/to/deck --no-chat # only the deck's own queries
@@ -241,18 +242,20 @@ def tuning_grid(spans: dict[str, tuple[float, ...]] | None = None) -> list[Tunin
     return [base, *grid]
 
 
-def lodo(dev: Sequence[DevDeck], spans: dict[str, tuple[float, ...]] | None = None,
+def lodo(dev: Sequence[DevDeck], spans: dict[str, tuple[float, ...]] | None = None, beside: Sequence[Deck] = (),
          ) -> list[tuple[str, Tuning, DeckScore]]:
     """For each deck: the grid point (of ``spans``, default ``Tuning.GRID``) with the best mean
-    decision on the others, scored on it."""
+    decision on the others, scored on it; each deck alone, or loaded with the decks ``beside``
+    (routing's constants are chosen that way: answers from the wrong deck are wrong decisions)."""
     grid = tuning_grid(spans)
-    table = [[evaluate(SearchIndex([d.deck], tuning), d.cases, d.deck.name, rank=False) for d in dev]
+    table = [[evaluate(SearchIndex([*beside, d.deck], tuning), d.cases, d.deck.name, rank=False) for d in dev]
              for tuning in grid]
     out = []
     for held, d in enumerate(dev):
         others = [i for i in range(len(dev)) if i != held]
         best = max(range(len(grid)), key=lambda g: (sum(table[g][i].overall.decision for i in others), -g))
-        out.append((d.deck.name, grid[best], evaluate(SearchIndex([d.deck], grid[best]), d.cases, d.deck.name)))
+        out.append((d.deck.name, grid[best],
+                    evaluate(SearchIndex([*beside, d.deck], grid[best]), d.cases, d.deck.name)))
     return out
 
 
@@ -272,6 +275,11 @@ def print_score(score: DeckScore, label: str) -> None:
         r = score.kinds[kind]
         print(f"    {kind:<11} n={r.total:<4} decision {_pct(r.decision)}  top-1 {_pct(r.top1_rate)}  "
               f"top-3 {_pct(r.top3_rate)}")
+
+
+def _changed(tuning: Tuning) -> dict[str, float]:
+    return {f.name: getattr(tuning, f.name) for f in dataclasses.fields(tuning)
+            if getattr(tuning, f.name) != getattr(Tuning(), f.name)}
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -315,9 +323,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.lodo and len(dev) > 1:
         print("\nleave-one-deck-out (constants chosen on the other decks):")
         for name, tuning, score in lodo(dev):
-            changed = {f.name: getattr(tuning, f.name) for f in dataclasses.fields(tuning)
-                       if getattr(tuning, f.name) != getattr(Tuning(), f.name)}
-            print_score(score, f"{name}  chosen {changed or 'defaults'}")
+            print_score(score, f"{name}  chosen {_changed(tuning) or 'defaults'}")
+        if args.with_builtin and builtin:
+            print("\nleave-one-deck-out beside the built-in decks (routing's constants chosen on the other decks):")
+            for name, tuning, score in lodo(dev, Tuning.ROUTE_GRID, builtin):
+                print_score(score, f"{name}  chosen {_changed(tuning) or 'defaults'}")
     print(f"\n(scored in {time.perf_counter() - start:.1f} s)")
 
 
