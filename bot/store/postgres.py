@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
@@ -350,38 +350,38 @@ class PostgresStore:
         """Writes the answers of ``first`` that are new; returns the keys written.
 
         A press this process already wrote is a repeat without a statement. The rest go in one plain
-        INSERT, in key order; if one of them is already there (written by another process), the
+        INSERT, in one order of (user, round); if one of them is already there (written by another process), the
         INSERT fails as a whole and is repeated with ``ON CONFLICT DO NOTHING`` (as it is after a
         deadlock, which key order should prevent). Answers to a round that does not exist
         are refused (:class:`AnswersRefused`), as a foreign key would refuse them.
         """
-        # In key order: two processes writing the same people then wait for each other's rows in one
-        # order, where opposite orders deadlocked (and failed every press of the statement that lost).
-        fresh = sorted((key, new) for key, new in first.items()
-                       if (users := self._written.get(key[0])) is None or key[1] not in users)
-        if not fresh:
+        # One row per new answer, its user first. Sorted, the rows are in one order of (user, round) in every
+        # process, so two processes writing the same people wait for each other's rows in that order, where
+        # opposite orders deadlocked (and failed every press of the statement that lost); and a batch of one
+        # round, the usual one, sorts comparing users alone, in about half the time (round, user) keys took.
+        # The columns are then the rows transposed (zip), with no loop in Python per column.
+        written_before = self._written
+        rows = sorted((a.user_id, round_id, platform, workspace, a.display_name, a.choice, a.correct, a.points,
+                       a.answered_at, a.typed_text, after)
+                      for (round_id, user_id), (a, platform, workspace, after, _) in first.items()
+                      if user_id not in written_before.get(round_id, ()))
+        if not rows:
             return set()
-        values = [new for _, new in fresh]
-        answers = [v[0] for v in values]
-        head, platform, workspace, _ = values[0]
-        uniform = all(v[0].round_id == head.round_id and v[1] == platform and v[2] == workspace for v in values)
-        columns: list[Any] = [head.round_id, platform, workspace] if uniform else [
-            [a.round_id for a in answers], [v[1] for v in values], [v[2] for v in values]]
-        texts = [a.typed_text for a in answers]
+        users, rounds, platforms, workspaces, names, choices, correct, points, times, texts, afters = zip(*rows)
+        uniform = all(column.count(column[0]) == len(rows) for column in (rounds, platforms, workspaces))
+        columns: list[Any] = [rounds[0], platforms[0], workspaces[0]] if uniform else [
+            list(rounds), list(platforms), list(workspaces)]
         typed = texts.count(None) < len(texts)
-        columns += [_json([a.user_id for a in answers]), _json([a.display_name for a in answers]),
-                    _json([a.choice for a in answers]), _json([a.correct for a in answers]),
-                    _json([a.points for a in answers]),
-                    _json([(a.answered_at - _EPOCH) // _MICROSECOND for a in answers]),
-                    _json(texts) if typed else None]
-        widest = max(len(v[3]) for v in values)
+        columns += [_json(users), _json(names), _json(choices), _json(correct), _json(points),
+                    _json([(t - _EPOCH) // _MICROSECOND for t in times]), _json(texts) if typed else None]
+        widest = max(map(len, afters))
         if widest:
             # Shorter rows repeat their last value; rows without points after hints are null.
-            columns.append(_json([points for _, _, _, after in values
-                                  for points in (after + after[-1:] * (widest - len(after)) if after
-                                                 else (None,) * widest)]))
+            nothing = (None,) * widest
+            columns.append(_json([points for after in afters
+                                  for points in (after + after[-1:] * (widest - len(after)) if after else nothing)]))
             columns.append(widest)
-        keys = [key for key, _ in fresh]
+        keys = list(zip(rounds, users))
         missing: set[int] = set()
         try:
             sql = _INSERT_ANSWERS[uniform, bool(widest), False, typed]
@@ -392,11 +392,14 @@ class PostgresStore:
                 written = {key for key in keys if key[0] not in missing}
         except (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError):  # the second: should key order not hold
             sql = _INSERT_ANSWERS[uniform, bool(widest), True, typed]
-            rows = await self._write_statement(lambda con: con.fetch(sql, *columns))
-            written = {(int(r[0]), str(r[1])) for r in rows}
+            returned = await self._write_statement(lambda con: con.fetch(sql, *columns))
+            written = {(int(r[0]), str(r[1])) for r in returned}
             if len(written) < len(keys):  # already there, or their round is missing
                 missing = await self._missing_rounds({key[0] for key in keys if key not in written})
-        self._remember(written)
+        if uniform and len(written) == len(keys):
+            self._remember_users({rounds[0]: users})  # the usual batch: no need to sort the keys by round
+        else:
+            self._remember(written)
         if missing:
             raise AnswersRefused(written, {key for key in keys if key[0] in missing}, StoreError(
                 f"an answer names round {', '.join(map(str, sorted(missing)))}, which is not in the database; "
@@ -408,6 +411,10 @@ class PostgresStore:
         by_round: dict[int, list[str]] = {}
         for round_id, user_id in written:
             by_round.setdefault(round_id, []).append(user_id)
+        self._remember_users(by_round)
+
+    def _remember_users(self, by_round: Mapping[int, Iterable[str]]) -> None:
+        """Notes that this process wrote the answers of these users to these rounds."""
         for round_id, users in by_round.items():
             if round_id not in self._written and len(self._written) >= WRITTEN_ROUNDS_KEPT:
                 del self._written[next(iter(self._written))]
