@@ -7,7 +7,7 @@ to keep the same constraints.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Awaitable, Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -323,9 +323,12 @@ class Store(Protocol):
         it is closed already or would close later anyway."""
         ...
 
-    async def record_answer(self, answer: AnswerRecord, platform: str, workspace: str,
-                            after_hints: tuple[int, ...] = ()) -> bool:
-        """Stores an answer; False if this user already answered this round.
+    def record_answer(self, answer: AnswerRecord, platform: str, workspace: str,
+                      after_hints: tuple[int, ...] = ()) -> Awaitable[bool]:
+        """Stores an answer; awaited, False if this user already answered this round.
+
+        An awaitable rather than a coroutine, so a store that queues the answer for a batched writer
+        can hand back the future it is woken by (a burst of presses then builds no coroutine each).
 
         ``after_hints``: what the answer is worth if its user took 1, 2, ... hints on the round (the
         last for more). The store reads the hints taken in the same statement or transaction that

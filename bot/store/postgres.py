@@ -334,11 +334,12 @@ class PostgresStore:
 
     # Answers
 
-    async def record_answer(self, answer: AnswerRecord, platform: str, workspace: str,
-                            after_hints: tuple[int, ...] = ()) -> bool:
+    def record_answer(self, answer: AnswerRecord, platform: str, workspace: str,
+                      after_hints: tuple[int, ...] = ()) -> asyncio.Future[bool]:
+        """Queues the answer for the batched writer; the future is woken with whether it was new."""
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._answers.put((answer, platform, workspace, after_hints, future))
-        return await future
+        return future
 
     async def _write_answers(self, batch: list[PendingAnswer]) -> None:
         """Writes one batch of waiting answers, in up to ANSWER_PARTS statements at once (see
