@@ -129,10 +129,23 @@ class StudyBot:
         """Answers a button press; never raises."""
         if not self.accepting:
             return [Reply(STOPPING, ephemeral=True)]
-        # The guard written out rather than through _guard: a burst of presses is a thousand of them at
-        # once, and a press's own work is small, so a coroutine and a closure fewer each is ~5% of its CPU.
+        # Dispatched and guarded here rather than through _guard and a handler coroutine: a burst of
+        # presses is a thousand of them at once, and a press's own work is small, so two coroutines and a
+        # closure fewer each is ~7% of its CPU.
         try:
-            return await self._button(event)
+            press = buttons.parse(event.button_id)
+            if isinstance(press, AnswerPress):
+                self.metrics.answer_presses.inc()
+                return [await self.quiz.press(event, press.round_id, press.choice)]
+            if isinstance(press, RoundPress) and press.kind == "type":
+                return [self.quiz.ask_typed(press.round_id)]
+            if isinstance(press, RoundPress):
+                return [await self.quiz.hint(event, press.round_id, await self._hints_allowed(press.round_id))]
+            if isinstance(press, EntryPress):
+                return await lookup.press_entry(self, event, press)
+            if isinstance(press, ReviewPress):
+                return await reviews.press(self, event, press)
+            return [Reply("That button is not one of mine.", ephemeral=True)]
         except Exception as exc:
             return [self._failed(exc, f"button {event.button_id} from {event.user}")]
 
@@ -445,18 +458,3 @@ class StudyBot:
         if seconds <= 0 or (outbox is not None and not outbox.capabilities.shared_channels):
             return None
         return await self.cooldowns.check(event, seconds, self.clock.now())
-
-    async def _button(self, event: ButtonEvent) -> list[Reply]:
-        press = buttons.parse(event.button_id)
-        if isinstance(press, AnswerPress):
-            self.metrics.answer_presses.inc()
-            return [await self.quiz.press(event, press.round_id, press.choice)]
-        if isinstance(press, RoundPress) and press.kind == "type":
-            return [self.quiz.ask_typed(press.round_id)]
-        if isinstance(press, RoundPress):
-            return [await self.quiz.hint(event, press.round_id, await self._hints_allowed(press.round_id))]
-        if isinstance(press, EntryPress):
-            return await lookup.press_entry(self, event, press)
-        if isinstance(press, ReviewPress):
-            return await reviews.press(self, event, press)
-        return [Reply("That button is not one of mine.", ephemeral=True)]
