@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
-from bot.chat import Channel
+from bot.chat import Channel, fast_init
 
 UserAnswer = tuple[str, str, bool, date | None]  # card id, round kind, correct, daily round's local date
 
@@ -114,6 +114,7 @@ class PendingMessage:
     next_attempt_at: datetime
 
 
+@fast_init
 @dataclass(frozen=True)
 class AnswerRecord:
     """One user's answer to one round."""
