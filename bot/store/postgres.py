@@ -91,6 +91,7 @@ ANSWER_PARTS = 2
 _ANSWER_COLUMNS = ("round_id, platform, workspace, user_id, display_name, choice, correct, points, answered_at, "
                    "typed_text")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 # A JSON array of answer texts, as compact as JSON goes (one encoder: json.dumps with options makes one a call).
 _json = json.JSONEncoder(separators=(",", ":")).encode
 
@@ -98,7 +99,6 @@ _json = json.JSONEncoder(separators=(",", ":")).encode
 def _literal(values: Iterable[object]) -> str:
     """An array literal of numbers or booleans (``str`` gives ``True``, which PostgreSQL reads as true)."""
     return "{" + ",".join(map(str, values)) + "}"
-_MICROSECOND = timedelta(microseconds=1)
 
 
 def _answer_insert(uniform: bool, after_hints: bool, skip_taken: bool, typed: bool) -> str:
@@ -359,9 +359,9 @@ class PostgresStore:
         """Writes the answers of ``first`` that are new; returns the keys written.
 
         A press this process already wrote is a repeat without a statement. The rest go in one plain
-        INSERT, in one order of (user, round); if one of them is already there (written by another process), the
-        INSERT fails as a whole and is repeated with ``ON CONFLICT DO NOTHING`` (as it is after a
-        deadlock, which key order should prevent). Answers to a round that does not exist
+        INSERT, in one order of (user, round); if one of them is already there (written by another
+        process), the INSERT fails as a whole and is repeated with ``ON CONFLICT DO NOTHING`` (as it is
+        after a deadlock, which that order should prevent). Answers to a round that does not exist
         are refused (:class:`AnswersRefused`), as a foreign key would refuse them.
         """
         # One row per new answer, its user first. Sorted, the rows are in one order of (user, round) in every
@@ -406,7 +406,7 @@ class PostgresStore:
             if len(written) < len(keys):  # already there, or their round is missing
                 missing = await self._missing_rounds({key[0] for key in keys if key not in written})
         if uniform and len(written) == len(keys):
-            self._remember_users({rounds[0]: users})  # the usual batch: no need to sort the keys by round
+            self._remember_users({rounds[0]: users})  # the usual batch: no need to group the keys by round
         else:
             self._remember(written)
         if missing:
