@@ -129,7 +129,25 @@ class StudyBot:
         """Answers a button press; never raises."""
         if not self.accepting:
             return [Reply(STOPPING, ephemeral=True)]
-        return await self._guard(self._button(event), lambda: f"button {event.button_id} from {event.user}")
+        # Dispatched and guarded here rather than through _guard and a handler coroutine: a burst of
+        # presses is a thousand of them at once, and a press's own work is small, so two coroutines and a
+        # closure fewer each is ~7% of its CPU.
+        try:
+            press = buttons.parse(event.button_id)
+            if isinstance(press, AnswerPress):
+                self.metrics.answer_presses.inc()
+                return [await self.quiz.press(event, press.round_id, press.choice)]
+            if isinstance(press, RoundPress) and press.kind == "type":
+                return [self.quiz.ask_typed(press.round_id)]
+            if isinstance(press, RoundPress):
+                return [await self.quiz.hint(event, press.round_id, await self._hints_allowed(press.round_id))]
+            if isinstance(press, EntryPress):
+                return await lookup.press_entry(self, event, press)
+            if isinstance(press, ReviewPress):
+                return await reviews.press(self, event, press)
+            return [Reply("That button is not one of mine.", ephemeral=True)]
+        except Exception as exc:
+            return [self._failed(exc, f"button {event.button_id} from {event.user}")]
 
     async def handle_text(self, event: TextSubmitEvent) -> list[Reply]:
         """Answers text written in a field the core asked for (a typed answer); never raises."""
@@ -150,19 +168,24 @@ class StudyBot:
         press's own work) and answered with a private apology."""
         try:
             return await work
-        except StoreUnavailable as exc:
-            # Expected while a database server restarts: one line, no traceback, and a reply that says so.
-            log.warning("not handled, the database is unavailable: %s (%s)", context(), exc)
-            reply = UNAVAILABLE
-        except Exception:
-            log.exception("handler failed: %s", context())
-            reply = APOLOGY
+        except Exception as exc:
+            reply = self._failed(exc, context())
         if on_failure is not None:
             try:
                 await on_failure()
             except Exception as exc:
                 log.warning("could not release the cooldown after a failure: %s", exc)
-        return [Reply(reply, ephemeral=True)]
+        return [reply]
+
+    @staticmethod
+    def _failed(exc: Exception, context: str) -> Reply:
+        """Logs a handler's failure (``exc``, being handled) with its context; the private reply to give."""
+        if isinstance(exc, StoreUnavailable):
+            # Expected while a database server restarts: one line, no traceback, and a reply that says so.
+            log.warning("not handled, the database is unavailable: %s (%s)", context, exc)
+            return Reply(UNAVAILABLE, ephemeral=True)
+        log.exception("handler failed: %s", context)
+        return Reply(APOLOGY, ephemeral=True)
 
     # Timers
 
@@ -435,18 +458,3 @@ class StudyBot:
         if seconds <= 0 or (outbox is not None and not outbox.capabilities.shared_channels):
             return None
         return await self.cooldowns.check(event, seconds, self.clock.now())
-
-    async def _button(self, event: ButtonEvent) -> list[Reply]:
-        press = buttons.parse(event.button_id)
-        if isinstance(press, AnswerPress):
-            self.metrics.answer_presses.inc()
-            return [await self.quiz.press(event, press.round_id, press.choice)]
-        if isinstance(press, RoundPress) and press.kind == "type":
-            return [self.quiz.ask_typed(press.round_id)]
-        if isinstance(press, RoundPress):
-            return [await self.quiz.hint(event, press.round_id, await self._hints_allowed(press.round_id))]
-        if isinstance(press, EntryPress):
-            return await lookup.press_entry(self, event, press)
-        if isinstance(press, ReviewPress):
-            return await reviews.press(self, event, press)
-        return [Reply("That button is not one of mine.", ephemeral=True)]

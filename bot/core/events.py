@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from bot.chat import Channel, User
+from bot.chat import Channel, User, fast_init
 
 __all__ = ["ButtonEvent", "Channel", "CommandEvent", "TextSubmitEvent", "User"]
 
@@ -25,6 +25,7 @@ class CommandEvent:
     options: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
 
+@fast_init
 @dataclass(frozen=True)
 class ButtonEvent:
     """A press of a button the core created; ``button_id`` is the id the core gave it."""

@@ -193,7 +193,8 @@ class QuizMaster:
         record = self.open.get(round_id)
         if record is None and self.store.shared:
             record = await self._shared_round(round_id)
-        if record is None or record.closes_at <= self.now():
+        now = self.now()  # one instant per press: it is when the answer came, and what it is worth then
+        if record is None or record.closes_at <= now:
             return Reply("This round has closed. Watch the channel for the results, or start one with `quiz`.",
                          ephemeral=True)
         if record.kind == "practice" and record.owner_id != event.user.user_id:
@@ -205,10 +206,10 @@ class QuizMaster:
         if record.typed:
             return Reply("This question is answered by typing: press **Answer** and write it.", ephemeral=True)
         correct = choice == card.correct_index
-        points, after_hints = self.award(card, record) if correct else (0, ())
-        answer = AnswerRecord(round_id, event.user.user_id, event.user.display_name, choice, correct, points,
-                              self.now())
-        stored = await self.store.record_answer(answer, event.user.platform, event.user.workspace, after_hints)
+        points, after_hints = self.award(card, record, now) if correct else (0, ())
+        who = event.user
+        answer = AnswerRecord(round_id, who.user_id, who.display_name, choice, correct, points, now)
+        stored = await self.store.record_answer(answer, who.platform, who.workspace, after_hints)
         if not stored:
             return Reply("You already answered this round; your first answer counts.", ephemeral=True)
         if record.kind == "practice":
@@ -219,8 +220,8 @@ class QuizMaster:
             return practice_result(card, choice)
         return _LOCKED_IN[choice]
 
-    def award(self, card: QuizCard, record: RoundRecord) -> tuple[int, tuple[int, ...]]:
-        """The points a right answer given now is worth, by difficulty plus the speed bonus; and what
+    def award(self, card: QuizCard, record: RoundRecord, now: datetime) -> tuple[int, tuple[int, ...]]:
+        """The points a right answer given at ``now`` is worth, by difficulty plus the speed bonus; and what
         it is worth after 1, 2, ... hints (each typed hint costs ``hint_cost`` percent, a 50/50 half).
 
         Computed once, when the answer is taken, and stored with it: later config changes never
@@ -232,7 +233,7 @@ class QuizMaster:
         points = float(self.settings.points_for(card.difficulty))
         if self.settings.speed_bonus:
             total = (record.closes_at - record.opened_at).total_seconds()
-            left = (record.closes_at - self.now()).total_seconds()
+            left = (record.closes_at - now).total_seconds()
             points += self.settings.speed_bonus * max(0.0, min(1.0, left / total)) if total > 0 else 0
         if not record.typed:
             return round(points), (round(points / 2),)  # a 50/50
@@ -256,7 +257,8 @@ class QuizMaster:
         """Records one typed answer, judged by the matcher. Like a press, the reply never tells
         whether it was right: everyone learns that at the reveal."""
         record = self.open.get(round_id)
-        if record is None or record.closes_at <= self.now():
+        now = self.now()
+        if record is None or record.closes_at <= now:
             return Reply("This round closed before your answer arrived. Watch the channel for the results.",
                          ephemeral=True)
         card = self.card_of(record)
@@ -266,10 +268,10 @@ class QuizMaster:
         if not text:
             return Reply("That answer was empty; press **Answer** again and type it.", ephemeral=True)
         correct = judge(card, text).accepted
-        points, after_hints = self.award(card, record) if correct else (0, ())
+        points, after_hints = self.award(card, record, now) if correct else (0, ())
         stored = await self.store.record_answer(
             AnswerRecord(round_id, event.user.user_id, event.user.display_name,
-                         card.correct_index if correct else -1, correct, points, self.now(), text),
+                         card.correct_index if correct else -1, correct, points, now, text),
             event.user.platform, event.user.workspace, after_hints)
         if not stored:
             return Reply("You already answered this round; your first answer counts.", ephemeral=True)

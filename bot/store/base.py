@@ -7,13 +7,13 @@ to keep the same constraints.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Awaitable, Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
-from bot.chat import Channel
+from bot.chat import Channel, fast_init
 
 UserAnswer = tuple[str, str, bool, date | None]  # card id, round kind, correct, daily round's local date
 
@@ -114,6 +114,7 @@ class PendingMessage:
     next_attempt_at: datetime
 
 
+@fast_init
 @dataclass(frozen=True)
 class AnswerRecord:
     """One user's answer to one round."""
@@ -323,9 +324,12 @@ class Store(Protocol):
         it is closed already or would close later anyway."""
         ...
 
-    async def record_answer(self, answer: AnswerRecord, platform: str, workspace: str,
-                            after_hints: tuple[int, ...] = ()) -> bool:
-        """Stores an answer; False if this user already answered this round.
+    def record_answer(self, answer: AnswerRecord, platform: str, workspace: str,
+                      after_hints: tuple[int, ...] = ()) -> Awaitable[bool]:
+        """Stores an answer; awaited, False if this user already answered this round.
+
+        An awaitable rather than a coroutine, so a store that queues the answer for a batched writer
+        can hand back the future it is woken by (a burst of presses then builds no coroutine each).
 
         ``after_hints``: what the answer is worth if its user took 1, 2, ... hints on the round (the
         last for more). The store reads the hints taken in the same statement or transaction that

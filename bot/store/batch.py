@@ -14,10 +14,11 @@ from bot.store.base import AnswerRecord
 
 T = TypeVar("T")
 
-# An answer to write: the answer, its platform and workspace, and its points after 1, 2, ... hints.
-NewAnswer = tuple[AnswerRecord, str, str, tuple[int, ...]]
-# An answer waiting to be written, and the caller's future.
+# An answer waiting to be written: the answer, its platform and workspace, its points after 1, 2, ... hints,
+# and the caller's future.
 PendingAnswer = tuple[AnswerRecord, str, str, tuple[int, ...], "asyncio.Future[bool]"]
+# An answer to write, as an insert gets it: the pending answer itself (the insert leaves its future alone).
+NewAnswer = PendingAnswer
 # (round id, user id): one answer per user per round.
 AnswerKey = tuple[int, str]
 
@@ -72,8 +73,8 @@ async def write_answers(batch: list[PendingAnswer],
     callers as soon as it is written. Every key is in exactly one part.
     """
     first: dict[AnswerKey, NewAnswer] = {}
-    for answer, platform, workspace, after_hints, _ in batch:
-        first.setdefault((answer.round_id, answer.user_id), (answer, platform, workspace, after_hints))
+    for pending in batch:
+        first.setdefault((pending[0].round_id, pending[0].user_id), pending)
     if parts <= 1 or len(first) < 2:
         await _write_part(first, batch, insert)
         return
@@ -90,7 +91,8 @@ async def write_answers(batch: list[PendingAnswer],
 
 async def _write_part(first: dict[AnswerKey, NewAnswer], batch: list[PendingAnswer],
                       insert: Callable[[dict[AnswerKey, NewAnswer]], Awaitable[set[AnswerKey]]]) -> None:
-    """Inserts ``first`` and wakes the callers in ``batch`` (every one whose key is in ``first``)."""
+    """Inserts ``first`` and wakes the callers in ``batch`` (every one whose key is in ``first``, the first
+    of each key being the one in ``first``)."""
     try:
         written = await insert(first)
     except AnswersRefused as partly:
@@ -103,11 +105,13 @@ async def _write_part(first: dict[AnswerKey, NewAnswer], batch: list[PendingAnsw
             if not pending[4].done():
                 pending[4].set_exception(exc)
         return
-    for answer, _, _, _, future in batch:  # (not *_: it builds a list per press)
-        key = (answer.round_id, answer.user_id)
-        if not future.done():
-            future.set_result(key in written)
-        written.discard(key)
+    for key, pending in first.items():
+        if not pending[4].done():
+            pending[4].set_result(key in written)
+    if len(batch) > len(first):  # someone pressed twice within the batch: only the first press was written
+        for pending in batch:
+            if first[pending[0].round_id, pending[0].user_id] is not pending and not pending[4].done():
+                pending[4].set_result(False)
 
 
 def points_after_hints(answer: AnswerRecord, after_hints: tuple[int, ...], hints: int) -> int:

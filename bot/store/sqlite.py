@@ -308,19 +308,19 @@ class SqliteStore:
 
     async def _insert_in_transaction(self, first: dict[AnswerKey, NewAnswer]) -> set[AnswerKey]:
         async with self._transaction():
-            hints = await self._hints_in(first) if any(after for *_, after in first.values()) else {}
+            hints = await self._hints_in(first) if any(new[3] for new in first.values()) else {}
             rows: dict[AnswerKey, tuple[object, ...]] = {
                 key: (answer.round_id, platform, workspace, answer.user_id, answer.display_name, answer.choice,
                       int(answer.correct), points_after_hints(answer, after, hints.get(key, 0)),
                       _ts(answer.answered_at), answer.typed_text)
-                for key, (answer, platform, workspace, after) in first.items()}
+                for key, (answer, platform, workspace, after, _) in first.items()}
             return await self._insert_answers(rows)
 
     async def _hints_in(self, first: dict[AnswerKey, NewAnswer]) -> dict[AnswerKey, int]:
         """Hints taken by the batch's users whose points depend on them, read in the writing transaction."""
         users: dict[int, list[str]] = {}
-        for (round_id, user_id), (*_, after) in first.items():
-            if after:
+        for (round_id, user_id), new in first.items():
+            if new[3]:  # points after hints
                 users.setdefault(round_id, []).append(user_id)
         hints: dict[AnswerKey, int] = {}
         for round_id, ids in users.items():
