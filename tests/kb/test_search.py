@@ -24,10 +24,12 @@ def library() -> Library:
 # regressions: (decision, top-1, top-3) per deck, alone.
 FLOORS = {
     "tensorflow": (0.965, 0.97, 0.985),
+    "agile": (0.785, 0.835, 0.915),
     "docker": (0.87, 0.86, 0.95),
     "git": (0.87, 0.84, 0.93),
     "http-web": (0.875, 0.88, 0.94),
     "javascript": (0.83, 0.86, 0.92),
+    "kubernetes": (0.875, 0.85, 0.945),
     "linux-shell": (0.865, 0.885, 0.98),
     "python": (0.825, 0.86, 0.925),
     "sql": (0.825, 0.83, 0.92),
@@ -87,16 +89,22 @@ def test_a_second_deck_does_not_change_how_the_first_decides(dev: list[DevDeck])
     tensorflow = next(d for d in dev if d.deck.name == "tensorflow")
     others = [d.deck for d in dev if d is not tensorflow]
     alone, together = SearchIndex([tensorflow.deck]), SearchIndex([tensorflow.deck, *others])
+    by_name = {deck.name: SearchIndex([deck]) for deck in others}
     taken = 0
     for case in tensorflow.cases:
         query = str(case["q"])
         mixed = together.search(query)
         if mixed.best is not None and mixed.best.entry.deck == "tensorflow":
             assert mixed == alone.search(query), query
-        elif case["id"] is not None or case["kind"] == "chat":
-            # A TensorFlow question or chat answered from another deck is wrong; an off-topic one
-            # ("git rebase vs merge") answered by the deck it is about is right.
+        elif case["id"] is not None:
+            # A TensorFlow question answered from another deck is wrong; an off-topic one ("git
+            # rebase vs merge") answered by the deck it is about is right.
             taken += mixed.answered
+        elif case["kind"] == "chat" and mixed.answered:
+            # Chat answered from another deck is that deck's own miss (each deck declines 95% of
+            # the chat set alone, ``CHAT_DECLINED``): loading decks together must add none. With
+            # ten dev decks, their few misses each would add up past any share of this deck's.
+            assert by_name[mixed.best.entry.deck].search(query).answered, query
     assert taken / len(tensorflow.cases) <= 0.01  # wrong deck, with every dev deck loaded
 
 
