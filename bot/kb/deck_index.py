@@ -104,7 +104,7 @@ class DeckMatches:
     answered: bool
     about: float         # how much likelier the query's words are in this deck's text than in English
     closeness: float     # cosine between the meanings of the query and the best entry (0 without the model)
-    verbatim: bool = False  # the query is the best entry's question, an alias or a keyword, word for word
+    verbatim: bool = False  # the query is the best entry's question, an alias, a keyword or its id, word for word
 
 
 def _quiz_text(entry: Entry) -> str:
@@ -367,13 +367,16 @@ class DeckIndex:
     # ------------------------------------------------------------------ ranking and deciding
 
     def _asked_verbatim(self, query: str, candidates: np.ndarray) -> int | None:
-        """Which candidate (by position) has ``query`` as its question, an alias or a keyword, word for word.
+        """Which candidate (by position) has ``query`` as its question, an alias, a keyword or its id, word for word.
 
         The author wrote that text for that entry, so it is answered even when its words are too
         common to pass the answer rule on their own ("What is the first thing?" in a small deck).
         A keyword counts as an alias does: "functional API", "Eager execution" typed bare are the
         terms the author listed for that entry (TensorFlow +0.3 decision / +0.5 top-1, Linux shell
-        +0.3 / +0.5, no other dev deck moved). Only the candidates are compared: such an entry
+        +0.3 / +0.5, no other dev deck moved); and so does the id read as words, the author's short
+        name for the entry ("velocity" is the entry ``velocity``, not ``velocity-as-target``, whose
+        question names velocity too: Agile +0.3 / +0.6, no other dev deck moved, alone, beside the
+        built-in deck or with every deck loaded). Only the candidates are compared: such an entry
         holds every query word in its head, so it ranks among them, and the check stays a few
         microseconds on any deck.
         """
@@ -384,12 +387,12 @@ class DeckIndex:
         return None
 
     def _head_phrases(self, at: int) -> tuple[str, ...]:
-        """An entry's question, aliases and keywords as words joined by spaces, worked out once when first needed."""
+        """An entry's question, aliases, keywords and id as words joined by spaces, worked out when first needed."""
         phrases = self._phrases.get(at)
         if phrases is None:
             entry = self.entries[at]
-            phrases = self._phrases[at] = tuple(" ".join(words(text))
-                                                for text in (entry.question, *entry.aliases, *entry.keywords))
+            texts = (entry.question, *entry.aliases, *entry.keywords, entry.id.replace("-", " "))
+            phrases = self._phrases[at] = tuple(" ".join(words(text)) for text in texts)
         return phrases
 
     def _closeness(self, query: str, candidates: np.ndarray) -> np.ndarray | None:

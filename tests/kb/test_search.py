@@ -136,6 +136,13 @@ def test_a_plain_english_paraphrase_is_answered_when_its_entry_is_clearly_closes
     assert not words_alone.answered and words_alone.matches[0].entry.id == expected
 
 
+def test_an_entry_id_typed_back_is_answered_with_that_entry(dev: list[DevDeck]) -> None:
+    """"velocity" is the entry ``velocity``, though ``velocity-as-target`` names velocity in its question too."""
+    deck = next(d.deck for d in dev if d.deck.name == "agile")
+    result = SearchIndex([deck]).search("Velocity")
+    assert result.answered and result.matches[0].entry.id == "velocity"
+
+
 @pytest.mark.parametrize(("deck_name", "query"), [("javascript", "yarn vs pnpm, which package manager should we use"),
                                                   ("docker", "how do I sign container images with cosign"),
                                                   ("python", "read a csv file with pandas")])
