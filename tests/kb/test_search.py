@@ -139,7 +139,7 @@ def test_a_plain_english_paraphrase_is_answered_when_its_entry_is_clearly_closes
 def test_an_entry_id_typed_back_is_answered_with_that_entry(dev: list[DevDeck]) -> None:
     """"velocity" is the entry ``velocity``, though ``velocity-as-target`` names velocity in its question too."""
     deck = next(d.deck for d in dev if d.deck.name == "agile")
-    result = SearchIndex([deck]).search("Velocity")
+    result = SearchIndex([deck]).search("velocity")
     assert result.answered and result.matches[0].entry.id == "velocity"
 
 
