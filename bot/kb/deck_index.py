@@ -176,6 +176,11 @@ class DeckIndex:
         }
         code = code_words(field_texts["question"] + field_texts["aliases"] + field_texts["keywords"])
         self._stopwords = STOPWORDS - code
+        # The deck's name and title name its field: a question that says it ("... in agile") says
+        # only that it is for this deck, so where no entry uses the word it is not a word the
+        # deck lacks (which counts against answering) but none at all (Agile +0.3 decision, no
+        # other dev deck moved, alone, beside the built-in deck or with every deck loaded).
+        self._field_words = frozenset(words(f"{deck.name.replace('-', ' ')} {deck.title}")) - self._stopwords
         self._code_terms = frozenset(stem(word) for word in code)  # English function words all the same
         weights_now = dict(FIELD_WEIGHTS, quiz=self.tuning.quiz_weight)
         n = self.n = len(self.entries)
@@ -236,6 +241,8 @@ class DeckIndex:
             word, i = self._next_word(raw, i)
             if word in self._stopwords and word not in self._synonyms:
                 continue
+            if word in self._field_words and word not in self._synonyms and stem(word) not in self.term_ids:
+                continue  # "a spike in agile", to a deck titled "Agile and Scrum ..." whose entries never say it
             certainty = 1.0
             split: tuple[str, ...] = ()
             if word not in self._synonyms and stem(word) not in self.term_ids:

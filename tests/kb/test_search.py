@@ -143,6 +143,13 @@ def test_an_entry_id_typed_back_is_answered_with_that_entry(dev: list[DevDeck]) 
     assert result.answered and result.matches[0].entry.id == "velocity"
 
 
+def test_the_deck_field_named_in_a_question_does_not_count_against_answering(dev: list[DevDeck]) -> None:
+    """The Agile deck's entries never say "agile"; its title does, so "in agile" is not a word it lacks."""
+    deck = next(d.deck for d in dev if d.deck.name == "agile")
+    result = SearchIndex([deck]).search("what is a spik in agile")
+    assert result.answered and result.matches[0].entry.id == "spike"
+
+
 @pytest.mark.parametrize(("deck_name", "query"), [("javascript", "yarn vs pnpm, which package manager should we use"),
                                                   ("docker", "how do I sign container images with cosign"),
                                                   ("python", "read a csv file with pandas")])
