@@ -88,7 +88,7 @@ class SearchIndex:
         paraphrase goes to the deck that means it even where another deck uses more of its words;
         above the deck's background (``DeckIndex.background``: how close its own questions are to
         entries they are not about), so a deck of long entries does not win on length alone. A deck
-        with an entry whose question, alias or keyword the query is, word for word, takes it first:
+        with an entry whose question, alias, keyword or id the query is, word for word, takes it first:
         its author wrote those words for that entry ("functional API" went to a JavaScript entry).
         Measured with the four dev decks loaded together and left out: routing by the explained
         share (wrong deck up to 8.2% on Python), preferring decks that would answer (4.5%), or

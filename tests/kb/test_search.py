@@ -24,14 +24,16 @@ def library() -> Library:
 # regressions: (decision, top-1, top-3) per deck, alone.
 FLOORS = {
     "tensorflow": (0.965, 0.97, 0.985),
-    "docker": (0.87, 0.86, 0.95),
+    "agile": (0.82, 0.84, 0.915),
+    "docker": (0.88, 0.86, 0.95),
     "git": (0.87, 0.84, 0.93),
-    "http-web": (0.875, 0.88, 0.94),
-    "javascript": (0.83, 0.86, 0.92),
+    "http-web": (0.895, 0.88, 0.94),
+    "javascript": (0.855, 0.86, 0.92),
+    "kubernetes": (0.88, 0.85, 0.945),
     "linux-shell": (0.865, 0.885, 0.98),
-    "python": (0.825, 0.86, 0.925),
-    "sql": (0.825, 0.83, 0.92),
-    "statistics": (0.845, 0.875, 0.95),
+    "python": (0.855, 0.86, 0.925),
+    "sql": (0.84, 0.83, 0.92),
+    "statistics": (0.875, 0.875, 0.95),
 }
 CHAT_DECLINED = 0.95
 
@@ -87,16 +89,22 @@ def test_a_second_deck_does_not_change_how_the_first_decides(dev: list[DevDeck])
     tensorflow = next(d for d in dev if d.deck.name == "tensorflow")
     others = [d.deck for d in dev if d is not tensorflow]
     alone, together = SearchIndex([tensorflow.deck]), SearchIndex([tensorflow.deck, *others])
+    by_name = {deck.name: SearchIndex([deck]) for deck in others}
     taken = 0
     for case in tensorflow.cases:
         query = str(case["q"])
         mixed = together.search(query)
         if mixed.best is not None and mixed.best.entry.deck == "tensorflow":
             assert mixed == alone.search(query), query
-        elif case["id"] is not None or case["kind"] == "chat":
-            # A TensorFlow question or chat answered from another deck is wrong; an off-topic one
-            # ("git rebase vs merge") answered by the deck it is about is right.
+        elif case["id"] is not None:
+            # A TensorFlow question answered from another deck is wrong; an off-topic one ("git
+            # rebase vs merge") answered by the deck it is about is right.
             taken += mixed.answered
+        elif case["kind"] == "chat" and mixed.answered:
+            # Chat answered from another deck is that deck's own miss (each deck declines 95% of
+            # the chat set alone, ``CHAT_DECLINED``): loading decks together must add none. With
+            # ten dev decks, their few misses each would add up past any share of this deck's.
+            assert by_name[mixed.best.entry.deck].search(query).answered, query
     assert taken / len(tensorflow.cases) <= 0.01  # wrong deck, with every dev deck loaded
 
 
@@ -111,6 +119,46 @@ def test_beside_the_built_in_deck_a_dev_deck_keeps_its_questions(dev: list[DevDe
         beside = evaluate(SearchIndex([tensorflow.deck, d.deck]), d.cases, d.deck.name, rank=False)
         assert beside.overall.wrong_deck_rate <= 0.01, f"{d.deck.name}: {_summary(beside)}"
         assert beside.overall.decision >= alone.overall.decision - 0.02, f"{d.deck.name}: {_summary(beside)}"
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("that estimation game with cards where everyone shows their number together", "planning-poker"),
+    ("tickets keep carrying over to the next iteration unfinished", "sprint-spillover"),
+])
+def test_a_plain_english_paraphrase_is_answered_when_its_entry_is_clearly_closest_in_meaning(
+        dev: list[DevDeck], query: str, expected: str) -> None:
+    """Everyday words explain too little of such a question to answer on words alone; the entry
+    clearly closest in meaning, by the deck's own spread, is answered all the same."""
+    deck = next(d.deck for d in dev if d.deck.name == "agile")
+    result = SearchIndex([deck]).search(query)
+    assert result.answered and result.matches[0].entry.id == expected
+    words_alone = SearchIndex([deck], Tuning(meaning_lift=99.0)).search(query)
+    assert not words_alone.answered and words_alone.matches[0].entry.id == expected
+
+
+def test_an_entry_id_typed_back_is_answered_with_that_entry(dev: list[DevDeck]) -> None:
+    """"velocity" is the entry ``velocity``, though ``velocity-as-target`` names velocity in its question too."""
+    deck = next(d.deck for d in dev if d.deck.name == "agile")
+    result = SearchIndex([deck]).search("velocity")
+    assert result.answered and result.matches[0].entry.id == "velocity"
+
+
+def test_the_deck_field_named_in_a_question_does_not_count_against_answering(dev: list[DevDeck]) -> None:
+    """The Agile deck's entries never say "agile"; its title does, so "in agile" is not a word it lacks."""
+    deck = next(d.deck for d in dev if d.deck.name == "agile")
+    result = SearchIndex([deck]).search("what is a spik in agile")
+    assert result.answered and result.matches[0].entry.id == "spike"
+
+
+@pytest.mark.parametrize(("deck_name", "query"), [("javascript", "yarn vs pnpm, which package manager should we use"),
+                                                  ("docker", "how do I sign container images with cosign"),
+                                                  ("python", "read a csv file with pandas")])
+def test_a_near_miss_close_in_meaning_is_still_declined(dev: list[DevDeck], deck_name: str, query: str) -> None:
+    """What sets a near miss apart is the thing it names that the deck lacks, not its meaning:
+    too much of the question in words the deck never uses (``Tuning.meaning_known``)."""
+    deck = next(d.deck for d in dev if d.deck.name == deck_name)
+    assert not SearchIndex([deck]).search(query).answered
+    assert SearchIndex([deck], Tuning(meaning_known=0.0)).search(query).answered
 
 
 @pytest.mark.parametrize(("query", "expected"), [
