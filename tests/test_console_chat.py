@@ -135,7 +135,7 @@ async def test_only_the_first_user_is_an_admin_unless_the_config_names_admins() 
 
 async def test_suggestions_are_printed_once_as_numbered_buttons() -> None:
     adapter, out = await console()
-    await adapter.handle_line("/ask tensor board games for kids")  # suggestions longer than a button label
+    await adapter.handle_line("/ask tensor board games")  # suggestions longer than a button label
     text = out.getvalue()
     assert adapter.buttons and "Did you mean" in text
     for number, button in enumerate(adapter.buttons, 1):

@@ -138,8 +138,7 @@ class DeckIndex:
         self._build()
         if self._model is not None and self.n <= MEANINGS_AT_BUILD:
             self._remember_meanings(list(range(self.n)))
-        # For routing between decks (``SearchIndex``), and for answering on meaning (``match``).
-        self.background, self.spread = self._background_closeness()
+        self.background = self._background_closeness()  # for routing between decks (``SearchIndex``)
         if tuning.phrase_weight > 0 and self.n <= MEANINGS_AT_BUILD:  # word pairs too (~0.1 ms an entry)
             for at in range(self.n):
                 self._entry_pairs(at)
@@ -431,29 +430,25 @@ class DeckIndex:
         self._meanings[start:start + len(missing)] = vectors
         self._rows.update(zip(missing, range(start, start + len(missing))))
 
-    def _background_closeness(self) -> tuple[float, float]:
-        """How close in meaning the deck's questions are to its other entries: the mean and the
-        standard deviation of those cosines (0, 0 without the model).
+    def _background_closeness(self) -> float:
+        """How close in meaning the deck's questions are to its other entries, on average (0 without the model).
 
         Routing between decks counts an entry's closeness above this, not as it is: a deck of long,
         many-named entries is close in meaning to any question of its field (the TensorFlow deck's
         background is 0.35, the dev decks' 0.13-0.26), and took JavaScript and statistics
         questions on that alone. Read from the deck's own text when it is built, so the same on
         any deck; on a large deck from ``BACKGROUND_SAMPLE`` entries (a mean, so a sample is enough).
-        The spread (0.11-0.14 on the dev decks) is the deck's own unit of closeness: an entry one
-        spread above the background is closer to the question than most entries are to questions
-        not about them (``Tuning.meaning_lift``).
         """
         if self._model is None or self.n < 2:
-            return 0.0, 0.0
+            return 0.0
         sample = sorted(set(np.linspace(0, self.n - 1, min(self.n, BACKGROUND_SAMPLE)).astype(int).tolist()))
         if all(i in self._rows for i in sample):  # a small deck's, worked out at build
             entries = self._meanings[[self._rows[i] for i in sample]]
         else:  # a large deck's sample, not kept: the room is for the entries questions meet
             entries = self._model.vectors([self._meaning_text(i) for i in sample])
         cosines = self._model.vectors([self.entries[i].question for i in sample]) @ entries.T
-        others = cosines[~np.eye(len(sample), dtype=bool)]  # each entry's own question left out
-        return float(others.mean()), float(others.std())
+        k = len(sample)
+        return float((cosines.sum() - np.trace(cosines)) / (k * (k - 1)))  # each entry's own question left out
 
     def _meaning_text(self, at: int) -> str:
         """What an entry is about, for ``bot.kb.meaning``: its question, other names and answer."""
@@ -508,28 +503,6 @@ class DeckIndex:
                 self._pairs.clear()
             pairs = self._pairs[at] = frozenset(found)
         return pairs
-
-    def _meant(self, explained: float, unknown: float, closeness: np.ndarray | None, order: np.ndarray) -> bool:
-        """Whether the best entry is, in meaning, clearly the one the question is about.
-
-        A paraphrase in plain English ("what's supposed to happen in our morning check-in each
-        day" for the daily scrum) is made of everyday words that carry little information, and of
-        words the deck never uses ("iteration" where it says "sprint"), so it explains too little
-        of itself to be answered on words alone. Its best entry is then answered on a lower share
-        when that entry is close to it in meaning by the deck's own measure: ``meaning_lift``
-        spreads above the deck's background, and ``meaning_lead`` spreads ahead of the runner-up.
-        Not when the deck does not know much of the question (``unknown``, the share of its
-        information in words the deck never uses, over ``1 - meaning_known``): a near miss ("yarn
-        vs pnpm", "sign images with cosign") is close in meaning to the entries of its field, and
-        what sets it apart is the thing it names that the deck lacks.
-        """
-        t = self.tuning
-        if closeness is None or self.spread <= 0 or explained < t.meaning_coverage or unknown > 1 - t.meaning_known:
-            return False
-        best = float(closeness[order[0]])
-        second = float(closeness[order[1]]) if len(order) > 1 else self.background
-        return (best - self.background >= t.meaning_lift * self.spread
-                and best - second >= t.meaning_lead * self.spread)
 
     def _match_symbols(self, query: str, candidates: int) -> DeckMatches | None:
         """The entries naming the symbols of a question that has no words ("2>&1", "$?"), if any.
@@ -599,8 +572,7 @@ class DeckIndex:
         # explained) is answered, "what's a metaclass" (the point of it unknown) is not.
         explained = matched[best] / max(total - unknown, 1e-9) - unknown / total
         answered = exact is not None or bool(matched[best] >= t.min_evidence
-                                             and (explained >= t.min_coverage or matched[best] >= t.long_evidence
-                                                  or self._meant(explained, unknown / total, closeness, order)))
+                                             and (explained >= t.min_coverage or matched[best] >= t.long_evidence))
         return DeckMatches(top[order], np.round(final[order], 4), float(coverage[best]), answered,
                            self._about(terms), float(closeness[best]) if closeness is not None else 0.0,
                            exact is not None)

@@ -71,22 +71,6 @@ class Tuning:
     # 0 to +1.0 / 0 to +1.8 on every deck and loses on none; 0.1 and 0.4 gain less on average.
     phrase_weight: float = 0.2
 
-    # A best entry clearly closest in meaning is answered on a lower share of the question
-    # (``DeckIndex._meant``): at least ``meaning_coverage`` explained, its closeness
-    # ``meaning_lift`` of the deck's own spreads above its background and ``meaning_lead`` ahead of
-    # the runner-up, and at least ``meaning_known`` of the question's information in words the
-    # deck uses. Units are the deck's own (mean and spread of its questions' closeness to entries
-    # they are not about), so the same setting means the same on any deck. Over the eleven dev
-    # decks alone it answers 56 more questions rightly and 10 near misses wrongly (+46 decisions:
-    # Agile +10, statistics +9, Python +8, JavaScript +6, HTTP +5, no deck lower); each neighbour
-    # in ``GRID`` moves that sum by -13 to +2, those above 0 each with a deck lower or a chat line
-    # answered. Without ``meaning_known``: 5 fewer in sum, 6 more chat lines and 11 more near
-    # misses answered.
-    meaning_lift: float = 0.75
-    meaning_lead: float = 0.5
-    meaning_coverage: float = 0.2
-    meaning_known: float = 0.6
-
     ROUTE_GRID: ClassVar[dict[str, tuple[float, ...]]] = {"route_meaning": (50.0, 100.0, 150.0)}
     GRID: ClassVar[dict[str, tuple[float, ...]]] = {
         "min_coverage": (0.4, 0.5, 0.6),
@@ -94,8 +78,4 @@ class Tuning:
         "body_credit": (0.5, 0.7, 0.85),
         "meaning_weight": (0.3, 0.5, 0.7),
         "phrase_weight": (0.0, 0.2, 0.4),
-        "meaning_lift": (0.5, 0.75, 1.0),
-        "meaning_lead": (0.25, 0.5, 1.0),
-        "meaning_coverage": (0.15, 0.2, 0.25),
-        "meaning_known": (0.5, 0.6, 0.7),
     }

@@ -104,9 +104,9 @@ async def test_every_answer_card_has_at_most_three_related_entries_and_one_pract
 
 async def test_unsure_query_offers_at_most_three_suggestions_whose_press_shows_that_card() -> None:
     bot, _, _ = await make_bot()
-    [unsure] = await bot.handle_command(command("ask tensor board games for kids"))
+    [unsure] = await bot.handle_command(command("ask tensor board games"))
     assert unsure.ephemeral
-    assert unsure.body.startswith('I have no confident answer for "tensor board games for kids". Did you mean:\n1. ')
+    assert unsure.body.startswith('I have no confident answer for "tensor board games". Did you mean:\n1. ')
     assert 1 <= len(unsure.buttons) <= 3
     for number, button in enumerate(unsure.buttons, 1):
         assert button.id.startswith(buttons.ask_id(""))
@@ -129,16 +129,15 @@ async def test_query_with_nothing_close_says_so_without_buttons() -> None:
 
 async def test_unanswered_queries_are_recorded_most_asked_first() -> None:
     bot, _, clock = await make_bot(config=NO_COOLDOWNS)
-    asked = ["what is kubernetes", "tensor board games for kids", "how do I center a div",
-             "tensor board games for kids", "How do I  center a DIV", "what is eager execution",
-             "how do I center a div"]
+    asked = ["what is kubernetes", "tensor board games", "how do I center a div", "tensor board games",
+             "How do I  center a DIV", "what is eager execution", "how do I center a div"]
     for query in asked:
         clock.advance(seconds=1)
         await bot.handle_command(command(f"ask {query}", user("alice")))
     gaps = await bot.store.gaps(10)
     # The same question in other case or spacing counts as one; the latest wording is kept.
     assert [(query, times) for query, times, _ in gaps] == [
-        ("how do I center a div", 3), ("tensor board games for kids", 2), ("what is kubernetes", 1)]
+        ("how do I center a div", 3), ("tensor board games", 2), ("what is kubernetes", 1)]
     assert gaps[0][2] == clock.now()
     assert [q for q, _, _ in await bot.store.gaps(1)] == ["how do I center a div"]
 
@@ -653,10 +652,10 @@ async def test_a_failed_command_does_not_use_up_the_cooldown(monkeypatch: pytest
         raise RuntimeError("database is locked")
 
     monkeypatch.setattr(bot.store, "record_gap", broken)
-    [apology] = await bot.handle_command(command("ask tensor board games for kids"))
+    [apology] = await bot.handle_command(command("ask tensor board games"))
     assert apology.body == APOLOGY
     monkeypatch.undo()
-    [retry] = await bot.handle_command(command("ask tensor board games for kids"))  # at once, same user
+    [retry] = await bot.handle_command(command("ask tensor board games"))  # at once, same user
     assert retry.body.startswith("I have no confident answer")
 
 
