@@ -1,7 +1,7 @@
 """Quiz answers through the core on PostgreSQL, with one process and with three, beside SQLite in the same run.
 
 Prints figures; it is not a pass/fail test. Run from the repository root:
-``python -m bench.answers_pg [--bursts 5] [--size 1000] [--url postgresql://...]``.
+``python -m bench.answers_pg [--bursts 5] [--size 1000] [--pairs 3] [--url postgresql://...]``.
 
 Without ``--url`` a throwaway PostgreSQL server is started on loopback the way the tests start
 one (tests/postgres_server.py: initdb + pg_ctl in a temporary folder, fsync off, so the figures
@@ -13,6 +13,9 @@ Each process runs a StudyBot on the real PostgresStore and presses answers throu
 timed from its start to its reply. With three processes, each is a separate Python process (its
 own pool of connections to the one database); they warm up, then start together on a signal, and
 the rate is every answer of the three over the time from the first start to the last end.
+One process and three take turns ``--pairs`` times, each time with new users: on a shared machine
+the same code's one-process rate moves by a third between runs seconds apart, so each pair's ratio
+is printed and the median of them is the figure to read.
 SQLite's figure is ``bench.answers``' one-process burst, measured here in the same run.
 """
 
@@ -100,12 +103,12 @@ async def worker(url: str, round_id: int, choices: int, prefix: str, count: int,
         await store.close()
 
 
-def several(url: str, round_id: int, choices: int, count: int, size: int, server: PostgresServer | None = None
-            ) -> tuple[float, list[float], float, float | None]:
+def several(url: str, round_id: int, choices: int, count: int, size: int, server: PostgresServer | None = None,
+            prefix: str = "p") -> tuple[float, list[float], float, float | None]:
     """Three processes pressing at once; (answers per second over all, per-press milliseconds, the
     processes' CPU seconds while pressing, the server's from "go" to the last result)."""
     procs = [subprocess.Popen([sys.executable, "-m", "bench.answers_pg", "--worker", url, str(round_id),
-                               str(choices), f"p{i}-", str(count), str(size)],
+                               str(choices), f"{prefix}{i}-", str(count), str(size)],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for i in range(WORKERS)]
     try:
         for p in procs:
@@ -161,6 +164,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bursts", type=int, default=5, help="bursts one after another, per process")
     parser.add_argument("--size", type=int, default=1_000, help="concurrent presses in a burst")
+    parser.add_argument("--pairs", type=int, default=3, help="times one process and three take turns")
     parser.add_argument("--url", help="an empty PostgreSQL database to use (default: start a throwaway server)")
     parser.add_argument("--worker", nargs=6, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -172,13 +176,13 @@ def main() -> None:
     if args.url is None:
         server = start_server()
     try:
-        run(args.url or (server.fresh_database() if server else ""), args.bursts, args.size, server)
+        run(args.url or (server.fresh_database() if server else ""), args.bursts, args.size, args.pairs, server)
     finally:
         if server is not None:
             server.remove()
 
 
-def run(url: str, count: int, size: int, server: PostgresServer | None = None) -> None:
+def run(url: str, count: int, size: int, pairs: int, server: PostgresServer | None = None) -> None:
     total = count * size
     print(f"{os.cpu_count()} cores; bursts of {size:,} concurrent presses, {count} bursts per process; "
           "PostgreSQL on loopback (fsync off), pool of 4 connections per process; load average "
@@ -187,29 +191,38 @@ def run(url: str, count: int, size: int, server: PostgresServer | None = None) -
         sqlite = run_event_loop(_sqlite(Path(folder), size))
     round_id, choices = run_event_loop(open_round(url))
 
-    async def one() -> tuple[float, list[float], float, float | None]:
+    async def one(pair: int) -> tuple[float, list[float], float, float | None]:
         bot, store = await _bot(url)
         try:
-            await bursts(bot, round_id, choices, "warm-one-", 1, 200)
+            await bursts(bot, round_id, choices, f"warm-one{pair}-", 1, 200)
             before = server.cpu_seconds() if server else None
-            start, end, latencies, cpu = await bursts(bot, round_id, choices, "one-", count, size)
+            start, end, latencies, cpu = await bursts(bot, round_id, choices, f"one{pair}-", count, size)
             after = server.cpu_seconds() if server else None
             used = after - before if before is not None and after is not None else None
             return total / (end - start), latencies, cpu, used
         finally:
             await store.close()
 
-    one_rate, one_latencies, one_cpu, one_server = run_event_loop(one())
-    three_rate, three_latencies, three_cpu, three_server = several(url, round_id, choices, count, size, server)
-    stored = run_event_loop(count_answers(url, round_id))
-    expected = 200 + total + WORKERS * (200 + total)
     print(line(f"SQLite, 1 process ({size:,} at once)", sqlite[0], sqlite[1]))
-    print(line(f"PostgreSQL, 1 process ({count}x{size:,})", one_rate, one_latencies))
-    print(line(f"PostgreSQL, {WORKERS} processes ({count}x{size:,} each)", three_rate, three_latencies))
-    print(f"\n  {WORKERS} processes / 1 process: {three_rate / one_rate:.2f}x;  answers stored {stored:,} of "
-          f"{expected:,} ({'all' if stored == expected else 'MISMATCH'})")
-    print(f"  CPU per answer, 1 process: {cpu_line(one_cpu, one_server, total)};  "
-          f"{WORKERS} processes: {cpu_line(three_cpu, three_server, WORKERS * total)}")
+    ratios, one_all, three_all = [], [], []
+    for pair in range(pairs):
+        one_rate, one_latencies, one_cpu, one_server = run_event_loop(one(pair))
+        three_rate, three_latencies, three_cpu, three_server = several(url, round_id, choices, count, size, server,
+                                                                       prefix=f"p{pair}.")
+        ratios.append(three_rate / one_rate)
+        one_all += one_latencies
+        three_all += three_latencies
+        print(f"\n  pair {pair + 1} of {pairs}:  {WORKERS} processes / 1 process: {ratios[-1]:.2f}x")
+        print(line(f"PostgreSQL, 1 process ({count}x{size:,})", one_rate, one_latencies))
+        print(line(f"PostgreSQL, {WORKERS} processes ({count}x{size:,} each)", three_rate, three_latencies))
+        print(f"  CPU per answer, 1 process: {cpu_line(one_cpu, one_server, total)};  "
+              f"{WORKERS} processes: {cpu_line(three_cpu, three_server, WORKERS * total)}")
+    stored = run_event_loop(count_answers(url, round_id))
+    expected = pairs * (200 + total + WORKERS * (200 + total))
+    print(f"\n  {WORKERS} processes / 1 process, median of {pairs}: {statistics.median(ratios):.2f}x "
+          f"(each: {', '.join(f'{r:.2f}' for r in ratios)});  p99 per press over every pair: 1 process "
+          f"{percentile(one_all, 99):.1f} ms, {WORKERS} processes {percentile(three_all, 99):.1f} ms")
+    print(f"  answers stored {stored:,} of {expected:,} ({'all' if stored == expected else 'MISMATCH'})")
     print(f"  load average at the end: {load_average()} (other work on the machine takes CPU from every figure)")
     print("\ntargets: >= 5,000 answers/s with 1 process, >= 1.5x that with 3, p99 < 50 ms per press at 1,000 at once")
 
