@@ -34,8 +34,8 @@ def program() -> NoReturn:
 
     After a one-shot command the process ends at once (``os._exit``, once stdout and stderr are
     flushed): Python's teardown frees the deck index object by object and unloads every module,
-    30-50 ms of a ~250 ms ``studybot ask``, more than the lookup itself. Other commands exit
-    the ordinary way, so their threads and ``atexit`` work finish.
+    30-50 ms, more than the lookup itself. Other commands exit the ordinary way, so their threads
+    and ``atexit`` work finish.
     """
     status = main()
     if sys.argv[1:2] and sys.argv[1] in ONE_SHOT:

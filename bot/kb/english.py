@@ -84,7 +84,7 @@ class _WordList:
     def _line_from(self, at: int) -> bytes:
         """The line starting at byte ``at`` or after it (``b"~"``, after every word, past the last one)."""
         start = 0 if at == 0 else self._data.find(b"\n", at - 1) + 1
-        if start == 0 and at > 0 or start >= len(self._data):
+        if (start == 0 and at > 0) or start >= len(self._data):  # no line break after ``at``, or the end
             return b"~"
         end = self._data.find(b"\n", start)
         return self._data[start:end if end >= 0 else len(self._data)]
