@@ -107,6 +107,16 @@ class DeckMatches:
     verbatim: bool = False  # the query is the best entry's question, an alias, a keyword or its id, word for word
 
 
+def _entry_name(entry: Entry) -> str:
+    """An entry's id read as words: ``join-duplicate-rows`` is the author's short name for it."""
+    return entry.id.replace("-", " ")
+
+
+def _head_texts(entry: Entry) -> tuple[str, ...]:
+    """What names an entry: its question, aliases, keywords and id read as words."""
+    return (entry.question, *entry.aliases, *entry.keywords, _entry_name(entry))
+
+
 def _quiz_text(entry: Entry) -> str:
     """An entry's quiz prompts, explanations and right choices, in that order, one a line.
 
@@ -168,7 +178,7 @@ class DeckIndex:
             "question": [e.question for e in self.entries],
             "aliases": ["\n".join(e.aliases) for e in self.entries],
             "keywords": ["\n".join(e.keywords) for e in self.entries],
-            "name": [e.id.replace("-", " ") for e in self.entries],
+            "name": [_entry_name(e) for e in self.entries],
             "topic": [deck.topics.get(e.topic, e.topic) for e in self.entries],
             "answer": [e.answer for e in self.entries],
             "quiz": [_quiz_text(e) for e in self.entries],
@@ -396,9 +406,7 @@ class DeckIndex:
         """An entry's question, aliases, keywords and id as words joined by spaces, worked out when first needed."""
         phrases = self._phrases.get(at)
         if phrases is None:
-            entry = self.entries[at]
-            texts = (entry.question, *entry.aliases, *entry.keywords, entry.id.replace("-", " "))
-            phrases = self._phrases[at] = tuple(" ".join(words(text)) for text in texts)
+            phrases = self._phrases[at] = tuple(" ".join(words(text)) for text in _head_texts(self.entries[at]))
         return phrases
 
     def _closeness(self, query: str, candidates: np.ndarray) -> np.ndarray | None:
@@ -494,8 +502,7 @@ class DeckIndex:
         pairs = self._pairs.get(at)
         if pairs is None:
             entry = self.entries[at]
-            text = "\n".join((entry.question, *entry.aliases, *entry.keywords, entry.id.replace("-", " "),
-                              entry.answer, _quiz_text(entry)))
+            text = "\n".join((*_head_texts(entry), entry.answer, _quiz_text(entry)))
             term_of, width = self._word_terms.get, len(self.term_ids) + 2
             ids = [i + 2 for i in map(term_of, _WORD_OR_LINE.findall(fold(text))) if i is not None]
             found = {a * width + b for a, b in zip(ids, ids[1:]) if a and b}  # a line break is 0
