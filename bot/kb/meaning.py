@@ -63,9 +63,12 @@ class Meanings:
 
     def prepare(self) -> None:
         """Converts the table and builds the encoder's dict now, so no question of a bot pays for them."""
-        self._vectors = max(self._vectors, CONVERT_AFTER)  # past the point where _unit converts
-        self._table = np.asarray(self._table, dtype=np.float32)
+        self._convert()
         self._pieces.prepare()
+
+    def _convert(self) -> None:
+        """The table in float32 (a no-op once it is): rows are gathered ~2.5x faster than from float16."""
+        self._table = np.asarray(self._table, dtype=np.float32)
 
     def vector(self, text: str) -> np.ndarray:
         """The unit vector of a question, remembered for the next call with the same text.
@@ -85,7 +88,7 @@ class Meanings:
         """The direction of the tokens' mean (that of their sum: no need to divide)."""
         self._vectors += 1
         if self._vectors == CONVERT_AFTER:
-            self._table = np.asarray(self._table, dtype=np.float32)
+            self._convert()
         rows = self._table[ids].astype(np.float32, copy=False)  # the float32 values, converted or not
         total = rows.sum(axis=0) if ids else np.zeros(self._table.shape[1], dtype=np.float32)
         norm = float(np.sqrt(total @ total))
