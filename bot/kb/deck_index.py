@@ -309,13 +309,17 @@ class DeckIndex:
     def _next_word(self, raw: list[str], i: int) -> tuple[str, int]:
         """The word at ``i``, or it joined with the next one when the deck means the joined form.
 
-        "drop out" -> "dropout", "tensor flow" -> "tensorflow"; but "a way" stays two words (a
-        stopword starts it) and so does "batch size" (the deck knows "batch" on its own).
+        "drop out" -> "dropout", "tensor flow" -> "tensorflow", and "post mortem" -> "postmortem"
+        in a deck that says "post" but never "mortem"; but "a way" stays two words (a stopword
+        starts it), and so do "batch size" and "one line" (the deck knows each word on its own)
+        and "check out" (a stopword ends it).
         """
         if i + 1 < len(raw) and raw[i] not in self._stopwords:
-            joined = raw[i] + raw[i + 1]
-            if stem(joined) in self.term_ids and stem(raw[i]) not in self.term_ids:
-                return joined, i + 2
+            first, second = raw[i], raw[i + 1]
+            if stem(first + second) in self.term_ids and (
+                    stem(first) not in self.term_ids
+                    or (stem(second) not in self.term_ids and second not in self._stopwords)):
+                return first + second, i + 2
         return raw[i], i + 1
 
     def _repair(self, word: str) -> str | None:

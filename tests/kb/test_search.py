@@ -263,6 +263,15 @@ def test_words_are_joined_only_when_the_joined_form_is_meant() -> None:
     assert "init" not in [t.term for t in deck.query_terms("what is in its box")]
 
 
+def test_two_words_are_joined_when_the_deck_knows_only_the_first_alone() -> None:
+    deck = _deck_index(_index("Who writes the postmortem?", "How often do we post updates?",
+                              "What is the oneline format?", "Which line is one?", "What is a checkout?",
+                              "When do we check the logs?"))
+    assert "postmortem" in [t.term for t in deck.query_terms("post mortem")]  # "mortem" is no word of the deck
+    assert stem("oneline") not in [t.term for t in deck.query_terms("one line")]  # both are
+    assert "checkout" not in [t.term for t in deck.query_terms("check out")]  # a stopword ends it
+
+
 def test_a_synonym_expansion_carries_the_weight_of_one_word() -> None:
     deck = _deck_index(_index("How do I open a pull request?", synonyms={"pr": "pull request"}))
     terms = {t.term: t.information for t in deck.query_terms("pr")}
