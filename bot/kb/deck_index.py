@@ -9,8 +9,10 @@ to a close deck word only when it is not an English word (``says`` stays ``says`
 synonyms expand acronyms, each part carrying a share of the word. Every word carries the
 information it has in everyday English (``bot.kb.english``), so "time" says little and
 "tensor" much, on any deck. Words find the candidates; their closeness in meaning to the
-question (``bot.kb.meaning``) is blended into the order. Whether to answer is decided on how much
-of the question's information the best entry explains: a share of it, or enough for a long one.
+question (``bot.kb.meaning``) is blended into the order. Whether to answer is a small logistic
+model (``Tuning.answer_logit``) over quantities that mean the same on any deck: how much specific
+information the best entry holds, how far it stands above the second, how close it is in meaning
+above the deck's background, and the most specific word it lacks.
 
 Technical questions are read as people type them: a one-letter flag the deck uses ("-b") is a
 word, two deck words run together ("logfile") are both, a question of symbols alone ("2>&1")
@@ -105,6 +107,7 @@ class DeckMatches:
     about: float         # how much likelier the query's words are in this deck's text than in English
     closeness: float     # cosine between the meanings of the query and the best entry (0 without the model)
     verbatim: bool = False  # the query is the best entry's question, an alias, a keyword or its id, word for word
+    features: tuple[float, ...] = ()  # what the answer rule weighed (``Tuning.ANSWER_FEATURES``), if it was asked
 
 
 def _entry_name(entry: Entry) -> str:
@@ -561,16 +564,15 @@ class DeckIndex:
         # A word in the head counts whole, one only in the answer (or topic, quiz) ``body_credit``.
         matched = t.body_credit * in_full[top] + (1.0 - t.body_credit) * in_head[top]
         total = sum(info.values()) or 1.0
-        unknown = sum(v for term, v in info.items() if term not in self.term_ids)
         coverage = matched / total
         relative = scores[top] / scores[top].max()
         final = t.rank_coverage * coverage + (1 - t.rank_coverage) * relative * coverage.max()
         closeness = self._closeness(query, top)
         if closeness is not None:  # still 0..1: the score people see keeps its meaning
             final = (final + t.meaning_weight * np.clip(closeness, 0.0, 1.0)) / (1.0 + t.meaning_weight)
+        share = np.zeros(len(top))  # per candidate, the share of the query's word pairs it writes side by side
         if t.phrase_weight > 0 and len(terms) > 1:  # toward 1 (still 0..1) by the share of pairs the entry has
             near = np.argsort(-final, kind="stable")[:PHRASE_CANDIDATES]
-            share = np.zeros(len(top))
             share[near] = self._phrase_share(terms, top[near])
             final = final + t.phrase_weight * share * (1.0 - final)
         order = np.argsort(-final, kind="stable")
@@ -578,13 +580,34 @@ class DeckIndex:
         if exact is not None:  # the deck's own question (alias, keyword), typed back: that entry, answered
             order = np.concatenate(([order[exact]], np.delete(order, exact)))
         best = order[0]
-        # Share of what the deck knows of the question that the best entry explains, less the share
-        # the deck does not know at all: "string interpolation format" (one unknown word, the rest
-        # explained) is answered, "what's a metaclass" (the point of it unknown) is not.
-        explained = matched[best] / max(total - unknown, 1e-9) - unknown / total
-        answered = exact is not None or bool(matched[best] >= t.min_evidence
-                                             and (explained >= t.min_coverage or matched[best] >= t.long_evidence))
-        return DeckMatches(top[order], np.round(final[order], 4), float(coverage[best]), answered,
-                           self._about(terms), float(closeness[best]) if closeness is not None else 0.0,
-                           exact is not None)
+        about = self._about(terms)
+        features: tuple[float, ...] = ()
+        if exact is None and matched[best] >= t.min_evidence:
+            features = self._answer_features(terms, info, top, order, matched[best], final, closeness, share, about)
+        answered = exact is not None or bool(features) and t.answer_logit(features) >= 0.0
+        return DeckMatches(top[order], np.round(final[order], 4), float(coverage[best]), answered, about,
+                           float(closeness[best]) if closeness is not None else 0.0, exact is not None, features)
 
+    def _answer_features(self, terms: list[QueryTerm], info: dict[str, float], top: np.ndarray, order: np.ndarray,
+                         evidence: float, final: np.ndarray, closeness: np.ndarray | None, phrase: np.ndarray,
+                         about: float) -> tuple[float, ...]:
+        """What the answer rule (``Tuning.answer_logit``) weighs, in the order of ``Tuning.ANSWER_FEATURES``.
+
+        Each means the same on any deck: nats of English information, shares, cosines above the
+        deck's own background, score differences on the 0..1 scale people see.
+        """
+        best, second = order[0], order[1] if len(order) > 1 else None
+        doc = int(top[best])
+        # The query words the best entry does not hold anywhere (a word the deck lacks included):
+        # a near miss asks for one specific thing the entry never says ("argo rollouts").
+        missed = [v for term, v in info.items()
+                  if term not in self.term_ids or not self.full.holds(self.term_ids[term], doc)]
+        cosines = closeness if closeness is not None else np.zeros(len(top))
+        return (math.log1p(evidence),
+                float(cosines[best]) - self.background,
+                float(cosines[best] - cosines[second]) if second is not None else 0.0,
+                float(final[best] - final[second]) if second is not None else float(final[best]),
+                float(phrase[best]),
+                about / len(terms),
+                max(missed, default=0.0),
+                float(len(missed)))

@@ -63,6 +63,16 @@ class Postings:
                 np.bincount(docs, weights=present, minlength=self.n))
 
 
+    def holds(self, term_id: int, doc: int) -> bool:
+        """Whether document ``doc`` contains the term: a look in the matrix, or a binary search of the
+        term's postings (their documents are in order)."""
+        if self._dense is not None:
+            return bool(self._dense[1][term_id, doc])
+        docs = self.docs[self.ptr[term_id]:self.ptr[term_id + 1]]
+        at = int(np.searchsorted(docs, doc))
+        return at < docs.size and int(docs[at]) == doc
+
+
 def _dense_scores(dense: tuple[np.ndarray, np.ndarray], term_ids: list[int], query_weights: list[float],
                   values: list[float]) -> tuple[np.ndarray, np.ndarray]:
     """``scores`` for a small deck, from its terms x documents matrix: a few array operations

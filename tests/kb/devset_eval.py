@@ -9,6 +9,7 @@ on the everyday chat set ``tests/kb/chat.yaml`` (all null), because a deck must 
     python -m tests.kb.devset_eval path/to/deck ...       # those decks, each on its own
     python -m tests.kb.devset_eval path/to/deck --with-builtin   # ... with the built-in decks loaded beside
     python -m tests.kb.devset_eval --lodo                 # constants chosen on the other decks, scored on the one out
+    python -m tests.kb.fit_answer_rule                    # the answer rule's weights, refitted and left out likewise
     python -m tests.kb.devset_eval tests/kb/decks/* --lodo --with-builtin  # ... and routing's, beside the built-in
     python -m tests.kb.devset_eval --ablate aliases       # the same decks with every alias removed
     python -m tests.kb.devset_eval --misses               # every wrong decision, for reading

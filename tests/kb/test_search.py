@@ -12,7 +12,8 @@ from bot.kb.model import Choice, Deck, Entry, QuizCard
 from bot.kb.search import SearchIndex, Tuning
 from bot.kb.symbols import symbol_tokens
 from bot.kb.text import stem
-from tests.kb.devset_eval import DeckScore, DevDeck, chat_cases, dev_decks, evaluate, load_devset, lodo
+from tests.kb import fit_answer_rule
+from tests.kb.devset_eval import DeckScore, DevDeck, chat_cases, dev_decks, evaluate, load_devset
 
 
 @pytest.fixture(scope="module")
@@ -23,21 +24,21 @@ def library() -> Library:
 # Floors a little under what each dev deck measures (README, "How the lookup works"), so they catch
 # regressions: (decision, top-1, top-3) per deck, alone.
 FLOORS = {
-    "tensorflow": (0.965, 0.97, 0.985),
-    "accounting": (0.815, 0.85, 0.93),
-    "agile": (0.785, 0.835, 0.915),
+    "tensorflow": (0.97, 0.97, 0.985),
+    "accounting": (0.85, 0.85, 0.93),
+    "agile": (0.805, 0.835, 0.915),
     "docker": (0.87, 0.86, 0.95),
-    "git": (0.87, 0.84, 0.93),
-    "http-web": (0.875, 0.88, 0.94),
-    "javascript": (0.83, 0.86, 0.92),
-    "kubernetes": (0.875, 0.85, 0.945),
+    "git": (0.875, 0.84, 0.93),
+    "http-web": (0.89, 0.88, 0.94),
+    "javascript": (0.86, 0.86, 0.92),
+    "kubernetes": (0.885, 0.85, 0.945),
     "linux-shell": (0.865, 0.885, 0.98),
-    "oncall": (0.735, 0.71, 0.845),
-    "privacy": (0.80, 0.805, 0.895),
-    "python": (0.825, 0.86, 0.925),
-    "sql": (0.825, 0.83, 0.92),
-    "statistics": (0.845, 0.875, 0.95),
-    "support": (0.795, 0.79, 0.91),
+    "oncall": (0.755, 0.71, 0.845),
+    "privacy": (0.81, 0.805, 0.895),
+    "python": (0.855, 0.86, 0.925),
+    "sql": (0.84, 0.83, 0.92),
+    "statistics": (0.865, 0.875, 0.95),
+    "support": (0.80, 0.79, 0.91),
 }
 CHAT_DECLINED = 0.95
 
@@ -78,14 +79,22 @@ def test_devset_quality_floors(dev: list[DevDeck]) -> None:
 
 
 def test_leave_one_deck_out_stays_near_the_floors(dev: list[DevDeck]) -> None:
-    """The answer threshold chosen on the other decks does about as well on the one left out.
+    """The answer rule refitted on the other decks (weights and threshold) does about as well on the
+    one left out, and still declines its chat: the rule is not fitted to any one deck."""
+    for name, held in fit_answer_rule.lodo(fit_answer_rule.collect(dev)).items():
+        assert held.decision >= FLOORS[name][0] - 0.01, f"{name}: {held}"
+        assert held.chat_declined >= CHAT_DECLINED, f"{name}: {held}"
 
-    The test varies the main constant only, to stay fast; ``--lodo`` varies all of ``Tuning.GRID``.
-    """
-    for name, _, score in lodo(dev, {"min_coverage": Tuning.GRID["min_coverage"]}):
-        decision, top1, _ = FLOORS[name]
-        assert score.overall.decision >= decision - 0.01, f"{name}: {_summary(score)}"
-        assert score.overall.top1_rate >= top1, f"{name}: {_summary(score)}"
+
+def test_the_answer_rule_in_tuning_is_the_one_the_fit_script_finds(dev: list[DevDeck]) -> None:
+    """``Tuning.answer_weights`` decide as what ``python -m tests.kb.fit_answer_rule`` fits on the dev
+    decks as they are: a change to ranking that moves the rule asks for a refit, not a stale rule.
+    Compared by decisions, not digits, so rounding and a threshold step between equals do not fail it."""
+    samples = fit_answer_rule.collect(dev)
+    tuning = Tuning()
+    fitted = fit_answer_rule.answers(samples, fit_answer_rule.fit_rule(samples, samples.decks))
+    kept = fit_answer_rule.answers(samples, (tuning.answer_weights, tuning.answer_bias))
+    assert (fitted != kept).mean() <= 0.005
 
 
 def test_a_second_deck_does_not_change_how_the_first_decides(dev: list[DevDeck]) -> None:
