@@ -309,7 +309,7 @@ async def test_confident_answer_is_posted_publicly_as_block_kit(rig: Rig) -> Non
 
 
 async def test_unsure_answer_offers_private_suggestions_and_a_pick_is_answered_privately(rig: Rig) -> None:
-    await rig.command("ask tensor board games")
+    await rig.command("ask tensor kitchen recipes")
     [unsure] = rig.replies()
     assert unsure["response_type"] == "ephemeral" and "no confident answer" in unsure["text"]
     suggestions = buttons_of(unsure["blocks"])
