@@ -584,7 +584,7 @@ class DeckIndex:
         features: tuple[float, ...] = ()
         if exact is None and matched[best] >= t.min_evidence:
             features = self._answer_features(terms, info, top, order, matched[best], final, closeness, share, about)
-        answered = exact is not None or bool(features) and t.answer_logit(features) >= 0.0
+        answered = exact is not None or (bool(features) and t.answer_logit(features) >= 0.0)
         return DeckMatches(top[order], np.round(final[order], 4), float(coverage[best]), answered, about,
                            float(closeness[best]) if closeness is not None else 0.0, exact is not None, features)
 
@@ -603,7 +603,15 @@ class DeckIndex:
         missed = [v for term, v in info.items()
                   if term not in self.term_ids or not self.full.holds(self.term_ids[term], doc)]
         cosines = closeness if closeness is not None else np.zeros(len(top))
-        return (math.log1p(evidence),
+        # Share of what the deck knows of the question that the best entry explains, less the share
+        # the deck does not know at all: "string interpolation format" (one unknown word, the rest
+        # explained) is explained, "what's a metaclass" (the point of it unknown) is not.
+        total = sum(info.values()) or 1.0
+        unknown = sum(v for term, v in info.items() if term not in self.term_ids)
+        explained = float(evidence / max(total - unknown, 1e-9) - unknown / total)
+        hand_rule = explained >= self.tuning.min_coverage or evidence >= self.tuning.long_evidence
+        repaired = sum(info[q.term] for q in terms if q.certainty < 1.0) / total
+        return (math.log1p(evidence), explained, float(hand_rule), repaired,
                 float(cosines[best]) - self.background,
                 float(cosines[best] - cosines[second]) if second is not None else 0.0,
                 float(final[best] - final[second]) if second is not None else float(final[best]),
