@@ -86,3 +86,14 @@ def test_vectors_are_the_same_before_and_after_the_table_is_converted(monkeypatc
     assert not isinstance(fresh._table, np.memmap) and fresh._table.dtype == np.float32
     fresh._words.clear()
     assert np.array_equal(fresh.vectors(texts), before)
+
+
+def test_word_vectors_are_unit_rows_and_near_words_are_near() -> None:
+    model = meaning.meanings()
+    assert model is not None
+    mute, silence, invoice, nothing = model.word_vectors(["mute", "silence", "invoice", ""])
+    assert mute.shape == (meaning.WORD_DIMENSIONS,)
+    assert np.linalg.norm(mute) == pytest.approx(1.0, abs=1e-5)
+    assert mute @ silence > mute @ invoice
+    assert not nothing.any()
+
