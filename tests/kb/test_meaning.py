@@ -8,7 +8,8 @@ import pickle
 import numpy as np
 import pytest
 
-from bot.kb import meaning
+from bot.kb import deck_index, meaning
+from bot.kb.deck_index import DeckIndex
 from bot.kb.search import SearchIndex, Tuning
 from tests.kb.devset_eval import dev_decks
 
@@ -86,3 +87,48 @@ def test_vectors_are_the_same_before_and_after_the_table_is_converted(monkeypatc
     assert not isinstance(fresh._table, np.memmap) and fresh._table.dtype == np.float32
     fresh._words.clear()
     assert np.array_equal(fresh.vectors(texts), before)
+
+
+def test_word_vectors_are_unit_rows_and_near_words_are_near() -> None:
+    model = meaning.meanings()
+    assert model is not None
+    mute, silence, invoice, nothing = model.word_vectors(["mute", "silence", "invoice", ""])
+    assert mute.shape == (meaning.WORD_DIMENSIONS,)
+    assert np.linalg.norm(mute) == pytest.approx(1.0, abs=1e-5)
+    assert mute @ silence > mute @ invoice
+    assert not nothing.any()
+
+
+def test_near_words_rank_a_paraphrase_that_exact_words_alone_miss() -> None:
+    agile = next(d.deck for d in dev_decks(with_chat=False) if d.deck.name == "agile")
+    query = "what's the meeting at the end of the iteration where we talk about how we worked together"
+    assert SearchIndex([agile], Tuning(soft_coverage=0.0)).rank(query)[0].entry.id != "retro-purpose"
+    assert SearchIndex([agile]).rank(query)[0].entry.id == "retro-purpose"
+
+
+def test_soft_coverage_is_a_share_and_an_entry_holding_every_word_has_all_of_it() -> None:
+    agile = next(d.deck for d in dev_decks(with_chat=False) if d.deck.name == "agile")
+    index = DeckIndex(agile, Tuning())
+    at = next(i for i, e in enumerate(agile.entries) if e.id == "retro-purpose")
+    everyone = np.arange(len(agile.entries))
+    soft = index._soft_coverage(agile.entries[at].question, everyone)
+    assert soft is not None and soft.min() >= 0.0 and soft[at] == pytest.approx(1.0, abs=1e-5)
+    assert index._soft_coverage("what is the", everyone) is None  # no word that tells anything
+
+
+def test_a_word_table_that_starts_over_when_full_scores_as_one_that_never_does(monkeypatch: pytest.MonkeyPatch,
+                                                                               ) -> None:
+    agile = next(d for d in dev_decks(with_chat=False) if d.deck.name == "agile")
+    queries = [str(c["q"]) for c in agile.cases[:40]]
+    everyone = np.arange(len(agile.deck.entries))
+    whole = DeckIndex(agile.deck, Tuning())
+    monkeypatch.setattr(deck_index, "MEANINGS_AT_BUILD", 0)  # words worked out as candidates are met
+    monkeypatch.setattr(deck_index, "WORD_VECTORS_KEPT", 600)  # a few entries' words: it starts over often
+    bounded = DeckIndex(agile.deck, Tuning())
+    for query in queries:
+        for candidates in (everyone[:8], everyone[::-5], everyone[-10:]):
+            expected, got = whole._soft_coverage(query, candidates), bounded._soft_coverage(query, candidates)
+            assert (expected is None) == (got is None)
+            if expected is not None and got is not None:
+                assert np.allclose(expected, got, atol=1e-6), query
+    assert len(bounded._word_rows) <= 600
