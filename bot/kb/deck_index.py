@@ -456,7 +456,7 @@ class DeckIndex:
         weights = np.array([max(english.information(w) - self.tuning.common_information, 0.0) for w in said])
         if not said or weights.sum() <= 0:
             return None
-        asked = self._model.word_vectors(said)
+        asked = self._model.question_word_vectors(said)
         rows = self._entry_word_rows(candidates.tolist())
         closest = asked @ self._word_vectors[np.concatenate(rows)].T  # query words x every candidate's words
         starts = np.cumsum([0] + [len(r) for r in rows[:-1]])

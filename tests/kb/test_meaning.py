@@ -99,6 +99,16 @@ def test_word_vectors_are_unit_rows_and_near_words_are_near() -> None:
     assert not nothing.any()
 
 
+def test_a_questions_word_vectors_are_remembered_and_equal_the_ones_worked_out() -> None:
+    model = meaning.meanings()
+    assert model is not None
+    words = ["mute", "the", "alarm", "mute"]
+    first = model.question_word_vectors(words)
+    assert set(words) <= set(model._word_units)
+    assert np.array_equal(first, model.word_vectors(words))
+    assert np.array_equal(model.question_word_vectors(words), first)  # read back from memory
+
+
 def test_near_words_rank_a_paraphrase_that_exact_words_alone_miss() -> None:
     agile = next(d.deck for d in dev_decks(with_chat=False) if d.deck.name == "agile")
     query = "what's the meeting at the end of the iteration where we talk about how we worked together"
