@@ -11,8 +11,9 @@ information it has in everyday English (``bot.kb.english``), so "time" says litt
 "tensor" much, on any deck. Words find the candidates; their closeness in meaning to the
 question (``bot.kb.meaning``) is blended into the order. Whether to answer is a small logistic
 model (``Tuning.answer_logit``) over quantities that mean the same on any deck: how much specific
-information the best entry holds, how far it stands above the second, how close it is in meaning
-above the deck's background, and the most specific word it lacks.
+information the best entry holds and what share of the question it explains, how far it stands
+above the second, how close it is in meaning above the deck's background, and the most specific
+word it lacks.
 
 Technical questions are read as people type them: a one-letter flag the deck uses ("-b") is a
 word, two deck words run together ("logfile") are both, a question of symbols alone ("2>&1")
@@ -635,8 +636,8 @@ class DeckIndex:
         relative = scores[top] / scores[top].max()
         # Ranking counts near words as partly explaining the question (``_soft_coverage``).
         soft = self._soft_coverage(query, top) if t.soft_coverage > 0 else None
-        share = coverage if soft is None else (1 - t.soft_coverage) * coverage + t.soft_coverage * soft
-        final = t.rank_coverage * share + (1 - t.rank_coverage) * relative * share.max()
+        explains = coverage if soft is None else (1 - t.soft_coverage) * coverage + t.soft_coverage * soft
+        final = t.rank_coverage * explains + (1 - t.rank_coverage) * relative * explains.max()
         closeness = self._closeness(query, top)
         if closeness is not None:  # still 0..1: the score people see keeps its meaning
             final = (final + t.meaning_weight * np.clip(closeness, 0.0, 1.0)) / (1.0 + t.meaning_weight)

@@ -62,7 +62,6 @@ class Postings:
         return (np.bincount(docs, weights=weights, minlength=self.n),
                 np.bincount(docs, weights=present, minlength=self.n))
 
-
     def holds(self, term_id: int, doc: int) -> bool:
         """Whether document ``doc`` contains the term: a look in the matrix, or a binary search of the
         term's postings (their documents are in order)."""
