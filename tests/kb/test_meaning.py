@@ -11,7 +11,13 @@ import pytest
 from bot.kb import deck_index, meaning
 from bot.kb.deck_index import DeckIndex
 from bot.kb.search import SearchIndex, Tuning
-from tests.kb.devset_eval import dev_decks
+from tests.kb.devset_eval import DevDeck, dev_decks
+
+
+@pytest.fixture(scope="module")
+def dev() -> dict[str, DevDeck]:
+    """The dev decks by name, with their own queries (no chat), loaded once for this module (~1 s)."""
+    return {d.deck.name: d for d in dev_decks(with_chat=False)}
 
 
 def test_the_bundled_model_reads_offline_and_puts_paraphrases_closer() -> None:
@@ -33,7 +39,8 @@ def test_a_text_without_tokens_has_a_zero_vector() -> None:
 
 
 def test_without_the_model_lookup_warns_once_and_ranks_by_words(monkeypatch: pytest.MonkeyPatch,
-                                                               caplog: pytest.LogCaptureFixture) -> None:
+                                                               caplog: pytest.LogCaptureFixture,
+                                                               dev: dict[str, DevDeck]) -> None:
     monkeypatch.setattr(meaning.importlib.util, "find_spec", lambda name: None)
     meaning.meanings.cache_clear()
     try:
@@ -43,7 +50,7 @@ def test_without_the_model_lookup_warns_once_and_ranks_by_words(monkeypatch: pyt
         assert [r.getMessage() for r in caplog.records] == [
             "lookup ranks by words only: WordLlama's bundled model was not found "
             "(pip install 'wordllama>=0.4,<0.5')"]
-        sql = next(d.deck for d in dev_decks(with_chat=False) if d.deck.name == "sql")
+        sql = dev["sql"].deck
         query = "each customer shows up several times once I bring in their orders"
         without_model = SearchIndex([sql]).rank(query)
         meaning.meanings.cache_clear()
@@ -54,8 +61,8 @@ def test_without_the_model_lookup_warns_once_and_ranks_by_words(monkeypatch: pyt
         meaning.meanings.cache_clear()
 
 
-def test_meaning_reorders_a_paraphrase_that_words_alone_miss() -> None:
-    sql = next(d.deck for d in dev_decks(with_chat=False) if d.deck.name == "sql")
+def test_meaning_reorders_a_paraphrase_that_words_alone_miss(dev: dict[str, DevDeck]) -> None:
+    sql = dev["sql"].deck
     query = "each customer shows up several times once I bring in their orders"
     words_only = SearchIndex([sql], Tuning(meaning_weight=0.0)).rank(query)
     with_meaning = SearchIndex([sql]).rank(query)
@@ -63,9 +70,9 @@ def test_meaning_reorders_a_paraphrase_that_words_alone_miss() -> None:
     assert with_meaning[0].entry.id == "join-duplicate-rows"
 
 
-def test_a_question_goes_to_the_deck_that_means_it_not_the_one_with_more_of_its_words() -> None:
-    decks = {d.deck.name: d.deck for d in dev_decks(with_chat=False)}
-    both = [decks["python"], decks["tensorflow"]]
+def test_a_question_goes_to_the_deck_that_means_it_not_the_one_with_more_of_its_words(
+        dev: dict[str, DevDeck]) -> None:
+    both = [dev["python"].deck, dev["tensorflow"].deck]
     query = ("after I split models.py and services.py the app won't start: 'cannot import name User from "
              "partially initialized module'. both files need stuff from each other. how do I untangle this?")
     by_words = SearchIndex(both, Tuning(route_meaning=0.0)).search(query)
@@ -109,15 +116,15 @@ def test_a_questions_word_vectors_are_remembered_and_equal_the_ones_worked_out()
     assert np.array_equal(model.question_word_vectors(words), first)  # read back from memory
 
 
-def test_near_words_rank_a_paraphrase_that_exact_words_alone_miss() -> None:
-    agile = next(d.deck for d in dev_decks(with_chat=False) if d.deck.name == "agile")
+def test_near_words_rank_a_paraphrase_that_exact_words_alone_miss(dev: dict[str, DevDeck]) -> None:
+    agile = dev["agile"].deck
     query = "what's the meeting at the end of the iteration where we talk about how we worked together"
     assert SearchIndex([agile], Tuning(soft_coverage=0.0)).rank(query)[0].entry.id != "retro-purpose"
     assert SearchIndex([agile]).rank(query)[0].entry.id == "retro-purpose"
 
 
-def test_soft_coverage_is_a_share_and_an_entry_holding_every_word_has_all_of_it() -> None:
-    agile = next(d.deck for d in dev_decks(with_chat=False) if d.deck.name == "agile")
+def test_soft_coverage_is_a_share_and_an_entry_holding_every_word_has_all_of_it(dev: dict[str, DevDeck]) -> None:
+    agile = dev["agile"].deck
     index = DeckIndex(agile, Tuning())
     at = next(i for i, e in enumerate(agile.entries) if e.id == "retro-purpose")
     everyone = np.arange(len(agile.entries))
@@ -127,8 +134,8 @@ def test_soft_coverage_is_a_share_and_an_entry_holding_every_word_has_all_of_it(
 
 
 def test_a_word_table_that_starts_over_when_full_scores_as_one_that_never_does(monkeypatch: pytest.MonkeyPatch,
-                                                                               ) -> None:
-    agile = next(d for d in dev_decks(with_chat=False) if d.deck.name == "agile")
+                                                                               dev: dict[str, DevDeck]) -> None:
+    agile = dev["agile"]
     queries = [str(c["q"]) for c in agile.cases[:40]]
     everyone = np.arange(len(agile.deck.entries))
     whole = DeckIndex(agile.deck, Tuning())

@@ -78,19 +78,24 @@ def test_devset_quality_floors(dev: list[DevDeck]) -> None:
         assert score.kinds["chat"].decision >= CHAT_DECLINED, f"{d.deck.name}: {_summary(score)}"
 
 
-def test_leave_one_deck_out_stays_near_the_floors(dev: list[DevDeck]) -> None:
+@pytest.fixture(scope="module")
+def samples(dev: list[DevDeck]) -> fit_answer_rule.Samples:
+    """Every dev query's answer-rule inputs, collected once for the tests that fit the rule (~2 s)."""
+    return fit_answer_rule.collect(dev)
+
+
+def test_leave_one_deck_out_stays_near_the_floors(samples: fit_answer_rule.Samples) -> None:
     """The answer rule refitted on the other decks (weights and threshold) does about as well on the
     one left out, and still declines its chat: the rule is not fitted to any one deck."""
-    for name, held in fit_answer_rule.lodo(fit_answer_rule.collect(dev)).items():
+    for name, held in fit_answer_rule.lodo(samples).items():
         assert held.decision >= FLOORS[name][0] - 0.01, f"{name}: {held}"
         assert held.chat_declined >= CHAT_DECLINED, f"{name}: {held}"
 
 
-def test_the_answer_rule_in_tuning_is_the_one_the_fit_script_finds(dev: list[DevDeck]) -> None:
+def test_the_answer_rule_in_tuning_is_the_one_the_fit_script_finds(samples: fit_answer_rule.Samples) -> None:
     """``Tuning.answer_weights`` decide as what ``python -m tests.kb.fit_answer_rule`` fits on the dev
     decks as they are: a change to ranking that moves the rule asks for a refit, not a stale rule.
     Compared by decisions, not digits, so rounding and a threshold step between equals do not fail it."""
-    samples = fit_answer_rule.collect(dev)
     tuning = Tuning()
     fitted = fit_answer_rule.answers(samples, fit_answer_rule.fit_rule(samples, samples.decks))
     kept = fit_answer_rule.answers(samples, (tuning.answer_weights, tuning.answer_bias))
