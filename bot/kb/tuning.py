@@ -40,9 +40,9 @@ class Tuning:
     # near misses. Every feature means the same on any deck (``ANSWER_FEATURES``); the threshold
     # is the one with the best summed decision that keeps every deck's chat declined >= 95% and
     # the near misses declined as often as the hand rule did (83.9% of the dev decks', pooled).
-    answer_weights: tuple[float, ...] = (0.9249, 0.779, 0.7074, 2.01, 1.818, 2.346, 6.049, 1.62, 0.04334, -0.07887,
-                                         0.1618)
-    answer_bias: float = -4.529
+    answer_weights: tuple[float, ...] = (0.9938, 0.7447, 0.6656, 1.623, 1.861, 2.903, 5.78, 1.741, 0.04281, -0.07915,
+                                         0.1614)
+    answer_bias: float = -4.663
     # The earlier rounds' hand rule, now one of the model's features (``half_explained``): the best
     # entry explains this share of the question's information that the deck knows, less the share
     # in words the deck never uses ...

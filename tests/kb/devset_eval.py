@@ -132,15 +132,26 @@ def builtin_decks() -> list[Deck]:
     return load_decks(deck_folders([builtin_decks_root()]))
 
 
+def add_chat(own: list[Case], chat: list[Case]) -> tuple[Case, ...]:
+    """A deck's queries and the chat set, less the chat lines the deck's queries list themselves.
+
+    The chat set is everyday team chat for most decks, but "how do I request time off" is what
+    an HR handbook is for: its author lists the line in the deck's queries with the entry that
+    answers it, and it is scored as that, not as chat to decline.
+    """
+    claimed = {str(case["q"]).strip().lower() for case in own}
+    return tuple(own + [case for case in chat if str(case["q"]).strip().lower() not in claimed])
+
+
 def dev_decks(folders: Sequence[Path] = (), with_chat: bool = True) -> list[DevDeck]:
     """The decks named (or the built-in one and every folder in tests/kb/decks), with their queries."""
     chat = chat_cases() if with_chat else []
     if folders:
-        return [DevDeck(deck, tuple(read_cases(folder / QUERIES) + chat))
+        return [DevDeck(deck, add_chat(read_cases(folder / QUERIES), chat))
                 for folder, deck in zip(folders, load_decks(folders))]
-    out = [DevDeck(deck, tuple(load_devset() + chat)) for deck in builtin_decks() if deck.name == "tensorflow"]
+    out = [DevDeck(deck, add_chat(load_devset(), chat)) for deck in builtin_decks() if deck.name == "tensorflow"]
     folders = sorted(p.parent for p in DEV_DECKS.glob(f"*/{QUERIES}")) if DEV_DECKS.is_dir() else []
-    out += [DevDeck(deck, tuple(read_cases(folder / QUERIES) + chat))
+    out += [DevDeck(deck, add_chat(read_cases(folder / QUERIES), chat))
             for folder, deck in zip(folders, load_decks(folders))]
     return out
 
