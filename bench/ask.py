@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import os
 
-# Before numpy is imported: a BLAS thread pool would let a figure use cores the bot does not get.
-for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_variable, "1")
+from bot.blas import one_thread
+
+one_thread()  # as ``studybot`` does, before numpy is imported
 
 import argparse  # noqa: E402
 import random  # noqa: E402

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from bot import __version__
+from bot.blas import one_thread
 from bot.config import ConfigError, load_config
 from bot.typed_text import decode_line, undecodable
 
@@ -54,6 +55,7 @@ def _exit_now(status: int) -> NoReturn:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line; returns the process exit status."""
+    one_thread()  # before any command imports numpy
     parser = _parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "handler"):

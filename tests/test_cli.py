@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+from bot import blas
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -205,3 +210,24 @@ def test_the_command_line_imports_what_a_command_needs_only_when_it_runs() -> No
     assert loaded.stdout.strip() == ""
     version = studybot("--version")
     assert version.returncode == 0 and version.stdout.startswith("studybot ")
+
+
+def test_a_lookup_multiplies_on_one_blas_thread_unless_told_otherwise() -> None:
+    """numpy's BLAS pool starts a thread per core, and on a busy machine a question waited for them
+    (p99 15-20 ms against 0.39 ms: ``bot.blas``). Counted as the threads the process holds after an
+    ``ask`` with no BLAS variable set, against numpy imported without the command line."""
+    if not Path("/proc/self/task").is_dir():
+        pytest.skip("threads are counted in /proc")
+    env = {k: v for k, v in os.environ.items() if k not in blas.VARIABLES}
+    count = "import os, sys; print(len(os.listdir('/proc/self/task')), file=sys.stderr)"
+
+    def threads(code: str, extra: dict[str, str] | None = None) -> int:
+        run = subprocess.run([sys.executable, "-c", f"{code}; {count}"], capture_output=True, text=True,
+                             cwd=REPO, timeout=60, env={**env, **(extra or {})}, check=True)
+        return int(run.stderr.strip().splitlines()[-1])
+
+    if threads("import numpy") == 1:
+        pytest.skip("one core: numpy's BLAS starts no pool to compare against")
+    assert threads("from bot.cli import main; main(['ask', 'dropout', '--json'])") == 1
+    told = threads("from bot.cli import main; main(['ask', 'dropout', '--json'])", {"OPENBLAS_NUM_THREADS": "2"})
+    assert told == 2  # someone who set it keeps it
