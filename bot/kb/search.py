@@ -90,9 +90,9 @@ class SearchIndex:
         entries they are not about), so a deck of long entries does not win on length alone. So
         does the share of the question the deck's best entry explains (``Tuning.route_coverage``):
         with many decks loaded, several use a question's words, and the one with an entry about
-        all of them is the one it is about. A deck
-        with an entry whose question, alias, keyword or id the query is, word for word, takes it first:
-        its author wrote those words for that entry ("functional API" went to a JavaScript entry).
+        all of them is the one it is about. A deck with an entry whose question, alias, keyword
+        or id the query is, word for word, takes it first: its author wrote those words for that
+        entry ("functional API" went to a JavaScript entry).
         Measured with the four dev decks loaded together and left out: routing by the explained
         share (wrong deck up to 8.2% on Python), preferring decks that would answer (4.5%), or
         "about" plus ten times the share (mixed: 2.2% TensorFlow, 3.1% Python against 2.8, 2.4).
