@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import signal
 import subprocess
 import sys
@@ -30,7 +29,20 @@ import pytest_asyncio
 from aiohttp import web
 
 from bot.adapters.slack.http import EVENTS_PATH
-from tests.adapters.test_slack import FORM, GENERAL, SECRET, Call, FakeSlack, command_fields, payload, signed
+from bot.core import buttons as button_ids
+from tests.adapters.test_slack import (
+    FORM,
+    GENERAL,
+    SECRET,
+    Call,
+    FakeSlack,
+    buttons_of,
+    command_fields,
+    is_question,
+    is_reveal,
+    payload,
+    signed,
+)
 from tests.postgres_server import PostgresServer, free_port
 from tests.test_process import REPO, environment
 
@@ -55,8 +67,9 @@ class WorkersSlack(FakeSlack):
             return await super()._api(request)
         data = await _data(request)  # the body can be read once: answered here, as the base class would
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
-        if '"Answer:' not in json.dumps(data):
-            call = Call("chat.postMessage", data, token, self._answer("chat.postMessage", data))
+        call = Call("chat.postMessage", data, token)
+        if not is_reveal(call):
+            call.answer = self._answer("chat.postMessage", data)
             self.calls.append(call)
             return web.json_response(call.answer)
         self.hold_reveals = False
@@ -72,8 +85,7 @@ class WorkersSlack(FakeSlack):
 
     def reveals(self) -> list[tuple[str, str]]:
         """(token, text) of every reveal Slack took."""
-        return [(c.token, json.dumps(c.data)) for c in self.of("chat.postMessage")
-                if c.answer.get("ok") and '"Answer:' in json.dumps(c.data)]
+        return [(c.token, json.dumps(c.data)) for c in self.calls if c.answer.get("ok") and is_reveal(c)]
 
 
 async def _data(request: web.Request) -> dict[str, Any]:
@@ -204,13 +216,11 @@ async def _wait_healthy(session: aiohttp.ClientSession, port: int, process: subp
 
 
 def question_buttons(slack: FakeSlack, after: int) -> list[str]:
-    posts = [c for c in slack.of("chat.postMessage")[after:] if re.search(r'"(v\d+:)?answer:', json.dumps(c.data))]
+    posts = [c for c in slack.of("chat.postMessage")[after:] if is_question(c)]
     if not posts:
         return []
-    blocks = posts[-1].data["blocks"]
-    blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
-    values = [e["value"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
-    return [v for v in values if re.match(r"(v\d+:)?answer:", v)]  # not the 50/50 hint (#13)
+    values = [b["value"] for b in buttons_of(posts[-1].data["blocks"])]
+    return [v for v in values if isinstance(button_ids.parse(v), button_ids.AnswerPress)]  # not the 50/50 hint (#13)
 
 
 async def start_quiz(cluster: Cluster, seconds: int) -> tuple[int, list[str]]:

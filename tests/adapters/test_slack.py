@@ -18,6 +18,7 @@ import re
 import socket
 import time
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -46,10 +47,12 @@ from bot.config import Config, ConfigError, CooldownSection, SlackSection
 from bot.core import buttons as button_ids
 from bot.core.app import StudyBot
 from bot.core.commands import lookup
+from bot.core.events import Channel
 from bot.core.outbox import DeliveryDeferred, DeliveryRefused
 from bot.core.replies import Button, Field, Reply
+from bot.core.rounds import question_reply, reveal_reply
 from bot.log_privacy import keep_users_text_out_of_logs
-from bot.store.base import Learner
+from bot.store.base import Learner, RoundRecord
 from tests.clock import FakeClock
 from tests.core.fakes import make_bot
 
@@ -61,6 +64,7 @@ SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test-bot-token"
 APP_TOKEN = "xapp-test-app-token"
 TEAM, GENERAL = "T0STUDY01", "C0GENERAL"
+NOON = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 ALICE, BOB, ADMIN, OWNER, LISTED = "U0ALICE01", "U0BOB0001", "U0ADMIN01", "U0OWNER01", "U0LISTED1"
 STRANGER = "U0NOBODY1"  # users.info does not know them
 BOT_USER = "U0STUDYBOT"
@@ -287,6 +291,24 @@ def all_text(blocks: list[dict[str, Any]]) -> str:
     return json.dumps(blocks, ensure_ascii=False)
 
 
+def is_question(call: Call) -> bool:
+    """A round's question: a post with a round's buttons (its choices, or a typed round's "Answer"). Told by
+    the buttons' ids, never by words in the text, which come from the card (an explanation may say "the
+    tempting wrong answer: ...")."""
+    if call.method != "chat.postMessage":
+        return False
+    blocks = call.data.get("blocks") or []
+    blocks = json.loads(blocks) if isinstance(blocks, str) else blocks  # a form post sends them as JSON text
+    presses = [button_ids.parse(str(b.get("value", ""))) for b in buttons_of(blocks)]
+    return any(isinstance(p, button_ids.AnswerPress) or (isinstance(p, button_ids.RoundPress) and p.kind == "type")
+               for p in presses)
+
+
+def is_reveal(call: Call) -> bool:
+    """A round's reveal: a post titled "Answer: <prompt>" (the fallback text opens with the title, in bold)."""
+    return call.method == "chat.postMessage" and str(call.data.get("text", "")).startswith("*Answer: ")
+
+
 # Asking
 
 
@@ -432,6 +454,29 @@ async def test_reveal_of_a_choice_holding_code_has_no_stray_asterisks(rig: Rig, 
     body = blocks_of("section", reveal.data["blocks"])[0]["text"]["text"]
     assert body.startswith(f"*{'ABCDE'[card.correct_index]}. Call `t.numpy()`*")
     assert "**" not in all_text(reveal.data["blocks"])
+
+
+async def test_questions_and_reveals_are_told_apart_by_their_buttons_and_title_not_their_cards_words(
+        rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The process tests count what Slack took with ``is_question`` and ``is_reveal``. Told apart by the words
+    "answer:" and "Answer:", this card's reveal ("... is the tempting wrong answer: ...") counted as a second
+    question: a test that picks its card at random failed once in about sixty runs."""
+    card = rig.bot.library.card("tensorflow/classification-losses/q1")
+    assert card is not None and "wrong answer:" in card.explanation
+    monkeypatch.setattr(rig.bot.quiz, "pick_card", lambda topic, exclude=frozenset(), typed=False: card)
+    await rig.command("quiz seconds 10")
+    rig.clock.advance(seconds=11)
+    await rig.bot.tick()
+    posts = rig.slack.of("chat.postMessage")
+    assert [(is_question(c), is_reveal(c)) for c in posts] == [(True, False), (False, True)]
+    record = RoundRecord(1, Channel("slack", TEAM, GENERAL), "quiz", card.id, NOON, NOON)
+    for each in (c for deck in rig.bot.library.decks for c in deck.cards):  # every card, as Slack would get it
+        for typed in (False, True):
+            messages = (render(question_reply(each, replace(record, typed=typed), "Topic", hints=True)),
+                        render(reveal_reply(each, [], typed)))
+            calls = [Call("chat.postMessage", {"channel": GENERAL, "text": m.text, "blocks": m.blocks})
+                     for m in messages]
+            assert [(is_question(c), is_reveal(c)) for c in calls] == [(True, False), (False, True)], each.id
 
 
 async def test_answer_card_with_bold_code_has_no_stray_asterisks(rig: Rig) -> None:
