@@ -39,7 +39,7 @@ MODULES = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
 
 # Modules at the package's top level, by layer (a new one must be placed here: see the message below).
 ROOT_MODULES = {"bot": "process", "bot.cli": "process", "bot.run": "process", "bot.__main__": "process",
-                "bot.database": "process",
+                "bot.database": "process", "bot.blas": "process",
                 "bot.health": "adapters", "bot.startup": "adapters",
                 "bot.chat": "shared", "bot.config": "shared", "bot.typed_text": "shared", "bot.logs": "shared",
                 "bot.log_privacy": "shared"}
