@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
@@ -73,10 +74,29 @@ class Library:
 
 
 def served_library(config: Config) -> Library:
-    """The library a running bot serves: configured, indexed and prepared for many questions."""
+    """The library a running bot serves: configured, indexed, prepared for many questions and set
+    out of the garbage collector's way (``set_aside_long_lived``)."""
     library = configured_library(config)
     library.index.prepare()
+    set_aside_long_lived()
     return library
+
+
+def set_aside_long_lived() -> None:
+    """Moves every object alive now out of the reach of Python's full garbage collections.
+
+    Why: a full collection walks every tracked object, and a served index is hundreds of
+    thousands of them that live as long as the process and form no cycles. With a 100,000-entry
+    deck one collection took 220-240 ms, stalling the event loop and every chat with it; set
+    aside, 45-72 ms (what 10,000 questions add to the caches). On the built-in deck it changes
+    nothing ``bench.ask`` shows (p99 0.58-0.62 against 0.56-0.64 ms). Objects set aside are
+    still freed by reference counting, as a reload's old index is; what was set aside at the
+    last load is put back and collected first, so a cycle that has become garbage since is not
+    kept for good.
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 def configured_library(config: Config) -> Library:
