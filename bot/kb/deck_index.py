@@ -112,6 +112,9 @@ class DeckMatches:
     closeness: float     # cosine between the meanings of the query and the best entry (0 without the model)
     verbatim: bool = False  # the query is the best entry's question, an alias, a keyword or its id, word for word
     features: tuple[float, ...] = ()  # what the answer rule weighed (``Tuning.ANSWER_FEATURES``), if it was asked
+    # The best entry holds at least one specific word's worth of the question (``Tuning.min_evidence``),
+    # or names its symbols: what a suggestion needs when the deck declines.
+    specific: bool = True
 
 
 def _entry_name(entry: Entry) -> str:
@@ -657,7 +660,8 @@ class DeckIndex:
             features = self._answer_features(terms, info, top, order, matched[best], final, closeness, share, about)
         answered = exact is not None or (bool(features) and t.answer_logit(features) >= 0.0)
         return DeckMatches(top[order], np.round(final[order], 4), float(coverage[best]), answered, about,
-                           float(closeness[best]) if closeness is not None else 0.0, exact is not None, features)
+                           float(closeness[best]) if closeness is not None else 0.0, exact is not None, features,
+                           exact is not None or bool(matched[best] >= t.min_evidence))
 
     def _answer_features(self, terms: list[QueryTerm], info: dict[str, float], top: np.ndarray, order: np.ndarray,
                          evidence: float, final: np.ndarray, closeness: np.ndarray | None, phrase: np.ndarray,
