@@ -139,6 +139,10 @@ def _parser() -> argparse.ArgumentParser:
     kb_import.add_argument("--out", type=Path, help="folder to create (default: ./DECK)")
     kb_import.add_argument("--force", action="store_true", help="replace the deck already in --out")
     kb_import.set_defaults(handler=_kb_import)
+    kb_score = kb_sub.add_parser("score", help="how lookup does on a deck's own queries.yaml, per kind of question")
+    kb_score.add_argument("paths", nargs="+", type=Path, help="deck folders (or folders of decks) with a queries.yaml")
+    kb_score.add_argument("--misses", action="store_true", help="also list every wrong decision")
+    kb_score.set_defaults(handler=_kb_score)
     kb_gaps = kb_sub.add_parser("gaps", parents=[common, data], help="questions that got no confident answer")
     kb_gaps.add_argument("--limit", type=_positive, default=30)
     kb_gaps.set_defaults(handler=_kb_gaps)
@@ -301,6 +305,44 @@ def _kb_validate(args: argparse.Namespace) -> int:
     for deck in decks:
         print(f"ok  {deck.name}: {len(deck.entries)} entries, {len(deck.cards)} quiz cards")
     return 0
+
+
+def _kb_score(args: argparse.Namespace) -> int:
+    """Each deck alone on its own queries: what a team writing a deck measures its changes with."""
+    import yaml
+
+    from bot.kb.folders import QUERIES_FILE, deck_folders
+    from bot.kb.loader import load_decks
+    from bot.kb.scoring import case_problems, evaluate, score_lines
+    from bot.kb.search import SearchIndex
+
+    folders = deck_folders(args.paths)
+    status = 0
+    for folder, deck in zip(folders, load_decks(folders)):  # a broken deck raises DeckError, reported by main()
+        path = folder / QUERIES_FILE
+        if not path.is_file():
+            print(f"{folder}: no {QUERIES_FILE} to score: write one as a YAML list of "
+                  "{q: the question, id: the entry that answers it (null: decline), kind: paraphrase, typo, ...}",
+                  file=sys.stderr)
+            status = 1
+            continue
+        try:
+            cases = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as error:
+            print(f"{path}: not YAML: {error}", file=sys.stderr)
+            status = 1
+            continue
+        problems = case_problems(cases, {entry.id for entry in deck.entries})
+        if problems:
+            print("\n".join(f"{path}: {problem}" for problem in problems), file=sys.stderr)
+            status = 1
+            continue
+        cases = [{**case, "id": None if case.get("id") is None else str(case["id"])} for case in cases]  # id: 17
+        score = evaluate(SearchIndex([deck]), cases, deck.name)
+        print("\n".join(score_lines(score, f"{deck.name} ({len(deck.entries)} entries)")))
+        if args.misses:
+            print("\n".join("    " + miss for miss in score.misses))
+    return status
 
 
 def _kb_import(args: argparse.Namespace) -> int:

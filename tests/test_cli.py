@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -231,3 +232,26 @@ def test_a_lookup_multiplies_on_one_blas_thread_unless_told_otherwise() -> None:
     assert threads("from bot.cli import main; main(['ask', 'dropout', '--json'])") == 1
     told = threads("from bot.cli import main; main(['ask', 'dropout', '--json'])", {"OPENBLAS_NUM_THREADS": "2"})
     assert told == 2  # someone who set it keeps it
+
+
+def test_kb_score_prints_a_decks_figures_per_kind_and_refuses_queries_it_cannot_score(tmp_path: Path) -> None:
+    """What a team writing its own deck measures it with: its queries.yaml, per kind; a query file
+    that names no entry of the deck, or a deck without one, is refused with what to write."""
+    docker = REPO / "tests" / "kb" / "decks" / "docker"
+    scored = studybot("kb", "score", str(docker), "--misses")
+    assert scored.returncode == 0, scored.stderr
+    first, *kinds = scored.stdout.splitlines()
+    assert first.startswith("docker (37 entries): ") and "decision" in first and "top-3" in first
+    assert any(line.strip().startswith("paraphrase") for line in kinds)
+    assert any("want " in line and "got " in line for line in kinds)  # --misses
+    deck = tmp_path / "deck"
+    shutil.copytree(docker, deck)
+    (deck / "queries.yaml").write_text('- {q: "how do I list containers", id: list-containerz}\n- {id: null}\n'
+                                       '- {q: "what is a volume", id: null, kind: nearmiss}\n')
+    refused = studybot("kb", "score", str(deck))
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert "item 1 ('how do I list containers'): id 'list-containerz' is no entry of the deck" in refused.stderr
+    assert "item 2: needs q: the question as text" in refused.stderr
+    (deck / "queries.yaml").unlink()
+    missing = studybot("kb", "score", str(deck))
+    assert missing.returncode == 1 and "no queries.yaml to score" in missing.stderr

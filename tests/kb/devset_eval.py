@@ -26,17 +26,17 @@ import argparse
 import dataclasses
 import math
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 from rapidfuzz import fuzz, process
 
 from bot.kb.folders import QUERIES_FILE, builtin_decks_root, deck_folders
 from bot.kb.loader import load_decks
 from bot.kb.model import Deck
+from bot.kb.scoring import Case, DeckScore, evaluate, read_cases, score_lines
 from bot.kb.search import SearchIndex, Tuning
 from bot.kb.text import STOPWORDS, stem, words
 
@@ -45,64 +45,6 @@ DEVSET = HERE / "devset.yaml"  # the built-in TensorFlow deck's queries
 CHAT = HERE / "chat.yaml"
 DEV_DECKS = HERE / "decks"
 QUERIES = QUERIES_FILE
-KIND_ORDER = ["paraphrase", "typo", "keywords", "term", "long", "offtopic", "nearmiss", "chat"]
-
-Case = dict[str, str | None]
-
-
-@dataclass
-class Rates:
-    """Counts for one group of queries; top-k apply to on-topic queries only."""
-
-    total: int = 0
-    on_topic: int = 0
-    decided: int = 0
-    top1: int = 0
-    top3: int = 0
-    wrong_deck: int = 0
-
-    def add(self, other: Rates) -> None:
-        for f in dataclasses.fields(self):
-            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
-
-    @property
-    def decision(self) -> float:
-        return self.decided / self.total if self.total else math.nan
-
-    @property
-    def top1_rate(self) -> float:
-        return self.top1 / self.on_topic if self.on_topic else math.nan
-
-    @property
-    def top3_rate(self) -> float:
-        return self.top3 / self.on_topic if self.on_topic else math.nan
-
-    @property
-    def wrong_deck_rate(self) -> float:
-        return self.wrong_deck / self.total if self.total else math.nan
-
-
-@dataclass
-class DeckScore:
-    """One deck's figures: overall, per kind, and the misses for reading."""
-
-    deck: str
-    overall: Rates = field(default_factory=Rates)
-    kinds: dict[str, Rates] = field(default_factory=lambda: defaultdict(Rates))
-    misses: list[str] = field(default_factory=list)
-
-    # Kept for the floor tests written against the first version of this module.
-    @property
-    def decision_accuracy(self) -> float:
-        return self.overall.decision
-
-    @property
-    def top1_rate(self) -> float:
-        return self.overall.top1_rate
-
-    @property
-    def top3_rate(self) -> float:
-        return self.overall.top3_rate
 
 
 @dataclass(frozen=True)
@@ -111,11 +53,6 @@ class DevDeck:
 
     deck: Deck
     cases: tuple[Case, ...]
-
-
-def read_cases(path: Path) -> list[Case]:
-    """A query file: a YAML list of ``{q, id, kind}``."""
-    return list(yaml.safe_load(path.read_text(encoding="utf-8")) or [])
 
 
 def load_devset() -> list[Case]:
@@ -154,33 +91,6 @@ def dev_decks(folders: Sequence[Path] = (), with_chat: bool = True) -> list[DevD
     out += [DevDeck(deck, add_chat(read_cases(folder / QUERIES), chat))
             for folder, deck in zip(folders, load_decks(folders))]
     return out
-
-
-def evaluate(index: SearchIndex, cases: Iterable[Case], deck: str = "tensorflow", rank: bool = True) -> DeckScore:
-    """Scores one deck's queries on ``index`` (which may hold other decks too); ``rank=False`` skips top-k."""
-    score = DeckScore(deck)
-    for case in cases:
-        query, expected, kind = str(case["q"]), case["id"], str(case.get("kind") or "?")
-        result = index.search(query, top=3)
-        rates = Rates(total=1)
-        best = result.best
-        answered_id = (best.entry.deck, best.entry.id) if result.answered and best else None
-        ranked = [(m.entry.deck, m.entry.id) for m in index.rank(query, top=3)] if rank else []
-        if expected is None:
-            rates.decided = answered_id is None
-        else:
-            rates.on_topic = 1
-            rates.top1 = ranked[:1] == [(deck, expected)]
-            rates.top3 = (deck, expected) in ranked[:3]
-            rates.decided = answered_id == (deck, expected)
-        rates.wrong_deck = answered_id is not None and answered_id[0] != deck
-        score.overall.add(rates)
-        score.kinds[kind].add(rates)
-        if not rates.decided:
-            got = f"answer {answered_id[1]}" if answered_id else "decline"
-            score.misses.append(f"[{deck}/{kind}] {query!r}: want {expected}, got {got}; ranked "
-                                f"{[i for _, i in ranked]}")
-    return score
 
 
 # ---------------------------------------------------------------- baselines
@@ -279,14 +189,7 @@ def _pct(x: float) -> str:
 
 
 def print_score(score: DeckScore, label: str) -> None:
-    o = score.overall
-    print(f"{label}: {o.total} queries ({o.on_topic} on-topic)  decision {_pct(o.decision)}  "
-          f"top-1 {_pct(o.top1_rate)}  top-3 {_pct(o.top3_rate)}"
-          + (f"  wrong deck {_pct(o.wrong_deck_rate)}" if o.wrong_deck else ""))
-    for kind in sorted(score.kinds, key=lambda k: (KIND_ORDER.index(k) if k in KIND_ORDER else 99, k)):
-        r = score.kinds[kind]
-        print(f"    {kind:<11} n={r.total:<4} decision {_pct(r.decision)}  top-1 {_pct(r.top1_rate)}  "
-              f"top-3 {_pct(r.top3_rate)}")
+    print("\n".join(score_lines(score, label)))
 
 
 def _changed(tuning: Tuning) -> dict[str, float]:

@@ -1,0 +1,137 @@
+"""How well lookup does on a deck's own questions: decision, top-1 and top-3, per kind of question.
+
+A deck folder may hold a ``queries.yaml`` beside its ``deck.yaml``: a list of ``{q, id, kind}``,
+where ``id`` is the entry that should answer ``q``, or null when the deck should decline it, and
+``kind`` groups the figures (paraphrase, typo, keywords, term, long, nearmiss, chat, ...). The
+loader never reads it as entries. ``studybot kb score`` prints these figures, so a team writing
+its own deck sees what its aliases and keywords are worth; the project's dev decks are scored the
+same way (``tests/kb/devset_eval.py``).
+
+Decision: an on-topic question is right when its entry is answered; a null one when declined.
+Top-1/top-3 count the ranked candidates even when the bot declines. "Wrong deck" is the share
+answered with an entry of another deck (only when other decks are loaded).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from bot.kb.search import SearchIndex
+
+KIND_ORDER = ["paraphrase", "typo", "keywords", "term", "long", "offtopic", "nearmiss", "chat"]
+
+Case = dict[str, str | None]
+
+
+def read_cases(path: Path) -> list[Case]:
+    """A query file: a YAML list of ``{q, id, kind}``."""
+    return list(yaml.safe_load(path.read_text(encoding="utf-8")) or [])
+
+
+@dataclass
+class Rates:
+    """Counts for one group of queries; top-k apply to on-topic queries only."""
+
+    total: int = 0
+    on_topic: int = 0
+    decided: int = 0
+    top1: int = 0
+    top3: int = 0
+    wrong_deck: int = 0
+
+    def add(self, other: Rates) -> None:
+        for f in dataclasses.fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+    @property
+    def decision(self) -> float:
+        return self.decided / self.total if self.total else math.nan
+
+    @property
+    def top1_rate(self) -> float:
+        return self.top1 / self.on_topic if self.on_topic else math.nan
+
+    @property
+    def top3_rate(self) -> float:
+        return self.top3 / self.on_topic if self.on_topic else math.nan
+
+    @property
+    def wrong_deck_rate(self) -> float:
+        return self.wrong_deck / self.total if self.total else math.nan
+
+
+@dataclass
+class DeckScore:
+    """One deck's figures: overall, per kind, and the misses for reading."""
+
+    deck: str
+    overall: Rates = field(default_factory=Rates)
+    kinds: dict[str, Rates] = field(default_factory=lambda: defaultdict(Rates))
+    misses: list[str] = field(default_factory=list)
+
+
+def evaluate(index: SearchIndex, cases: Iterable[Case], deck: str = "tensorflow", rank: bool = True) -> DeckScore:
+    """Scores one deck's queries on ``index`` (which may hold other decks too); ``rank=False`` skips top-k."""
+    score = DeckScore(deck)
+    for case in cases:
+        query, expected, kind = str(case["q"]), case["id"], str(case.get("kind") or "?")
+        result = index.search(query, top=3)
+        rates = Rates(total=1)
+        best = result.best
+        answered_id = (best.entry.deck, best.entry.id) if result.answered and best else None
+        ranked = [(m.entry.deck, m.entry.id) for m in index.rank(query, top=3)] if rank else []
+        if expected is None:
+            rates.decided = answered_id is None
+        else:
+            rates.on_topic = 1
+            rates.top1 = ranked[:1] == [(deck, expected)]
+            rates.top3 = (deck, expected) in ranked[:3]
+            rates.decided = answered_id == (deck, expected)
+        rates.wrong_deck = answered_id is not None and answered_id[0] != deck
+        score.overall.add(rates)
+        score.kinds[kind].add(rates)
+        if not rates.decided:
+            got = f"answer {answered_id[1]}" if answered_id else "decline"
+            score.misses.append(f"[{deck}/{kind}] {query!r}: want {expected}, got {got}; ranked "
+                                f"{[i for _, i in ranked]}")
+    return score
+
+
+def _pct(x: float) -> str:
+    return "    -" if math.isnan(x) else f"{x:6.1%}"
+
+
+def score_lines(score: DeckScore, label: str) -> list[str]:
+    """The figures as printed: overall on the first line, then one line per kind."""
+    o = score.overall
+    lines = [f"{label}: {o.total} queries ({o.on_topic} on-topic)  decision {_pct(o.decision)}  "
+             f"top-1 {_pct(o.top1_rate)}  top-3 {_pct(o.top3_rate)}"
+             + (f"  wrong deck {_pct(o.wrong_deck_rate)}" if o.wrong_deck else "")]
+    for kind in sorted(score.kinds, key=lambda k: (KIND_ORDER.index(k) if k in KIND_ORDER else 99, k)):
+        r = score.kinds[kind]
+        lines.append(f"    {kind:<11} n={r.total:<4} decision {_pct(r.decision)}  top-1 {_pct(r.top1_rate)}  "
+                     f"top-3 {_pct(r.top3_rate)}")
+    return lines
+
+
+def case_problems(cases: object, entry_ids: set[str]) -> list[str]:
+    """What is wrong with a query file's contents, one line per item: a list of ``{q, id, kind}``
+    whose ``q`` is text, ``id`` an entry of the deck or null, and ``kind`` text if given."""
+    if not isinstance(cases, list):
+        return ["must be a YAML list of {q: ..., id: ENTRY_ID or null, kind: ...}"]
+    problems = []
+    for n, case in enumerate(cases, start=1):
+        if not isinstance(case, dict) or not isinstance(case.get("q"), str) or not case["q"].strip():
+            problems.append(f"item {n}: needs q: the question as text")
+        elif case.get("id") is not None and str(case["id"]) not in entry_ids:
+            problems.append(f"item {n} ({case['q']!r}): id {case['id']!r} is no entry of the deck")
+        elif case.get("kind") is not None and not isinstance(case["kind"], str):
+            problems.append(f"item {n} ({case['q']!r}): kind must be text")
+    return problems
