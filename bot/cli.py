@@ -309,35 +309,19 @@ def _kb_validate(args: argparse.Namespace) -> int:
 
 def _kb_score(args: argparse.Namespace) -> int:
     """Each deck alone on its own queries: what a team writing a deck measures its changes with."""
-    import yaml
-
     from bot.kb.folders import QUERIES_FILE, deck_folders
     from bot.kb.loader import load_decks
-    from bot.kb.scoring import case_problems, evaluate, score_lines
+    from bot.kb.scoring import checked_cases, evaluate, score_lines
     from bot.kb.search import SearchIndex
 
     folders = deck_folders(args.paths)
     status = 0
     for folder, deck in zip(folders, load_decks(folders)):  # a broken deck raises DeckError, reported by main()
-        path = folder / QUERIES_FILE
-        if not path.is_file():
-            print(f"{folder}: no {QUERIES_FILE} to score: write one as a YAML list of "
-                  "{q: the question, id: the entry that answers it (null: decline), kind: paraphrase, typo, ...}",
-                  file=sys.stderr)
-            status = 1
-            continue
-        try:
-            cases = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as error:
-            print(f"{path}: not YAML: {error}", file=sys.stderr)
-            status = 1
-            continue
-        problems = case_problems(cases, {entry.id for entry in deck.entries})
+        cases, problems = checked_cases(folder / QUERIES_FILE, {entry.id for entry in deck.entries})
         if problems:
-            print("\n".join(f"{path}: {problem}" for problem in problems), file=sys.stderr)
+            print("\n".join(problems), file=sys.stderr)
             status = 1
             continue
-        cases = [{**case, "id": None if case.get("id") is None else str(case["id"])} for case in cases]  # id: 17
         score = evaluate(SearchIndex([deck]), cases, deck.name)
         print("\n".join(score_lines(score, f"{deck.name} ({len(deck.entries)} entries)")))
         if args.misses:

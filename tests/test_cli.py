@@ -252,6 +252,9 @@ def test_kb_score_prints_a_decks_figures_per_kind_and_refuses_queries_it_cannot_
     assert refused.returncode == 1 and refused.stdout == ""
     assert "item 1 ('how do I list containers'): id 'list-containerz' is no entry of the deck" in refused.stderr
     assert "item 2: needs q: the question as text" in refused.stderr
+    (deck / "queries.yaml").write_text("- {q: [unclosed\n")
+    broken = studybot("kb", "score", str(deck))
+    assert broken.returncode == 1 and f"{deck / 'queries.yaml'}: not YAML" in broken.stderr
     (deck / "queries.yaml").unlink()
     missing = studybot("kb", "score", str(deck))
     assert missing.returncode == 1 and "no queries.yaml to score" in missing.stderr

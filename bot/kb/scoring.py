@@ -121,6 +121,22 @@ def score_lines(score: DeckScore, label: str) -> list[str]:
     return lines
 
 
+def checked_cases(path: Path, entry_ids: set[str]) -> tuple[list[Case], list[str]]:
+    """A deck's query file read and checked: its cases (ids as text: ``id: 17``), or what is wrong
+    with it, each line naming the file."""
+    if not path.is_file():
+        return [], [f"{path.parent}: no {path.name} to score: write one as a YAML list of {{q: the question, "
+                    "id: the entry that answers it (null: decline), kind: paraphrase, typo, ...}"]
+    try:
+        cases = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        return [], [f"{path}: not YAML: {error}"]
+    problems = case_problems(cases, entry_ids)
+    if problems:
+        return [], [f"{path}: {problem}" for problem in problems]
+    return [{**case, "id": None if case.get("id") is None else str(case["id"])} for case in cases], []
+
+
 def case_problems(cases: object, entry_ids: set[str]) -> list[str]:
     """What is wrong with a query file's contents, one line per item: a list of ``{q, id, kind}``
     whose ``q`` is text, ``id`` an entry of the deck or null, and ``kind`` text if given."""
