@@ -655,13 +655,14 @@ class DeckIndex:
             order = np.concatenate(([order[exact]], np.delete(order, exact)))
         best = order[0]
         about = self._about(terms)
+        specific = bool(matched[best] >= t.min_evidence)
         features: tuple[float, ...] = ()
-        if exact is None and matched[best] >= t.min_evidence:
+        if exact is None and specific:
             features = self._answer_features(terms, info, top, order, matched[best], final, closeness, share, about)
         answered = exact is not None or (bool(features) and t.answer_logit(features) >= 0.0)
         return DeckMatches(top[order], np.round(final[order], 4), float(coverage[best]), answered, about,
                            float(closeness[best]) if closeness is not None else 0.0, exact is not None, features,
-                           exact is not None or bool(matched[best] >= t.min_evidence))
+                           exact is not None or specific)
 
     def _answer_features(self, terms: list[QueryTerm], info: dict[str, float], top: np.ndarray, order: np.ndarray,
                          evidence: float, final: np.ndarray, closeness: np.ndarray | None, phrase: np.ndarray,
