@@ -40,9 +40,9 @@ class Tuning:
     # near misses. Every feature means the same on any deck (``ANSWER_FEATURES``); the threshold
     # is the one with the best summed decision that keeps every deck's chat declined >= 95% and
     # the near misses declined as often as the hand rule did (83.9% of the dev decks', pooled).
-    answer_weights: tuple[float, ...] = (0.981, 0.8564, 0.7281, 1.487, 1.929, 2.857, 5.793, 1.708, 0.044, -0.07545,
-                                         0.1584)
-    answer_bias: float = -4.746
+    answer_weights: tuple[float, ...] = (0.9609, 0.9371, 0.7856, 1.425, 1.897, 2.666, 5.751, 1.676, 0.03716, -0.07456,
+                                         0.1573)
+    answer_bias: float = -4.53
     # The earlier rounds' hand rule, now one of the model's features (``half_explained``): the best
     # entry explains this share of the question's information that the deck knows, less the share
     # in words the deck never uses ...

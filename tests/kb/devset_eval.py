@@ -31,18 +31,20 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
 from rapidfuzz import fuzz, process
 
 from bot.kb.folders import QUERIES_FILE, builtin_decks_root, deck_folders
 from bot.kb.loader import load_decks
 from bot.kb.model import Deck
-from bot.kb.scoring import Case, DeckScore, evaluate, read_cases, score_lines
+from bot.kb.scoring import Case, DeckScore, EntryKey, Same, evaluate, read_cases, score_lines
 from bot.kb.search import SearchIndex, Tuning
 from bot.kb.text import STOPWORDS, stem, words
 
 HERE = Path(__file__).parent
 DEVSET = HERE / "devset.yaml"  # the built-in TensorFlow deck's queries
 CHAT = HERE / "chat.yaml"
+SAME_CONCEPT = HERE / "same_concept.yaml"
 DEV_DECKS = HERE / "decks"
 QUERIES = QUERIES_FILE
 
@@ -63,6 +65,16 @@ def load_devset() -> list[Case]:
 def chat_cases() -> list[Case]:
     """Everyday chat, scored against every deck (empty until the file exists)."""
     return read_cases(CHAT) if CHAT.is_file() else []
+
+
+def same_concept() -> Same:
+    """Entries of different dev decks that answer the same question, each mapped to its equals."""
+    same: dict[EntryKey, set[EntryKey]] = {}
+    for group in yaml.safe_load(SAME_CONCEPT.read_text(encoding="utf-8")):
+        keys = [(deck, entry) for deck, entry in (str(name).split("/", 1) for name in group)]
+        for key in keys:
+            same.setdefault(key, set()).update(k for k in keys if k[0] != key[0])
+    return {key: frozenset(equals) for key, equals in same.items()}
 
 
 def builtin_decks() -> list[Deck]:
@@ -214,6 +226,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     for part in args.ablate:
         dev = [DevDeck(ablate(d.deck, part), d.cases) for d in dev]
     builtin = [d for d in builtin_decks() if all(d.name != x.deck.name for x in dev)]
+    same = same_concept()
     start = time.perf_counter()
     for d in dev:
         name = d.deck.name
@@ -225,7 +238,7 @@ def main(argv: Sequence[str] | None = None) -> None:
               f"top-1 {_pct(b1)} top-3 {_pct(b3)}")
         misses = alone.misses
         if args.with_builtin and builtin:
-            together = evaluate(SearchIndex([*builtin, d.deck]), d.cases, name)
+            together = evaluate(SearchIndex([*builtin, d.deck]), d.cases, name, same=same)
             print_score(together, f"{name} with built-in decks ({', '.join(b.name for b in builtin)})")
             misses = together.misses
         if args.misses:
@@ -233,7 +246,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if len(dev) > 1:
         every = [d.deck for d in dev]
         for d in dev:
-            together = evaluate(SearchIndex(every), d.cases, d.deck.name)
+            together = evaluate(SearchIndex(every), d.cases, d.deck.name, same=same)
             print_score(together, f"\n{d.deck.name} with every deck above loaded")
     if args.lodo and len(dev) > 1:
         print("\nleave-one-deck-out (constants chosen on the other decks):")
