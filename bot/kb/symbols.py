@@ -4,7 +4,8 @@ Why: lookup reads words, so a question that is only a symbol has no words at all
 technical deck it names one entry exactly: "what is $?" is an alias of the entry on exit codes.
 A symbol here is a whitespace-separated token with a character that is neither a letter, a digit
 nor an underscore, as an entry's question, aliases and keywords write it, or as its answer
-writes it in backticks (`` `//` ``). Quotes, backticks and brackets around a token are not part of it.
+writes it in backticks (`` `//` ``). Quotes, backticks and brackets around a token are not part of it,
+nor are the brackets of a call (":where()" is ":where").
 
 The table is built the first time a question made only of symbols is asked, so decks whose
 questions never are pay nothing, at build or at query time.
@@ -21,7 +22,8 @@ from bot.kb.text import CODE_SPAN, fold
 _WRAPPING = "`'\"()[]{},"
 _SENTENCE_END = ".!?:"
 _WORDLIKE = re.compile(r"[\w'\u2019]")  # letters, digits, "_" and apostrophes ("what's") make words
-_PUNCTUATION = ".!?:;,-"  # at a token's ends these end or join sentences (or start flags): no symbol
+_PUNCTUATION = ".!?:;,-"  # at a token's end these end or join sentences: no symbol
+_LEADING = ".!?;,-"  # ... and at its start (or start flags); a colon there starts code: ":where", "::before"
 
 
 def symbol_tokens(text: str) -> set[str]:
@@ -35,7 +37,7 @@ def symbol_tokens(text: str) -> set[str]:
     found: set[str] = set()
     for raw in fold(text).split():
         token = raw.strip(_WRAPPING)
-        bare = token.rstrip(_SENTENCE_END)
+        bare = token.rstrip(_SENTENCE_END).strip(_WRAPPING)  # ":where()?" is ":where", as typed alone
         if not _is_symbol(bare):
             continue
         found.add(token)
@@ -46,8 +48,9 @@ def symbol_tokens(text: str) -> set[str]:
 
 def _is_symbol(token: str) -> bool:
     """Whether ``token``, without sentence punctuation or dashes at its ends, holds a character
-    that is not part of a word: "a.b", "2>&1", "$", but not "that?", "what's", "-" or "--force"."""
-    return bool(_WORDLIKE.sub("", token.strip(_PUNCTUATION)))
+    that is not part of a word: "a.b", "2>&1", "$", CSS's ":has" and "::before", but not "that?",
+    "what's", "-" or "--force"."""
+    return bool(_WORDLIKE.sub("", token.lstrip(_LEADING).rstrip(_PUNCTUATION)))
 
 
 class Symbols:

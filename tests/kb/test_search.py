@@ -487,6 +487,22 @@ def test_a_question_of_symbols_alone_finds_the_entry_that_names_them() -> None:
     assert not index.search("???").answered
 
 
+def test_a_css_selector_of_a_colon_and_a_common_word_finds_its_entry() -> None:
+    """":where()", ":has", "::before": the word in each is a stopword, so only the colon tells them apart."""
+    entries = (_entry("is-vs-where", question="What's the difference between :is() and :where()?",
+                     answer="Both match any selector in the list; :where() adds no specificity."),
+               _entry("has", question="How do I style a parent by what it contains?", answer="Use `:has()`."),
+               _entry("pseudo", question="Why doesn't my ::before or ::after show up?",
+                     answer="It needs a content property."))
+    index = _index_of(*entries)
+    for query, expected in ((":where()", "is-vs-where"), (":is", "is-vs-where"), (":has", "has"),
+                            ("::before", "pseudo"), ("::after", "pseudo")):
+        result = index.search(query)
+        assert result.answered and result.best and result.best.entry.id == expected, query
+    assert symbol_tokens("note: where is it") == set()  # a colon ending a word is punctuation
+    assert symbol_tokens("key:value") == {"key:value"}
+
+
 def test_symbol_tokens_drop_wrapping_but_keep_the_symbol() -> None:
     assert symbol_tokens("what is $?") == {"$?", "$"}  # the question mark may end the sentence
     assert symbol_tokens("use `//` here, or (a.b)") == {"//", "a.b"}
