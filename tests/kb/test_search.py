@@ -152,8 +152,8 @@ def test_beside_the_built_in_deck_a_dev_deck_keeps_its_questions(dev: list[DevDe
     same question (``same_concept.yaml``: ML basics has entries on class imbalance and
     cross-validation too, and "SMOTE" is as well answered by either); or a question the deck should
     decline that the TensorFlow deck answers beside it but not alone. One it answers alone too ("how
-    do I serve a sklearn model behind a REST API") is that deck's own miss, held by its floors, and
-    counted in the README's wrong-deck figures."""
+    do I serve a sklearn model behind a REST API") is that deck's own miss, not routing's; the
+    README's wrong-deck figures count it."""
     tensorflow = next(d for d in dev if d.deck.name == "tensorflow")
     builtin = SearchIndex([tensorflow.deck])
     same = same_concept()
