@@ -57,19 +57,24 @@ class Rates:
 
     @property
     def decision(self) -> float:
-        return self.decided / self.total if self.total else math.nan
+        return _share(self.decided, self.total)
 
     @property
     def top1_rate(self) -> float:
-        return self.top1 / self.on_topic if self.on_topic else math.nan
+        return _share(self.top1, self.on_topic)
 
     @property
     def top3_rate(self) -> float:
-        return self.top3 / self.on_topic if self.on_topic else math.nan
+        return _share(self.top3, self.on_topic)
 
     @property
     def wrong_deck_rate(self) -> float:
-        return self.wrong_deck / self.total if self.total else math.nan
+        return _share(self.wrong_deck, self.total)
+
+
+def _share(count: int, of: int) -> float:
+    """``count`` as a share of ``of``; NaN (printed "-") when there were none to count."""
+    return count / of if of else math.nan
 
 
 @dataclass
@@ -113,21 +118,22 @@ def evaluate(index: SearchIndex, cases: Iterable[Case], deck: str = "tensorflow"
     return score
 
 
-def _pct(x: float) -> str:
+def percent(x: float) -> str:
+    """A rate as the figures print it, six wide; "-" where nothing was counted."""
     return "    -" if math.isnan(x) else f"{x:6.1%}"
 
 
 def score_lines(score: DeckScore, label: str) -> list[str]:
     """The figures as printed: overall on the first line, then one line per kind."""
     o = score.overall
-    lines = [f"{label}: {o.total} queries ({o.on_topic} on-topic)  decision {_pct(o.decision)}  "
-             f"top-1 {_pct(o.top1_rate)}  top-3 {_pct(o.top3_rate)}"
-             + (f"  wrong deck {_pct(o.wrong_deck_rate)}" if o.wrong_deck else "")
+    lines = [f"{label}: {o.total} queries ({o.on_topic} on-topic)  decision {percent(o.decision)}  "
+             f"top-1 {percent(o.top1_rate)}  top-3 {percent(o.top3_rate)}"
+             + (f"  wrong deck {percent(o.wrong_deck_rate)}" if o.wrong_deck else "")
              + (f"  (+{o.same_elsewhere} answered by the same entry of another deck)" if o.same_elsewhere else "")]
     for kind in sorted(score.kinds, key=lambda k: (KIND_ORDER.index(k) if k in KIND_ORDER else 99, k)):
         r = score.kinds[kind]
-        lines.append(f"    {kind:<11} n={r.total:<4} decision {_pct(r.decision)}  top-1 {_pct(r.top1_rate)}  "
-                     f"top-3 {_pct(r.top3_rate)}")
+        lines.append(f"    {kind:<11} n={r.total:<4} decision {percent(r.decision)}  top-1 {percent(r.top1_rate)}  "
+                     f"top-3 {percent(r.top3_rate)}")
     return lines
 
 

@@ -37,7 +37,7 @@ from rapidfuzz import fuzz, process
 from bot.kb.folders import QUERIES_FILE, builtin_decks_root, deck_folders
 from bot.kb.loader import load_decks
 from bot.kb.model import Deck
-from bot.kb.scoring import Case, DeckScore, EntryKey, Same, evaluate, read_cases, score_lines
+from bot.kb.scoring import Case, DeckScore, EntryKey, Same, evaluate, percent, read_cases, score_lines
 from bot.kb.search import SearchIndex, Tuning
 from bot.kb.text import STOPWORDS, stem, words
 
@@ -196,10 +196,6 @@ def lodo(dev: Sequence[DevDeck], spans: dict[str, tuple[float, ...]] | None = No
 # ---------------------------------------------------------------- printing
 
 
-def _pct(x: float) -> str:
-    return "    -" if math.isnan(x) else f"{x:6.1%}"
-
-
 def print_score(score: DeckScore, label: str) -> None:
     print("\n".join(score_lines(score, label)))
 
@@ -234,8 +230,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         print_score(alone, f"\n{name} ({len(d.deck.entries)} entries, alone)")
         n1, n3 = naive_rates([d.deck], d.cases)
         bd, b1, b3 = bm25_rates([d.deck], d.cases)
-        print(f"    baselines: naive WRatio top-1 {_pct(n1)} top-3 {_pct(n3)};  plain BM25 decision {_pct(bd)} "
-              f"top-1 {_pct(b1)} top-3 {_pct(b3)}")
+        print(f"    baselines: naive WRatio top-1 {percent(n1)} top-3 {percent(n3)};  "
+              f"plain BM25 decision {percent(bd)} top-1 {percent(b1)} top-3 {percent(b3)}")
         misses = alone.misses
         if args.with_builtin and builtin:
             together = evaluate(SearchIndex([*builtin, d.deck]), d.cases, name, same=same)

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bot.kb.deck_index import DeckIndex
+from bot.kb.scoring import percent
 from bot.kb.search import CANDIDATES
 from bot.kb.tuning import Tuning
 from tests.kb.devset_eval import DevDeck, dev_decks
@@ -167,10 +168,6 @@ def lodo(s: Samples) -> dict[str, Figures]:
     return {deck: figures(s, fit_rule(s, [d for d in s.decks if d != deck]), deck) for deck in s.decks}
 
 
-def _pct(x: float) -> str:
-    return "    -" if math.isnan(x) else f"{x:6.1%}"
-
-
 def main() -> None:
     s = collect(dev_decks())
     rule = fit_rule(s, s.decks)
@@ -181,8 +178,8 @@ def main() -> None:
     print(f"\n{'deck':<12} {'pooled: decision':>16}   chat   near   {'LODO: decision':>14}   chat   near")
     for deck in s.decks:
         a, b = figures(s, rule, deck), held[deck]
-        print(f"{deck:<12} {_pct(a.decision):>16} {_pct(a.chat_declined)} {_pct(a.near_declined)}   "
-              f"{_pct(b.decision):>14} {_pct(b.chat_declined)} {_pct(b.near_declined)}")
+        print(f"{deck:<12} {percent(a.decision):>16} {percent(a.chat_declined)} {percent(a.near_declined)}   "
+              f"{percent(b.decision):>14} {percent(b.chat_declined)} {percent(b.near_declined)}")
     for label, table in (("pooled", {d: figures(s, rule, d) for d in s.decks}), ("LODO", held)):
         print(f"{label}: mean decision {np.mean([f.decision for f in table.values()]):.2%}, lowest chat declined "
               f"{min(f.chat_declined for f in table.values()):.1%}")
