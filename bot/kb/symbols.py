@@ -23,7 +23,7 @@ _WRAPPING = "`'\"()[]{},"
 _SENTENCE_END = ".!?:"
 _WORDLIKE = re.compile(r"[\w'\u2019]")  # letters, digits, "_" and apostrophes ("what's") make words
 _PUNCTUATION = ".!?:;,-"  # at a token's end these end or join sentences: no symbol
-_LEADING = ".!?;,-"  # ... and at its start (or start flags); a colon there starts code: ":where", "::before"
+_LEADING = _PUNCTUATION.replace(":", "")  # ... and at its start (or start flags); a colon there starts code: ":where"
 
 
 def symbol_tokens(text: str) -> set[str]:
