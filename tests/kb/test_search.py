@@ -9,7 +9,8 @@ from bot.kb.deck_index import DeckIndex
 from bot.kb.english import max_information
 from bot.kb.library import Library, load_library
 from bot.kb.model import Choice, Deck, Entry, QuizCard
-from bot.kb.search import SearchIndex, Tuning
+from bot.kb.scoring import Case, Same
+from bot.kb.search import Match, SearchIndex, Tuning
 from bot.kb.symbols import symbol_tokens
 from bot.kb.text import stem
 from tests.kb import fit_answer_rule
@@ -114,6 +115,11 @@ def test_the_answer_rule_in_tuning_is_the_one_the_fit_script_finds(samples: fit_
     assert (fitted != kept).mean() <= 0.005
 
 
+def _same_answer(same: Same, deck: str, case: Case, answer: Match) -> bool:
+    """Whether ``answer``, from another deck, is listed as answering the same as ``case``'s entry of ``deck``."""
+    return (answer.entry.deck, answer.entry.id) in same.get((deck, str(case["id"])), ())
+
+
 def test_a_second_deck_does_not_change_how_the_first_decides(dev: list[DevDeck]) -> None:
     """Each deck decides alone; another deck can only take a question it is more about."""
     tensorflow = next(d for d in dev if d.deck.name == "tensorflow")
@@ -131,8 +137,8 @@ def test_a_second_deck_does_not_change_how_the_first_decides(dev: list[DevDeck])
             # A TensorFlow question answered from another deck is wrong; an off-topic one ("git
             # rebase vs merge") answered by the deck it is about is right, and so is the same
             # answer in another deck's words (``same_concept.yaml``: ML basics' class imbalance).
-            taken += mixed.answered and mixed.best is not None and (
-                (mixed.best.entry.deck, mixed.best.entry.id) not in same.get(("tensorflow", str(case["id"])), ()))
+            taken += (mixed.answered and mixed.best is not None
+                      and not _same_answer(same, "tensorflow", case, mixed.best))
         elif case["kind"] == "chat" and mixed.answered:
             # Chat answered from another deck is that deck's own miss (each deck declines 95% of
             # the chat set alone, ``CHAT_DECLINED``): loading decks together must add none. With
@@ -169,7 +175,7 @@ def test_beside_the_built_in_deck_a_dev_deck_keeps_its_questions(dev: list[DevDe
             if case["id"] is None:
                 taken += not builtin.search(query).answered
             else:
-                taken += ("tensorflow", result.best.entry.id) not in same.get((d.deck.name, str(case["id"])), ())
+                taken += not _same_answer(same, d.deck.name, case, result.best)
         assert taken / len(d.cases) <= 0.01, f"{d.deck.name}: {taken} of {len(d.cases)} taken"
         alone = evaluate(SearchIndex([d.deck]), d.cases, d.deck.name, rank=False)
         beside = evaluate(both, d.cases, d.deck.name, rank=False, same=same)
