@@ -40,9 +40,9 @@ class Tuning:
     # near misses. Every feature means the same on any deck (``ANSWER_FEATURES``); the threshold
     # is the one with the best summed decision that keeps every deck's chat declined >= 95% and
     # the near misses declined as often as the hand rule did (83.9% of the dev decks', pooled).
-    answer_weights: tuple[float, ...] = (0.9609, 0.9371, 0.7856, 1.425, 1.897, 2.666, 5.751, 1.676, 0.03716, -0.07456,
-                                         0.1573)
-    answer_bias: float = -4.53
+    answer_weights: tuple[float, ...] = (0.9231, 1.037, 0.7457, 1.558, 2.083, 2.366, 6.327, 1.609, 0.03429, -0.06913,
+                                         0.1602, -0.6102)
+    answer_bias: float = -4.584
     # The earlier rounds' hand rule, now one of the model's features (``half_explained``): the best
     # entry explains this share of the question's information that the deck knows, less the share
     # in words the deck never uses ...
@@ -111,10 +111,10 @@ class Tuning:
     # closeness says less); its cosine to the question above the deck's background; its cosine and
     # its score (0..1) above the second candidate's; the share of the question's word pairs it
     # writes side by side; the question's ``about`` per word (nats); the information of the most
-    # specific query word it lacks, and how many it lacks.
+    # specific query word it lacks, and how many it lacks; whether it is the only candidate.
     ANSWER_FEATURES: ClassVar[tuple[str, ...]] = ("evidence", "explained", "half_explained", "repaired", "lift",
                                                   "closeness_margin", "score_margin", "phrase_share",
-                                                  "about_per_word", "missed_max", "missed")
+                                                  "about_per_word", "missed_max", "missed", "alone")
     ROUTE_GRID: ClassVar[dict[str, tuple[float, ...]]] = {"route_meaning": (50.0, 100.0, 150.0)}
     GRID: ClassVar[dict[str, tuple[float, ...]]] = {
         "body_credit": (0.5, 0.7, 0.85),

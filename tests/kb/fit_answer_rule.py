@@ -14,7 +14,7 @@ otherwise (a wrong best, an off-topic or near-miss query, chat). A logistic regr
 Newton steps, a small ridge on standardized features) weighs every deck the same, and near misses
 and off-topic queries ``NEAR_WEIGHT`` times a query: they look like questions, and it is them the
 rule must learn to tell apart. The threshold is then the one with the best summed decision over
-the decks that keeps every deck's chat declined >= ``CHAT_DECLINED`` and the near misses declined
+the decks that keeps every deck's chat declined >= ``CHAT_DECLINED`` (with a margin) and the near misses declined
 (pooled) >= ``NEAR_DECLINED``, the hand rule's own figure, so answering more is not paid in near misses.
 """
 
@@ -33,6 +33,11 @@ from bot.kb.tuning import Tuning
 from tests.kb.devset_eval import DevDeck, dev_decks
 
 CHAT_DECLINED = 0.95  # issue #10's target for every deck
+# The fit keeps every deck's chat declined this much above the target, so a deck it has not seen
+# declines 95% too: with thirty-nine dev decks, fitted at the target itself, the rule fitted without
+# the support deck declined 94.7% of its chat (one line short). At 0.955, every deck left out
+# declines >= 95.5%, for 85.10% mean decision left out against 85.18%; at 0.96, 84.46%.
+CHAT_MARGIN = 0.005
 NEAR_DECLINED = 0.839  # the near misses the hand rule (half the known information explained) declined, pooled
 # How many queries a near miss or off-topic query counts for in the fit. Measured (LODO mean decision
 # under the two constraints): 1 85.2%, 2 85.7%, 4 86.0%, 8 85.9%.
@@ -123,7 +128,8 @@ def choose_threshold(s: Samples, logits: np.ndarray, decks: Sequence[str]) -> fl
     best: tuple[float, float] | None = None
     for threshold in THRESHOLDS:
         answers = answered_at(s, logits, threshold)
-        if any(_declined(s, answers, (s.deck == d) & (s.kind == "chat")) < CHAT_DECLINED for d in decks):
+        if any(_declined(s, answers, (s.deck == d) & (s.kind == "chat")) < CHAT_DECLINED + CHAT_MARGIN
+               for d in decks):
             continue
         if _declined(s, answers, in_decks & (s.kind == "nearmiss")) < NEAR_DECLINED:
             continue
