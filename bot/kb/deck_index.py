@@ -269,6 +269,8 @@ class DeckIndex:
         # "kill -9") and the deck uses it: then it is much of what the question is about.
         flags = {f for f in _FLAG.findall(fold(query)) if self._is_flag(f)} if "-" in query else set()
         raw = [w for w in words(query) if len(w) > 1 or w in flags]  # (a lone "b" elsewhere counts too)
+        if self._model is not None and self.tuning.meaning_neighbour < 1.0:
+            self._find_neighbours([w for w in raw if w not in self._stopwords and stem(w) not in self.term_ids])
         found: dict[str, QueryTerm] = {}
         i = 0
         while i < len(raw):
@@ -319,18 +321,35 @@ class DeckIndex:
         of art ("javascript", "xpu"), and its neighbour ("tfjs", "tpu") a different thing. Word
         vectors are those of ``_soft_coverage``.
         """
-        if (self._model is None or self.tuning.meaning_neighbour >= 1.0 or len(word) < 3
-                or english.information(word) >= english.max_information()):
-            return None  # a word English does not know names a thing ("emacs", "rebase"), not a paraphrase
+        if not self._may_have_neighbour(word):
+            return None
         if word not in self._neighbour_of:
-            if len(self._neighbour_of) >= REPAIRS_KEPT:
-                self._neighbour_of.clear()
-            deck_words, vectors = self._neighbour_table()
-            closeness = vectors @ self._model.question_word_vectors([word])[0] if deck_words else np.zeros(0)
-            best = int(np.argmax(closeness)) if closeness.size else -1
-            near = best >= 0 and closeness[best] >= self.tuning.meaning_neighbour
-            self._neighbour_of[word] = (deck_words[best], float(closeness[best])) if near else None
+            self._find_neighbours([word])
         return self._neighbour_of[word]
+
+    def _may_have_neighbour(self, word: str) -> bool:
+        """Whether ``_neighbour`` reads the word at all: an English word, not a slip or a deck word."""
+        return (self._model is not None and self.tuning.meaning_neighbour < 1.0 and len(word) > 2
+                and english.information(word) < english.max_information())  # else a name: "emacs", "rebase"
+
+    def _find_neighbours(self, candidates: list[str]) -> None:
+        """Works out at once the neighbours of a question's words the deck does not know: one product
+        for all of them, as a long question has several (each alone cost ~30 µs)."""
+        assert self._model is not None
+        new = [w for w in dict.fromkeys(candidates) if w not in self._neighbour_of and self._may_have_neighbour(w)]
+        if not new:
+            return
+        if len(self._neighbour_of) + len(new) > REPAIRS_KEPT:
+            self._neighbour_of.clear()
+        deck_words, vectors = self._neighbour_table()
+        if not deck_words:
+            self._neighbour_of.update(dict.fromkeys(new))
+            return
+        closeness = self._model.question_word_vectors(new) @ vectors.T  # the new words x the deck's words
+        best = closeness.argmax(axis=1)
+        for word, at, row in zip(new, best.tolist(), closeness):
+            near = row[at] >= self.tuning.meaning_neighbour
+            self._neighbour_of[word] = (deck_words[at], float(row[at])) if near else None
 
     def _neighbour_table(self) -> tuple[list[str], np.ndarray]:
         """The deck words ``_neighbour`` reads into, and their unit vectors: letters only (a slip is
