@@ -49,6 +49,7 @@ HEAD_FIELDS = ("question", "aliases", "keywords", "name")
 # how many words of English the deck's own counts are blended with.
 PRIOR = 1000.0
 REPAIRS_KEPT = 10_000  # remembered typo repairs per deck; a bound, so a flood of junk cannot grow memory
+NEIGHBOURS_KEPT = 10_000  # remembered nearest words (``DeckIndex._neighbour``) per deck, for the same reason
 # The best few candidates are read for word pairs: reading an entry's text costs ~0.1 ms, and
 # on the dev decks 5 rank as 10 do (3 lost a top-3 answer on Python).
 PHRASE_CANDIDATES = 5
@@ -63,7 +64,8 @@ MEANINGS_AT_BUILD = 1_000
 # bytes each, 5 MB in all): every word of a small deck; on a large one the table starts over when full.
 WORD_VECTORS_KEPT = 20_000
 # Deck words a word the deck never uses may be read as (``DeckIndex._neighbour``): a small deck's
-# every word; on a large one the most used, so the table costs ~0.3 s to make, once, at most.
+# every word; on a large one the most used (the rarer are not reachable), so the table is made
+# with the index and kept with it (~0.1 s and 1.3 MB at most).
 NEIGHBOUR_WORDS = 5_000
 # Entries (evenly spaced) whose questions measure how close in meaning a deck's texts are to one
 # another (``DeckIndex.background``): all of a small deck; a sample of a large one (~0.6 ms each).
@@ -169,8 +171,8 @@ class DeckIndex:
             self._remember_meanings(list(range(self.n)))
             if tuning.soft_coverage > 0:
                 self._entry_word_rows(list(range(self.n)))
-            if tuning.meaning_neighbour < 1.0:
-                self._neighbour_table()
+        if self._reads_neighbours:  # a one-shot ``ask`` on a large deck would make it every run
+            self._neighbour_table()
         self.background = self._background_closeness()  # for routing between decks (``SearchIndex``)
         if tuning.phrase_weight > 0 and self.n <= MEANINGS_AT_BUILD:  # word pairs too (~0.1 ms an entry)
             for at in range(self.n):
@@ -180,8 +182,6 @@ class DeckIndex:
         """Does now, once, what would otherwise fall on the first questions of a running bot."""
         if self._model is not None:
             self._model.prepare()
-            if self.tuning.meaning_neighbour < 1.0:
-                self._neighbour_table()
 
     @property
     def missing_model(self) -> bool:
@@ -269,8 +269,9 @@ class DeckIndex:
         # "kill -9") and the deck uses it: then it is much of what the question is about.
         flags = {f for f in _FLAG.findall(fold(query)) if self._is_flag(f)} if "-" in query else set()
         raw = [w for w in words(query) if len(w) > 1 or w in flags]  # (a lone "b" elsewhere counts too)
-        if self._model is not None and self.tuning.meaning_neighbour < 1.0:
-            self._find_neighbours([w for w in raw if w not in self._stopwords and stem(w) not in self.term_ids])
+        if self._reads_neighbours:  # all at once (words the loop then repairs or splits are worked out in vain)
+            self._find_neighbours([w for w in raw if w not in self._stopwords and w not in self._synonyms
+                                   and stem(w) not in self.term_ids])
         found: dict[str, QueryTerm] = {}
         i = 0
         while i < len(raw):
@@ -327,19 +328,27 @@ class DeckIndex:
             self._find_neighbours([word])
         return self._neighbour_of[word]
 
+    @property
+    def _reads_neighbours(self) -> bool:
+        """Whether words the deck lacks are read as their nearest deck words (``Tuning.meaning_neighbour``
+        below 1, and the model there to compare them)."""
+        return self._model is not None and self.tuning.meaning_neighbour < 1.0
+
     def _may_have_neighbour(self, word: str) -> bool:
-        """Whether ``_neighbour`` reads the word at all: an English word, not a slip or a deck word."""
-        return (self._model is not None and self.tuning.meaning_neighbour < 1.0 and len(word) > 2
+        """Whether ``_neighbour`` reads the word at all (its callers pass only words the deck lacks):
+        an English word of three letters or more."""
+        return (self._reads_neighbours and len(word) > 2
                 and english.information(word) < english.max_information())  # else a name: "emacs", "rebase"
 
     def _find_neighbours(self, candidates: list[str]) -> None:
         """Works out at once the neighbours of a question's words the deck does not know: one product
-        for all of them, as a long question has several (each alone cost ~30 µs)."""
+        for all of them, as a long question has several (one at a time cost 0.2-0.5 ms of the first
+        pass's p99 on the built-in deck, ``bench.ask``)."""
         assert self._model is not None
         new = [w for w in dict.fromkeys(candidates) if w not in self._neighbour_of and self._may_have_neighbour(w)]
         if not new:
             return
-        if len(self._neighbour_of) + len(new) > REPAIRS_KEPT:
+        if len(self._neighbour_of) + len(new) > NEIGHBOURS_KEPT:
             self._neighbour_of.clear()
         deck_words, vectors = self._neighbour_table()
         if not deck_words:
