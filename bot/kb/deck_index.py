@@ -306,9 +306,10 @@ class DeckIndex:
                     weight = english.information(english.likely_word(part)) * share
                 if term not in found or found[term].information < weight:
                     found[term] = QueryTerm(term, weight, certainty)
-            if neighbour is not None and stem(neighbour[0]) not in found:  # the word stays, a term the deck lacks
-                found[stem(neighbour[0])] = QueryTerm(stem(neighbour[0]), english.information(word), neighbour[1],
-                                                      neighbour=True)
+            if neighbour is not None:  # the word stays, a term the deck lacks, and its neighbour joins it
+                near = stem(neighbour[0])
+                if near not in found:
+                    found[near] = QueryTerm(near, english.information(word), neighbour[1], neighbour=True)
         return list(found.values())
 
     def _neighbour(self, word: str) -> tuple[str, float] | None:

@@ -14,8 +14,9 @@ otherwise (a wrong best, an off-topic or near-miss query, chat). A logistic regr
 Newton steps, a small ridge on standardized features) weighs every deck the same, and near misses
 and off-topic queries ``NEAR_WEIGHT`` times a query: they look like questions, and it is them the
 rule must learn to tell apart. The threshold is then the one with the best summed decision over
-the decks that keeps every deck's chat declined >= ``CHAT_DECLINED`` (plus ``CHAT_MARGIN``) and the near misses declined
-(pooled) >= ``NEAR_DECLINED``, the hand rule's own figure, so answering more is not paid in near misses.
+the decks that keeps every deck's chat declined >= ``CHAT_DECLINED`` (plus ``CHAT_MARGIN``) and
+the near misses declined (pooled) >= ``NEAR_DECLINED``, the hand rule's own figure, so answering
+more is not paid in near misses.
 """
 
 from __future__ import annotations
