@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from bot.kb import english
 from bot.kb.english import nearby
+from bot.kb.everyday import deck_threshold, everyday_lines, line_logit
 from bot.kb.meaning import WORD_DIMENSIONS, meanings
 from bot.kb.model import Deck, Entry
 from bot.kb.postings import Postings, group_postings, posting_keys
@@ -166,6 +167,7 @@ class DeckIndex:
         self._neighbours: tuple[list[str], np.ndarray] | None = None  # ``_neighbour``'s words and their vectors
         self._neighbour_of: dict[str, tuple[str, float] | None] = {}  # word -> its neighbour, as met
         self._model = meanings() if tuning.meaning_weight > 0 else None  # kept with the index when it is pickled
+        self._threshold: float | None = None  # ``answer_threshold``, worked out when first needed
         self._build()
         if self._model is not None and self.n <= MEANINGS_AT_BUILD:
             self._remember_meanings(list(range(self.n)))
@@ -182,6 +184,25 @@ class DeckIndex:
         """Does now, once, what would otherwise fall on the first questions of a running bot."""
         if self._model is not None:
             self._model.prepare()
+        self.answer_threshold  # noqa: B018 - works it out now
+
+    @property
+    def answer_threshold(self) -> float:
+        """The answer rule's log-odds this deck answers at: read from how it scores everyday chat
+        (``bot.kb.everyday``), once (~0.1-0.3 s on a small deck), and kept with the index."""
+        if self._threshold is None:
+            rule = self.tuning.answer_logit
+            self._threshold = deck_threshold(
+                [line_logit(m.features, m.verbatim, rule) if m is not None else -math.inf
+                 for m in map(self.ranked, everyday_lines())], self.tuning)
+        return self._threshold
+
+    def _clears(self, logit: float) -> bool:
+        """Whether the rule's log-odds answer on this deck; outside the floor and cap the deck's
+        own threshold is not needed, so most questions never wait for it to be worked out."""
+        if logit >= self.tuning.threshold_cap:
+            return True
+        return logit >= self.tuning.threshold_floor and logit >= self.answer_threshold
 
     @property
     def missing_model(self) -> bool:
@@ -691,6 +712,14 @@ class DeckIndex:
 
     def match(self, query: str, candidates: int = 10) -> DeckMatches | None:
         """The best entries for ``query`` and whether the best one answers it; None if nothing matches."""
+        found = self.ranked(query, candidates)
+        if found is None or not found.features:
+            return found
+        return replace(found, answered=self._clears(self.tuning.answer_logit(found.features)))
+
+    def ranked(self, query: str, candidates: int = 10) -> DeckMatches | None:
+        """``match`` before the answer rule decides: answered only word for word (or a symbol one
+        entry alone names); ``features`` holds what the rule would weigh, if it is to be asked."""
         terms = self.query_terms(query)
         known = [t for t in terms if t.term in self.term_ids]
         if not known or self.n == 0:
@@ -737,8 +766,7 @@ class DeckIndex:
         features: tuple[float, ...] = ()
         if exact is None and specific:
             features = self._answer_features(terms, info, top, order, matched[best], final, closeness, share, about)
-        answered = exact is not None or (bool(features) and t.answer_logit(features) >= 0.0)
-        return DeckMatches(top[order], np.round(final[order], 4), float(coverage[best]), answered, about,
+        return DeckMatches(top[order], np.round(final[order], 4), float(coverage[best]), exact is not None, about,
                            float(closeness[best]) if closeness is not None else 0.0, exact is not None, features,
                            exact is not None or specific)
 

@@ -127,6 +127,6 @@ def _built(folders: list[Path], index: bool) -> Library:
     from bot.kb.loader import load_decks  # the YAML parser, only when there is YAML to read
 
     library = Library(load_decks(folders))
-    if index:
-        library.index  # noqa: B018 - builds the cached property, so it is kept with the library
+    if index:  # built, and each deck's answer threshold worked out, so both are kept with the library
+        library.index.calibrate()
     return library

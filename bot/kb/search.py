@@ -82,6 +82,12 @@ class SearchIndex:
         for index in self._decks:
             index.prepare()
 
+    def calibrate(self) -> None:
+        """Works out each deck's answer threshold now (``DeckIndex.answer_threshold``), so an index
+        kept on disk holds them and a one-shot ``ask`` does not read the everyday chat each run."""
+        for index in self._decks:
+            index.answer_threshold  # noqa: B018 - works it out now
+
     @property
     def missing_model(self) -> bool:
         """Whether meaning was to rank but its model could not be read (the decks rank by words alone)."""

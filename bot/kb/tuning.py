@@ -32,18 +32,29 @@ class Tuning:
     # with some entry. Above it, the answer rule below decides.
     min_evidence: float = 5.0
     # The answer rule: answer when ``answer_logit`` (the log-odds that the best entry is the right
-    # one, less the threshold) is at least 0. A logistic model fitted on every dev deck pooled by
-    # ``python -m tests.kb.fit_answer_rule``, which prints these numbers and their leave-one-deck-out
-    # figures; refit when ranking changes. Why not the hand rule it replaces (half the known
-    # information explained, or 25 nats): paraphrases the right entry ranks first were declined on
-    # the plain-English decks, and adding thresholds to it traded them one for one against chat and
-    # near misses. Every feature means the same on any deck (``ANSWER_FEATURES``); the threshold
-    # is the one with the best summed decision that keeps every deck's chat declined >= 95.5% (half a
-    # point of margin, so a deck the fit never saw declines 95%) and the near misses declined as often
-    # as the hand rule did (83.9% of the dev decks', pooled).
-    answer_weights: tuple[float, ...] = (0.9786, 1.127, 0.6925, 1.585, 1.989, 2.301, 6.317, 1.601, 0.03961, -0.06961,
-                                         0.1561, -0.5174)
-    answer_bias: float = -4.749
+    # one) is at least the deck's own threshold (``DeckIndex.answer_threshold``). A logistic model
+    # fitted on every dev deck pooled by ``python -m tests.kb.fit_answer_rule``, which prints these
+    # numbers and their leave-one-deck-out figures; refit when ranking changes. Why not the hand
+    # rule it replaces (half the known information explained, or 25 nats): paraphrases the right
+    # entry ranks first were declined on the plain-English decks, and adding thresholds to it
+    # traded them one for one against chat and near misses. Every feature means the same on any
+    # deck (``ANSWER_FEATURES``).
+    answer_weights: tuple[float, ...] = (0.9494, 1.214, 0.6945, 1.791, 1.895, 2.526, 6.436, 1.522, 0.04286, -0.05731,
+                                         0.1566, -0.5509)
+    answer_bias: float = -5.356
+    # Each deck's threshold (``bot.kb.everyday``): the level this quantile of the everyday chat
+    # lines' log-odds reaches on the deck, plus this margin, no lower than the floor and no higher
+    # than the cap. Fitted with the weights: the best summed decision that keeps every dev deck's
+    # chat declined >= 95.5% (half a point of margin, so a deck the fit never saw declines 95%)
+    # and the near misses declined as often as the hand rule did (83.9% of the dev decks', pooled).
+    everyday_quantile: float = 0.97
+    everyday_margin: float = 0.6
+    threshold_cap: float = 0.25
+    # The floor is not fitted: a small deck reaches almost no everyday line, so its threshold
+    # falls to the floor, and a question on what it does not cover has only its few entries to
+    # match ("how do I quit emacs" on a deck whose entry is "How do I quit vim?", log-odds -0.86).
+    # Fitted, it was -1.0 (leave-one-deck-out mean decision 83.99%); at -0.5, 83.92%; at 0, 83.13%.
+    threshold_floor: float = -0.5
     # The earlier rounds' hand rule, now one of the model's features (``half_explained``): the best
     # entry explains this share of the question's information that the deck knows, less the share
     # in words the deck never uses ...
@@ -134,6 +145,6 @@ class Tuning:
     }
 
     def answer_logit(self, features: tuple[float, ...]) -> float:
-        """The answer rule's log-odds, less its threshold: answer when at least 0 (plain floats: a
-        numpy dot product of a dozen numbers costs more than the sum)."""
+        """The answer rule's log-odds that the best entry is right (plain floats: a numpy dot
+        product of a dozen numbers costs more than the sum)."""
         return float(self.answer_bias + sum(w * f for w, f in zip(self.answer_weights, features)))

@@ -13,10 +13,13 @@ How: each query whose best candidate the rule is asked about (not verbatim, at l
 otherwise (a wrong best, an off-topic or near-miss query, chat). A logistic regression (numpy,
 Newton steps, a small ridge on standardized features) weighs every deck the same, and near misses
 and off-topic queries ``NEAR_WEIGHT`` times a query: they look like questions, and it is them the
-rule must learn to tell apart. The threshold is then the one with the best summed decision over
-the decks that keeps every deck's chat declined >= ``CHAT_DECLINED`` (plus ``CHAT_MARGIN``) and
-the near misses declined (pooled) >= ``NEAR_DECLINED``, the hand rule's own figure, so answering
-more is not paid in near misses.
+rule must learn to tell apart. Each deck's threshold is then read from the rule's log-odds on the
+everyday chat lines (``bot.kb.everyday``): a quantile of them plus a margin, between a floor and a
+cap. The quantile, margin and cap are the ones with the best summed decision over the decks that keep every deck's
+chat declined >= ``CHAT_DECLINED`` (plus ``CHAT_MARGIN``) and the near misses declined (pooled)
+>= ``NEAR_DECLINED``, the hand rule's own figure, so answering more is not paid in near misses.
+A dev deck is calibrated here without its own chat lines (the first eight of them are among the
+everyday lines), so what it declines of its chat is measured on lines its threshold never read.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bot.kb.deck_index import DeckIndex
+from bot.kb.everyday import OUT_OF_REACH, everyday_lines
 from bot.kb.scoring import percent
 from bot.kb.search import CANDIDATES
 from bot.kb.tuning import Tuning
@@ -45,9 +49,28 @@ NEAR_DECLINED = 0.839  # the near misses the hand rule (half the known informati
 # 4 86.0%, 8 85.9%.
 NEAR_WEIGHT = 4.0
 RIDGE = 0.01  # per sample, on standardized features: keeps weights finite when a feature separates a few samples
-THRESHOLDS = np.arange(-4.0, 4.0, 0.025)  # the log-odds thresholds tried
+# What ``Tuning``'s deck threshold may be made of: the quantile of the everyday lines' log-odds,
+# the margin above it, and the cap (log-odds). The floor is ``Tuning.threshold_floor``, not fitted.
+QUANTILES = (0.95, 0.97, 0.98, 0.99)
+MARGINS = tuple(round(m, 2) for m in np.arange(-1.0, 2.51, 0.1))
+CAPS = (0.0, 0.25, 0.5, 1.0)
 
-Rule = tuple[tuple[float, ...], float]  # ``Tuning.answer_weights`` and ``answer_bias`` (threshold folded in)
+
+@dataclass(frozen=True)
+class Rule:
+    """The answer rule as ``Tuning`` holds it: log-odds weights, and how each deck's threshold is read."""
+
+    weights: tuple[float, ...]
+    bias: float
+    quantile: float
+    margin: float
+    floor: float
+    cap: float
+
+    @classmethod
+    def of(cls, tuning: Tuning) -> Rule:
+        return cls(tuning.answer_weights, tuning.answer_bias, tuning.everyday_quantile, tuning.everyday_margin,
+                   tuning.threshold_floor, tuning.threshold_cap)
 
 
 @dataclass(frozen=True)
@@ -61,6 +84,11 @@ class Samples:
     fixed: np.ndarray     # answered without the rule
     right: np.ndarray     # the best candidate is the expected entry
     on_topic: np.ndarray  # an entry is expected
+    # One row per deck and everyday line (the deck's own chat lines left out): what the rule weighs.
+    everyday_deck: np.ndarray
+    everyday_features: np.ndarray
+    everyday_asked: np.ndarray     # the rule is asked (else the line stands at -``OUT_OF_REACH``)
+    everyday_verbatim: np.ndarray  # answered word for word (+``OUT_OF_REACH``)
 
     @property
     def decks(self) -> list[str]:
@@ -68,9 +96,10 @@ class Samples:
 
 
 def collect(dev: Sequence[DevDeck], tuning: Tuning | None = None) -> Samples:
-    """Each dev deck alone, each of its queries matched once."""
+    """Each dev deck alone, each of its queries and of the everyday lines matched once."""
     tuning = tuning or Tuning()
     rows: list[tuple[str, str, tuple[float, ...], bool, bool, bool]] = []
+    everyday: list[tuple[str, tuple[float, ...], bool]] = []
     for d in dev:
         index = DeckIndex(d.deck, tuning)
         for case in d.cases:
@@ -80,11 +109,20 @@ def collect(dev: Sequence[DevDeck], tuning: Tuning | None = None) -> Samples:
             fixed = found is not None and not features and found.answered
             rows.append((d.deck.name, str(case.get("kind") or "?"), features, fixed,
                          case["id"] is not None and best == case["id"], case["id"] is not None))
+        own = {str(case["q"]).strip().lower() for case in d.cases if case.get("kind") == "chat"}
+        for line in everyday_lines():
+            if line.lower() not in own:
+                found = index.ranked(line, CANDIDATES)
+                everyday.append((d.deck.name, found.features if found is not None else (),
+                                 found is not None and found.verbatim))
     width = len(Tuning.ANSWER_FEATURES)
     return Samples(np.array([r[0] for r in rows]), np.array([r[1] for r in rows]),
                    np.array([r[2] or (0.0,) * width for r in rows], dtype=float),
                    np.array([bool(r[2]) for r in rows]), np.array([r[3] for r in rows]),
-                   np.array([r[4] for r in rows]), np.array([r[5] for r in rows]))
+                   np.array([r[4] for r in rows]), np.array([r[5] for r in rows]),
+                   np.array([e[0] for e in everyday]),
+                   np.array([e[1] or (0.0,) * width for e in everyday], dtype=float),
+                   np.array([bool(e[1]) for e in everyday]), np.array([e[2] for e in everyday]))
 
 
 def fit_logistic(s: Samples, mask: np.ndarray) -> tuple[np.ndarray, float]:
@@ -110,11 +148,6 @@ def fit_logistic(s: Samples, mask: np.ndarray) -> tuple[np.ndarray, float]:
     return raw, float(w[-1] - raw @ mean)
 
 
-def answered_at(s: Samples, logits: np.ndarray, threshold: float) -> np.ndarray:
-    """Which queries are answered when the rule answers at ``logits >= threshold``."""
-    return s.fixed | (s.ruled & (logits >= threshold))
-
-
 def decided(s: Samples, answers: np.ndarray) -> np.ndarray:
     """Right decisions: the right entry answered, or a query with none declined."""
     return np.where(s.on_topic, answers & s.right, ~answers)
@@ -124,29 +157,68 @@ def _declined(s: Samples, answers: np.ndarray, rows: np.ndarray) -> float:
     return float(1.0 - answers[rows].mean()) if rows.any() else math.nan
 
 
-def choose_threshold(s: Samples, logits: np.ndarray, decks: Sequence[str]) -> float:
-    """The threshold with the best summed decision over ``decks`` that keeps their chat and near misses declined."""
-    in_decks = np.isin(s.deck, decks)
-    best: tuple[float, float] | None = None
-    for threshold in THRESHOLDS:
-        answers = answered_at(s, logits, threshold)
-        if any(_declined(s, answers, (s.deck == d) & (s.kind == "chat")) < CHAT_DECLINED + CHAT_MARGIN
-               for d in decks):
-            continue
-        if _declined(s, answers, in_decks & (s.kind == "nearmiss")) < NEAR_DECLINED:
-            continue
-        right = decided(s, answers)
-        total = sum(float(right[s.deck == d].mean()) for d in decks)
-        if best is None or total > best[0] + 1e-12:
-            best = (total, float(threshold))
-    return best[1] if best else float(THRESHOLDS[-1])
+class _Decks:
+    """The samples' decks as positions, for per-deck sums in one pass (``np.bincount``)."""
+
+    def __init__(self, s: Samples) -> None:
+        self.names = s.decks
+        at = {name: i for i, name in enumerate(self.names)}
+        self.row = np.array([at[d] for d in s.deck])
+        self.everyday_row = np.array([at[d] for d in s.everyday_deck])
+        self.queries = np.bincount(self.row, minlength=len(self.names))
+        chat = s.kind == "chat"
+        self.chat = chat
+        self.chats = np.bincount(self.row[chat], minlength=len(self.names))
+
+    def mean(self, values: np.ndarray) -> np.ndarray:
+        return np.bincount(self.row, weights=values, minlength=len(self.names)) / self.queries
+
+
+def _levels(s: Samples, decks: _Decks, weights: np.ndarray, bias: float, quantile: float) -> np.ndarray:
+    """Per deck, the ``quantile`` of the rule's log-odds on the everyday lines (``deck_threshold``'s)."""
+    logits = np.where(s.everyday_verbatim, OUT_OF_REACH,
+                      np.where(s.everyday_asked, np.clip(s.everyday_features @ weights + bias, -OUT_OF_REACH,
+                                                         OUT_OF_REACH), -OUT_OF_REACH))
+    return np.array([np.quantile(logits[decks.everyday_row == i], quantile) if (decks.everyday_row == i).any()
+                     else np.inf for i in range(len(decks.names))])
+
+
+def _answered(s: Samples, logits: np.ndarray, thresholds: np.ndarray, decks: _Decks) -> np.ndarray:
+    return s.fixed | (s.ruled & (logits >= thresholds[decks.row]))
+
+
+def choose_levels(s: Samples, weights: np.ndarray, bias: float, names: Sequence[str]) -> Rule:
+    """The deck threshold's quantile, margin and cap with the best summed decision over
+    ``names`` that keeps their chat and near misses declined."""
+    decks = _Decks(s)
+    chosen = np.isin(decks.names, names)
+    near = np.isin(s.deck, names) & (s.kind == "nearmiss")
+    logits = s.features @ weights + bias
+    floor = Tuning().threshold_floor
+    best: tuple[float, Rule] | None = None
+    for quantile in QUANTILES:
+        levels = _levels(s, decks, weights, bias, quantile)
+        for margin in MARGINS:
+            for cap in CAPS:
+                answers = _answered(s, logits, np.clip(levels + margin, floor, max(floor, cap)), decks)
+                chat_answered = np.bincount(decks.row[decks.chat], weights=answers[decks.chat],
+                                            minlength=len(decks.names))
+                if (1.0 - chat_answered[chosen] / decks.chats[chosen] < CHAT_DECLINED + CHAT_MARGIN).any():
+                    continue
+                if 1.0 - answers[near].mean() < NEAR_DECLINED:
+                    continue
+                total = float(decks.mean(decided(s, answers).astype(float))[chosen].sum())
+                if best is None or total > best[0] + 1e-12:
+                    best = (total, Rule(tuple(float(w) for w in weights), bias, quantile, margin, floor, cap))
+    if best is None:  # nothing keeps the chat declined: answer only what the everyday lines never reach
+        return Rule(tuple(float(w) for w in weights), bias, 1.0, 0.0, OUT_OF_REACH, OUT_OF_REACH)
+    return best[1]
 
 
 def fit_rule(s: Samples, decks: Sequence[str]) -> Rule:
-    """``Tuning.answer_weights`` and ``answer_bias`` (threshold folded in) fitted on ``decks``."""
+    """``Tuning``'s answer rule (weights, and how each deck's threshold is read) fitted on ``decks``."""
     weights, intercept = fit_logistic(s, np.isin(s.deck, decks))
-    threshold = choose_threshold(s, s.features @ weights + intercept, decks)
-    return tuple(float(w) for w in weights), intercept - threshold
+    return choose_levels(s, weights, intercept, decks)
 
 
 @dataclass(frozen=True)
@@ -159,9 +231,11 @@ class Figures:
 
 
 def answers(s: Samples, rule: Rule) -> np.ndarray:
-    """Which queries ``rule`` answers."""
-    weights, bias = rule
-    return answered_at(s, s.features @ np.array(weights) + bias, 0.0)
+    """Which queries ``rule`` answers, each deck at its own threshold."""
+    decks, weights = _Decks(s), np.array(rule.weights)
+    levels = _levels(s, decks, weights, rule.bias, rule.quantile)
+    thresholds = np.clip(levels + rule.margin, rule.floor, max(rule.floor, rule.cap))
+    return _answered(s, s.features @ weights + rule.bias, thresholds, decks)
 
 
 def figures(s: Samples, rule: Rule, deck: str) -> Figures:
@@ -179,8 +253,10 @@ def lodo(s: Samples) -> dict[str, Figures]:
 def main() -> None:
     s = collect(dev_decks())
     rule = fit_rule(s, s.decks)
-    print("answer_weights: tuple[float, ...] = (" + ", ".join(f"{w:.4g}" for w in rule[0]) + ")")
-    print(f"answer_bias: float = {rule[1]:.4g}")
+    print("answer_weights: tuple[float, ...] = (" + ", ".join(f"{w:.4g}" for w in rule.weights) + ")")
+    print(f"answer_bias: float = {rule.bias:.4g}")
+    print(f"everyday_quantile: float = {rule.quantile}\neveryday_margin: float = {rule.margin}")
+    print(f"threshold_cap: float = {rule.cap}   (threshold_floor, not fitted: {rule.floor})")
     print("   (" + ", ".join(Tuning.ANSWER_FEATURES) + ")")
     held = lodo(s)
     print(f"\n{'deck':<12} {'pooled: decision':>16}   chat   near   {'LODO: decision':>14}   chat   near")

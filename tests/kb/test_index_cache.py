@@ -78,6 +78,7 @@ def test_a_library_read_back_answers_every_dev_query_as_a_fresh_one(tmp_path: Pa
     load_library(cache=tmp_path)
     cached = load_library(cache=tmp_path)
     assert builds == [1]  # the second came from the file
+    assert all(deck._threshold is not None for deck in cached.index._decks)  # worked out once, kept
     fresh = load_library()
     queries = [case["q"] for case in yaml.safe_load(DEVSET.read_text())]
     assert len(queries) > 200

@@ -9,6 +9,7 @@ import pytest
 from bot.kb import english, tokens
 from bot.kb.deck_index import DeckIndex
 from bot.kb.english import max_information
+from bot.kb.everyday import everyday_lines
 from bot.kb.library import Library, load_library
 from bot.kb.model import Choice, Deck, Entry, QuizCard
 from bot.kb.scoring import Case, Same
@@ -27,45 +28,63 @@ def library() -> Library:
 # Floors a little under what each dev deck measures (README, "How the lookup works"), so they catch
 # regressions: (decision, top-1, top-3) per deck, alone.
 FLOORS = {
-    "tensorflow": (0.975, 0.965, 0.99),
-    "accessibility": (0.87, 0.9, 0.975),
-    "accounting": (0.84, 0.855, 0.94),
-    "agile": (0.815, 0.845, 0.92),
-    "android": (0.88, 0.88, 0.95),
-    "biolab": (0.81, 0.815, 0.94),
-    "cloud": (0.85, 0.86, 0.94),
-    "css": (0.825, 0.84, 0.95),
-    "dataeng": (0.855, 0.865, 0.98),
-    "dataviz": (0.85, 0.875, 0.935),
-    "docker": (0.87, 0.855, 0.95),
-    "econ": (0.85, 0.845, 0.925),
-    "git": (0.875, 0.83, 0.94),
-    "golang": (0.855, 0.865, 0.94),
-    "hotel": (0.79, 0.78, 0.895),
-    "http-web": (0.885, 0.875, 0.94),
-    "javascript": (0.85, 0.87, 0.92),
-    "kitchen": (0.825, 0.875, 0.95),
-    "kubernetes": (0.88, 0.86, 0.945),
-    "linux-shell": (0.86, 0.895, 0.98),
-    "marketing": (0.82, 0.81, 0.855),
-    "mlbasics": (0.885, 0.865, 0.955),
-    "networking": (0.835, 0.815, 0.895),
-    "oncall": (0.765, 0.72, 0.865),
-    "peopleops": (0.735, 0.74, 0.84),
-    "privacy": (0.82, 0.80, 0.895),
-    "productdesign": (0.82, 0.85, 0.94),
+    "tensorflow": (0.97, 0.965, 0.99),
+    "accessibility": (0.875, 0.91, 0.98),
+    "accounting": (0.845, 0.855, 0.945),
+    "agile": (0.805, 0.85, 0.93),
+    "android": (0.88, 0.89, 0.955),
+    "bikeshop": (0.835, 0.83, 0.95),
+    "biolab": (0.815, 0.825, 0.935),
+    "carehome": (0.77, 0.78, 0.86),
+    "cloud": (0.855, 0.86, 0.935),
+    "contracts": (0.86, 0.855, 0.91),
+    "css": (0.83, 0.845, 0.95),
+    "dataeng": (0.86, 0.86, 0.975),
+    "dataviz": (0.85, 0.87, 0.94),
+    "django": (0.855, 0.84, 0.93),
+    "docker": (0.865, 0.855, 0.945),
+    "econ": (0.85, 0.845, 0.93),
+    "estateagency": (0.805, 0.805, 0.89),
+    "events": (0.84, 0.82, 0.92),
+    "expenses": (0.765, 0.815, 0.9),
+    "ghactions": (0.83, 0.82, 0.93),
+    "git": (0.87, 0.83, 0.935),
+    "golang": (0.86, 0.86, 0.945),
+    "gym": (0.825, 0.88, 0.92),
+    "hotel": (0.79, 0.78, 0.91),
+    "http-web": (0.885, 0.88, 0.94),
+    "ithelpdesk": (0.76, 0.85, 0.915),
+    "javascript": (0.86, 0.865, 0.92),
+    "kitchen": (0.83, 0.875, 0.95),
+    "kubernetes": (0.875, 0.855, 0.945),
+    "linux-shell": (0.87, 0.89, 0.98),
+    "marketing": (0.81, 0.805, 0.86),
+    "mlbasics": (0.88, 0.86, 0.95),
+    "networking": (0.84, 0.815, 0.9),
+    "oncall": (0.745, 0.72, 0.87),
+    "peopleops": (0.705, 0.745, 0.84),
+    "photography": (0.885, 0.905, 0.96),
+    "postgres": (0.845, 0.835, 0.93),
+    "privacy": (0.82, 0.8, 0.895),
+    "productdesign": (0.815, 0.855, 0.945),
     "python": (0.85, 0.85, 0.94),
-    "react": (0.82, 0.83, 0.885),
-    "rust": (0.895, 0.895, 0.975),
-    "sales": (0.815, 0.765, 0.905),
-    "secaware": (0.78, 0.76, 0.87),
+    "react": (0.835, 0.83, 0.885),
+    "retail": (0.745, 0.775, 0.895),
+    "rust": (0.89, 0.895, 0.975),
+    "sales": (0.805, 0.765, 0.9),
+    "school": (0.705, 0.775, 0.885),
+    "secaware": (0.775, 0.76, 0.87),
+    "sitesafety": (0.795, 0.845, 0.915),
+    "spreadsheets": (0.77, 0.765, 0.895),
+    "springboot": (0.92, 0.93, 0.98),
     "sql": (0.84, 0.845, 0.925),
-    "statistics": (0.87, 0.875, 0.95),
-    "styleguide": (0.82, 0.805, 0.92),
-    "support": (0.815, 0.79, 0.9),
-    "terraform": (0.865, 0.875, 0.925),
-    "warehouse": (0.845, 0.835, 0.91),
-    "websecurity": (0.855, 0.84, 0.97),
+    "statistics": (0.875, 0.885, 0.95),
+    "styleguide": (0.8, 0.815, 0.93),
+    "support": (0.805, 0.795, 0.9),
+    "terraform": (0.865, 0.885, 0.925),
+    "vetclinic": (0.81, 0.835, 0.91),
+    "warehouse": (0.82, 0.835, 0.91),
+    "websecurity": (0.855, 0.84, 0.965),
 }
 CHAT_DECLINED = fit_answer_rule.CHAT_DECLINED
 
@@ -125,7 +144,7 @@ def test_the_answer_rule_in_tuning_is_the_one_the_fit_script_finds(samples: fit_
     Compared by decisions, not digits, so rounding and a threshold step between equals do not fail it."""
     tuning = Tuning()
     fitted = fit_answer_rule.answers(samples, fit_answer_rule.fit_rule(samples, samples.decks))
-    kept = fit_answer_rule.answers(samples, (tuning.answer_weights, tuning.answer_bias))
+    kept = fit_answer_rule.answers(samples, fit_answer_rule.Rule.of(tuning))
     assert (fitted != kept).mean() <= 0.005
 
 
@@ -386,6 +405,41 @@ def test_a_synonym_expansion_carries_the_weight_of_one_word() -> None:
     assert sum(terms.values()) == pytest.approx(max_information())
 
 
+def test_each_deck_answers_above_the_level_everyday_chat_reaches_on_it() -> None:
+    """A deck whose subject is everyday life (leave, lunch, pay) needs more to answer than one whose
+    words chat never uses, and every threshold stays between ``Tuning``'s floor and cap."""
+    t = Tuning()
+    office = _deck_index(_index("How do I book annual leave?", "When do we get paid?", "Where is lunch served?",
+                                "How do I report that I am sick?", "Who do I ask about my payslip?",
+                                "What time does the office open?", "How do I swap a shift?"))
+    tensors = _deck_index(_index("What is a tensor?", "How does backpropagation work?", "What is dropout?",
+                                 "How do I choose a learning rate?", "What is a convolution kernel?"))
+    assert t.threshold_floor <= tensors.answer_threshold < office.answer_threshold <= t.threshold_cap
+    assert office.answer_threshold == t.threshold_cap
+    assert tensors.answer_threshold == t.threshold_floor
+
+
+def test_a_deck_reads_the_everyday_chat_only_when_a_question_needs_its_threshold() -> None:
+    """Above the cap or below the floor the rule's log-odds decide alone, so a one-shot ``ask``
+    of a clear question never scores the everyday lines."""
+    deck = _deck_index(_index("How do I quit vim?", "What is training time?"))
+    t = deck.tuning
+    assert deck.match("how do I quit vim").answered  # word for word: no rule at all
+    clear, stray = deck.ranked("how do I quit vim quickly"), deck.ranked("how do I quit emacs")
+    assert clear is not None and t.answer_logit(clear.features) >= t.threshold_cap
+    assert stray is not None and t.answer_logit(stray.features) < t.threshold_floor
+    assert deck.match("how do I quit vim quickly").answered and not deck.match("how do I quit emacs").answered
+    assert deck._threshold is None
+    assert deck.answer_threshold == t.threshold_floor  # a two-entry deck: chat reaches nothing
+
+
+def test_the_everyday_chat_a_deck_is_calibrated_on_is_not_the_chat_it_is_scored_on() -> None:
+    scored = {str(case["q"]).strip().lower() for case in chat_cases()}
+    lines = everyday_lines()
+    assert len(lines) >= 600 and len(set(lines)) == len(lines)
+    assert not scored & {line.lower() for line in lines}
+
+
 def test_one_incidental_word_is_not_an_answer() -> None:
     index = _index("How do I quit vim?", "What is training time?")
     assert not index.search("what time is it").answered
@@ -610,18 +664,18 @@ def test_a_pasted_run_of_letters_is_not_cut_into_deck_words() -> None:
 def test_with_every_dev_deck_loaded_questions_go_to_their_own_deck(dev: list[DevDeck]) -> None:
     """Every dev deck loaded together, several use any question's words: routing still sends most
     on-topic questions to their own deck and answers few from another (``Tuning.route_coverage``;
-    on every third query of the thirty-nine decks, 81.7% routed home and 10.6% answered elsewhere,
-    against 74.3 and 11.6% by "about" and meaning alone; with twenty-seven decks, 83.7 and 9.0%
-    against 77.2 and 11.1%: the more decks share a field, the more questions two of them can take).
-    Every third query, to keep the suite quick (~35 s)."""
+    on every sixth query of the fifty-seven decks, 77.6% routed home and 12.3% answered elsewhere;
+    on every third of thirty-nine decks, 81.7 and 10.6%, against 74.3 and 11.6% by "about" and
+    meaning alone; with twenty-seven decks, 83.7 and 9.0%: the more decks share a field, the more
+    questions two of them can take). Every sixth query, to keep the suite quick (~45 s)."""
     together = SearchIndex([d.deck for d in dev])
     home = elsewhere = total = 0
     for d in dev:
-        for case in [c for c in d.cases if c["id"] is not None][::3]:
+        for case in [c for c in d.cases if c["id"] is not None][::6]:
             ranked = together.rank(str(case["q"]), top=1)
             result = together.search(str(case["q"]))
             total += 1
             home += bool(ranked) and ranked[0].entry.deck == d.deck.name
             elsewhere += result.answered and result.best is not None and result.best.entry.deck != d.deck.name
-    assert home / total >= 0.80, home / total
-    assert elsewhere / total <= 0.11, elsewhere / total
+    assert home / total >= 0.77, home / total
+    assert elsewhere / total <= 0.13, elsewhere / total
