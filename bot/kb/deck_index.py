@@ -13,7 +13,8 @@ question (``bot.kb.meaning``) is blended into the order. Whether to answer is a 
 model (``Tuning.answer_logit``) over quantities that mean the same on any deck: how much specific
 information the best entry holds and what share of the question it explains, how far it stands
 above the second, how close it is in meaning above the deck's background, and the most specific
-word it lacks.
+word it lacks; at the deck's own threshold (``answer_threshold``), read from how it scores
+everyday chat (``bot.kb.everyday``).
 
 Technical questions are read as people type them: a one-letter flag the deck uses ("-b") is a
 word, two deck words run together ("logfile") are both, a question of symbols alone ("2>&1")
@@ -51,6 +52,7 @@ HEAD_FIELDS = ("question", "aliases", "keywords", "name")
 PRIOR = 1000.0
 REPAIRS_KEPT = 10_000  # remembered typo repairs per deck; a bound, so a flood of junk cannot grow memory
 NEIGHBOURS_KEPT = 10_000  # remembered nearest words (``DeckIndex._neighbour``) per deck, for the same reason
+CANDIDATES = 10  # entries per deck whose coverage is measured; the rest rank too low to matter
 # The best few candidates are read for word pairs: reading an entry's text costs ~0.1 ms, and
 # on the dev decks 5 rank as 10 do (3 lost a top-3 answer on Python).
 PHRASE_CANDIDATES = 5
@@ -184,22 +186,26 @@ class DeckIndex:
         """Does now, once, what would otherwise fall on the first questions of a running bot."""
         if self._model is not None:
             self._model.prepare()
-        self.answer_threshold  # noqa: B018 - works it out now
+        self.calibrate()
+
+    def calibrate(self) -> None:
+        """Works out ``answer_threshold`` now, so that an index kept on disk holds it."""
+        self.answer_threshold  # noqa: B018 - the property remembers it
 
     @property
     def answer_threshold(self) -> float:
         """The answer rule's log-odds this deck answers at: read from how it scores everyday chat
-        (``bot.kb.everyday``), once (~0.1-0.3 s on a small deck), and kept with the index."""
+        (``bot.kb.everyday``), once (~0.15 s on a small deck), and kept with the index."""
         if self._threshold is None:
             rule = self.tuning.answer_logit
             self._threshold = deck_threshold(
-                [line_logit(m.features, m.verbatim, rule) if m is not None else -math.inf
-                 for m in map(self.ranked, everyday_lines())], self.tuning)
+                [line_logit(m.features, m.answered, rule) if m is not None else -math.inf
+                 for m in map(self.undecided, everyday_lines())], self.tuning)
         return self._threshold
 
-    def _clears(self, logit: float) -> bool:
-        """Whether the rule's log-odds answer on this deck; outside the floor and cap the deck's
-        own threshold is not needed, so most questions never wait for it to be worked out."""
+    def _answers_at(self, logit: float) -> bool:
+        """Whether the rule's log-odds answer on this deck. Outside the floor and the cap the
+        deck's own threshold is not needed, so a clear question never waits for it."""
         if logit >= self.tuning.threshold_cap:
             return True
         return logit >= self.tuning.threshold_floor and logit >= self.answer_threshold
@@ -710,16 +716,20 @@ class DeckIndex:
         return DeckMatches(ranked, np.round(scores, 4), 1.0, len(found) == 1, 0.0,
                            float(closeness[0]) if closeness is not None else 0.0)
 
-    def match(self, query: str, candidates: int = 10) -> DeckMatches | None:
+    def match(self, query: str, candidates: int = CANDIDATES) -> DeckMatches | None:
         """The best entries for ``query`` and whether the best one answers it; None if nothing matches."""
-        found = self.ranked(query, candidates)
+        return self.decide(self.undecided(query, candidates))
+
+    def decide(self, found: DeckMatches | None) -> DeckMatches | None:
+        """``found`` with the answer rule's verdict, where the rule is asked (``features``)."""
         if found is None or not found.features:
             return found
-        return replace(found, answered=self._clears(self.tuning.answer_logit(found.features)))
+        return replace(found, answered=self._answers_at(self.tuning.answer_logit(found.features)))
 
-    def ranked(self, query: str, candidates: int = 10) -> DeckMatches | None:
-        """``match`` before the answer rule decides: answered only word for word (or a symbol one
-        entry alone names); ``features`` holds what the rule would weigh, if it is to be asked."""
+    def undecided(self, query: str, candidates: int = CANDIDATES) -> DeckMatches | None:
+        """``match`` before the answer rule decides: ``answered`` only where no rule is asked (the
+        query is an entry's own words, or symbols one entry alone names); ``features`` holds what
+        the rule would weigh. Routing compares decks on this, so only the chosen deck decides."""
         terms = self.query_terms(query)
         known = [t for t in terms if t.term in self.term_ids]
         if not known or self.n == 0:

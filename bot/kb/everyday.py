@@ -9,8 +9,8 @@ it scores everyday chat, so each deck scores ``everyday_chat.txt`` once (when it
 kept, or on the first question the rule cannot settle without it) and answers above what all
 but the last few per cent of those lines reach there (``Tuning.everyday_quantile``,
 ``everyday_margin``), between ``threshold_floor`` and ``threshold_cap``: never on less than the
-floor's odds, where chat reaches nothing, and never asking more than the one pooled threshold
-did, where chat is the deck's subject.
+floor's odds, where chat reaches nothing (a small deck), and never asking more than the cap,
+where chat is the deck's subject.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import numpy as np
 from bot.kb.tuning import Tuning
 
 EVERYDAY_CHAT = Path(__file__).with_name("everyday_chat.txt")
-# A line answered word for word (an entry's own question) or with nothing to weigh stands at the
+# A line answered without the rule (an entry's own words) or with nothing to weigh stands at the
 # top or bottom: a finite stand-in, so a quantile between it and a real log-odds is a number.
 OUT_OF_REACH = 50.0
 
@@ -38,18 +38,25 @@ def everyday_lines() -> tuple[str, ...]:
 
 
 def deck_threshold(logits: Sequence[float], tuning: Tuning) -> float:
-    """A deck's answer threshold from the rule's log-odds on every everyday line
-    (+-inf where it answers word for word or is not asked, ``OUT_OF_REACH`` stands in)."""
+    """A deck's answer threshold from the rule's log-odds on every everyday line (+-inf where it
+    answers without the rule or is not asked; ``OUT_OF_REACH`` stands in). No lines: the cap."""
     if not logits:
         return tuning.threshold_cap
     levels = np.clip(np.asarray(logits, dtype=float), -OUT_OF_REACH, OUT_OF_REACH)
     level = float(np.quantile(levels, tuning.everyday_quantile)) + tuning.everyday_margin
-    return min(tuning.threshold_cap, max(tuning.threshold_floor, level))
+    return float(clamp(level, tuning.threshold_floor, tuning.threshold_cap))
 
 
-def line_logit(features: tuple[float, ...], verbatim: bool, rule: Callable[[tuple[float, ...]], float]) -> float:
+def clamp(level: float | np.ndarray, floor: float, cap: float) -> float | np.ndarray:
+    """No lower than ``floor``, no higher than ``cap`` (the cap wins should they cross), for one
+    deck or (the fit) many at once."""
+    return np.minimum(cap, np.maximum(floor, level))
+
+
+def line_logit(features: tuple[float, ...], answered: bool, rule: Callable[[tuple[float, ...]], float]) -> float:
     """What ``rule`` (log-odds from the answer features) gives an everyday line: +inf if a deck
-    answers it word for word, -inf if the rule is not asked (no match, or too little evidence)."""
-    if verbatim:
+    answers it without the rule (an entry's own words, a symbol one entry names), -inf if the rule
+    is not asked (no match, or too little evidence)."""
+    if answered and not features:
         return math.inf
     return rule(features) if features else -math.inf

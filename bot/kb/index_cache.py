@@ -3,7 +3,8 @@
 Why: a one-shot ``studybot ask`` spent most of its time parsing the YAML decks and indexing
 them, though they had not changed since the last run. A built library (its decks and their
 index) is pickled into a cache folder under a key that hashes everything the result depends
-on: the bytes of every file in each deck folder, the lookup code's own source, and the files
+on: the bytes of every file in each deck folder, the lookup code's own source and the everyday
+chat each deck reads its answer threshold from (``bot/kb/everyday_chat.txt``), and the files
 of the libraries that read and indexed them (Python, numpy, the stemmer, PyYAML, rapidfuzz,
 the WordLlama model). So an edited deck or an upgraded bot never reads an old index, and a
 file that cannot be read (truncated, or from another version) counts as absent and is written

@@ -18,13 +18,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.kb import english
-from bot.kb.deck_index import DeckIndex, DeckMatches
+from bot.kb.deck_index import CANDIDATES, DeckIndex, DeckMatches
 from bot.kb.model import Deck, Entry
 from bot.kb.tuning import Tuning
 
 __all__ = ["Match", "SearchIndex", "SearchResult", "Tuning"]
 
-CANDIDATES = 10  # entries per deck whose coverage is measured; the rest rank too low to matter
 # Without a confident answer, suggestions below this score are noise rather than "did you mean".
 MIN_SUGGESTION = 0.25
 # ... and a declined question gets suggestions only when the best entry holds a specific word of it
@@ -86,7 +85,7 @@ class SearchIndex:
         """Works out each deck's answer threshold now (``DeckIndex.answer_threshold``), so an index
         kept on disk holds them and a one-shot ``ask`` does not read the everyday chat each run."""
         for index in self._decks:
-            index.answer_threshold  # noqa: B018 - works it out now
+            index.calibrate()
 
     @property
     def missing_model(self) -> bool:
@@ -114,12 +113,14 @@ class SearchIndex:
         another deck, and 40 nats per unit of the share 14.6% (``Tuning.route_coverage``).
         """
         indexes = [self._by_name[deck]] if deck in self._by_name else [] if deck is not None else self._decks
-        found = [(index, m) for index in indexes if (m := index.match(query, CANDIDATES)) is not None]
+        found = [(index, m) for index in indexes if (m := index.undecided(query, CANDIDATES)) is not None]
         if not found:
             return None
         t = self.tuning
-        return max(found, key=lambda pair: (pair[1].verbatim, pair[1].about + t.route_coverage * pair[1].coverage
-                                            + t.route_meaning * (pair[1].closeness - pair[0].background)))
+        index, best = max(found, key=lambda pair: (pair[1].verbatim, pair[1].about + t.route_coverage * pair[1].coverage
+                                                   + t.route_meaning * (pair[1].closeness - pair[0].background)))
+        decided = index.decide(best)
+        return (index, decided) if decided is not None else None
 
     def search(self, query: str, top: int = 3, deck: str | None = None) -> SearchResult:
         """Ranks entries for ``query``; ``deck`` restricts the search to one deck by name."""

@@ -1,7 +1,8 @@
-"""Fits the answer rule (``Tuning.answer_weights``, ``answer_bias``) on the dev decks pooled, and scores it
-leave-one-deck-out: the weights and threshold fitted on the other decks, scored on the one left out.
+"""Fits the answer rule (``Tuning.answer_weights``, ``answer_bias``, and ``everyday_quantile``,
+``everyday_margin`` and ``threshold_cap``, how each deck reads its threshold) on the dev decks pooled,
+and scores it leave-one-deck-out: all of them fitted on the other decks, scored on the one left out.
 
-    python -m tests.kb.fit_answer_rule     # the weights to paste into bot/kb/tuning.py, and per-deck figures
+    python -m tests.kb.fit_answer_rule     # the numbers to paste into bot/kb/tuning.py, and per-deck figures
 
 Why a fitted rule: whether the best candidate is the right entry shows in several quantities at
 once (how much specific information it holds, how far it stands above the second, its closeness
@@ -18,8 +19,9 @@ everyday chat lines (``bot.kb.everyday``): a quantile of them plus a margin, bet
 cap. The quantile, margin and cap are the ones with the best summed decision over the decks that keep every deck's
 chat declined >= ``CHAT_DECLINED`` (plus ``CHAT_MARGIN``) and the near misses declined (pooled)
 >= ``NEAR_DECLINED``, the hand rule's own figure, so answering more is not paid in near misses.
-A dev deck is calibrated here without its own chat lines (the first eight of them are among the
-everyday lines), so what it declines of its chat is measured on lines its threshold never read.
+A dev deck is calibrated here without any line that reads as one of its own queries (the first
+eight of its chat lines are among the everyday lines), so what it declines of its chat is measured
+on lines its threshold never read.
 """
 
 from __future__ import annotations
@@ -30,10 +32,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.kb.deck_index import DeckIndex
-from bot.kb.everyday import OUT_OF_REACH, everyday_lines
+from bot.kb.deck_index import CANDIDATES, DeckIndex
+from bot.kb.everyday import OUT_OF_REACH, clamp, everyday_lines
 from bot.kb.scoring import percent
-from bot.kb.search import CANDIDATES
+from bot.kb.text import words
 from bot.kb.tuning import Tuning
 from tests.kb.devset_eval import DevDeck, dev_decks
 
@@ -68,7 +70,8 @@ class Rule:
     cap: float
 
     @classmethod
-    def of(cls, tuning: Tuning) -> Rule:
+    def from_tuning(cls, tuning: Tuning) -> Rule:
+        """The rule ``tuning`` holds."""
         return cls(tuning.answer_weights, tuning.answer_bias, tuning.everyday_quantile, tuning.everyday_margin,
                    tuning.threshold_floor, tuning.threshold_cap)
 
@@ -84,11 +87,11 @@ class Samples:
     fixed: np.ndarray     # answered without the rule
     right: np.ndarray     # the best candidate is the expected entry
     on_topic: np.ndarray  # an entry is expected
-    # One row per deck and everyday line (the deck's own chat lines left out): what the rule weighs.
+    # One row per deck and everyday line (lines that read as the deck's own queries left out).
     everyday_deck: np.ndarray
     everyday_features: np.ndarray
     everyday_asked: np.ndarray     # the rule is asked (else the line stands at -``OUT_OF_REACH``)
-    everyday_verbatim: np.ndarray  # answered word for word (+``OUT_OF_REACH``)
+    everyday_answered: np.ndarray  # answered without the rule (+``OUT_OF_REACH``)
 
     @property
     def decks(self) -> list[str]:
@@ -103,18 +106,18 @@ def collect(dev: Sequence[DevDeck], tuning: Tuning | None = None) -> Samples:
     for d in dev:
         index = DeckIndex(d.deck, tuning)
         for case in d.cases:
-            found = index.match(str(case["q"]), CANDIDATES)
+            found = index.undecided(str(case["q"]), CANDIDATES)
             best = index.entries[int(found.entries[0])].id if found is not None and len(found.entries) else None
             features = found.features if found is not None else ()
             fixed = found is not None and not features and found.answered
             rows.append((d.deck.name, str(case.get("kind") or "?"), features, fixed,
                          case["id"] is not None and best == case["id"], case["id"] is not None))
-        own = {str(case["q"]).strip().lower() for case in d.cases if case.get("kind") == "chat"}
+        own = {tuple(words(str(case["q"]))) for case in d.cases}
         for line in everyday_lines():
-            if line.lower() not in own:
-                found = index.ranked(line, CANDIDATES)
+            if tuple(words(line)) not in own:
+                found = index.undecided(line, CANDIDATES)
                 everyday.append((d.deck.name, found.features if found is not None else (),
-                                 found is not None and found.verbatim))
+                                 found is not None and found.answered and not found.features))
     width = len(Tuning.ANSWER_FEATURES)
     return Samples(np.array([r[0] for r in rows]), np.array([r[1] for r in rows]),
                    np.array([r[2] or (0.0,) * width for r in rows], dtype=float),
@@ -174,9 +177,9 @@ class _Decks:
         return np.bincount(self.row, weights=values, minlength=len(self.names)) / self.queries
 
 
-def _levels(s: Samples, decks: _Decks, weights: np.ndarray, bias: float, quantile: float) -> np.ndarray:
+def _everyday_quantiles(s: Samples, decks: _Decks, weights: np.ndarray, bias: float, quantile: float) -> np.ndarray:
     """Per deck, the ``quantile`` of the rule's log-odds on the everyday lines (``deck_threshold``'s)."""
-    logits = np.where(s.everyday_verbatim, OUT_OF_REACH,
+    logits = np.where(s.everyday_answered, OUT_OF_REACH,
                       np.where(s.everyday_asked, np.clip(s.everyday_features @ weights + bias, -OUT_OF_REACH,
                                                          OUT_OF_REACH), -OUT_OF_REACH))
     return np.array([np.quantile(logits[decks.everyday_row == i], quantile) if (decks.everyday_row == i).any()
@@ -187,20 +190,19 @@ def _answered(s: Samples, logits: np.ndarray, thresholds: np.ndarray, decks: _De
     return s.fixed | (s.ruled & (logits >= thresholds[decks.row]))
 
 
-def choose_levels(s: Samples, weights: np.ndarray, bias: float, names: Sequence[str]) -> Rule:
+def choose_levels(s: Samples, weights: np.ndarray, bias: float, names: Sequence[str], floor: float) -> Rule:
     """The deck threshold's quantile, margin and cap with the best summed decision over
     ``names`` that keeps their chat and near misses declined."""
     decks = _Decks(s)
     chosen = np.isin(decks.names, names)
     near = np.isin(s.deck, names) & (s.kind == "nearmiss")
     logits = s.features @ weights + bias
-    floor = Tuning().threshold_floor
     best: tuple[float, Rule] | None = None
     for quantile in QUANTILES:
-        levels = _levels(s, decks, weights, bias, quantile)
+        levels = _everyday_quantiles(s, decks, weights, bias, quantile)
         for margin in MARGINS:
             for cap in CAPS:
-                answers = _answered(s, logits, np.clip(levels + margin, floor, max(floor, cap)), decks)
+                answers = _answered(s, logits, clamp(levels + margin, floor, cap), decks)
                 chat_answered = np.bincount(decks.row[decks.chat], weights=answers[decks.chat],
                                             minlength=len(decks.names))
                 if (1.0 - chat_answered[chosen] / decks.chats[chosen] < CHAT_DECLINED + CHAT_MARGIN).any():
@@ -210,15 +212,17 @@ def choose_levels(s: Samples, weights: np.ndarray, bias: float, names: Sequence[
                 total = float(decks.mean(decided(s, answers).astype(float))[chosen].sum())
                 if best is None or total > best[0] + 1e-12:
                     best = (total, Rule(tuple(float(w) for w in weights), bias, quantile, margin, floor, cap))
-    if best is None:  # nothing keeps the chat declined: answer only what the everyday lines never reach
-        return Rule(tuple(float(w) for w in weights), bias, 1.0, 0.0, OUT_OF_REACH, OUT_OF_REACH)
+    if best is None:  # nothing keeps the chat declined: answer only above every everyday line
+        print("no threshold keeps every deck's chat declined; the rule answers above every everyday line")
+        return Rule(tuple(float(w) for w in weights), bias, 1.0, 0.0, floor, OUT_OF_REACH)
     return best[1]
 
 
-def fit_rule(s: Samples, decks: Sequence[str]) -> Rule:
-    """``Tuning``'s answer rule (weights, and how each deck's threshold is read) fitted on ``decks``."""
+def fit_rule(s: Samples, decks: Sequence[str], floor: float = Tuning.threshold_floor) -> Rule:
+    """``Tuning``'s answer rule (weights, and how each deck's threshold is read) fitted on ``decks``,
+    each deck's threshold no lower than ``floor`` (``Tuning.threshold_floor``, not fitted)."""
     weights, intercept = fit_logistic(s, np.isin(s.deck, decks))
-    return choose_levels(s, weights, intercept, decks)
+    return choose_levels(s, weights, intercept, decks, floor)
 
 
 @dataclass(frozen=True)
@@ -233,9 +237,13 @@ class Figures:
 def answers(s: Samples, rule: Rule) -> np.ndarray:
     """Which queries ``rule`` answers, each deck at its own threshold."""
     decks, weights = _Decks(s), np.array(rule.weights)
-    levels = _levels(s, decks, weights, rule.bias, rule.quantile)
-    thresholds = np.clip(levels + rule.margin, rule.floor, max(rule.floor, rule.cap))
-    return _answered(s, s.features @ weights + rule.bias, thresholds, decks)
+    return _answered(s, s.features @ weights + rule.bias, thresholds(s, rule), decks)
+
+
+def thresholds(s: Samples, rule: Rule) -> np.ndarray:
+    """Each deck's threshold under ``rule`` (in ``s.decks``' order), as ``DeckIndex.answer_threshold`` reads it."""
+    levels = _everyday_quantiles(s, _Decks(s), np.array(rule.weights), rule.bias, rule.quantile)
+    return np.asarray(clamp(levels + rule.margin, rule.floor, rule.cap))
 
 
 def figures(s: Samples, rule: Rule, deck: str) -> Figures:
