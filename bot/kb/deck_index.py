@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, replace
+from typing import overload
 
 import numpy as np
 
@@ -111,7 +112,8 @@ class QueryTerm:
 
 @dataclass(frozen=True)
 class DeckMatches:
-    """One deck's candidates for a query, best first, and whether its best is a confident answer."""
+    """One deck's candidates for a query, best first, and whether its best is a confident answer
+    (from ``DeckIndex.undecided``: only whether it is answered without the rule)."""
 
     entries: np.ndarray  # entry positions in the deck
     scores: np.ndarray   # 0..1, for ranking and display
@@ -120,7 +122,7 @@ class DeckMatches:
     about: float         # how much likelier the query's words are in this deck's text than in English
     closeness: float     # cosine between the meanings of the query and the best entry (0 without the model)
     verbatim: bool = False  # the query is the best entry's question, an alias, a keyword or its id, word for word
-    features: tuple[float, ...] = ()  # what the answer rule weighed (``Tuning.ANSWER_FEATURES``), if it was asked
+    features: tuple[float, ...] = ()  # what the answer rule weighs (``Tuning.ANSWER_FEATURES``), if it is asked
     # The best entry holds at least one specific word's worth of the question (``Tuning.min_evidence``),
     # or names its symbols: what a suggestion needs when the deck declines.
     specific: bool = True
@@ -719,6 +721,11 @@ class DeckIndex:
     def match(self, query: str, candidates: int = CANDIDATES) -> DeckMatches | None:
         """The best entries for ``query`` and whether the best one answers it; None if nothing matches."""
         return self.decide(self.undecided(query, candidates))
+
+    @overload
+    def decide(self, found: DeckMatches) -> DeckMatches: ...
+    @overload
+    def decide(self, found: None) -> None: ...
 
     def decide(self, found: DeckMatches | None) -> DeckMatches | None:
         """``found`` with the answer rule's verdict, where the rule is asked (``features``)."""

@@ -5,9 +5,9 @@ like everyday chat (an IT helpdesk's, an expenses policy's: "how do I book leave
 subject) still declined 95% of it. Every other deck then declined questions it ranked right:
 on the fifty-seven dev decks, the best threshold for each deck alone, its chat still declined
 95.5%, was worth 3.3 points of mean decision. A deck shows where its own chat level is by how
-it scores everyday chat, so each deck scores ``everyday_chat.txt`` once (when its index is
-kept, or on the first question the rule cannot settle without it) and answers above what all
-but the last few per cent of those lines reach there (``Tuning.everyday_quantile``,
+it scores everyday chat, so each deck scores ``everyday_chat.txt`` once (before a bot serves,
+when its index is kept, or on the first question the rule cannot settle without it) and answers
+above what all but the last few per cent of those lines reach there (``Tuning.everyday_quantile``,
 ``everyday_margin``), between ``threshold_floor`` and ``threshold_cap``: never on less than the
 floor's odds, where chat reaches nothing (a small deck), and never asking more than the cap,
 where chat is the deck's subject.

@@ -2,10 +2,11 @@
 
 Why this shape: people ask in paraphrases, typos, bare keywords and single acronyms, and a team
 may load several decks. Each deck is indexed on its own (``bot.kb.deck_index``: field-weighted
-BM25, typo repair that knows English, synonyms), and decides on its own whether its best entry
-answers the question. With several decks loaded, the question goes to the deck whose best entry
-explains most of it among the decks that would answer; so a second deck can take a question
-only by explaining it better, never make the first deck decline its own question.
+BM25, typo repair that knows English, synonyms), and decides on its own, at its own threshold,
+whether its best entry answers the question. With several decks loaded, the decks are compared
+before any decides and the question goes to the one it is most about; only that deck decides, so
+a second deck can take a question only by being more about it, and never changes how the first
+deck decides its own questions.
 
 Postings are numpy arrays, built with array operations, so a 100,000-entry deck indexes in
 a few seconds and answers in milliseconds (``python -m bench.ask``).
@@ -117,17 +118,16 @@ class SearchIndex:
         if not found:
             return None
         t = self.tuning
-        index, best = max(found, key=lambda pair: (pair[1].verbatim, pair[1].about + t.route_coverage * pair[1].coverage
-                                                   + t.route_meaning * (pair[1].closeness - pair[0].background)))
-        decided = index.decide(best)
-        return (index, decided) if decided is not None else None
+        return max(found, key=lambda pair: (pair[1].verbatim, pair[1].about + t.route_coverage * pair[1].coverage
+                                            + t.route_meaning * (pair[1].closeness - pair[0].background)))
 
     def search(self, query: str, top: int = 3, deck: str | None = None) -> SearchResult:
         """Ranks entries for ``query``; ``deck`` restricts the search to one deck by name."""
         routed = self._route(query, deck)
         if routed is None:
             return SearchResult(query, (), False)
-        index, found = routed
+        index, undecided = routed
+        found = index.decide(undecided)
         suggest = found.specific or found.closeness - index.background >= SUGGESTION_LIFT
         shown = tuple(Match(index.entries[int(i)], float(s)) for i, s in zip(found.entries[:top], found.scores[:top])
                       if found.answered or (suggest and s >= MIN_SUGGESTION))

@@ -254,7 +254,7 @@ def figures(s: Samples, rule: Rule, deck: str) -> Figures:
 
 
 def lodo(s: Samples) -> dict[str, Figures]:
-    """Per deck: the rule fitted (weights and threshold) on the other decks, scored on it."""
+    """Per deck: the rule fitted (weights, quantile, margin and cap) on the other decks, scored on it."""
     return {deck: figures(s, fit_rule(s, [d for d in s.decks if d != deck]), deck) for deck in s.decks}
 
 

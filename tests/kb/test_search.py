@@ -135,10 +135,11 @@ def samples(dev: list[DevDeck]) -> fit_answer_rule.Samples:
 def test_leave_one_deck_out_stays_near_the_floors(samples: fit_answer_rule.Samples) -> None:
     """The answer rule refitted on the other decks (weights, and how a deck reads its threshold) does
     about as well on the one left out, and still declines its chat: the rule is not fitted to any
-    one deck. Within 2.5 points of the floor: the quantile and margin chosen without a deck move its
-    threshold more than one pooled threshold moved (Agile: 81.8% with all decks, 79.6% left out)."""
+    one deck. Within 1.5 points of the floor: the quantile and margin chosen without a deck move its
+    threshold more than one pooled threshold moved (Agile: 81.8% with all decks, 79.6% left out;
+    every other deck within 0.3 points)."""
     for name, held in fit_answer_rule.lodo(samples).items():
-        assert held.decision >= FLOORS[name][0] - 0.025, f"{name}: {held}"
+        assert held.decision >= FLOORS[name][0] - 0.015, f"{name}: {held}"
         assert held.chat_declined >= CHAT_DECLINED, f"{name}: {held}"
 
 
@@ -431,12 +432,17 @@ def test_each_deck_answers_above_the_level_everyday_chat_reaches_on_it() -> None
 
 
 def test_the_fit_reads_each_deck_threshold_as_the_index_does(dev: list[DevDeck]) -> None:
-    """``fit_answer_rule`` computes the thresholds itself, for many rules at once: the same numbers."""
-    decks = [DevDeck(d.deck, tuple(c for c in d.cases if c["id"] is not None)) for d in dev[1:4]]
-    samples = fit_answer_rule.collect(decks)  # no line reads as an on-topic query: every line kept
+    """``fit_answer_rule`` computes the thresholds itself, for many rules at once: the same numbers,
+    on decks whose thresholds lie between the floor and the cap (the quantile and margin at work)."""
+    names = {"expenses", "oncall", "carehome", "hotel"}
+    decks = [DevDeck(d.deck, tuple(c for c in d.cases if c["kind"] != "chat")) for d in dev if d.deck.name in names]
+    samples = fit_answer_rule.collect(decks)
+    assert len(samples.everyday_deck) == len(decks) * len(everyday_lines())  # no line left out of any
     fitted = fit_answer_rule.thresholds(samples, fit_answer_rule.Rule.from_tuning(Tuning()))
     kept = [DeckIndex(d.deck, Tuning()).answer_threshold for d in decks]
     assert fitted == pytest.approx(kept)
+    t = Tuning()
+    assert all(t.threshold_floor < k < t.threshold_cap for k in kept), kept
 
 
 def test_a_deck_reads_the_everyday_chat_only_when_a_question_needs_its_threshold() -> None:
@@ -471,12 +477,14 @@ def test_with_several_decks_only_the_one_a_question_goes_to_decides(monkeypatch:
     monkeypatch.setattr(DeckIndex, "decide", lambda self, found: asked.append(self.deck.name) or decide(self, found))
     result = both.search("how do I quit vim and save")
     assert result.best is not None and result.best.entry.deck == "vim"
-    assert asked == ["vim"]
+    assert asked == ["vim"] and both._decks[1]._threshold is None
 
 
 def test_the_everyday_chat_a_deck_is_calibrated_on_is_not_the_chat_it_is_scored_on() -> None:
-    """Compared as the lookup reads them (words, no case or punctuation): no line twice, none of the
-    chat the dev decks are scored on, so their chat figures are measured on lines no threshold read."""
+    """Compared as the lookup reads them (words, no case or punctuation): no line twice, and none of
+    ``tests/kb/chat.yaml``, the chat every deck is scored on. (Some of a dev deck's own chat lines
+    are among the everyday lines; the fit leaves them out, so the leave-one-deck-out test is the
+    check on chat no threshold read.)"""
     def read(text: str) -> tuple[str, ...]:
         return tuple(words(text))
     scored = {read(str(case["q"])) for case in chat_cases()}
