@@ -40,11 +40,17 @@ def everyday_lines() -> tuple[str, ...]:
 def deck_threshold(logits: Sequence[float], tuning: Tuning) -> float:
     """A deck's answer threshold from the rule's log-odds on every everyday line (+-inf where it
     answers without the rule or is not asked; ``OUT_OF_REACH`` stands in). No lines: the cap."""
-    if not logits:
+    if not len(logits):
         return tuning.threshold_cap
-    levels = np.clip(np.asarray(logits, dtype=float), -OUT_OF_REACH, OUT_OF_REACH)
-    level = float(np.quantile(levels, tuning.everyday_quantile)) + tuning.everyday_margin
+    level = everyday_level(logits, tuning.everyday_quantile) + tuning.everyday_margin
     return float(clamp(level, tuning.threshold_floor, tuning.threshold_cap))
+
+
+def everyday_level(logits: Sequence[float] | np.ndarray, quantile: float) -> float:
+    """The ``quantile`` of the rule's log-odds on a deck's everyday lines, +-inf at ``OUT_OF_REACH``
+    (the fit computes it for many rules, ``deck_threshold`` for the one in ``Tuning``)."""
+    levels = np.clip(np.asarray(logits, dtype=float), -OUT_OF_REACH, OUT_OF_REACH)
+    return float(np.quantile(levels, quantile))
 
 
 def clamp(level: float | np.ndarray, floor: float, cap: float) -> float | np.ndarray:

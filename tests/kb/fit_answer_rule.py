@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bot.kb.deck_index import CANDIDATES, DeckIndex
-from bot.kb.everyday import OUT_OF_REACH, clamp, everyday_lines
+from bot.kb.everyday import OUT_OF_REACH, clamp, everyday_level, everyday_lines
 from bot.kb.scoring import percent
 from bot.kb.text import words
 from bot.kb.tuning import Tuning
@@ -169,9 +169,8 @@ class _Decks:
         self.row = np.array([at[d] for d in s.deck])
         self.everyday_row = np.array([at[d] for d in s.everyday_deck])
         self.queries = np.bincount(self.row, minlength=len(self.names))
-        chat = s.kind == "chat"
-        self.chat = chat
-        self.chats = np.bincount(self.row[chat], minlength=len(self.names))
+        self.chat = s.kind == "chat"
+        self.chats = np.bincount(self.row[self.chat], minlength=len(self.names))
 
     def mean(self, values: np.ndarray) -> np.ndarray:
         return np.bincount(self.row, weights=values, minlength=len(self.names)) / self.queries
@@ -179,10 +178,9 @@ class _Decks:
 
 def _everyday_quantiles(s: Samples, decks: _Decks, weights: np.ndarray, bias: float, quantile: float) -> np.ndarray:
     """Per deck, the ``quantile`` of the rule's log-odds on the everyday lines (``deck_threshold``'s)."""
-    logits = np.where(s.everyday_answered, OUT_OF_REACH,
-                      np.where(s.everyday_asked, np.clip(s.everyday_features @ weights + bias, -OUT_OF_REACH,
-                                                         OUT_OF_REACH), -OUT_OF_REACH))
-    return np.array([np.quantile(logits[decks.everyday_row == i], quantile) if (decks.everyday_row == i).any()
+    logits = np.where(s.everyday_answered, np.inf,
+                      np.where(s.everyday_asked, s.everyday_features @ weights + bias, -np.inf))
+    return np.array([everyday_level(logits[decks.everyday_row == i], quantile) if (decks.everyday_row == i).any()
                      else np.inf for i in range(len(decks.names))])
 
 
