@@ -72,6 +72,12 @@ class Rates:
         return _share(self.wrong_deck, self.total)
 
 
+def right_entries(deck: str, expected: str, same: Same | None = None) -> set[EntryKey]:
+    """The entries that rightly answer a question whose entry is ``expected`` in ``deck``: it and its
+    equals in other decks (``same``)."""
+    return {(deck, expected), *(same or {}).get((deck, expected), ())}
+
+
 def _share(count: int, of: int) -> float:
     """``count`` as a share of ``of``; NaN (printed "-") when there were none to count."""
     return count / of if of else math.nan
@@ -102,7 +108,7 @@ def evaluate(index: SearchIndex, cases: Iterable[Case], deck: str = "tensorflow"
         if expected is None:
             rates.decided = answered_id is None
         else:
-            right = {(deck, expected), *(same or {}).get((deck, expected), ())}
+            right = right_entries(deck, expected, same)
             rates.on_topic = 1
             rates.top1 = bool(ranked) and ranked[0] in right
             rates.top3 = bool(right.intersection(ranked[:3]))

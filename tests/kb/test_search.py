@@ -13,7 +13,7 @@ from bot.kb.english import max_information
 from bot.kb.everyday import deck_threshold, everyday_lines
 from bot.kb.library import Library, load_library
 from bot.kb.model import Choice, Deck, Entry, QuizCard
-from bot.kb.scoring import Case, Same
+from bot.kb.scoring import Case, Same, right_entries
 from bot.kb.search import Match, SearchIndex, Tuning
 from bot.kb.symbols import symbol_tokens
 from bot.kb.text import stem, words
@@ -155,7 +155,7 @@ def test_the_answer_rule_in_tuning_is_the_one_the_fit_script_finds(samples: fit_
 
 def _same_answer(same: Same, deck: str, case: Case, answer: Match) -> bool:
     """Whether ``answer``, from another deck, is listed as answering the same as ``case``'s entry of ``deck``."""
-    return (answer.entry.deck, answer.entry.id) in same.get((deck, str(case["id"])), ())
+    return (answer.entry.deck, answer.entry.id) in right_entries(deck, str(case["id"]), same)
 
 
 def test_a_second_deck_does_not_change_how_the_first_decides(dev: list[DevDeck]) -> None:
