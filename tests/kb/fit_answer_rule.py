@@ -27,12 +27,12 @@ on lines its threshold never read.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from bot.kb.deck_index import CANDIDATES, DeckIndex
+from bot.kb.deck_index import CANDIDATES, DeckIndex, DeckMatches
 from bot.kb.everyday import OUT_OF_REACH, clamp, everyday_level, everyday_lines
 from bot.kb.scoring import percent
 from bot.kb.text import words
@@ -98,8 +98,26 @@ class Samples:
         return list(dict.fromkeys(self.deck.tolist()))
 
 
-def collect(dev: Sequence[DevDeck], tuning: Tuning | None = None) -> Samples:
-    """Each dev deck alone, each of its queries and of the everyday lines matched once."""
+Extra = Callable[[DeckIndex, str, DeckMatches], tuple[float, ...]]
+
+
+def _features(index: DeckIndex, text: str, found: DeckMatches | None, extra: Extra | None) -> tuple[float, ...]:
+    """What the rule weighs for ``text`` (none where it is not asked), with ``extra``'s after."""
+    if found is None or not found.features:
+        return ()
+    return found.features + extra(index, text, found) if extra else found.features
+
+
+def calibration_lines(d: DevDeck) -> list[str]:
+    """The everyday lines a dev deck calibrates on when fitting: all but those that read, as the
+    lookup reads them (words), as one of its own queries, which it is scored on."""
+    own = {tuple(words(str(case["q"]))) for case in d.cases}
+    return [line for line in everyday_lines() if tuple(words(line)) not in own]
+
+
+def collect(dev: Sequence[DevDeck], tuning: Tuning | None = None, extra: Extra | None = None) -> Samples:
+    """Each dev deck alone, each of its queries and of the everyday lines matched once; ``extra``
+    adds features after the rule's own wherever the rule is asked (``bench.contextual_model``)."""
     tuning = tuning or Tuning()
     rows: list[tuple[str, str, tuple[float, ...], bool, bool, bool]] = []
     everyday: list[tuple[str, tuple[float, ...], bool]] = []
@@ -108,17 +126,15 @@ def collect(dev: Sequence[DevDeck], tuning: Tuning | None = None) -> Samples:
         for case in d.cases:
             found = index.undecided(str(case["q"]), CANDIDATES)
             best = index.entries[int(found.entries[0])].id if found is not None and len(found.entries) else None
-            features = found.features if found is not None else ()
+            features = _features(index, str(case["q"]), found, extra)
             fixed = found is not None and not features and found.answered
             rows.append((d.deck.name, str(case.get("kind") or "?"), features, fixed,
                          case["id"] is not None and best == case["id"], case["id"] is not None))
-        own = {tuple(words(str(case["q"]))) for case in d.cases}
-        for line in everyday_lines():
-            if tuple(words(line)) not in own:
-                found = index.undecided(line, CANDIDATES)
-                everyday.append((d.deck.name, found.features if found is not None else (),
-                                 found is not None and found.answered and not found.features))
-    width = len(Tuning.ANSWER_FEATURES)
+        for line in calibration_lines(d):
+            found = index.undecided(line, CANDIDATES)
+            everyday.append((d.deck.name, _features(index, line, found, extra),
+                             found is not None and found.answered and not found.features))
+    width = max((len(r[2]) for r in rows), default=len(Tuning.ANSWER_FEATURES))
     return Samples(np.array([r[0] for r in rows]), np.array([r[1] for r in rows]),
                    np.array([r[2] or (0.0,) * width for r in rows], dtype=float),
                    np.array([bool(r[2]) for r in rows]), np.array([r[3] for r in rows]),
