@@ -82,7 +82,7 @@ class Samples:
 
     deck: np.ndarray      # deck name
     kind: np.ndarray      # query kind (paraphrase, nearmiss, chat, ...)
-    features: np.ndarray  # ``Tuning.ANSWER_FEATURES`` (zeros where the rule is not asked)
+    features: np.ndarray  # ``Tuning.ANSWER_FEATURES``, then ``collect``'s extras (zeros where the rule is not asked)
     ruled: np.ndarray     # the rule decides (otherwise ``fixed`` does: verbatim, symbols, too little evidence)
     fixed: np.ndarray     # answered without the rule
     right: np.ndarray     # the best candidate is the expected entry
@@ -134,7 +134,8 @@ def collect(dev: Sequence[DevDeck], tuning: Tuning | None = None, extra: Extra |
             found = index.undecided(line, CANDIDATES)
             everyday.append((d.deck.name, _features(index, line, found, extra),
                              found is not None and found.answered and not found.features))
-    width = max((len(r[2]) for r in rows), default=len(Tuning.ANSWER_FEATURES))
+    width = max((len(r[2]) for r in rows), default=0) or max((len(e[1]) for e in everyday), default=0) \
+        or len(Tuning.ANSWER_FEATURES)
     return Samples(np.array([r[0] for r in rows]), np.array([r[1] for r in rows]),
                    np.array([r[2] or (0.0,) * width for r in rows], dtype=float),
                    np.array([bool(r[2]) for r in rows]), np.array([r[3] for r in rows]),
