@@ -238,8 +238,8 @@ def choose_level(dev: Sequence[DeckRun], wq: float, wa: float) -> tuple[float, f
     """The quantile and margin with the best mean decision on the dev decks under the answer
     rule's constraints (``tests.kb.fit_answer_rule``), or None when none meets them. A deck the
     engine already holds under a constraint (expenses declines 106 of its 111 chat lines, 95.50%
-    to two places but under 0.955) is held where the engine has it: closeness may add no answer
-    there, but is not ruled out everywhere for it."""
+    to two places but under 0.955) is held where the engine has it: closeness may answer none of
+    the chat that deck declines, but is not ruled out on every deck for it."""
     engine = [decide(r, wq, wa, None) for r in dev]  # re-ordering changes which entry, not whether
     chat_floor = [min(CHAT_DECLINED + CHAT_MARGIN, e.chat_declined) for e in engine]
     near_floor = min(NEAR_DECLINED, _near(engine) / 100)
@@ -331,7 +331,7 @@ def main() -> int:
         print(f"  {d.deck.name:12} {100 * at_best:.1f} (at {threshold:.2f}) / {100 * perfect:.1f}")
     print("\nthe answer rule refitted on the dev decks (engine's ranking), decision:")
     fitted_rule(learn, held, encode)
-    print("\ncost per question:")
+    print("\ncost:")
     cost(model, held)
     return 0
 
