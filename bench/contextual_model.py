@@ -53,6 +53,7 @@ import numpy as np  # noqa: E402
 from bot.kb.deck_index import CANDIDATES, DeckIndex, DeckMatches  # noqa: E402
 from bot.kb.everyday import everyday_level  # noqa: E402
 from bot.kb.folders import QUERIES_FILE  # noqa: E402
+from bot.kb.model import Entry  # noqa: E402
 from bot.kb.scoring import evaluate  # noqa: E402
 from bot.kb.search import SearchIndex  # noqa: E402
 from bot.kb.tuning import Tuning  # noqa: E402
@@ -162,10 +163,15 @@ class DeckRun:
     everyday_cos: np.ndarray  # each everyday line's best cosine to an entry's question or aliases
 
 
+def name_vectors(entries: Sequence[Entry], encode: Callable[[str], np.ndarray]) -> list[np.ndarray]:
+    """Each entry's question and aliases, encoded: the texts that name it, compared with a question."""
+    return [np.array([encode(t) for t in (e.question, *e.aliases)]) for e in entries]
+
+
 def measure_deck(dev: DevDeck, encode: Callable[[str], np.ndarray]) -> DeckRun:
     """Runs the engine on the deck's queries and reads the model's cosines for its candidates."""
     index = SearchIndex([dev.deck])
-    names = {e.id: np.array([encode(t) for t in (e.question, *e.aliases)]) for e in dev.deck.entries}
+    names = dict(zip((e.id for e in dev.deck.entries), name_vectors(dev.deck.entries, encode)))
     answers = {e.id: encode(e.answer) for e in dev.deck.entries}
     rows = []
     for case in dev.cases:
@@ -275,7 +281,7 @@ def closeness(encode: Callable[[str], np.ndarray]) -> Extra:
 
     def features(index: DeckIndex, text: str, found: DeckMatches) -> tuple[float, ...]:
         if index.deck.name not in names:
-            names[index.deck.name] = [np.array([encode(t) for t in (e.question, *e.aliases)]) for e in index.entries]
+            names[index.deck.name] = name_vectors(index.entries, encode)
         q, deck = encode(text), names[index.deck.name]
         cos = [float((deck[int(i)] @ q).max()) for i in found.entries]
         answer = float(encode(index.entries[int(found.entries[0])].answer) @ q)

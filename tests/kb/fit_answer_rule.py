@@ -134,8 +134,8 @@ def collect(dev: Sequence[DevDeck], tuning: Tuning | None = None, extra: Extra |
             found = index.undecided(line, CANDIDATES)
             everyday.append((d.deck.name, _features(index, line, found, extra),
                              found is not None and found.answered and not found.features))
-    width = max((len(r[2]) for r in rows), default=0) or max((len(e[1]) for e in everyday), default=0) \
-        or len(Tuning.ANSWER_FEATURES)
+    width = max((len(f) for f in [*(r[2] for r in rows), *(e[1] for e in everyday)] if f),
+                default=len(Tuning.ANSWER_FEATURES))
     return Samples(np.array([r[0] for r in rows]), np.array([r[1] for r in rows]),
                    np.array([r[2] or (0.0,) * width for r in rows], dtype=float),
                    np.array([bool(r[2]) for r in rows]), np.array([r[3] for r in rows]),
